@@ -1,0 +1,52 @@
+# qopt: two commands set up everything on a fresh machine.
+#   make run   - venv, build + install (C++ core included), start the gRPC service,
+#                solve Gset G1 through it with the Python client, stop the service.
+#   make test  - venv, build + install, then the quick test suite.
+# Developer loop: `make dev` builds the extension in place (python/qopt/_core*.so)
+# for PYTHON=... with PYTHONPATH=python.
+
+PYTHON ?= python3
+VENV   ?= .venv
+VPY    := $(VENV)/bin/python
+STAMP  := $(VENV)/.qopt-installed
+SOURCES := $(shell find cpp python protos -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.py' -o -name '*.proto' -o -name '*.txt' \) 2>/dev/null) pyproject.toml CMakeLists.txt
+
+.PHONY: all venv install run test test-all dev bench protos clean
+
+all: install
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --upgrade pip
+
+venv: $(VPY)
+
+$(STAMP): $(VPY) $(SOURCES)
+	$(VPY) -m pip install ".[test,bench]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(VPY) -m qopt.demo
+
+test: install
+	$(VPY) -m pytest -q -m "not slow"
+
+test-all: install
+	$(VPY) -m pytest -q
+
+dev:
+	cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	  -DPython_EXECUTABLE=$$(command -v $(PYTHON)) \
+	  -Dpybind11_DIR=$$($(PYTHON) -c 'import pybind11; print(pybind11.get_cmake_dir())')
+	cmake --build build/dev
+
+protos:
+	$(PYTHON) scripts/gen_protos.py
+
+bench: install
+	$(VPY) benchmarks/run_all.py
+
+clean:
+	rm -rf build $(VENV) python/qopt/_core*.so

@@ -1,0 +1,71 @@
+"""Uniform argument validation: one message shape, ``name must be ..., was ...``.
+
+Every check raises :class:`ValueError` (or :class:`TypeError` for wrong types) whose
+message starts with the argument's name, so the service can map it to a field path.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+__all__ = ["ParameterError", "check_int", "check_float", "check_choice"]
+
+
+class ParameterError(ValueError):
+    """A sampler parameter is invalid. ``.name`` is the parameter's name."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(f"{name} {message}")
+        self.name = name
+
+
+def check_int(name: str, value, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an int, accepting integral floats (protobuf Struct numbers are doubles).
+
+    Raises:
+        ParameterError: not an integer, or outside ``[minimum, maximum]``.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ParameterError(name, f"must be an integer, was {value!r}")
+    if isinstance(value, numbers.Integral):
+        ivalue = int(value)
+    else:
+        if not math.isfinite(value) or float(value) != int(value):
+            raise ParameterError(name, f"must be an integer, was {value!r}")
+        ivalue = int(value)
+    if minimum is not None and ivalue < minimum:
+        raise ParameterError(name, f"must be >= {minimum}, was {ivalue}")
+    if maximum is not None and ivalue > maximum:
+        raise ParameterError(name, f"must be <= {maximum}, was {ivalue}")
+    return ivalue
+
+
+def check_float(name: str, value, *, minimum: float | None = None, maximum: float | None = None,
+                strict_minimum: bool = False) -> float:
+    """Return ``value`` as a finite float.
+
+    Raises:
+        ParameterError: not a finite real number, or out of range.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ParameterError(name, f"must be a finite number, was {value!r}")
+    fvalue = float(value)
+    if minimum is not None:
+        if strict_minimum and fvalue <= minimum:
+            raise ParameterError(name, f"must be > {minimum}, was {fvalue}")
+        if not strict_minimum and fvalue < minimum:
+            raise ParameterError(name, f"must be >= {minimum}, was {fvalue}")
+    if maximum is not None and fvalue > maximum:
+        raise ParameterError(name, f"must be <= {maximum}, was {fvalue}")
+    return fvalue
+
+
+def check_choice(name: str, value, choices) -> str:
+    """Return ``value`` if it is one of ``choices``.
+
+    Raises:
+        ParameterError: not one of the choices.
+    """
+    if value not in choices:
+        raise ParameterError(name, f"must be one of {sorted(choices)}, was {value!r}")
+    return value

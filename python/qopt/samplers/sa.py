@@ -1,0 +1,192 @@
+"""Simulated annealing on the qopt C++ core, as a :class:`dimod.Sampler`.
+
+Method: Kirkpatrick, Gelatt & Vecchi, "Optimization by simulated annealing",
+Science 220(4598), 1983: single-spin-flip Metropolis sweeps over a beta (inverse
+temperature) schedule, with incremental local fields.
+"""
+from __future__ import annotations
+
+import math
+import time
+import secrets
+
+import dimod
+import numpy as np
+
+from qopt import _core
+from qopt._validation import ParameterError, check_choice, check_float, check_int
+
+__all__ = ["SimulatedAnnealingSampler", "ising_csr", "default_beta_range"]
+
+
+def ising_csr(bqm: dimod.BinaryQuadraticModel):
+    """Symmetric CSR arrays of ``bqm`` in Ising (SPIN) form.
+
+    Args:
+        bqm: any binary quadratic model; BINARY models are converted to SPIN.
+
+    Returns:
+        ``(h, row_ptr, col, J, offset)``: ``h`` float64 (n,), ``row_ptr`` int32 (n+1,),
+        ``col`` int32 (2m,), ``J`` float64 (2m,), ``offset`` float, with variables in
+        ``bqm.variables`` order. Each coupling appears in both rows.
+    """
+    spin = bqm.spin if bqm.vartype is dimod.BINARY else bqm
+    n = spin.num_variables
+    h, (irow, icol, qdata), offset = spin.to_numpy_vectors(spin.variables, sort_indices=False)
+    h = np.ascontiguousarray(h, dtype=np.float64)
+    rows = np.concatenate([irow, icol]).astype(np.int64, copy=False)
+    cols = np.concatenate([icol, irow]).astype(np.int32, copy=False)
+    vals = np.concatenate([qdata, qdata]).astype(np.float64, copy=False)
+    order = np.argsort(rows, kind="stable")
+    cols, vals = np.ascontiguousarray(cols[order]), np.ascontiguousarray(vals[order])
+    counts = np.bincount(rows, minlength=n) if n else np.zeros(0, dtype=np.int64)
+    row_ptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(counts, out=row_ptr[1:])
+    return h, row_ptr, cols, vals, float(offset)
+
+
+def default_beta_range(h: np.ndarray, row_ptr: np.ndarray, J: np.ndarray) -> tuple[float, float]:
+    """Default (hot, cold) beta range (1/energy units) for an Ising model in CSR form.
+
+    Hot: a flip against the largest possible local field is accepted with probability 1/2.
+    Cold: a flip against the smallest non-zero bias is accepted with probability 1/100.
+    (The same rule as dwave-samplers' default.)
+    """
+    absJ = np.abs(J)
+    row_sum = np.add.reduceat(absJ, row_ptr[:-1]) if absJ.size else np.zeros_like(h)
+    empty = row_ptr[:-1] == row_ptr[1:]
+    row_sum = np.where(empty, 0.0, row_sum) if absJ.size else row_sum
+    max_field = float(np.max(np.abs(h) + row_sum)) if h.size else 0.0
+    nz = np.concatenate([np.abs(h[h != 0]), absJ[absJ != 0]])
+    if max_field == 0.0 or nz.size == 0:
+        return 0.1, 1.0
+    min_field = float(nz.min())
+    hot = math.log(2.0) / (2.0 * max_field)
+    cold = math.log(100.0) / (2.0 * min_field)
+    return hot, max(cold, hot)
+
+
+class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
+    """Simulated annealing sampler on the qopt C++ core.
+
+    Examples:
+        >>> import dimod, qopt
+        >>> bqm = dimod.generators.ran_r(1, 20, seed=1)
+        >>> ss = qopt.SimulatedAnnealingSampler().sample(bqm, num_reads=10, seed=5)
+        >>> bool(np.allclose(ss.record.energy, bqm.energies(ss)))
+        True
+    """
+
+    parameters = {
+        "num_reads": [],
+        "num_sweeps": [],
+        "beta_range": [],
+        "beta_schedule_type": ["beta_schedule_options"],
+        "seed": [],
+        "num_threads": [],
+        "initial_states": [],
+        "initial_states_generator": [],
+        "time_limit": [],
+    }
+    properties = {
+        "beta_schedule_options": ("linear", "geometric"),
+        "description": "Metropolis single-spin-flip simulated annealing (Kirkpatrick et al. 1983), qopt C++ core",
+    }
+
+    def sample(self, bqm: dimod.BinaryQuadraticModel, *, num_reads: int | None = None, num_sweeps: int = 1000,
+               beta_range: tuple[float, float] | None = None, beta_schedule_type: str = "geometric",
+               seed: int | None = None, num_threads: int = 1, initial_states=None,
+               initial_states_generator: str = "random", time_limit: float | None = None,
+               **kwargs) -> dimod.SampleSet:
+        """Sample from ``bqm`` by simulated annealing.
+
+        Args:
+            bqm: the model; SPIN or BINARY.
+            num_reads: independent anneals (default 1, or the number of initial states).
+            num_sweeps: sweeps per read (default 1000); one sweep is n flip attempts.
+            beta_range: (hot, cold) inverse temperatures in 1/energy units; default from the
+                biases (see :func:`default_beta_range`).
+            beta_schedule_type: ``"geometric"`` (default) or ``"linear"`` interpolation.
+            seed: 64-bit seed; drawn at random when None and reported in ``info["seed"]``.
+                The same seed gives the same samples whatever ``num_threads``.
+            num_threads: worker threads (reads are spread over them; the GIL is released).
+            initial_states: samples-like, one state per read, in the BQM's vartype.
+            initial_states_generator: how to fill missing initial states (dimod.Initialized).
+            time_limit: seconds of wall clock; annealing stops between sweeps when exceeded
+                and returns the states reached. None for no limit.
+
+        Returns:
+            dimod.SampleSet in the BQM's vartype, energies equal ``bqm.energies``;
+            ``info`` holds ``seed``, ``beta_range``, ``num_sweeps``, ``stopped_early``
+            and ``timing`` (``preprocessing_ns``, ``sampling_ns``, ``postprocessing_ns``).
+
+        Raises:
+            ParameterError (a ValueError): a parameter out of range, naming it.
+        """
+        t0 = time.perf_counter_ns()
+        self.remove_unknown_kwargs(**kwargs)
+        num_sweeps = check_int("num_sweeps", num_sweeps, minimum=0)
+        num_threads = check_int("num_threads", num_threads, minimum=1, maximum=1024)
+        beta_schedule_type = check_choice("beta_schedule_type", beta_schedule_type, ("linear", "geometric"))
+        if seed is None:
+            seed = secrets.randbits(63)
+        seed = check_int("seed", seed, minimum=0, maximum=2**64 - 1)
+        if time_limit is not None:
+            time_limit = check_float("time_limit", time_limit, minimum=0.0, strict_minimum=True)
+        if num_reads is not None:
+            num_reads = check_int("num_reads", num_reads, minimum=1)
+
+        parsed = self.parse_initial_states(
+            bqm, num_reads=num_reads, initial_states=initial_states,
+            initial_states_generator=initial_states_generator, seed=seed % (2**32))
+        num_reads = parsed.initial_states.record.sample.shape[0] if num_reads is None else num_reads
+        variables = list(bqm.variables)
+        h, row_ptr, col, J, offset = ising_csr(bqm)
+
+        if beta_range is None:
+            beta_range = default_beta_range(h, row_ptr, J)
+        else:
+            try:
+                hot, cold = beta_range
+            except (TypeError, ValueError):
+                raise ParameterError("beta_range", f"must be a pair (hot, cold), was {beta_range!r}") from None
+            hot = check_float("beta_range", hot, minimum=0.0)
+            cold = check_float("beta_range", cold, minimum=0.0)
+            beta_range = (hot, cold)
+        betas = _beta_schedule(beta_range, num_sweeps, beta_schedule_type)
+
+        init = None
+        if initial_states is not None:
+            init_ss = parsed.initial_states.change_vartype(dimod.SPIN, inplace=False)
+            init = np.ascontiguousarray(
+                init_ss.record.sample[:, [init_ss.variables.index(v) for v in variables]], dtype=np.int8)
+        t1 = time.perf_counter_ns()
+        states, energies, sweeps_done, stopped = _core.simulated_annealing(
+            h, row_ptr, col, J, betas, num_reads, seed, num_threads, init, time_limit or 0.0)
+        t2 = time.perf_counter_ns()
+        energies = energies + offset
+        if bqm.vartype is dimod.BINARY:
+            states = ((states + 1) // 2).astype(np.int8)
+        info = {
+            "seed": seed,
+            "beta_range": [float(beta_range[0]), float(beta_range[1])],
+            "beta_schedule_type": beta_schedule_type,
+            "num_sweeps": num_sweeps,
+            "num_sweeps_completed": int(sweeps_done),
+            "stopped_early": bool(stopped),
+        }
+        ss = dimod.SampleSet.from_samples((states, variables), vartype=bqm.vartype, energy=energies, info=info)
+        t3 = time.perf_counter_ns()
+        info["timing"] = {"preprocessing_ns": t1 - t0, "sampling_ns": t2 - t1, "postprocessing_ns": t3 - t2}
+        return ss
+
+
+def _beta_schedule(beta_range, num_sweeps: int, kind: str) -> np.ndarray:
+    hot, cold = beta_range
+    if num_sweeps == 0:
+        return np.zeros(0)
+    if kind == "linear":
+        return np.linspace(hot, cold, num_sweeps)
+    if hot <= 0.0:
+        raise ParameterError("beta_range", f"must be > 0 at the hot end for a geometric schedule, was {hot}")
+    return np.geomspace(hot, cold, num_sweeps)
