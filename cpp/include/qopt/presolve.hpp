@@ -1,0 +1,4 @@
+// qopt C++ core: presolve (to be filled in). Plain arrays in, plain arrays out; no Python.
+#pragma once
+
+namespace qopt {}  // namespace qopt

@@ -1,0 +1,3 @@
+#include "qopt/descent.hpp"
+
+namespace qopt {}  // namespace qopt

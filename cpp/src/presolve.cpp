@@ -1,0 +1,3 @@
+#include "qopt/presolve.hpp"
+
+namespace qopt {}  // namespace qopt

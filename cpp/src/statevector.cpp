@@ -1,0 +1,3 @@
+#include "qopt/statevector.hpp"
+
+namespace qopt {}  // namespace qopt

@@ -1,0 +1,56 @@
+"""Backend registry: backend name -> dimod.Sampler class, imported lazily.
+
+Every backend is a :class:`dimod.Sampler`; its ``parameters`` mapping lists the keyword
+arguments ``sample`` accepts, which is what the pipeline and the service validate
+parameter names against. Optional heavy dependencies (qiskit, dwave-system) are only
+imported when their backend is used.
+"""
+from __future__ import annotations
+
+import importlib
+
+import dimod
+
+__all__ = ["BACKENDS", "UnknownBackendError", "get_sampler_class", "backend_names"]
+
+# name -> (module, class name, one-line description)
+BACKENDS: dict[str, tuple[str, str, str]] = {
+    "sa": ("qopt.samplers.sa", "SimulatedAnnealingSampler", "C++ simulated annealing (qopt core)"),
+    "steepest": ("qopt.samplers.steepest", "SteepestDescentSampler", "C++ steepest descent (qopt core)"),
+    "exact": ("qopt.samplers.exact", "ExactSampler", "brute-force enumeration (small models)"),
+    "qaoa": ("qopt.samplers.qaoa", "QAOASampler", "QAOA on Qiskit / qiskit-aer with the C++ statevector engine"),
+    "dwave": ("qopt.samplers.dwave", "DWaveSampler", "D-Wave quantum annealer through dwave-system"),
+    "hybrid": ("qopt.hybrid.sampler", "HybridSampler", "decomposition with quantum subproblems and a classical race"),
+}
+
+
+class UnknownBackendError(ValueError):
+    """The backend name is not registered (or its module is not present)."""
+
+
+def backend_names() -> list[str]:
+    """Names of the backends whose modules are importable in this installation."""
+    names = []
+    for name, (module, _, _) in BACKENDS.items():
+        if importlib.util.find_spec(module) is not None:
+            names.append(name)
+    return names
+
+
+def get_sampler_class(name: str) -> type[dimod.Sampler]:
+    """Return the sampler class for backend ``name``.
+
+    Raises:
+        UnknownBackendError: ``name`` is not a known backend.
+    """
+    try:
+        module, cls, _ = BACKENDS[name]
+    except KeyError:
+        raise UnknownBackendError(f"backend must be one of {backend_names()}, was {name!r}") from None
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            raise UnknownBackendError(f"backend {name!r} is not available in this installation") from None
+        raise
+    return getattr(mod, cls)
