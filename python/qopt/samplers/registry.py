@@ -8,6 +8,7 @@ imported when their backend is used.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 import dimod
 
