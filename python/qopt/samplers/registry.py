@@ -33,7 +33,11 @@ def backend_names() -> list[str]:
     """Names of the backends whose modules are importable in this installation."""
     names = []
     for name, (module, _, _) in BACKENDS.items():
-        if importlib.util.find_spec(module) is not None:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:  # the parent package is absent
+            found = False
+        if found:
             names.append(name)
     return names
 

@@ -129,7 +129,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         num_threads = check_int("num_threads", num_threads, minimum=1, maximum=1024)
         beta_schedule_type = check_choice("beta_schedule_type", beta_schedule_type, ("linear", "geometric"))
         if seed is None:
-            seed = secrets.randbits(63)
+            seed = secrets.randbits(52)  # exact as a double (protobuf Struct)
         seed = check_int("seed", seed, minimum=0, maximum=2**64 - 1)
         if time_limit is not None:
             time_limit = check_float("time_limit", time_limit, minimum=0.0, strict_minimum=True)

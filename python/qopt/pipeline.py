@@ -1,0 +1,178 @@
+"""The one call path every user goes through:
+
+    problem -> validate -> preprocess -> route -> sample -> postprocess -> Result
+
+:func:`solve` runs it in-process; the gRPC servicer and the CLI call the same function,
+so ``qopt.solve``, ``Client.solve`` and ``qopt solve FILE`` return the same result.
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import math
+import secrets
+import time
+from collections.abc import Mapping
+
+import dimod
+import numpy as np
+
+from qopt._validation import ParameterError
+from qopt._version import __version__
+from qopt.problem_hash import bqm_sha256
+from qopt.results import Result, confidence_from_sampleset, rank_sampleset
+from qopt.samplers.registry import UnknownBackendError, get_sampler_class
+
+__all__ = ["solve", "route", "ProblemError", "library_versions", "DEFAULT_MAX_CANDIDATES"]
+
+DEFAULT_MAX_CANDIDATES = 100
+_LIBRARIES = ("numpy", "scipy", "dimod", "dwave-samplers", "dwave-preprocessing")
+
+
+class ProblemError(ValueError):
+    """The problem itself is invalid. ``.field`` names the offending part (e.g. ``linear[3]``)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Installed versions of the libraries a result depends on (name -> version)."""
+    out = {"qopt": __version__}
+    for name in (*_LIBRARIES, *extra):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def validate_bqm(bqm) -> dimod.BinaryQuadraticModel:
+    """Check that ``bqm`` is a non-empty BQM with finite biases.
+
+    Raises:
+        TypeError: ``problem`` is not a dimod.BinaryQuadraticModel.
+        ProblemError: no variables, or a non-finite bias (naming it).
+    """
+    if not isinstance(bqm, dimod.BinaryQuadraticModel):
+        raise TypeError(f"problem must be a dimod.BinaryQuadraticModel, was {type(bqm).__name__}")
+    if bqm.num_variables == 0:
+        raise ProblemError("num_variables", "the model has no variables")
+    linear, (_, _, quad), offset = bqm.to_numpy_vectors()
+    if not np.all(np.isfinite(linear)):
+        i = int(np.flatnonzero(~np.isfinite(linear))[0])
+        raise ProblemError(f"linear[{i}]", f"bias of variable {bqm.variables[i]!r} must be finite")
+    if not np.all(np.isfinite(quad)):
+        raise ProblemError("quadratic", "every quadratic bias must be finite")
+    if not math.isfinite(offset):
+        raise ProblemError("offset", "must be finite")
+    return bqm
+
+
+def route(bqm: dimod.BinaryQuadraticModel, backend: str | None) -> tuple[str, str]:
+    """Choose the backend. Returns ``(backend name, reason in words)``.
+
+    An explicit backend is used as asked; ``"auto"`` (or empty) picks one from the model.
+    """
+    if backend and backend != "auto":
+        return backend, f"backend {backend!r} requested"
+    n = bqm.num_variables
+    return "sa", f"{n} variables: simulated annealing on the C++ core (default classical backend)"
+
+
+def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAULT_MAX_CANDIDATES,
+          time_budget: float | None = None, **parameters) -> Result:
+    """Solve ``problem`` in-process and return ranked candidates.
+
+    Args:
+        problem: a :class:`dimod.BinaryQuadraticModel`.
+        backend: backend name (``"sa"``, ``"exact"``, ``"qaoa"``, ...), or ``"auto"`` / None
+            to let qopt choose; the choice and its reason are in ``provenance["routing"]``.
+        max_candidates: most distinct candidates returned (default 100).
+        time_budget: seconds of wall clock the caller can wait (e.g. the remaining gRPC
+            deadline); passed as ``time_limit`` to samplers that support it, capped by any
+            ``time_limit`` given explicitly.
+        **parameters: sampler parameters under their Python names (``num_reads``,
+            ``num_sweeps``, ``seed``, ...). A seed is drawn when the backend takes one and
+            none is given, and reported in ``provenance["parameters"]["seed"]``.
+
+    Returns:
+        :class:`qopt.results.Result`.
+
+    Raises:
+        TypeError: ``problem`` is not a supported model.
+        ProblemError: the model is invalid (empty, non-finite biases).
+        UnknownBackendError: ``backend`` is not known.
+        ParameterError: an unknown parameter name or a value out of range (names it).
+    """
+    t_start = time.perf_counter()
+    timing: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    bqm = validate_bqm(problem)
+    if not isinstance(max_candidates, int) or max_candidates < 1:
+        raise ParameterError("max_candidates", f"must be an integer >= 1, was {max_candidates!r}")
+    name, reason = route(bqm, backend)
+    sampler_cls = get_sampler_class(name)
+    sampler = sampler_cls()
+    accepted = set(sampler.parameters)
+    unknown = sorted(set(parameters) - accepted)
+    if unknown:
+        raise ParameterError(unknown[0], f"is not a parameter of backend {name!r} "
+                                         f"(accepted: {', '.join(sorted(accepted))})")
+    params = dict(parameters)
+    if "seed" in accepted and params.get("seed") is None:
+        params["seed"] = secrets.randbits(52)  # exact in a protobuf double
+    if time_budget is not None and "time_limit" in accepted:
+        limit = params.get("time_limit")
+        params["time_limit"] = time_budget if limit is None else min(float(limit), time_budget)
+    timing["validate"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    problem_sha256 = bqm_sha256(bqm)
+    timing["preprocess"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    sampleset = sampler.sample(bqm, **params)
+    sampleset.resolve()
+    timing["sample"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    candidates = rank_sampleset(sampleset, max_candidates=max_candidates)
+    confidence = confidence_from_sampleset(sampleset)
+    info = dict(sampleset.info)
+    backend_timing = info.pop("timing", None)
+    versions = library_versions(tuple(info.pop("library_versions", {}) or ()))
+    provenance = {
+        "qopt_version": __version__,
+        "backend": name,
+        "routing": {"backend": name, "reason": reason},
+        "parameters": _jsonable(params),
+        "problem_sha256": problem_sha256,
+        "num_variables": bqm.num_variables,
+        "num_interactions": bqm.num_interactions,
+        "vartype": bqm.vartype.name,
+        "versions": versions,
+        "backend_info": _jsonable(info),
+    }
+    if backend_timing:
+        provenance["backend_timing_ns"] = _jsonable(backend_timing)
+    timing["postprocess"] = time.perf_counter() - t0
+    timing["total"] = time.perf_counter() - t_start
+    return Result(candidates=candidates, variables=list(bqm.variables), vartype=bqm.vartype,
+                  confidence=confidence, provenance=provenance, timing=timing)
+
+
+def _jsonable(value):
+    """Convert numpy scalars/arrays and tuples into plain JSON-friendly values."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)

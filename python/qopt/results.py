@@ -1,0 +1,168 @@
+"""The one result shape every entry point returns: ranked candidates, confidence,
+provenance and timing.
+
+``Result`` is plain data: ``confidence``, ``provenance`` and ``timing`` are
+JSON-serialisable mappings, so a result prints, logs and travels over gRPC unchanged.
+It converts to a :class:`dimod.SampleSet` (:meth:`Result.to_sampleset`) and to a dict
+(:meth:`Result.to_dict`) without losing anything.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import dimod
+import numpy as np
+
+__all__ = ["Candidate", "Result", "rank_sampleset", "confidence_from_sampleset"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """One distinct solution.
+
+    Attributes:
+        sample: mapping from variable label to value (in the problem's vartype; for
+            constrained models, the model's own variables and values).
+        energy: energy of the sample in the BQM's units, offset included.
+        num_occurrences: reads that returned this sample.
+        objective: objective in the model's own terms and sense (constrained models,
+            or instance formats that define one, e.g. the cut value of a MaxCut graph);
+            None when not defined.
+        feasible: whether every constraint holds (constrained models); None otherwise.
+        violations: constraint label -> amount of violation (0 when satisfied).
+    """
+
+    sample: Mapping[Any, int]
+    energy: float
+    num_occurrences: int = 1
+    objective: float | None = None
+    feasible: bool | None = None
+    violations: Mapping[str, float] | None = None
+
+    def to_dict(self) -> dict:
+        d = {"sample": {_json_key(k): int(v) for k, v in self.sample.items()},
+             "energy": float(self.energy), "num_occurrences": int(self.num_occurrences)}
+        if self.objective is not None:
+            d["objective"] = float(self.objective)
+        if self.feasible is not None:
+            d["feasible"] = bool(self.feasible)
+        if self.violations is not None:
+            d["violations"] = {str(k): float(v) for k, v in self.violations.items()}
+        return d
+
+
+@dataclasses.dataclass
+class Result:
+    """Ranked candidates with confidence metadata, provenance and timing.
+
+    Attributes:
+        candidates: distinct samples, best first (feasible first for constrained
+            models, then lowest energy / best objective).
+        variables: variable labels, in the order a sample vector uses.
+        vartype: :class:`dimod.Vartype` of the samples.
+        confidence: plain mapping: ``best_fraction`` (probability a read reached the best
+            energy), ``energy_gap`` (energy units, best to runner-up; None with one
+            candidate), ``num_reads``; plus ``lower_bound``/``gap`` when computed.
+        provenance: plain mapping: ``qopt_version``, ``backend``, ``parameters`` (as
+            applied, seed included), ``problem_sha256``, ``versions`` (libraries) and
+            backend-specific records.
+        timing: plain mapping: stage name -> seconds (``validate``, ``preprocess``,
+            ``sample``, ``postprocess``, ``total``).
+    """
+
+    candidates: list[Candidate]
+    variables: list
+    vartype: dimod.Vartype
+    confidence: dict
+    provenance: dict
+    timing: dict
+
+    @property
+    def best(self) -> Candidate:
+        """The first-ranked candidate. Raises IndexError when there are none."""
+        return self.candidates[0]
+
+    def to_sampleset(self) -> dimod.SampleSet:
+        """The candidates as a :class:`dimod.SampleSet` (one row per distinct sample,
+        ``num_occurrences`` kept; ``info`` holds confidence, provenance and timing)."""
+        if not self.candidates:
+            return dimod.SampleSet.from_samples(([], self.variables), vartype=self.vartype, energy=[])
+        samples = np.array([[c.sample[v] for v in self.variables] for c in self.candidates], dtype=np.int8)
+        vectors = {"num_occurrences": np.array([c.num_occurrences for c in self.candidates])}
+        if self.candidates[0].objective is not None:
+            vectors["objective"] = np.array([c.objective for c in self.candidates], dtype=float)
+        if self.candidates[0].feasible is not None:
+            vectors["is_feasible"] = np.array([bool(c.feasible) for c in self.candidates])
+        return dimod.SampleSet.from_samples(
+            (samples, self.variables), vartype=self.vartype,
+            energy=[c.energy for c in self.candidates],
+            info={"confidence": self.confidence, "provenance": self.provenance, "timing": self.timing},
+            **vectors)
+
+    def to_dict(self) -> dict:
+        """A JSON-serialisable dict of the whole result."""
+        return {
+            "candidates": [c.to_dict() for c in self.candidates],
+            "variables": [_json_key(v) for v in self.variables],
+            "vartype": self.vartype.name,
+            "confidence": self.confidence,
+            "provenance": self.provenance,
+            "timing": self.timing,
+        }
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+
+def _json_key(label):
+    return label if isinstance(label, (str, int)) else str(label)
+
+
+def rank_sampleset(sampleset: dimod.SampleSet, *, max_candidates: int | None = None) -> list[Candidate]:
+    """Distinct samples of ``sampleset`` ranked by energy (ties: more occurrences first).
+
+    Args:
+        sampleset: any sample set; duplicate rows are aggregated.
+        max_candidates: keep at most this many candidates (None keeps all).
+
+    Returns:
+        list of :class:`Candidate`, best (lowest energy) first.
+    """
+    agg = sampleset.aggregate()
+    rec = agg.record
+    if len(rec) == 0:
+        return []
+    order = np.lexsort((-rec.num_occurrences, rec.energy))
+    if max_candidates is not None:
+        order = order[:max_candidates]
+    variables = list(agg.variables)
+    return [Candidate(sample=dict(zip(variables, rec.sample[i].tolist())), energy=float(rec.energy[i]),
+                      num_occurrences=int(rec.num_occurrences[i])) for i in order]
+
+
+def confidence_from_sampleset(sampleset: dimod.SampleSet, *, atol: float = 1e-9) -> dict:
+    """Confidence figures from a sample set.
+
+    Returns:
+        dict with ``num_reads`` (total reads), ``best_energy`` (energy units),
+        ``best_fraction`` (fraction of reads within ``atol`` of the best energy, a probability)
+        and ``energy_gap`` (best to the next distinct energy, energy units; None if all reads
+        reached the same energy).
+    """
+    rec = sampleset.record
+    if len(rec) == 0:
+        return {"num_reads": 0, "best_energy": None, "best_fraction": 0.0, "energy_gap": None}
+    counts = rec.num_occurrences
+    best = float(rec.energy.min())
+    tol = atol * max(1.0, abs(best))
+    at_best = rec.energy <= best + tol
+    others = rec.energy[~at_best]
+    return {
+        "num_reads": int(counts.sum()),
+        "best_energy": best,
+        "best_fraction": float(counts[at_best].sum() / counts.sum()),
+        "energy_gap": float(others.min() - best) if others.size else None,
+    }

@@ -1,0 +1,1 @@
+"""gRPC service: a thin translation between protobuf and :func:`qopt.solve`."""

@@ -1,0 +1,170 @@
+"""Protobuf <-> domain conversion for qopt.v1, with request validation.
+
+Every validation failure raises :class:`FieldError` carrying the request field path
+(``problem.bqm.linear[3]``), which the servicer turns into ``INVALID_ARGUMENT`` with a
+``google.rpc.BadRequest`` field violation.
+"""
+from __future__ import annotations
+
+import math
+
+import dimod
+import numpy as np
+from google.protobuf import json_format, struct_pb2
+
+from qopt.results import Candidate, Result
+from qopt.v1 import model_pb2, results_pb2, solver_service_pb2
+
+__all__ = ["FieldError", "bqm_from_proto", "bqm_to_proto", "parameters_from_struct",
+           "response_from_result", "result_from_response", "VARTYPE_TO_PROTO"]
+
+VARTYPE_TO_PROTO = {dimod.SPIN: model_pb2.VARTYPE_SPIN, dimod.BINARY: model_pb2.VARTYPE_BINARY}
+PROTO_TO_VARTYPE = {v: k for k, v in VARTYPE_TO_PROTO.items()}
+
+
+class FieldError(ValueError):
+    """A request field is invalid. ``.field`` is its path, ``.description`` what is wrong."""
+
+    def __init__(self, field: str, description: str):
+        super().__init__(f"{field}: {description}")
+        self.field = field
+        self.description = description
+
+
+def _first_bad(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def bqm_from_proto(msg: model_pb2.BinaryQuadraticModel, *, path: str = "problem.bqm",
+                   max_variables: int | None = None) -> dimod.BinaryQuadraticModel:
+    """Build a :class:`dimod.BinaryQuadraticModel` from its protobuf form, validating it.
+
+    Raises:
+        FieldError: unspecified vartype, no variables, array lengths that disagree,
+            non-finite biases, indices out of range, self-loops, bad labels.
+    """
+    if msg.vartype not in PROTO_TO_VARTYPE:
+        raise FieldError(f"{path}.vartype", "must be VARTYPE_SPIN or VARTYPE_BINARY")
+    n = msg.num_variables
+    if n == 0:
+        raise FieldError(f"{path}.num_variables", "must be >= 1")
+    if max_variables is not None and n > max_variables:
+        raise FieldError(f"{path}.num_variables", f"must be <= {max_variables}, was {n}")
+    linear = np.asarray(msg.linear, dtype=np.float64)
+    if linear.shape[0] != n:
+        raise FieldError(f"{path}.linear", f"must have num_variables={n} entries, had {linear.shape[0]}")
+    if not np.all(np.isfinite(linear)):
+        raise FieldError(f"{path}.linear[{_first_bad(~np.isfinite(linear))}]", "must be finite")
+    row = np.asarray(msg.quadratic_row, dtype=np.int64)
+    col = np.asarray(msg.quadratic_col, dtype=np.int64)
+    bias = np.asarray(msg.quadratic_bias, dtype=np.float64)
+    if col.shape[0] != row.shape[0]:
+        raise FieldError(f"{path}.quadratic_col", f"must have as many entries as quadratic_row "
+                                                  f"({row.shape[0]}), had {col.shape[0]}")
+    if bias.shape[0] != row.shape[0]:
+        raise FieldError(f"{path}.quadratic_bias", f"must have as many entries as quadratic_row "
+                                                   f"({row.shape[0]}), had {bias.shape[0]}")
+    if row.size:
+        if np.any(row >= n):
+            k = _first_bad(row >= n)
+            raise FieldError(f"{path}.quadratic_row[{k}]", f"index {row[k]} out of range for {n} variables")
+        if np.any(col >= n):
+            k = _first_bad(col >= n)
+            raise FieldError(f"{path}.quadratic_col[{k}]", f"index {col[k]} out of range for {n} variables")
+        if np.any(row == col):
+            k = _first_bad(row == col)
+            raise FieldError(f"{path}.quadratic_col[{k}]", f"self-loop on variable {row[k]}")
+        if not np.all(np.isfinite(bias)):
+            raise FieldError(f"{path}.quadratic_bias[{_first_bad(~np.isfinite(bias))}]", "must be finite")
+    if not math.isfinite(msg.offset):
+        raise FieldError(f"{path}.offset", "must be finite")
+    labels = None
+    if len(msg.labels):
+        labels = list(msg.labels)
+        if len(labels) != n:
+            raise FieldError(f"{path}.labels", f"must be empty or have num_variables={n} entries, had {len(labels)}")
+        if len(set(labels)) != n:
+            raise FieldError(f"{path}.labels", "must be unique")
+    bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
+        linear, (row, col, bias), float(msg.offset), PROTO_TO_VARTYPE[msg.vartype], variable_order=labels)
+    return bqm
+
+
+def bqm_to_proto(bqm: dimod.BinaryQuadraticModel) -> model_pb2.BinaryQuadraticModel:
+    """Protobuf form of ``bqm``: variables in ``bqm.variables`` order; labels are sent
+    (as strings) unless they are exactly 0..n-1."""
+    variables = list(bqm.variables)
+    linear, (irow, icol, quad), offset = bqm.to_numpy_vectors(variables)
+    msg = model_pb2.BinaryQuadraticModel(vartype=VARTYPE_TO_PROTO[bqm.vartype], num_variables=len(variables),
+                                         offset=float(offset))
+    msg.linear.extend(np.asarray(linear, dtype=float).tolist())
+    msg.quadratic_row.extend(np.asarray(irow).tolist())
+    msg.quadratic_col.extend(np.asarray(icol).tolist())
+    msg.quadratic_bias.extend(np.asarray(quad, dtype=float).tolist())
+    if variables != list(range(len(variables))):
+        msg.labels.extend(str(v) for v in variables)
+    return msg
+
+
+def _integral(value):
+    if isinstance(value, float) and math.isfinite(value) and value == int(value) and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    return value
+
+
+def parameters_from_struct(struct: struct_pb2.Struct) -> dict:
+    """Sampler parameters from a ``google.protobuf.Struct``; integral doubles become ints
+    (Struct numbers are doubles, so ``num_reads: 10`` arrives as 10.0)."""
+    return {k: _integral(v) for k, v in json_format.MessageToDict(struct).items()}
+
+
+def _struct(mapping: dict) -> struct_pb2.Struct:
+    s = struct_pb2.Struct()
+    s.update(_plain(mapping))
+    return s
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def response_from_result(result: Result, *, send_labels: bool, request_id: str = "") -> solver_service_pb2.SolveResponse:
+    """The protobuf response for a :class:`Result` (samples in ``result.variables`` order)."""
+    resp = solver_service_pb2.SolveResponse(vartype=VARTYPE_TO_PROTO[result.vartype], request_id=request_id)
+    variables = result.variables
+    for c in result.candidates:
+        pc = resp.candidates.add(energy=float(c.energy), num_occurrences=int(c.num_occurrences))
+        pc.sample.extend(int(c.sample[v]) for v in variables)
+    if send_labels:
+        resp.variables.extend(str(v) for v in variables)
+    resp.confidence.CopyFrom(_struct(result.confidence))
+    resp.provenance.CopyFrom(_struct(result.provenance))
+    timing = dict(result.timing)
+    resp.timing.total = float(timing.pop("total", 0.0))
+    for k, v in timing.items():
+        resp.timing.stages[k] = float(v)
+    return resp
+
+
+def result_from_response(resp: solver_service_pb2.SolveResponse, variables: list) -> Result:
+    """A :class:`Result` from a response; ``variables`` are the caller's own labels, in the
+    order the request sent them (the response's samples use that order)."""
+    candidates = [Candidate(sample=dict(zip(variables, c.sample)), energy=c.energy,
+                            num_occurrences=c.num_occurrences) for c in resp.candidates]
+    timing = dict(resp.timing.stages)
+    timing["total"] = resp.timing.total
+    return Result(candidates=candidates, variables=list(variables), vartype=PROTO_TO_VARTYPE[resp.vartype],
+                  confidence=_integral(json_format.MessageToDict(resp.confidence)),
+                  provenance=_integral(json_format.MessageToDict(resp.provenance)), timing=timing)
