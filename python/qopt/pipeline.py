@@ -123,9 +123,6 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
     params = dict(parameters)
     if "seed" in accepted and params.get("seed") is None:
         params["seed"] = secrets.randbits(52)  # exact in a protobuf double
-    if time_budget is not None and "time_limit" in accepted:
-        limit = params.get("time_limit")
-        params["time_limit"] = time_budget if limit is None else min(float(limit), time_budget)
     timing["validate"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -133,6 +130,10 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
     timing["preprocess"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    if time_budget is not None and "time_limit" in accepted:
+        left = max(time_budget - (t0 - t_start), 1e-3)
+        limit = params.get("time_limit")
+        params["time_limit"] = left if limit is None else min(float(limit), left)
     sampleset = sampler.sample(bqm, **params)
     sampleset.resolve()
     timing["sample"] = time.perf_counter() - t0

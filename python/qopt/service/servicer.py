@@ -35,7 +35,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
             parameters = convert.parameters_from_struct(request.parameters)
             remaining = context.time_remaining()
             budget = None
-            if remaining is not None:
+            if remaining is not None and remaining < 1e7:  # grpc reports ~2^63 s without a deadline
                 budget = remaining - max(DEADLINE_MARGIN, 0.1 * remaining)
                 if budget <= 0:
                     context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline too short to start solving")

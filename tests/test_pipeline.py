@@ -1,0 +1,95 @@
+"""qopt.solve: ranking, confidence, provenance, validation; checked against dimod."""
+import math
+
+import dimod
+import numpy as np
+import pytest
+
+import qopt
+from qopt._validation import ParameterError
+from qopt.pipeline import ProblemError
+from qopt.problem_hash import bqm_sha256
+from qopt.samplers.registry import UnknownBackendError
+
+
+def test_best_equals_exact_optimum():
+    bqm = dimod.generators.gnp_random_bqm(12, 0.5, dimod.BINARY, random_state=5)
+    exact = dimod.ExactSolver().sample(bqm)
+    result = qopt.solve(bqm, backend="sa", num_reads=30, num_sweeps=500, seed=3)
+    assert result.best.energy == pytest.approx(exact.first.energy)
+    assert bqm.energy(result.best.sample) == pytest.approx(result.best.energy)
+
+
+def test_candidates_distinct_ranked_and_counted():
+    bqm = dimod.generators.ran_r(1, 16, seed=2)
+    result = qopt.solve(bqm, backend="sa", num_reads=50, num_sweeps=20, seed=1)
+    energies = [c.energy for c in result.candidates]
+    assert energies == sorted(energies)
+    keys = [tuple(sorted(c.sample.items())) for c in result.candidates]
+    assert len(set(keys)) == len(keys)
+    assert sum(c.num_occurrences for c in result.candidates) == 50
+    # confidence recomputed independently from the candidates
+    best = energies[0]
+    frac = sum(c.num_occurrences for c in result.candidates if c.energy <= best + 1e-9) / 50
+    assert result.confidence["best_fraction"] == pytest.approx(frac)
+    higher = [e for e in energies if e > best + 1e-9]
+    assert result.confidence["energy_gap"] == (pytest.approx(higher[0] - best) if higher else None)
+
+
+def test_provenance_and_timing():
+    bqm = dimod.generators.ran_r(1, 10, seed=4)
+    result = qopt.solve(bqm, num_reads=4)
+    prov = result.provenance
+    assert prov["backend"] == "sa" and prov["routing"]["reason"]
+    assert isinstance(prov["parameters"]["seed"], int) and prov["parameters"]["seed"] < 2**53
+    assert prov["problem_sha256"] == bqm_sha256(bqm)
+    assert prov["versions"]["dimod"] == dimod.__version__
+    assert set(result.timing) >= {"validate", "preprocess", "sample", "postprocess", "total"}
+    import json
+    json.dumps(result.to_dict())  # plain, JSON-serialisable
+
+
+def test_problem_hash_is_canonical():
+    a = dimod.BinaryQuadraticModel({0: 1.0, 1: -2.0}, {(0, 1): 0.5, (1, 2): 3.0}, 1.0, dimod.SPIN)
+    b = dimod.BinaryQuadraticModel({}, {(2, 1): 3.0}, 1.0, dimod.SPIN)
+    b.add_variable(0, 1.0)
+    b.add_variable(1, -2.0)
+    b.add_quadratic(1, 0, 0.5)
+    b.relabel_variables({v: v for v in b.variables})
+    b = dimod.BinaryQuadraticModel.from_numpy_vectors(*b.to_numpy_vectors([0, 1, 2]), dimod.SPIN, variable_order=[0, 1, 2])
+    assert bqm_sha256(a) == bqm_sha256(b)
+    c = a.copy()
+    c.add_quadratic(0, 1, 1e-12)
+    assert bqm_sha256(a) != bqm_sha256(c)
+
+
+@pytest.mark.parametrize("kwargs,name", [
+    ({"num_reads": 0}, "num_reads"),
+    ({"num_sweeps": -5}, "num_sweeps"),
+    ({"beta_schedule_type": "cubic"}, "beta_schedule_type"),
+    ({"bogus": 1}, "bogus"),
+    ({"max_candidates": 0}, "max_candidates"),
+])
+def test_bad_parameters_name_the_argument(kwargs, name):
+    with pytest.raises(ParameterError) as info:
+        qopt.solve(dimod.generators.ran_r(1, 5, seed=1), backend="sa", **kwargs)
+    assert info.value.name == name
+
+
+def test_bad_problems():
+    with pytest.raises(TypeError, match="problem"):
+        qopt.solve({"not": "a model"})
+    with pytest.raises(ProblemError):
+        qopt.solve(dimod.BinaryQuadraticModel("SPIN"))
+    bad = dimod.BinaryQuadraticModel({0: math.nan}, {}, 0.0, dimod.SPIN)
+    with pytest.raises(ProblemError, match=r"linear\[0\]"):
+        qopt.solve(bad)
+    with pytest.raises(UnknownBackendError, match="backend"):
+        qopt.solve(dimod.generators.ran_r(1, 5, seed=1), backend="nope")
+
+
+def test_to_sampleset_energies_match_dimod():
+    bqm = dimod.generators.gnp_random_bqm(20, 0.4, dimod.BINARY, random_state=9)
+    bqm.offset = -3.25
+    ss = qopt.solve(bqm, num_reads=10, num_sweeps=100, seed=2).to_sampleset()
+    np.testing.assert_allclose(ss.record.energy, bqm.energies(ss))
