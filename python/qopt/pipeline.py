@@ -22,7 +22,7 @@ from qopt.problem_hash import bqm_sha256
 from qopt.results import Result, confidence_from_sampleset, rank_sampleset
 from qopt.samplers.registry import UnknownBackendError, get_sampler_class
 
-__all__ = ["solve", "route", "ProblemError", "library_versions", "DEFAULT_MAX_CANDIDATES"]
+__all__ = ["solve", "route", "ProblemError", "Cancelled", "library_versions", "DEFAULT_MAX_CANDIDATES"]
 
 DEFAULT_MAX_CANDIDATES = 100
 _LIBRARIES = ("numpy", "scipy", "dimod", "dwave-samplers", "dwave-preprocessing")
@@ -80,8 +80,12 @@ def route(bqm: dimod.BinaryQuadraticModel, backend: str | None) -> tuple[str, st
     return "sa", f"{n} variables: simulated annealing on the C++ core (default classical backend)"
 
 
+class Cancelled(RuntimeError):
+    """The caller cancelled the solve (``cancel`` was set) before sampling finished."""
+
+
 def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAULT_MAX_CANDIDATES,
-          time_budget: float | None = None, **parameters) -> Result:
+          time_budget: float | None = None, on_progress=None, cancel=None, **parameters) -> Result:
     """Solve ``problem`` in-process and return ranked candidates.
 
     Args:
@@ -95,6 +99,13 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         **parameters: sampler parameters under their Python names (``num_reads``,
             ``num_sweeps``, ``seed``, ...). A seed is drawn when the backend takes one and
             none is given, and reported in ``provenance["parameters"]["seed"]``.
+        on_progress: optional callable receiving plain-dict events: ``{"event": "stage",
+            "stage": name}`` when a stage starts, ``{"event": "best", "energy": e,
+            "sample": {...}, "source": backend}`` when a new best candidate is known.
+            Called from the solving thread; it must not block.
+        cancel: optional :class:`threading.Event`; when set, samplers that support
+            interruption stop between sweeps, and the pipeline raises :class:`Cancelled`
+            at the next stage boundary.
 
     Returns:
         :class:`qopt.results.Result`.
@@ -104,11 +115,22 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         ProblemError: the model is invalid (empty, non-finite biases).
         UnknownBackendError: ``backend`` is not known.
         ParameterError: an unknown parameter name or a value out of range (names it).
+        Cancelled: ``cancel`` was set.
     """
+    def emit(event: dict) -> None:
+        if on_progress is not None:
+            on_progress(event)
+
+    def stage(name: str) -> float:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"cancelled before stage {name!r}")
+        emit({"event": "stage", "stage": name})
+        return time.perf_counter()
+
     t_start = time.perf_counter()
     timing: dict[str, float] = {}
 
-    t0 = time.perf_counter()
+    t0 = stage("validate")
     bqm = validate_bqm(problem)
     if not isinstance(max_candidates, int) or max_candidates < 1:
         raise ParameterError("max_candidates", f"must be an integer >= 1, was {max_candidates!r}")
@@ -121,15 +143,18 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         raise ParameterError(unknown[0], f"is not a parameter of backend {name!r} "
                                          f"(accepted: {', '.join(sorted(accepted))})")
     params = dict(parameters)
+    params.pop("interrupt", None)
     if "seed" in accepted and params.get("seed") is None:
         params["seed"] = secrets.randbits(52)  # exact in a protobuf double
     timing["validate"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
+    t0 = stage("preprocess")
     problem_sha256 = bqm_sha256(bqm)
     timing["preprocess"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
+    t0 = stage("sample")
+    if cancel is not None and "interrupt" in accepted:
+        params["interrupt"] = cancel
     if time_budget is not None and "time_limit" in accepted:
         left = max(time_budget - (t0 - t_start), 1e-3)
         limit = params.get("time_limit")
@@ -138,8 +163,12 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
     sampleset.resolve()
     timing["sample"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("cancelled while sampling")
+    t0 = stage("postprocess")
     candidates = rank_sampleset(sampleset, max_candidates=max_candidates)
+    if candidates:
+        emit({"event": "best", "energy": candidates[0].energy, "sample": dict(candidates[0].sample), "source": name})
     confidence = confidence_from_sampleset(sampleset)
     info = dict(sampleset.info)
     backend_timing = info.pop("timing", None)
@@ -148,7 +177,7 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         "qopt_version": __version__,
         "backend": name,
         "routing": {"backend": name, "reason": reason},
-        "parameters": _jsonable(params),
+        "parameters": _jsonable({k: v for k, v in params.items() if k != "interrupt"}),
         "problem_sha256": problem_sha256,
         "num_variables": bqm.num_variables,
         "num_interactions": bqm.num_interactions,
