@@ -1,0 +1,24 @@
+"""Instance readers: Gset / Biq Mac MaxCut, OR-Library bqp, Biq Mac QUBO ``.sparse``."""
+from qopt.io.readers import (
+    FORMATS,
+    Instance,
+    cut_value,
+    guess_format,
+    read_bqp,
+    read_bqp_all,
+    read_gset,
+    read_instance,
+    read_sparse,
+)
+
+__all__ = [
+    "FORMATS",
+    "Instance",
+    "cut_value",
+    "guess_format",
+    "read_bqp",
+    "read_bqp_all",
+    "read_gset",
+    "read_instance",
+    "read_sparse",
+]
