@@ -76,12 +76,12 @@ def format_table(result, instance, top: int) -> str:
     objective_name = instance.objective_name
     lines.append(f"{'rank':>4}  {objective_name:>12}  {'energy':>14}  {'occurrences':>11}")
     for rank, cand in enumerate(result.candidates[:top], 1):
-        objective = instance.objective(cand.energy)
+        objective = instance.to_objective(cand.energy)
         lines.append(f"{rank:>4}  {objective:>12g}  {cand.energy:>14.6g}  {cand.num_occurrences:>11d}")
     conf = result.confidence
     lines.append("")
     if instance.best_known is not None:
-        best = instance.objective(result.best.energy)
+        best = instance.to_objective(result.best.energy)
         lines.append(f"best {objective_name}: {best:g}   best known: {instance.best_known:g}")
     gap = conf.get("energy_gap")
     lines.append(f"reads reaching the best energy: {100 * conf.get('best_fraction', 0):.1f}% of "
@@ -89,7 +89,11 @@ def format_table(result, instance, top: int) -> str:
     if conf.get("lower_bound") is not None:
         lines.append(f"certified lower bound on the energy: {conf['lower_bound']:g} "
                      f"({conf.get('lower_bound_method', '')}), gap {100 * conf.get('gap', 0):.2f}%")
-    stages = "  ".join(f"{k} {v:.3f} s" for k, v in result.timing.items())
+    order = ["request_decode", "validate", "preprocess", "sample", "postprocess"]
+    keys = [k for k in order if k in result.timing] + sorted(k for k in result.timing if k not in order and k != "total")
+    stages = "  ".join(f"{k} {result.timing[k]:.3f} s" for k in keys)
+    if "total" in result.timing:
+        stages += f"  (total {result.timing['total']:.3f} s)"
     lines.append(f"timing: {stages}")
     prov = result.provenance
     lines.append(f"backend: {prov.get('backend')} ({prov.get('routing', {}).get('reason', '')}); "
@@ -98,10 +102,10 @@ def format_table(result, instance, top: int) -> str:
 
 
 def cmd_solve(args) -> int:
-    from qopt.instances import load_instance
+    from qopt.io import read_instance
 
     try:
-        instance = load_instance(args.file, format=args.format, problem=args.problem)
+        instance = read_instance(args.file, format=args.format, problem=args.problem)
     except (OSError, ValueError) as exc:
         print(f"qopt solve: {exc}", file=sys.stderr)
         return 2
@@ -126,7 +130,7 @@ def cmd_solve(args) -> int:
         out = result.to_dict()
         out["candidates"] = out["candidates"][: args.top]
         for cand in out["candidates"]:
-            cand[instance.objective_name.replace(" ", "_")] = instance.objective(cand["energy"])
+            cand[instance.objective_name.replace(" ", "_")] = instance.to_objective(cand["energy"])
         out["instance"] = {"name": instance.name, "best_known": instance.best_known,
                            "objective": instance.objective_name, "sense": instance.sense}
         print(json.dumps(out))

@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     from qopt.cli import Progress, format_table
     from qopt.client import Client
     from qopt.data import instance_path
-    from qopt.instances import load_instance
+    from qopt.io import read_instance
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--num-reads", type=int, default=64)
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     parser.add_argument("--num-threads", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
 
-    instance = load_instance(instance_path("G1.txt"), format="gset")
+    instance = read_instance(instance_path("G1"), format="gset")
     print(f"instance: Gset {instance.name}, {instance.bqm.num_variables} nodes, "
           f"{instance.bqm.num_interactions} edges, best-known cut {instance.best_known:g}")
     t0 = time.perf_counter()

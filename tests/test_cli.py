@@ -1,0 +1,54 @@
+"""The qopt command line, in-process and through a server, on shipped instances with
+published optima (OR-Library bqp50: Beasley 1998, optima re-proved with HiGHS)."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from qopt.cli import main
+from qopt.data import best_known, instance_path
+
+
+@pytest.mark.parametrize("problem", [1, 3])
+def test_solve_bqp_reaches_published_optimum(problem, capsys):
+    path = instance_path("bqp50")
+    code = main(["solve", str(path), "--format", "bqp", "--problem", str(problem), "--num-reads", "20",
+                 "--num-sweeps", "1000", "--seed", "5", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["instance"]["name"] == f"bqp50-{problem}"
+    assert out["candidates"][0]["objective"] == pytest.approx(best_known(f"bqp50-{problem}"))
+    assert out["provenance"]["parameters"]["seed"] == 5
+
+
+def test_solve_table_through_server(capsys):
+    from qopt.service.server import Server
+
+    with Server("127.0.0.1:0") as server:
+        code = main(["solve", str(instance_path("pm1s_80.0")), "--server", server.address, "--num-reads", "10",
+                     "--num-sweeps", "500", "--seed", "1", "--top", "3"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "cut value" in out and "timing:" in out
+    assert len([line for line in out.splitlines() if line.strip()[:1].isdigit()]) == 3
+
+
+def test_bad_file_and_format_are_reported(tmp_path, capsys):
+    assert main(["solve", str(tmp_path / "missing.txt")]) == 2
+    assert "missing.txt" in capsys.readouterr().err
+    bad = tmp_path / "bad.txt"
+    bad.write_text("3 1\n1 9 1\n")
+    assert main(["solve", str(bad), "--format", "gset"]) == 2
+    assert "bad.txt" in capsys.readouterr().err
+
+
+def test_unknown_parameter_is_reported(capsys):
+    code = main(["solve", str(instance_path("gka1a")), "--param", "num_reeds=3"])
+    assert code == 1
+    assert "num_reeds" in capsys.readouterr().err
+
+
+def test_module_entry_point_help():
+    proc = subprocess.run([sys.executable, "-m", "qopt", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "solve" in proc.stdout
