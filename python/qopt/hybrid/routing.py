@@ -1,0 +1,102 @@
+"""Routing policy for ``backend="auto"``: which backend solves a problem, and why.
+
+The decision uses the problem's size after presolve, its density, the caller's deadline,
+the qubit budget and which backends are available here; the reason is a sentence a user
+can read ("42 variables after presolve exceed the 24-qubit QAOA budget: hybrid with
+20-variable subproblems").
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import os
+
+__all__ = ["RoutingDecision", "choose_backend", "available_backends", "dwave_credentials_configured"]
+
+EXACT_MAX_VARIABLES = 20        # 2^20 states enumerate in well under a second
+DEFAULT_MAX_QUBITS = 24         # statevector QAOA budget (2^24 amplitudes, 256 MiB)
+HYBRID_MIN_SECONDS = 1.0        # below this, quantum subproblems cannot pay off
+DWAVE_MAX_DENSE = 120           # largest clique-like problem worth embedding on Advantage
+DWAVE_MAX_SPARSE = 2000
+
+
+@dataclasses.dataclass(frozen=True)
+class RoutingDecision:
+    """Where a problem goes.
+
+    Attributes:
+        backend: backend name (``"exact"``, ``"sa"``, ``"qaoa"``, ``"dwave"``, ``"hybrid"``).
+        reason: the decision in words.
+        parameters: parameters the router sets (e.g. ``subproblem_size``, ``time_limit``).
+    """
+
+    backend: str
+    reason: str
+    parameters: dict = dataclasses.field(default_factory=dict)
+
+
+def dwave_credentials_configured() -> bool:
+    """True when a D-Wave API token is configured (environment or dwave config file).
+    Reads local configuration only; never touches the network."""
+    if os.environ.get("DWAVE_API_TOKEN"):
+        return True
+    try:
+        from dwave.cloud.config import load_config
+
+        return bool(load_config().get("token"))
+    except Exception:  # noqa: BLE001 - a broken config means not configured
+        return False
+
+
+def available_backends() -> dict[str, bool]:
+    """Which quantum backends can run here: ``{"qaoa": bool, "dwave": bool}``."""
+    qaoa = (importlib.util.find_spec("qiskit") is not None
+            and importlib.util.find_spec("qopt.samplers.qaoa") is not None)
+    dwave = importlib.util.find_spec("dwave.system") is not None and dwave_credentials_configured()
+    return {"qaoa": qaoa, "dwave": dwave}
+
+
+def choose_backend(num_variables: int, num_interactions: int, *, time_limit: float | None = None,
+                   max_qubits: int = DEFAULT_MAX_QUBITS, available: dict[str, bool] | None = None,
+                   presolved: bool = True) -> RoutingDecision:
+    """Choose a backend for a model of ``num_variables`` (after presolve) and ``num_interactions``.
+
+    Args:
+        num_variables: variables left after presolve.
+        num_interactions: quadratic interactions among them.
+        time_limit: seconds the caller can wait (None: no deadline).
+        max_qubits: qubit budget for statevector QAOA.
+        available: ``{"qaoa": bool, "dwave": bool}``; probed with :func:`available_backends` when None.
+        presolved: whether the counts are after presolve (only changes the wording).
+
+    Returns:
+        :class:`RoutingDecision`.
+    """
+    n, m = num_variables, num_interactions
+    avail = available_backends() if available is None else available
+    what = "variables after presolve" if presolved else "variables"
+    if n == 0:
+        return RoutingDecision("exact", "presolve fixed every variable: nothing left to sample")
+    density = 0.0 if n < 2 else 2.0 * m / (n * (n - 1))
+    if n <= EXACT_MAX_VARIABLES:
+        return RoutingDecision("exact", f"{n} {what}: exact enumeration of 2^{n} states is fast and certain")
+    short = time_limit is not None and time_limit < HYBRID_MIN_SECONDS
+    if avail.get("dwave") and not short:
+        limit = DWAVE_MAX_DENSE if density > 0.3 else DWAVE_MAX_SPARSE
+        if n <= limit:
+            return RoutingDecision("dwave", f"{n} {what} at density {density:.2f} fit a D-Wave Advantage "
+                                            f"embedding (up to {limit}): quantum annealer")
+    if avail.get("qaoa") and n <= max_qubits and not short:
+        return RoutingDecision("qaoa", f"{n} {what} fit the {max_qubits}-qubit QAOA budget: QAOA")
+    quantum = "dwave" if avail.get("dwave") else ("qaoa" if avail.get("qaoa") else None)
+    if quantum is None:
+        return RoutingDecision("sa", f"{n} {what} and no quantum backend available here: "
+                                     "simulated annealing on the C++ core")
+    if short:
+        return RoutingDecision("sa", f"a deadline of {time_limit:.2g} s leaves no time for quantum "
+                                     f"subproblems: simulated annealing on the C++ core")
+    size = min(20, max_qubits)
+    params = {"quantum_backend": quantum, "subproblem_size": size}
+    budget = f"the {max_qubits}-qubit QAOA budget" if quantum == "qaoa" else "a direct D-Wave embedding"
+    return RoutingDecision("hybrid", f"{n} {what} exceed {budget}: hybrid with {size}-variable "
+                                     f"subproblems on {quantum}, racing simulated annealing", params)
