@@ -25,6 +25,8 @@ from qopt.samplers.registry import UnknownBackendError, get_sampler_class
 __all__ = ["solve", "route", "ProblemError", "Cancelled", "library_versions", "DEFAULT_MAX_CANDIDATES"]
 
 DEFAULT_MAX_CANDIDATES = 100
+# Parameters the pipeline itself supplies (from ``cancel`` and ``on_progress``), never the caller.
+_INTERNAL_PARAMETERS = frozenset({"interrupt", "on_progress"})
 _LIBRARIES = ("numpy", "scipy", "dimod", "dwave-samplers", "dwave-preprocessing")
 
 
@@ -69,15 +71,22 @@ def validate_bqm(bqm) -> dimod.BinaryQuadraticModel:
     return bqm
 
 
-def route(bqm: dimod.BinaryQuadraticModel, backend: str | None) -> tuple[str, str]:
-    """Choose the backend. Returns ``(backend name, reason in words)``.
+def route(bqm: dimod.BinaryQuadraticModel, backend: str | None, *, time_budget: float | None = None,
+          num_variables: int | None = None, num_interactions: int | None = None):
+    """Choose the backend. Returns a :class:`qopt.hybrid.routing.RoutingDecision`.
 
-    An explicit backend is used as asked; ``"auto"`` (or empty) picks one from the model.
+    An explicit backend is used as asked; ``"auto"`` (or empty) applies the routing policy
+    (:func:`qopt.hybrid.routing.choose_backend`) to the model's size after presolve
+    (``num_variables``/``num_interactions`` when given), density, deadline and the
+    backends available here.
     """
+    from qopt.hybrid.routing import RoutingDecision, choose_backend
+
     if backend and backend != "auto":
-        return backend, f"backend {backend!r} requested"
-    n = bqm.num_variables
-    return "sa", f"{n} variables: simulated annealing on the C++ core (default classical backend)"
+        return RoutingDecision(backend, f"backend {backend!r} requested")
+    n = bqm.num_variables if num_variables is None else num_variables
+    m = bqm.num_interactions if num_interactions is None else num_interactions
+    return choose_backend(n, m, time_limit=time_budget, presolved=num_variables is not None)
 
 
 class Cancelled(RuntimeError):
@@ -134,16 +143,16 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
     bqm = validate_bqm(problem)
     if not isinstance(max_candidates, int) or max_candidates < 1:
         raise ParameterError("max_candidates", f"must be an integer >= 1, was {max_candidates!r}")
-    name, reason = route(bqm, backend)
+    decision = route(bqm, backend, time_budget=time_budget)
+    name, reason = decision.backend, decision.reason
     sampler_cls = get_sampler_class(name)
     sampler = sampler_cls()
-    accepted = set(sampler.parameters)
+    accepted = set(sampler.parameters) - _INTERNAL_PARAMETERS
     unknown = sorted(set(parameters) - accepted)
     if unknown:
         raise ParameterError(unknown[0], f"is not a parameter of backend {name!r} "
                                          f"(accepted: {', '.join(sorted(accepted))})")
-    params = dict(parameters)
-    params.pop("interrupt", None)
+    params = {**decision.parameters, **parameters}
     if "seed" in accepted and params.get("seed") is None:
         params["seed"] = secrets.randbits(52)  # exact in a protobuf double
     timing["validate"] = time.perf_counter() - t0
@@ -153,8 +162,10 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
     timing["preprocess"] = time.perf_counter() - t0
 
     t0 = stage("sample")
-    if cancel is not None and "interrupt" in accepted:
+    if cancel is not None and "interrupt" in sampler.parameters:
         params["interrupt"] = cancel
+    if on_progress is not None and "on_progress" in sampler.parameters:
+        params["on_progress"] = lambda event: emit({**event, "source": name})
     if time_budget is not None and "time_limit" in accepted:
         left = max(time_budget - (t0 - t_start), 1e-3)
         limit = params.get("time_limit")
@@ -177,7 +188,7 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         "qopt_version": __version__,
         "backend": name,
         "routing": {"backend": name, "reason": reason},
-        "parameters": _jsonable({k: v for k, v in params.items() if k != "interrupt"}),
+        "parameters": _jsonable({k: v for k, v in params.items() if k not in _INTERNAL_PARAMETERS}),
         "problem_sha256": problem_sha256,
         "num_variables": bqm.num_variables,
         "num_interactions": bqm.num_interactions,

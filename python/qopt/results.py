@@ -33,6 +33,8 @@ class Candidate:
             None when not defined.
         feasible: whether every constraint holds (constrained models); None otherwise.
         violations: constraint label -> amount of violation (0 when satisfied).
+        info: where the sample came from, as plain strings (e.g. ``branch``: "quantum" or
+            "classical", ``backend``: "qaoa"), from the sampler's per-sample vectors.
     """
 
     sample: Mapping[Any, int]
@@ -41,6 +43,7 @@ class Candidate:
     objective: float | None = None
     feasible: bool | None = None
     violations: Mapping[str, float] | None = None
+    info: Mapping[str, str] | None = None
 
     def to_dict(self) -> dict:
         d = {"sample": {_json_key(k): int(v) for k, v in self.sample.items()},
@@ -51,6 +54,8 @@ class Candidate:
             d["feasible"] = bool(self.feasible)
         if self.violations is not None:
             d["violations"] = {str(k): float(v) for k, v in self.violations.items()}
+        if self.info:
+            d["info"] = {str(k): str(v) for k, v in self.info.items()}
         return d
 
 
@@ -139,8 +144,16 @@ def rank_sampleset(sampleset: dimod.SampleSet, *, max_candidates: int | None = N
     if max_candidates is not None:
         order = order[:max_candidates]
     variables = list(agg.variables)
+    extra = [name for name in rec.dtype.names if name not in ("sample", "energy", "num_occurrences")
+             and rec[name].ndim == 1]
     return [Candidate(sample=dict(zip(variables, rec.sample[i].tolist())), energy=float(rec.energy[i]),
-                      num_occurrences=int(rec.num_occurrences[i])) for i in order]
+                      num_occurrences=int(rec.num_occurrences[i]),
+                      info={name: _plain_scalar(rec[name][i]) for name in extra} or None) for i in order]
+
+
+def _plain_scalar(value) -> str:
+    value = value.item() if hasattr(value, "item") else value
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def confidence_from_sampleset(sampleset: dimod.SampleSet, *, atol: float = 1e-9) -> dict:
