@@ -97,7 +97,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                beta_range: tuple[float, float] | None = None, beta_schedule_type: str = "geometric",
                seed: int | None = None, num_threads: int = 1, initial_states=None,
                initial_states_generator: str = "random", time_limit: float | None = None,
-               **kwargs) -> dimod.SampleSet:
+               polish: bool = False, **kwargs) -> dimod.SampleSet:
         """Sample from ``bqm`` by simulated annealing.
 
         Args:
@@ -161,8 +161,8 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             init = np.ascontiguousarray(
                 init_ss.record.sample[:, [init_ss.variables.index(v) for v in variables]], dtype=np.int8)
         t1 = time.perf_counter_ns()
-        states, energies, sweeps_done, stopped = _core.simulated_annealing(
-            h, row_ptr, col, J, betas, num_reads, seed, num_threads, init, time_limit or 0.0)
+        states, energies, kinfo = _core.simulated_annealing(
+            h, row_ptr, col, J, betas, num_reads, seed, num_threads, init, time_limit or 0.0, polish)
         t2 = time.perf_counter_ns()
         energies = energies + offset
         if bqm.vartype is dimod.BINARY:
@@ -172,8 +172,8 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             "beta_range": [float(beta_range[0]), float(beta_range[1])],
             "beta_schedule_type": beta_schedule_type,
             "num_sweeps": num_sweeps,
-            "num_sweeps_completed": int(sweeps_done),
-            "stopped_early": bool(stopped),
+            "num_sweeps_completed": int(kinfo["num_sweeps_completed"]),
+            "stopped_early": bool(kinfo["stopped_early"]),
         }
         ss = dimod.SampleSet.from_samples((states, variables), vartype=bqm.vartype, energy=energies, info=info)
         t3 = time.perf_counter_ns()
