@@ -1,8 +1,12 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <atomic>
+#include <chrono>
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "bindings.hpp"
 #include "qopt/anneal.hpp"
@@ -10,7 +14,6 @@
 namespace py = pybind11;
 
 namespace qopt::bindings {
-namespace {
 
 using f64 = py::array_t<double, py::array::c_style | py::array::forcecast>;
 using i32 = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>;
@@ -34,16 +37,51 @@ IsingCSR make_csr(const f64& h, const i32& row_ptr, const i32& col, const f64& J
   return m;
 }
 
-}  // namespace
+// Run fn() on a worker thread with the GIL released, polling for Python signals
+// (Ctrl-C) every 20 ms from the calling thread; a signal sets `interrupt`, which the
+// kernel honours between sweeps. The pending KeyboardInterrupt is cleared and
+// reported through the return value.
+template <class Fn>
+bool run_interruptible(Fn&& fn, std::atomic<bool>& interrupt) {
+  std::atomic<bool> done{false};
+  std::exception_ptr error;
+  bool signalled = false;
+  {
+    py::gil_scoped_release release;
+    std::thread th([&]() {
+      try {
+        fn();
+      } catch (...) {
+        error = std::current_exception();
+      }
+      done.store(true);
+    });
+    while (!done.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      if (done.load() || signalled) continue;
+      py::gil_scoped_acquire acquire;
+      if (PyErr_CheckSignals() != 0) {
+        PyErr_Clear();
+        signalled = true;
+        interrupt.store(true);
+      }
+    }
+    th.join();
+  }
+  if (error) std::rethrow_exception(error);
+  return signalled;
+}
 
 void bind_anneal(py::module_& m) {
   m.def(
       "simulated_annealing",
       [](const f64& h, const i32& row_ptr, const i32& col, const f64& J, const f64& betas, std::int64_t num_reads,
-         std::uint64_t seed, int num_threads, py::object initial_states, double time_limit) {
+         std::uint64_t seed, int num_threads, py::object initial_states, double time_limit, bool polish,
+         const std::string& kernel, double dense_fraction) {
         IsingCSR model = make_csr(h, row_ptr, col, J);
         const auto n = static_cast<py::ssize_t>(model.num_variables);
         if (num_reads < 0) throw std::invalid_argument("num_reads must be >= 0");
+        if (betas.ndim() != 1) throw std::invalid_argument("betas must be one-dimensional");
         py::array_t<std::int8_t> states({static_cast<py::ssize_t>(num_reads), n});
         py::array_t<double> energies(static_cast<py::ssize_t>(num_reads));
         AnnealOptions opt;
@@ -53,6 +91,12 @@ void bind_anneal(py::module_& m) {
         opt.seed = seed;
         opt.num_threads = num_threads;
         opt.time_limit = time_limit;
+        opt.polish = polish;
+        opt.dense_fraction = dense_fraction;
+        if (kernel == "auto") opt.kernel = AnnealKernel::automatic;
+        else if (kernel == "sparse") opt.kernel = AnnealKernel::sparse;
+        else if (kernel == "dense") opt.kernel = AnnealKernel::dense;
+        else throw std::invalid_argument("kernel must be one of auto, sparse, dense, was " + kernel);
         if (!initial_states.is_none()) {
           i8 init = initial_states.cast<i8>();
           if (init.ndim() != 2 || init.shape(0) != num_reads || init.shape(1) != n)
@@ -60,17 +104,30 @@ void bind_anneal(py::module_& m) {
           std::copy(init.data(), init.data() + init.size(), states.mutable_data());
           opt.use_initial_states = true;
         }
+        std::atomic<bool> interrupt{false};
+        opt.interrupt = &interrupt;
         AnnealStats stats;
-        {
-          py::gil_scoped_release release;
-          stats = simulated_annealing(model, opt, states.mutable_data(), energies.mutable_data());
+        std::int8_t* sp = states.mutable_data();
+        double* ep = energies.mutable_data();
+        run_interruptible([&]() { stats = simulated_annealing(model, opt, sp, ep); }, interrupt);
+        py::object st = states, en = energies;
+        if (stats.num_started < num_reads) {
+          py::slice keep(0, static_cast<py::ssize_t>(stats.num_started), 1);
+          st = states[keep];
+          en = energies[keep];
         }
-        return py::make_tuple(states, energies, stats.sweeps_done_min, stats.stopped_early);
+        py::dict info;
+        info["num_sweeps_completed"] = stats.sweeps_done_min;
+        info["stopped_early"] = stats.stopped_early;
+        info["interrupted"] = stats.interrupted;
+        info["kernel"] = stats.dense ? "dense" : "sparse";
+        return py::make_tuple(st, en, info);
       },
       py::arg("h"), py::arg("row_ptr"), py::arg("col"), py::arg("J"), py::arg("betas"), py::arg("num_reads"),
       py::arg("seed"), py::arg("num_threads") = 1, py::arg("initial_states") = py::none(),
-      py::arg("time_limit") = 0.0,
-      R"doc(Anneal an Ising model given in symmetric CSR form.
+      py::arg("time_limit") = 0.0, py::arg("polish") = false, py::arg("kernel") = "auto",
+      py::arg("dense_fraction") = 0.5,
+      R"doc(Anneal an Ising model given in symmetric CSR form (see qopt/anneal.hpp).
 
 Args:
     h: float64, shape (n,), linear biases.
@@ -82,12 +139,18 @@ Args:
     num_threads: worker threads (the GIL is released).
     initial_states: optional int8 array, shape (num_reads, n), values +-1.
     time_limit: seconds of wall clock; <= 0 for none. Checked between sweeps.
+    polish: steepest descent on every read after annealing.
+    kernel: "auto", "sparse" (8 reads per SIMD vector) or "dense" (dense float matrix rows).
+    dense_fraction: "auto" picks the dense kernel when nnz >= dense_fraction * n * n (n <= 8192).
 
 Returns:
-    (states int8 (num_reads, n), energies float64 (num_reads,), min sweeps done, stopped early)
+    (states int8 (k, n), energies float64 (k,), info dict) where k <= num_reads is the number
+    of reads started before a time limit or Ctrl-C stopped the run (reads start in index
+    order); info has num_sweeps_completed (fewest sweeps of a returned read), stopped_early,
+    interrupted and kernel.
 
 Raises:
-    ValueError: inconsistent arrays, indices out of range or self-loops.
+    ValueError: inconsistent arrays, indices out of range, self-loops, non-finite values.
 )doc");
 
   m.def(

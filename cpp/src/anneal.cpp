@@ -4,12 +4,33 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
+#include "qopt/descent.hpp"
+
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+// Hot kernels are compiled for several instruction sets and picked at load time
+// (GCC function multiversioning), so the wheel stays portable (no -march=native).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define QOPT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define QOPT_CLONES
+#endif
+
 namespace qopt {
 namespace {
+
+constexpr int kLanes = 8;             // reads annealed together by the sparse kernel
+constexpr std::int64_t kRefresh = 256; // sweeps between exact recomputations of the fields
+constexpr index_type kDenseMaxN = 8192;  // the dense kernel stores an n x n float matrix
+
+typedef float vf __attribute__((vector_size(kLanes * 4)));
+typedef std::int32_t vi __attribute__((vector_size(kLanes * 4)));
+typedef std::uint32_t vu __attribute__((vector_size(kLanes * 4)));
 
 inline std::uint64_t splitmix64(std::uint64_t& x) {
   std::uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
@@ -18,29 +39,189 @@ inline std::uint64_t splitmix64(std::uint64_t& x) {
   return z ^ (z >> 31);
 }
 
-// xoshiro256+ (Blackman & Vigna 2018): fast, good enough for Metropolis tests.
-struct Rng {
-  std::uint64_t s[4];
-  explicit Rng(std::uint64_t seed, std::uint64_t stream) {
-    std::uint64_t x = seed ^ (0xD1B54A32D192ED03ULL * (stream + 1));
-    for (auto& v : s) v = splitmix64(x);
+// State of read r's generator: xoshiro128+ (Blackman & Vigna 2018) seeded by splitmix64.
+inline void seed_read(std::uint64_t seed, std::uint64_t read, std::uint32_t out[4]) {
+  std::uint64_t x = seed ^ (0xD1B54A32D192ED03ULL * (read + 1));
+  const std::uint64_t a = splitmix64(x), b = splitmix64(x);
+  out[0] = static_cast<std::uint32_t>(a);
+  out[1] = static_cast<std::uint32_t>(a >> 32);
+  out[2] = static_cast<std::uint32_t>(b);
+  out[3] = static_cast<std::uint32_t>(b >> 32);
+  if ((out[0] | out[1] | out[2] | out[3]) == 0) out[0] = 1;
+}
+
+// Random initial spins of read r (a separate splitmix64 stream).
+inline void random_spins(std::uint64_t seed, std::uint64_t read, index_type n, spin_type* s) {
+  std::uint64_t x = seed ^ (0x9E6C63D0676A9A99ULL * (read + 1)) ^ 0x5851F42D4C957F2DULL;
+  std::uint64_t bits = 0;
+  for (index_type i = 0; i < n; ++i) {
+    if ((i & 63) == 0) bits = splitmix64(x);
+    s[i] = (bits >> (i & 63)) & 1 ? spin_type(1) : spin_type(-1);
   }
-  static inline std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  inline std::uint64_t next() {
-    const std::uint64_t result = s[0] + s[3];
-    const std::uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-  }
-  inline double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-};
+}
+
+// log2(1 + t) on [0, 1): degree-6 least-squares fit, abs. error 2.1e-6.
+#define QOPT_LOG2_POLY(t)                                                                             \
+  (2.117247699e-06f +                                                                                 \
+   (t) * (1.442475475e+00f +                                                                          \
+          (t) * (-7.175589763e-01f +                                                                  \
+                 (t) * (4.555302717e-01f +                                                            \
+                        (t) * (-2.746275619e-01f + (t) * (1.193008798e-01f + (t) * -2.512376965e-02f))))))
 
 using Clock = std::chrono::steady_clock;
+
+// Shared, read-only view of the model prepared for the kernels.
+struct Prepared {
+  const IsingCSR* m = nullptr;
+  double scale = 1.0;            // largest |bias|; float biases are divided by it
+  std::vector<float> J;          // J / scale, CSR order (sparse kernel)
+  std::vector<float> h;          // h / scale
+  std::vector<float> W;          // dense kernel: n x n, row i holds J_ij / scale
+  std::vector<float> beta2;      // per sweep: beta * scale * log2(e)
+};
+
+// Run control shared by the workers.
+struct Control {
+  const AnnealOptions* opt = nullptr;
+  bool timed = false;
+  Clock::time_point deadline;
+  std::atomic<bool> stopped{false};
+  std::atomic<bool> interrupted{false};
+  bool should_stop() {
+    if (stopped.load(std::memory_order_relaxed)) return true;
+    if (opt->interrupt && opt->interrupt->load(std::memory_order_relaxed)) {
+      interrupted.store(true);
+      stopped.store(true);
+      return true;
+    }
+    if (timed && Clock::now() >= deadline) {
+      stopped.store(true);
+      return true;
+    }
+    return false;
+  }
+};
+
+// First 32-byte aligned position in a float buffer with kLanes spare floats.
+inline vf* align_lanes(float* p) {
+  const auto a = reinterpret_cast<std::uintptr_t>(p);
+  return reinterpret_cast<vf*>((a + sizeof(vf) - 1) / sizeof(vf) * sizeof(vf));
+}
+
+inline bool any_lane(vi mask) {
+  std::uint64_t w[kLanes / 2];
+  std::memcpy(w, &mask, sizeof mask);
+  std::uint64_t acc = 0;
+  for (int k = 0; k < kLanes / 2; ++k) acc |= w[k];
+  return acc != 0;
+}
+
+// The replica-lane kernel body: anneal reads r0 .. r0 + kLanes - 1 together, one SIMD
+// lane per read (lanes beyond num_reads are dummies whose results are dropped).
+// kDense: couplings from the dense float matrix P.W (n x n) instead of CSR.
+// S and F are scratch of n vectors (spins and local fields / scale, one lane per read);
+// out_spins (kLanes x n int8) receives the initial spins and, on return, the final ones.
+// Returns the number of sweeps done.
+template <bool kDense>
+inline __attribute__((always_inline)) std::int64_t lanes_body(const Prepared& P, Control& ctl, std::int64_t r0,
+                                                              const spin_type* init, vf* __restrict S,
+                                                              vf* __restrict F, spin_type* out_spins) {
+  const IsingCSR& m = *P.m;
+  const AnnealOptions& opt = *ctl.opt;
+  const index_type n = m.num_variables;
+  std::uint32_t st[kLanes][4];
+  for (int l = 0; l < kLanes; ++l) seed_read(opt.seed, static_cast<std::uint64_t>(r0 + l), st[l]);
+  vu s0, s1, s2, s3;
+  for (int l = 0; l < kLanes; ++l) {
+    s0[l] = st[l][0];
+    s1[l] = st[l][1];
+    s2[l] = st[l][2];
+    s3[l] = st[l][3];
+  }
+  for (int l = 0; l < kLanes; ++l) {
+    spin_type* row = out_spins + static_cast<std::int64_t>(l) * n;
+    const std::int64_t r = r0 + l;
+    if (init && r < opt.num_reads)
+      std::memcpy(row, init + r * static_cast<std::int64_t>(n), static_cast<std::size_t>(n));
+    else
+      random_spins(opt.seed, static_cast<std::uint64_t>(r), n, row);
+  }
+  for (index_type i = 0; i < n; ++i) {
+    vf s;
+    for (int l = 0; l < kLanes; ++l) s[l] = static_cast<float>(out_spins[static_cast<std::int64_t>(l) * n + i]);
+    S[i] = s;
+  }
+  const index_type* __restrict row_ptr = m.row_ptr;
+  const index_type* __restrict col = m.col;
+  const float* __restrict J = P.J.data();
+  const float* __restrict W = P.W.data();
+  const float* __restrict hs = P.h.data();
+  std::int64_t sweep = 0;
+  for (; sweep < opt.num_sweeps; ++sweep) {
+    if (ctl.should_stop()) break;
+    if (sweep % kRefresh == 0) {
+      // Recompute the fields from scratch so float rounding cannot drift.
+      for (index_type i = 0; i < n; ++i) {
+        vf acc = hs[i] + vf{};
+        if constexpr (kDense) {
+          const float* __restrict w = W + static_cast<std::int64_t>(i) * n;
+          for (index_type j = 0; j < n; ++j) acc += w[j] * S[j];
+        } else {
+          for (index_type k = row_ptr[i]; k < row_ptr[i + 1]; ++k) acc += J[k] * S[col[k]];
+        }
+        F[i] = acc;
+      }
+    }
+    const float b = P.beta2[static_cast<std::size_t>(sweep)];
+    for (index_type i = 0; i < n; ++i) {
+      const vf s = S[i];
+      const vf x = (-2.0f * s * F[i]) * b;  // beta * dE / ln 2
+      // xoshiro128+ step in every lane
+      const vu res = s0 + s3;
+      const vu t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >> 21);
+      // -log2(u), u in (0, 1]
+      const vf u = __builtin_convertvector((vi)((res >> 8) + 1u), vf) * 0x1p-24f;
+      const vi ub = (vi)u;
+      const vf e = __builtin_convertvector(((ub >> 23) & 255) - 127, vf);
+      const vf mt = (vf)((ub & 0x7fffff) | 0x3f800000) - 1.0f;
+      const vf nl = -(e + QOPT_LOG2_POLY(mt));
+      const vi accept = x <= nl;  // Metropolis: accept iff beta dE <= -ln u
+      if (any_lane(accept)) {
+        const vf d = (vf)((vi)(-2.0f * s) & accept);  // change of s_i in accepting lanes, else 0
+        S[i] = s + d;
+        if constexpr (kDense) {
+          const float* __restrict w = W + static_cast<std::int64_t>(i) * n;
+          for (index_type j = 0; j < n; ++j) F[j] += w[j] * d;
+        } else {
+          const index_type kend = row_ptr[i + 1];
+          for (index_type k = row_ptr[i]; k < kend; ++k) F[col[k]] += J[k] * d;
+        }
+      }
+    }
+  }
+  for (index_type i = 0; i < n; ++i)
+    for (int l = 0; l < kLanes; ++l)
+      out_spins[static_cast<std::int64_t>(l) * n + i] = S[i][l] > 0.0f ? spin_type(1) : spin_type(-1);
+  return sweep;
+}
+
+QOPT_CLONES
+std::int64_t anneal_lanes_sparse(const Prepared& P, Control& ctl, std::int64_t r0, const spin_type* init, vf* S,
+                                 vf* F, spin_type* out_spins) {
+  return lanes_body<false>(P, ctl, r0, init, S, F, out_spins);
+}
+
+QOPT_CLONES
+std::int64_t anneal_lanes_dense(const Prepared& P, Control& ctl, std::int64_t r0, const spin_type* init, vf* S,
+                                vf* F, spin_type* out_spins) {
+  return lanes_body<true>(P, ctl, r0, init, S, F, out_spins);
+}
 
 }  // namespace
 
@@ -52,11 +233,13 @@ void validate_csr(const IsingCSR& m) {
   for (index_type i = 0; i < m.num_variables; ++i) {
     if (m.row_ptr[i + 1] < m.row_ptr[i])
       throw std::invalid_argument("row_ptr must be non-decreasing (row " + std::to_string(i) + ")");
+    if (!std::isfinite(m.h[i])) throw std::invalid_argument("h must be finite (variable " + std::to_string(i) + ")");
     for (index_type k = m.row_ptr[i]; k < m.row_ptr[i + 1]; ++k) {
       const index_type j = m.col[k];
       if (j < 0 || j >= m.num_variables)
         throw std::invalid_argument("col index out of range in row " + std::to_string(i));
       if (j == i) throw std::invalid_argument("self-loop on variable " + std::to_string(i));
+      if (!std::isfinite(m.J[k])) throw std::invalid_argument("J must be finite (row " + std::to_string(i) + ")");
     }
   }
 }
@@ -76,70 +259,101 @@ AnnealStats simulated_annealing(const IsingCSR& m, const AnnealOptions& opt, spi
   if (opt.num_reads < 0) throw std::invalid_argument("num_reads must be >= 0");
   if (opt.num_sweeps < 0) throw std::invalid_argument("num_sweeps must be >= 0");
   if (opt.num_sweeps > 0 && !opt.betas) throw std::invalid_argument("betas must be given");
-  const index_type n = m.num_variables;
-  const int threads = opt.num_threads < 1 ? 1 : opt.num_threads;
-  const bool timed = opt.time_limit > 0.0;
-  const auto deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.time_limit));
+  for (std::int64_t k = 0; k < opt.num_sweeps; ++k)
+    if (!std::isfinite(opt.betas[k]) || opt.betas[k] < 0.0)
+      throw std::invalid_argument("betas must be finite and >= 0");
+  if (opt.use_initial_states)
+    for (std::int64_t k = 0; k < opt.num_reads * static_cast<std::int64_t>(m.num_variables); ++k)
+      if (states[k] != 1 && states[k] != -1) throw std::invalid_argument("initial states must hold only -1 and +1");
 
-  std::atomic<std::int64_t> next_read{0};
-  std::atomic<std::int64_t> min_sweeps{opt.num_sweeps};
-  std::atomic<bool> stopped{false};
+  const index_type n = m.num_variables;
+  AnnealStats stats;
+  if (opt.num_reads == 0) return stats;
+
+  // Prepare the float model.
+  Prepared P;
+  P.m = &m;
+  const std::int64_t nnz = n > 0 ? m.row_ptr[n] : 0;
+  double scale = 0.0;
+  for (index_type i = 0; i < n; ++i) scale = std::max(scale, std::fabs(m.h[i]));
+  for (std::int64_t k = 0; k < nnz; ++k) scale = std::max(scale, std::fabs(m.J[k]));
+  if (!(scale > 0.0)) scale = 1.0;
+  P.scale = scale;
+  P.beta2.resize(static_cast<std::size_t>(opt.num_sweeps));
+  for (std::int64_t k = 0; k < opt.num_sweeps; ++k)
+    P.beta2[static_cast<std::size_t>(k)] = static_cast<float>(opt.betas[k] * scale * 1.4426950408889634);
+
+  P.h.resize(static_cast<std::size_t>(n));
+  for (index_type i = 0; i < n; ++i) P.h[static_cast<std::size_t>(i)] = static_cast<float>(m.h[i] / scale);
+  bool dense = false;
+  if (opt.kernel == AnnealKernel::dense) dense = n > 0;
+  else if (opt.kernel == AnnealKernel::automatic)
+    dense = n > 0 && n <= kDenseMaxN && static_cast<double>(nnz) >= opt.dense_fraction * n * static_cast<double>(n);
+  if (dense) {
+    P.W.assign(static_cast<std::size_t>(n) * static_cast<std::size_t>(n), 0.0f);
+    for (index_type i = 0; i < n; ++i)
+      for (index_type k = m.row_ptr[i]; k < m.row_ptr[i + 1]; ++k)
+        P.W[static_cast<std::size_t>(i) * n + m.col[k]] += static_cast<float>(m.J[k] / scale);
+  } else {
+    P.J.resize(static_cast<std::size_t>(nnz));
+    for (std::int64_t k = 0; k < nnz; ++k) P.J[static_cast<std::size_t>(k)] = static_cast<float>(m.J[k] / scale);
+  }
+
+  Control ctl;
+  ctl.opt = &opt;
+  ctl.timed = opt.time_limit > 0.0;
+  ctl.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.time_limit));
+
+  const std::int64_t num_units = (opt.num_reads + kLanes - 1) / kLanes;
+  std::vector<std::int64_t> unit_sweeps(static_cast<std::size_t>(num_units), -1);  // -1: not started
+  std::atomic<std::int64_t> next_unit{0};
+  const spin_type* init = opt.use_initial_states ? states : nullptr;
 
   auto worker = [&]() {
+    std::vector<float> Sraw(static_cast<std::size_t>(n + 1) * kLanes), Fraw(static_cast<std::size_t>(n + 1) * kLanes);
+    vf* S = align_lanes(Sraw.data());  // 32-byte aligned (alignof(vf) is only 16 without AVX)
+    vf* F = align_lanes(Fraw.data());
+    std::vector<spin_type> lane_spins(static_cast<std::size_t>(kLanes) * static_cast<std::size_t>(n));
     std::vector<double> field(static_cast<std::size_t>(n));
     for (;;) {
-      const std::int64_t r = next_read.fetch_add(1);
-      if (r >= opt.num_reads) break;
-      spin_type* s = states + r * static_cast<std::int64_t>(n);
-      Rng rng(opt.seed, static_cast<std::uint64_t>(r));
-      if (!opt.use_initial_states)
-        for (index_type i = 0; i < n; ++i) s[i] = (rng.next() >> 63) ? spin_type(1) : spin_type(-1);
-      for (index_type i = 0; i < n; ++i) {
-        double f = m.h[i];
-        for (index_type k = m.row_ptr[i]; k < m.row_ptr[i + 1]; ++k) f += m.J[k] * s[m.col[k]];
-        field[static_cast<std::size_t>(i)] = f;
+      const std::int64_t u = next_unit.fetch_add(1);
+      if (u >= num_units) break;
+      if (u > 0 && ctl.should_stop()) break;  // the first unit always starts
+      const std::int64_t r0 = u * kLanes;
+      const std::int64_t r1 = std::min(opt.num_reads, r0 + kLanes);
+      const std::int64_t done = dense ? anneal_lanes_dense(P, ctl, r0, init, S, F, lane_spins.data())
+                                      : anneal_lanes_sparse(P, ctl, r0, init, S, F, lane_spins.data());
+      for (std::int64_t r = r0; r < r1; ++r)
+        std::memcpy(states + r * static_cast<std::int64_t>(n),
+                    lane_spins.data() + (r - r0) * static_cast<std::int64_t>(n), static_cast<std::size_t>(n));
+      for (std::int64_t r = r0; r < r1; ++r) {
+        spin_type* s = states + r * static_cast<std::int64_t>(n);
+        if (opt.polish) steepest_descent_one(m, s, field.data());
+        energies[r] = ising_energy(m, s);
       }
-      std::int64_t sweep = 0;
-      for (; sweep < opt.num_sweeps; ++sweep) {
-        if ((timed && Clock::now() >= deadline) || (opt.interrupt && *opt.interrupt) || stopped.load(std::memory_order_relaxed)) {
-          stopped.store(true);
-          break;
-        }
-        const double beta = opt.betas[sweep];
-        for (index_type i = 0; i < n; ++i) {
-          // Energy change of flipping s_i: dE = -2 s_i field_i.
-          const double dE = -2.0 * s[i] * field[static_cast<std::size_t>(i)];
-          bool accept = dE <= 0.0;
-          if (!accept) {
-            const double x = beta * dE;
-            accept = x < 40.0 && rng.uniform() < std::exp(-x);
-          }
-          if (accept) {
-            const double delta = -2.0 * s[i];  // change in s_i
-            s[i] = static_cast<spin_type>(-s[i]);
-            for (index_type k = m.row_ptr[i]; k < m.row_ptr[i + 1]; ++k)
-              field[static_cast<std::size_t>(m.col[k])] += m.J[k] * delta;
-          }
-        }
-      }
-      std::int64_t cur = min_sweeps.load();
-      while (sweep < cur && !min_sweeps.compare_exchange_weak(cur, sweep)) {}
-      energies[r] = ising_energy(m, s);
+      unit_sweeps[static_cast<std::size_t>(u)] = done;
     }
   };
 
-  if (threads == 1 || opt.num_reads <= 1) {
+  const int threads = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(opt.num_threads, num_units)));
+  if (threads == 1) {
     worker();
   } else {
     std::vector<std::thread> pool;
-    const int t = static_cast<int>(std::min<std::int64_t>(threads, opt.num_reads));
-    for (int i = 0; i < t; ++i) pool.emplace_back(worker);
+    for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
     for (auto& th : pool) th.join();
   }
-  AnnealStats stats;
-  stats.sweeps_done_min = min_sweeps.load();
-  stats.stopped_early = stopped.load();
+  std::int64_t started_units = 0;
+  std::int64_t min_sweeps = opt.num_sweeps;
+  while (started_units < num_units && unit_sweeps[static_cast<std::size_t>(started_units)] >= 0) {
+    min_sweeps = std::min(min_sweeps, unit_sweeps[static_cast<std::size_t>(started_units)]);
+    ++started_units;
+  }
+  stats.num_started = std::min(opt.num_reads, started_units * kLanes);
+  stats.sweeps_done_min = min_sweeps;
+  stats.stopped_early = ctl.stopped.load();
+  stats.interrupted = ctl.interrupted.load();
+  stats.dense = dense;
   return stats;
 }
 

@@ -9,9 +9,29 @@
 // Every coupling appears twice (once in each row), no self-loops.
 //
 // Method: Kirkpatrick, Gelatt, Vecchi, "Optimization by simulated annealing",
-// Science 220 (1983); Metropolis acceptance with incremental local fields.
+// Science 220 (1983); Metropolis acceptance with incremental local fields
+// f_i = h_i + sum_j J_ij s_j, flip energy dE_i = -2 s_i f_i.
+//
+// Kernel ("replica lanes"): 8 reads are annealed together, one SIMD lane per
+// read. Spins and local fields are float32[n][8]; a visited spin draws one
+// uniform per lane, accepts branch-free per lane, and if any lane flips, the
+// neighbour fields of all lanes are updated with one vector multiply-add per
+// neighbour (lanes that did not flip add 0). Two coupling layouts:
+//   * sparse: CSR neighbours with contiguous float32 couplings;
+//   * dense (nnz >= dense_fraction * n^2, n <= 8192): a dense float32 n x n
+//     matrix, so the update streams one matrix row with no index loads.
+// Acceptance compares beta * dE with -ln(u), u a 24-bit uniform from the read's
+// own xoshiro128+ stream, using a polynomial log2 (abs. error 2.1e-6), so no exp
+// is evaluated. Each read's arithmetic is the same whichever lane or thread runs
+// it, so results depend on the seed only, not on num_threads.
+// Fields are float32 on the model divided by its largest |bias| and are
+// recomputed from the model every 256 sweeps (no drift); the returned energies
+// are recomputed exactly in double from the double model.
+// Extra memory: float copies of h and J (or the n x n matrix), 64 bytes per
+// variable per thread, and n bytes per read for the output states.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -29,6 +49,8 @@ struct IsingCSR {
   const bias_type* J = nullptr;
 };
 
+enum class AnnealKernel { automatic = 0, sparse = 1, dense = 2 };
+
 struct AnnealOptions {
   std::int64_t num_reads = 1;
   const double* betas = nullptr;  // beta per sweep (1/energy), length num_sweeps
@@ -37,26 +59,35 @@ struct AnnealOptions {
   int num_threads = 1;
   bool use_initial_states = false; // states holds the initial states on entry
   double time_limit = 0.0;         // seconds, wall clock; <= 0 means none
-  const volatile bool* interrupt = nullptr;  // polled between sweeps
+  const std::atomic<bool>* interrupt = nullptr;  // polled between sweeps
+  bool polish = false;             // steepest descent after annealing (descent.hpp)
+  AnnealKernel kernel = AnnealKernel::automatic;
+  double dense_fraction = 0.5;     // automatic: dense kernel when mean degree >= this * n
 };
 
 struct AnnealStats {
-  std::int64_t sweeps_done_min = 0;  // fewest sweeps completed by any read
-  bool stopped_early = false;        // time limit or interruption ended some read
+  std::int64_t sweeps_done_min = 0;  // fewest sweeps completed by any returned read
+  std::int64_t num_started = 0;      // reads started (a prefix 0..num_started-1); the rest untouched
+  bool stopped_early = false;        // time limit or interruption ended the run
+  bool interrupted = false;          // the interrupt flag was seen
+  bool dense = false;                // the dense kernel ran
 };
 
 // Check the CSR arrays; throws std::invalid_argument naming the fault.
 void validate_csr(const IsingCSR& model);
 
-// Ising energy of one state (length num_variables).
+// Ising energy of one state (length num_variables), in double.
 double ising_energy(const IsingCSR& model, const spin_type* state);
 
 // Anneal num_reads states in place.
 //   states   : int8, shape (num_reads, num_variables), row-major, values +-1;
 //              initial states on entry when use_initial_states, final states on exit
-//   energies : length num_reads, Ising energies of the final states
+//   energies : length num_reads, Ising energies of the final states (double, exact)
 // Reads are independent and use one random stream each, so results do not depend
-// on num_threads. Throws std::invalid_argument on bad options.
+// on num_threads. When the time limit or the interrupt flag stops the run, reads
+// are started in index order and only the first stats.num_started rows of states
+// and energies are written (each with the state reached when it stopped).
+// Throws std::invalid_argument on bad options.
 AnnealStats simulated_annealing(const IsingCSR& model, const AnnealOptions& options,
                                 spin_type* states, double* energies);
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 import secrets
+import warnings
 
 import dimod
 import numpy as np
@@ -53,9 +54,8 @@ def default_beta_range(h: np.ndarray, row_ptr: np.ndarray, J: np.ndarray) -> tup
     (The same rule as dwave-samplers' default.)
     """
     absJ = np.abs(J)
-    row_sum = np.add.reduceat(absJ, row_ptr[:-1]) if absJ.size else np.zeros_like(h)
-    empty = row_ptr[:-1] == row_ptr[1:]
-    row_sum = np.where(empty, 0.0, row_sum) if absJ.size else row_sum
+    csum = np.concatenate([[0.0], np.cumsum(absJ)])
+    row_sum = csum[row_ptr[1:]] - csum[row_ptr[:-1]]
     max_field = float(np.max(np.abs(h) + row_sum)) if h.size else 0.0
     nz = np.concatenate([np.abs(h[h != 0]), absJ[absJ != 0]])
     if max_field == 0.0 or nz.size == 0:
@@ -87,6 +87,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         "initial_states": [],
         "initial_states_generator": [],
         "time_limit": [],
+        "polish": [],
     }
     properties = {
         "beta_schedule_options": ("linear", "geometric"),
@@ -97,7 +98,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                beta_range: tuple[float, float] | None = None, beta_schedule_type: str = "geometric",
                seed: int | None = None, num_threads: int = 1, initial_states=None,
                initial_states_generator: str = "random", time_limit: float | None = None,
-               **kwargs) -> dimod.SampleSet:
+               polish: bool = False, **kwargs) -> dimod.SampleSet:
         """Sample from ``bqm`` by simulated annealing.
 
         Args:
@@ -112,13 +113,27 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             num_threads: worker threads (reads are spread over them; the GIL is released).
             initial_states: samples-like, one state per read, in the BQM's vartype.
             initial_states_generator: how to fill missing initial states (dimod.Initialized).
-            time_limit: seconds of wall clock; annealing stops between sweeps when exceeded
-                and returns the states reached. None for no limit.
+            time_limit: seconds of wall clock (default None: no limit). Reads start in
+                index order, 8 at a time per thread; when the limit passes, running reads
+                stop at the next sweep boundary and reads not yet started are dropped, so
+                the sample set can hold fewer than ``num_reads`` rows (at least the first
+                8, or ``num_reads`` if fewer). Every returned row is a valid state with its
+                exact energy; ``info["stopped_early"]`` is True and
+                ``info["num_sweeps_completed"]`` the fewest sweeps a returned read did.
+                Ctrl-C (SIGINT) during sampling is handled the same way and sets
+                ``info["interrupted"]`` (the KeyboardInterrupt is consumed and a
+                RuntimeWarning is issued).
+            polish: if True, every read is finished by steepest descent in C++ (flip the
+                spin with the most negative energy change until none is negative), so each
+                returned state is a 1-flip local minimum. Default False.
 
         Returns:
-            dimod.SampleSet in the BQM's vartype, energies equal ``bqm.energies``;
-            ``info`` holds ``seed``, ``beta_range``, ``num_sweeps``, ``stopped_early``
-            and ``timing`` (``preprocessing_ns``, ``sampling_ns``, ``postprocessing_ns``).
+            dimod.SampleSet in the BQM's vartype, energies equal ``bqm.energies``
+            (recomputed in double precision); ``info`` holds ``seed``, ``beta_range``,
+            ``beta_schedule_type``, ``num_sweeps``, ``num_sweeps_completed``,
+            ``stopped_early``, ``interrupted``, ``polish``, ``kernel`` (``"sparse"`` or
+            ``"dense"``) and ``timing`` (``preprocessing_ns``, ``sampling_ns``,
+            ``postprocessing_ns``, in nanoseconds).
 
         Raises:
             ParameterError (a ValueError): a parameter out of range, naming it.
@@ -135,6 +150,8 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             time_limit = check_float("time_limit", time_limit, minimum=0.0, strict_minimum=True)
         if num_reads is not None:
             num_reads = check_int("num_reads", num_reads, minimum=1)
+        if not isinstance(polish, (bool, np.bool_)):
+            raise ParameterError("polish", f"must be True or False, was {polish!r}")
 
         parsed = self.parse_initial_states(
             bqm, num_reads=num_reads, initial_states=initial_states,
@@ -161,10 +178,13 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             init = np.ascontiguousarray(
                 init_ss.record.sample[:, [init_ss.variables.index(v) for v in variables]], dtype=np.int8)
         t1 = time.perf_counter_ns()
-        states, energies, sweeps_done, stopped = _core.simulated_annealing(
-            h, row_ptr, col, J, betas, num_reads, seed, num_threads, init, time_limit or 0.0)
+        states, energies, kinfo = _core.simulated_annealing(
+            h, row_ptr, col, J, betas, num_reads, seed, num_threads, init, time_limit or 0.0, bool(polish))
         t2 = time.perf_counter_ns()
         energies = energies + offset
+        if kinfo["interrupted"]:
+            warnings.warn("simulated annealing interrupted (SIGINT): returning the states reached",
+                          RuntimeWarning, stacklevel=2)
         if bqm.vartype is dimod.BINARY:
             states = ((states + 1) // 2).astype(np.int8)
         info = {
@@ -172,8 +192,11 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             "beta_range": [float(beta_range[0]), float(beta_range[1])],
             "beta_schedule_type": beta_schedule_type,
             "num_sweeps": num_sweeps,
-            "num_sweeps_completed": int(sweeps_done),
-            "stopped_early": bool(stopped),
+            "num_sweeps_completed": int(kinfo["num_sweeps_completed"]),
+            "stopped_early": bool(kinfo["stopped_early"]),
+            "interrupted": bool(kinfo["interrupted"]),
+            "polish": bool(polish),
+            "kernel": kinfo["kernel"],
         }
         ss = dimod.SampleSet.from_samples((states, variables), vartype=bqm.vartype, energy=energies, info=info)
         t3 = time.perf_counter_ns()
