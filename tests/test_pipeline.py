@@ -38,9 +38,9 @@ def test_candidates_distinct_ranked_and_counted():
 
 def test_provenance_and_timing():
     bqm = dimod.generators.ran_r(1, 10, seed=4)
-    result = qopt.solve(bqm, num_reads=4)
+    result = qopt.solve(bqm, backend="sa", num_reads=4)
     prov = result.provenance
-    assert prov["backend"] == "sa" and prov["routing"]["reason"]
+    assert prov["backend"] == "sa" and prov["routing"]["reason"] == "backend 'sa' requested"
     assert isinstance(prov["parameters"]["seed"], int) and prov["parameters"]["seed"] < 2**53
     assert prov["problem_sha256"] == bqm_sha256(bqm)
     assert prov["versions"]["dimod"] == dimod.__version__
@@ -93,3 +93,11 @@ def test_to_sampleset_energies_match_dimod():
     bqm.offset = -3.25
     ss = qopt.solve(bqm, num_reads=10, num_sweeps=100, seed=2).to_sampleset()
     np.testing.assert_allclose(ss.record.energy, bqm.energies(ss))
+
+
+def test_auto_routes_small_models_to_exact_enumeration():
+    bqm = dimod.generators.gnp_random_bqm(12, 0.5, dimod.SPIN, random_state=8)
+    result = qopt.solve(bqm)  # backend="auto"
+    assert result.provenance["routing"]["backend"] == "exact"
+    assert "exact enumeration" in result.provenance["routing"]["reason"]
+    assert result.best.energy == pytest.approx(dimod.ExactSolver().sample(bqm).first.energy)

@@ -149,10 +149,17 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
     sampler = sampler_cls()
     accepted = set(sampler.parameters) - _INTERNAL_PARAMETERS
     unknown = sorted(set(parameters) - accepted)
+    ignored = {}
+    if unknown and (not backend or backend == "auto"):
+        # Under "auto", parameters meant for another backend are set aside (and reported);
+        # a name no backend takes is still an error.
+        known_anywhere = _parameters_of_all_backends()
+        ignored = {k: parameters[k] for k in unknown if k in known_anywhere}
+        unknown = [k for k in unknown if k not in known_anywhere]
     if unknown:
         raise ParameterError(unknown[0], f"is not a parameter of backend {name!r} "
                                          f"(accepted: {', '.join(sorted(accepted))})")
-    params = {**decision.parameters, **parameters}
+    params = {**decision.parameters, **{k: v for k, v in parameters.items() if k not in ignored}}
     if "seed" in accepted and params.get("seed") is None:
         params["seed"] = secrets.randbits(52)  # exact in a protobuf double
     timing["validate"] = time.perf_counter() - t0
@@ -188,6 +195,7 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         "qopt_version": __version__,
         "backend": name,
         "routing": {"backend": name, "reason": reason},
+        "ignored_parameters": _jsonable(ignored),
         "parameters": _jsonable({k: v for k, v in params.items() if k not in _INTERNAL_PARAMETERS}),
         "problem_sha256": problem_sha256,
         "num_variables": bqm.num_variables,
@@ -202,6 +210,18 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
     timing["total"] = time.perf_counter() - t_start
     return Result(candidates=candidates, variables=list(bqm.variables), vartype=bqm.vartype,
                   confidence=confidence, provenance=provenance, timing=timing)
+
+
+def _parameters_of_all_backends() -> set[str]:
+    from qopt.samplers.registry import BACKENDS, UnknownBackendError as _Unknown
+
+    names: set[str] = set()
+    for backend in BACKENDS:
+        try:
+            names |= set(get_sampler_class(backend).parameters)
+        except (_Unknown, ImportError):
+            continue
+    return names - _INTERNAL_PARAMETERS
 
 
 def _jsonable(value):
