@@ -19,10 +19,11 @@ import numpy as np
 from qopt._validation import ParameterError
 from qopt._version import __version__
 from qopt.problem_hash import bqm_sha256
+from qopt.hybrid.fallback import NoResultInTime, sample_with_fallback
 from qopt.results import Result, confidence_from_sampleset, rank_sampleset
 from qopt.samplers.registry import UnknownBackendError, get_sampler_class
 
-__all__ = ["solve", "route", "ProblemError", "Cancelled", "library_versions", "DEFAULT_MAX_CANDIDATES"]
+__all__ = ["solve", "route", "ProblemError", "Cancelled", "NoResultInTime", "library_versions", "DEFAULT_MAX_CANDIDATES"]
 
 DEFAULT_MAX_CANDIDATES = 100
 # Parameters the pipeline itself supplies (from ``cancel`` and ``on_progress``), never the caller.
@@ -94,7 +95,8 @@ class Cancelled(RuntimeError):
 
 
 def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAULT_MAX_CANDIDATES,
-          time_budget: float | None = None, on_progress=None, cancel=None, **parameters) -> Result:
+          time_budget: float | None = None, on_progress=None, cancel=None, fallback: bool = True,
+          **parameters) -> Result:
     """Solve ``problem`` in-process and return ranked candidates.
 
     Args:
@@ -112,6 +114,11 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
             "stage": name}`` when a stage starts, ``{"event": "best", "energy": e,
             "sample": {...}, "source": backend}`` when a new best candidate is known.
             Called from the solving thread; it must not block.
+        fallback: for quantum backends (``qaoa``, ``dwave``), fall back to classical annealing
+            and then to a cached result for the same problem when the backend fails or does
+            not answer within 70% of ``time_budget`` (:mod:`qopt.hybrid.fallback`); the chain
+            taken is in ``provenance["fallback_chain"]`` and ``provenance["backend"]`` names
+            the backend that actually produced the candidates.
         cancel: optional :class:`threading.Event`; when set, samplers that support
             interruption stop between sweeps, and the pipeline raises :class:`Cancelled`
             at the next stage boundary.
@@ -125,6 +132,7 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         UnknownBackendError: ``backend`` is not known.
         ParameterError: an unknown parameter name or a value out of range (names it).
         Cancelled: ``cancel`` was set.
+        NoResultInTime: every fallback tier failed before the deadline.
     """
     def emit(event: dict) -> None:
         if on_progress is not None:
@@ -177,8 +185,9 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         left = max(time_budget - (t0 - t_start), 1e-3)
         limit = params.get("time_limit")
         params["time_limit"] = left if limit is None else min(float(limit), left)
-    sampleset = sampler.sample(bqm, **params)
-    sampleset.resolve()
+    sampleset, produced_by, chain = sample_with_fallback(
+        bqm, name, sampler, params, time_budget=None if time_budget is None else time_budget - (t0 - t_start),
+        problem_sha256=problem_sha256, enabled=fallback)
     timing["sample"] = time.perf_counter() - t0
 
     if cancel is not None and cancel.is_set():
@@ -186,15 +195,19 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
     t0 = stage("postprocess")
     candidates = rank_sampleset(sampleset, max_candidates=max_candidates)
     if candidates:
-        emit({"event": "best", "energy": candidates[0].energy, "sample": dict(candidates[0].sample), "source": name})
+        emit({"event": "best", "energy": candidates[0].energy, "sample": dict(candidates[0].sample),
+              "source": produced_by})
     confidence = confidence_from_sampleset(sampleset)
     info = dict(sampleset.info)
     backend_timing = info.pop("timing", None)
     versions = library_versions(tuple(info.pop("library_versions", {}) or ()))
+    chain = chain + list(info.pop("fallback_chain", []) or [])
     provenance = {
         "qopt_version": __version__,
-        "backend": name,
+        "backend": produced_by,
+        "requested_backend": name,
         "routing": {"backend": name, "reason": reason},
+        "fallback_chain": _jsonable(chain),
         "ignored_parameters": _jsonable(ignored),
         "parameters": _jsonable({k: v for k, v in params.items() if k not in _INTERNAL_PARAMETERS}),
         "problem_sha256": problem_sha256,

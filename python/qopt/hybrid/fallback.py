@@ -1,0 +1,169 @@
+"""Fallback tiers for whole problems sent to a quantum backend.
+
+Tiers, in order: the quantum backend; a classical approximation (simulated annealing on
+the C++ core with the time left); a cached result for the same problem (by SHA-256 of
+its canonical form); and finally :class:`NoResultInTime`, which the service turns into a
+pending job the client can watch. Each tier has a trigger: a backend error classified
+transient (retried once with backoff) or structural (preflight refusal, bad model), or no
+answer within the tier's share of the deadline. The chain actually taken is returned, so
+a classical or cached answer never passes as a quantum one.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+import time
+
+import dimod
+
+from qopt._validation import ParameterError
+from qopt.hybrid.sampler import classify_error
+
+__all__ = ["QUANTUM_BACKENDS", "ResultCache", "NoResultInTime", "sample_with_fallback", "RESULT_CACHE"]
+
+QUANTUM_BACKENDS = frozenset({"qaoa", "dwave"})
+QUANTUM_SHARE = 0.7          # fraction of the deadline the quantum tier may use
+CLASSICAL_MIN_SECONDS = 0.05
+
+
+class NoResultInTime(RuntimeError):
+    """No tier produced an answer before the deadline. ``.fallback_chain`` says what was tried."""
+
+    def __init__(self, message: str, chain: list[dict]):
+        super().__init__(message)
+        self.fallback_chain = chain
+
+
+class ResultCache:
+    """Thread-safe LRU of recent sample sets by problem hash (``maxsize`` entries)."""
+
+    def __init__(self, maxsize: int = 64):
+        self.maxsize = maxsize
+        self._data: collections.OrderedDict[str, tuple[dimod.SampleSet, str]] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, key: str, sampleset: dimod.SampleSet, backend: str, keep: int = 100) -> None:
+        agg = sampleset.aggregate()
+        if len(agg) > keep:
+            agg = agg.truncate(keep)
+        with self._lock:
+            self._data[key] = (agg, backend)
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def get(self, key: str):
+        """``(sampleset, backend)`` or None."""
+        with self._lock:
+            item = self._data.get(key)
+            if item is not None:
+                self._data.move_to_end(key)
+            return item
+
+
+RESULT_CACHE = ResultCache()
+
+
+def _run_with_timeout(sampler, bqm, params, timeout: float | None):
+    """Run ``sampler.sample`` in a daemon thread; returns (sampleset, error, timed_out)."""
+    box = {}
+
+    def target():
+        try:
+            ss = sampler.sample(bqm, **params)
+            ss.resolve()
+            box["ss"] = ss
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller
+            box["err"] = exc
+
+    thread = threading.Thread(target=target, daemon=True, name="qopt-quantum-tier")
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        return None, None, True
+    return box.get("ss"), box.get("err"), False
+
+
+def sample_with_fallback(bqm: dimod.BinaryQuadraticModel, backend: str, sampler: dimod.Sampler, params: dict, *,
+                         time_budget: float | None, problem_sha256: str, enabled: bool = True,
+                         cache: ResultCache = RESULT_CACHE) -> tuple[dimod.SampleSet, str, list[dict]]:
+    """Sample with ``sampler``, falling back through the tiers when it is a quantum backend.
+
+    Args:
+        bqm: the model.
+        backend: the backend's name; only ``"qaoa"`` and ``"dwave"`` have fallback tiers.
+        sampler: the backend's sampler; params: its parameters.
+        time_budget: seconds of wall clock left (None: no deadline).
+        problem_sha256: the cache key.
+        enabled: False disables the tiers (errors propagate).
+
+    Returns:
+        (sample set, name of the backend that produced it, fallback chain: list of dicts with
+        ``tier``, ``backend``, ``outcome`` and, for failures, ``classification`` and ``error``).
+
+    Raises:
+        ParameterError: a caller error (never a fallback trigger).
+        NoResultInTime: every tier failed or ran out of time.
+    """
+    t0 = time.monotonic()
+    if backend not in QUANTUM_BACKENDS or not enabled:
+        ss = sampler.sample(bqm, **params)
+        ss.resolve()
+        cache.put(problem_sha256, ss, backend)
+        return ss, backend, []
+
+    chain: list[dict] = []
+    share = None if time_budget is None else QUANTUM_SHARE * time_budget
+    attempt = 0
+    while True:
+        left_share = None if share is None else share - (time.monotonic() - t0)
+        ss, err, timed_out = _run_with_timeout(sampler, bqm, params, left_share)
+        if ss is not None:
+            chain.append({"tier": "quantum", "backend": backend, "outcome": "ok"})
+            cache.put(problem_sha256, ss, backend)
+            return ss, backend, chain
+        if err is not None and isinstance(err, ParameterError):
+            raise err
+        if timed_out:
+            chain.append({"tier": "quantum", "backend": backend, "classification": "transient",
+                          "outcome": f"no answer within {left_share:.3g} s ({QUANTUM_SHARE:.0%} of the deadline)"})
+            break
+        kind = classify_error(err)
+        chain.append({"tier": "quantum", "backend": backend, "outcome": "failed", "classification": kind,
+                      "error": f"{type(err).__name__}: {err}"[:300]})
+        retry_wait = 0.05 * 2 ** attempt
+        if kind == "transient" and attempt < 1 and (left_share is None or left_share > 2 * retry_wait):
+            attempt += 1
+            time.sleep(retry_wait)
+            continue
+        break
+
+    # tier 2: classical approximation with the time left
+    remaining = None if time_budget is None else time_budget - (time.monotonic() - t0)
+    if remaining is None or remaining > CLASSICAL_MIN_SECONDS:
+        from qopt.samplers.sa import SimulatedAnnealingSampler
+
+        sa_params = {"num_reads": 16, "num_sweeps": 1000}
+        if "seed" in params:
+            sa_params["seed"] = params["seed"]
+        if remaining is not None:
+            sa_params["time_limit"] = remaining
+        try:
+            ss = SimulatedAnnealingSampler().sample(bqm, **sa_params)
+            chain.append({"tier": "classical", "backend": "sa", "outcome": "ok"})
+            cache.put(problem_sha256, ss, "sa")
+            return ss, "sa", chain
+        except Exception as exc:  # noqa: BLE001 - next tier
+            chain.append({"tier": "classical", "backend": "sa", "outcome": "failed",
+                          "error": f"{type(exc).__name__}: {exc}"[:300]})
+    else:
+        chain.append({"tier": "classical", "backend": "sa", "outcome": "skipped: no time left"})
+
+    # tier 3: a cached result for the same problem
+    cached = cache.get(problem_sha256)
+    if cached is not None:
+        ss, produced_by = cached
+        chain.append({"tier": "cache", "backend": produced_by, "outcome": "ok"})
+        return ss, f"cache ({produced_by})", chain
+    chain.append({"tier": "cache", "backend": None, "outcome": "miss"})
+    raise NoResultInTime("no tier produced a result before the deadline", chain)

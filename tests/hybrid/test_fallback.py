@@ -1,0 +1,96 @@
+"""Fallback tiers for quantum backends, each trigger injected."""
+import threading
+import time
+
+import dimod
+import numpy as np
+import pytest
+
+import qopt
+from qopt import pipeline
+from qopt.hybrid.fallback import NoResultInTime, ResultCache, sample_with_fallback
+from qopt.hybrid.sampler import TransientBackendError
+
+
+class _Broken(dimod.Sampler):
+    parameters = {"seed": [], "shots": []}
+    properties = {}
+    error = ConnectionError("quantum service unreachable")
+    calls = 0
+
+    def sample(self, bqm, **kw):
+        type(self).calls += 1
+        raise self.error
+
+
+class _Hung(dimod.Sampler):
+    parameters = {"seed": []}
+    properties = {}
+    release = threading.Event()
+
+    def sample(self, bqm, **kw):
+        self.release.wait(30)
+        raise RuntimeError("released")
+
+
+def _bqm():
+    return dimod.generators.gnp_random_bqm(30, 0.3, dimod.SPIN, random_state=2)
+
+
+def test_transient_error_retried_then_classical():
+    bqm = _bqm()
+    _Broken.calls = 0
+    ss, produced, chain = sample_with_fallback(bqm, "qaoa", _Broken(), {"seed": 1}, time_budget=5.0,
+                                               problem_sha256="a", cache=ResultCache())
+    assert produced == "sa"
+    assert _Broken.calls == 2  # one retry
+    assert [c["outcome"] for c in chain] == ["failed", "failed", "ok"]
+    assert chain[0]["classification"] == "transient" and chain[-1]["tier"] == "classical"
+    np.testing.assert_allclose(ss.record.energy, bqm.energies(ss))
+
+
+def test_structural_error_not_retried(monkeypatch):
+    monkeypatch.setattr(_Broken, "error", ValueError("needs 30 qubits, budget is 24"))
+    _Broken.calls = 0
+    _, produced, chain = sample_with_fallback(_bqm(), "qaoa", _Broken(), {}, time_budget=5.0,
+                                              problem_sha256="b", cache=ResultCache())
+    assert _Broken.calls == 1 and produced == "sa"
+    assert chain[0]["classification"] == "structural" and "30 qubits" in chain[0]["error"]
+
+
+def test_hang_times_out_within_deadline():
+    t0 = time.monotonic()
+    ss, produced, chain = sample_with_fallback(_bqm(), "dwave", _Hung(), {}, time_budget=1.0,
+                                               problem_sha256="c", cache=ResultCache())
+    elapsed = time.monotonic() - t0
+    _Hung.release.set()
+    assert produced == "sa" and "no answer within" in chain[0]["outcome"]
+    assert elapsed < 1.0 + 0.3
+
+
+def test_cached_result_when_no_time_is_left():
+    bqm = _bqm()
+    cache = ResultCache()
+    earlier = dimod.ExactSolver().sample(dimod.generators.gnp_random_bqm(8, 0.5, dimod.SPIN, random_state=1))
+    cache.put("d", earlier, "sa")
+    ss, produced, chain = sample_with_fallback(bqm, "qaoa", _Hung(), {}, time_budget=0.05, problem_sha256="d",
+                                               cache=cache)
+    assert produced == "cache (sa)"
+    assert [c["tier"] for c in chain] == ["quantum", "classical", "cache"]
+    with pytest.raises(NoResultInTime) as info:
+        sample_with_fallback(bqm, "qaoa", _Hung(), {}, time_budget=0.05, problem_sha256="e", cache=cache)
+    assert info.value.fallback_chain[-1] == {"tier": "cache", "backend": None, "outcome": "miss"}
+
+
+def test_pipeline_reports_the_chain_and_the_real_backend(monkeypatch):
+    real = pipeline.get_sampler_class
+    monkeypatch.setattr(pipeline, "get_sampler_class", lambda name: _Broken if name == "qaoa" else real(name))
+    monkeypatch.setattr(_Broken, "error", TransientBackendError("rate limited"))
+    bqm = _bqm()
+    result = qopt.solve(bqm, backend="qaoa", time_budget=3.0, seed=4, shots=100)
+    prov = result.provenance
+    assert prov["requested_backend"] == "qaoa" and prov["backend"] == "sa"
+    assert prov["fallback_chain"][-1] == {"tier": "classical", "backend": "sa", "outcome": "ok"}
+    assert bqm.energy(result.best.sample) == pytest.approx(result.best.energy)
+    with pytest.raises(TransientBackendError):
+        qopt.solve(bqm, backend="qaoa", fallback=False)
