@@ -2,7 +2,7 @@
 
 Algorithm (after Kerberos in D-Wave's dwave-hybrid, with a deadline that holds):
 
-1. An initial incumbent from a short anneal.
+1. An initial incumbent: a random state (as Kerberos starts).
 2. A *quantum branch* loops until the deadline (or ``patience`` rounds without gain):
    choose a subproblem of at most ``subproblem_size`` variables (energy impact, random
    walks, components; :mod:`qopt.hybrid.decompose`), clamp the rest at the incumbent,
@@ -134,7 +134,9 @@ class HybridSampler(dimod.Sampler):
             strategies: subproblem selections to rotate through (``"energy"``, ``"random_walk"``,
                 ``"component"``).
             patience: stop after this many consecutive subproblems without improvement
-                (default: ``4 * n / subproblem_size + 20``); None uses the default.
+                (default: ``4 * n / subproblem_size + 20``); None uses the default. After
+                ``n / subproblem_size`` such subproblems (one pass) the quantum branch adopts the
+                classical branch's incumbent when that is better.
             interrupt: optional :class:`threading.Event`; stops the loop when set.
             on_progress: optional callable receiving ``{"event": "best", "energy", "branch",
                 "backend"}`` each time either branch improves its best.
@@ -227,10 +229,8 @@ class HybridSampler(dimod.Sampler):
             classical_thread = threading.Thread(target=classical_loop, daemon=True, name="qopt-hybrid-classical")
             classical_thread.start()
 
-        # --- initial incumbent -----------------------------------------------------------
-        init_limit = max(0.01, min(0.1 * time_limit, stop_at - time.monotonic()))
-        first = sa.sample(spin_bqm, num_reads=1, num_sweeps=100, seed=seed % 2**52, time_limit=init_limit)
-        state = IsingState.from_bqm(bqm, np.array([first.first.sample[v] for v in variables], dtype=np.int8))
+        # --- initial incumbent: a random state, as in Kerberos ------------------------------
+        state = IsingState.from_bqm(bqm, rng.choice(np.array([-1, 1], dtype=np.int8), n))
         report(state.energy, "quantum", "initial")
 
         subproblems = collections.Counter()
@@ -302,10 +302,13 @@ class HybridSampler(dimod.Sampler):
         use_quantum_at_dispatch: dict[int, bool] = {}
         strategies = list(strategies)
         adopted = 0
+        adopt_after = max(1, n // subproblem_size)
         while not stopped() and time.monotonic() < stop_at and since_gain < patience:
-            # Kerberos-style shared incumbent: adopt the classical branch's best when it is better
+            # Shared incumbent (as in Kerberos), but only once the quantum branch has stalled for
+            # a full pass over the variables: until then it improves its own trajectory.
             c_spins = classical["spins"]
-            if c_spins is not None and classical["energy"] < state.energy - 1e-9 * max(1.0, abs(state.energy)):
+            if (c_spins is not None and since_gain >= adopt_after
+                    and classical["energy"] < state.energy - 1e-9 * max(1.0, abs(state.energy))):
                 state.spins = c_spins.copy()
                 state.recompute()
                 adopted += 1
