@@ -54,7 +54,7 @@ import scipy.sparse.linalg as spla
 
 from qopt._validation import check_choice, check_float, check_int
 
-__all__ = ["lower_bound", "roof_duality_bound", "spectral_bound", "ising_arrays"]
+__all__ = ["lower_bound", "roof_duality", "roof_duality_bound", "spectral_bound", "ising_arrays"]
 
 _U = np.finfo(float).eps / 2  # unit roundoff
 _SLACK = 1e-9
@@ -81,8 +81,9 @@ def ising_arrays(bqm: dimod.BinaryQuadraticModel, variables=None):
     if variables is None:
         variables = list(bqm.variables)
     n = len(variables)
-    h, (ir, ic, J), offset = spin.to_numpy_vectors(variable_order=variables, dtype=np.float64,
-                                                   index_dtype=np.int64)
+    h, (ir, ic, J), offset = spin.to_numpy_vectors(variable_order=variables)
+    ir = np.asarray(ir, dtype=np.int64)
+    ic = np.asarray(ic, dtype=np.int64)
     A = sp.coo_matrix((np.r_[J, J], (np.r_[ir, ic], np.r_[ic, ir])), shape=(n, n)).tocsr()
     A.sum_duplicates()
     A.sort_indices()
@@ -106,6 +107,25 @@ def _finish(value: float, bqm: dimod.BinaryQuadraticModel, integral: bool) -> fl
     return float(value)
 
 
+def roof_duality(bqm: dimod.BinaryQuadraticModel, *, strict: bool = True) -> tuple[float, dict]:
+    """``dwave.preprocessing.roof_duality`` on a copy relabelled ``0..n-1`` in variable order.
+
+    dwave-preprocessing 0.6.11 passes a model whose labels are the integers ``0..n-1`` straight
+    to its C++ core, which reads them as positions; when such labels are not stored in
+    increasing order (e.g. after ``fix_variables`` or ``add_interaction`` on new labels) the
+    returned fixings belong to other variables. Relabelling by position avoids that.
+
+    Returns:
+        (lower bound on the energy, ``label -> value`` strong persistencies in ``bqm.vartype``).
+    """
+    from dwave.preprocessing import roof_duality as _rd
+
+    variables = list(bqm.variables)
+    indexed = bqm.relabel_variables({v: i for i, v in enumerate(variables)}, inplace=False)
+    lb, fixed = _rd(indexed, strict=strict)
+    return float(lb), {variables[i]: int(val) for i, val in fixed.items()}
+
+
 def roof_duality_bound(bqm: dimod.BinaryQuadraticModel) -> dict:
     """Roof-duality lower bound (Boros & Hammer 2002) via ``dwave.preprocessing``.
 
@@ -113,8 +133,6 @@ def roof_duality_bound(bqm: dimod.BinaryQuadraticModel) -> dict:
         dict with ``value`` (float, energy units of ``bqm`` including its offset),
         ``method="roof_duality"``, ``seconds``, ``num_fixable`` (strong persistencies found).
     """
-    from dwave.preprocessing import roof_duality
-
     start = time.perf_counter()
     if len(bqm) == 0:
         return {"value": float(bqm.offset), "method": "roof_duality", "seconds": 0.0, "num_fixable": 0}

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from qopt._validation import check_choice
-from qopt.presolve.bound import ising_arrays, lower_bound as _lower_bound
+from qopt.presolve.bound import ising_arrays, lower_bound as _lower_bound, roof_duality as _roof_duality
 
 __all__ = ["PresolveResult", "presolve", "solve_presolved", "forced_sign_fixing"]
 
@@ -222,10 +222,8 @@ def presolve(bqm: dimod.BinaryQuadraticModel, *, forced_sign: bool = True, roof_
                             "variables": [_json_label(v) for v in f],
                             "values": list(f.values())})
         if roof_duality and len(work):
-            from dwave.preprocessing import roof_duality as _rd
-
             t0 = time.perf_counter()
-            lb, f = _rd(work, strict=True)
+            lb, f = _roof_duality(work, strict=True)
             timing["roof_duality"] = timing.get("roof_duality", 0.0) + time.perf_counter() - t0
             if rd_bound is None:
                 # First roof-duality pass: the bound for the model after forced fixing, which
@@ -234,7 +232,6 @@ def presolve(bqm: dimod.BinaryQuadraticModel, *, forced_sign: bool = True, roof_
 
                 rd_bound = {"value": _finish(float(lb), work, _is_integral(work)),
                             "method": "roof_duality"}
-            f = {v: int(val) for v, val in f.items()}
             if f:
                 _fix(work, f)
                 fixed.update(f)
@@ -262,7 +259,7 @@ def presolve(bqm: dimod.BinaryQuadraticModel, *, forced_sign: bool = True, roof_
     variables = list(work.variables)
     if variables and components:
         idx = {v: i for i, v in enumerate(variables)}
-        _, (ir, ic, _), _ = work.to_numpy_vectors(variable_order=variables, index_dtype=np.int64)
+        _, (ir, ic, _), _ = work.to_numpy_vectors(variable_order=variables)
         n = len(variables)
         graph = sp.coo_matrix((np.ones(len(ir)), (ir, ic)), shape=(n, n)).tocsr()
         ncomp, labels = connected_components(graph, directed=False)
