@@ -179,18 +179,19 @@ def _cholesky_lambda(M: np.ndarray, diag0: np.ndarray, t: float) -> float | None
 def _certify_dense(M: np.ndarray, theta: float, scale: float) -> tuple[float, dict]:
     """Largest t_cert found with a floating-point Cholesky proof that M - t_cert I is PSD.
 
-    Margins below ``theta`` grow tenfold until a factorisation succeeds, then three geometric
-    bisection steps between the last failure and the success sharpen it.
+    Margins below ``theta`` grow tenfold from ``1e-9 * scale`` until a factorisation succeeds;
+    when the margin is not negligible, three geometric bisection steps sharpen it.
     """
     n = M.shape[0]
     diag0 = np.diag(M).copy()
-    margin = max(1e-10 * scale, 1e-12)
+    margin = max(1e-9 * scale, 1e-12)
     failed = None
     for attempt in range(12):
         lam = _cholesky_lambda(M, diag0, theta - margin)
         if lam is not None:
             attempts = attempt + 1
-            if failed is not None:
+            # Refine only when the margin costs more than ~1e-7 of the scale (N * margin / 2).
+            if failed is not None and n * margin > 1e-7 * scale:
                 lo, hi = failed, margin
                 for _ in range(3):
                     mid = math.sqrt(lo * hi)
@@ -212,7 +213,7 @@ def _certify_sparse(M: sp.csr_matrix, theta: float, scale: float) -> tuple[float
     """Like :func:`_certify_dense` with a symmetric-ordered sparse LU (SuperLU)."""
     n = M.shape[0]
     diag0 = M.diagonal()
-    margin = max(1e-10 * scale, 1e-8 * abs(theta), 1e-12)
+    margin = max(1e-9 * scale, 1e-8 * abs(theta), 1e-12)
     eye = sp.identity(n, format="csc")
     for attempt in range(10):
         t = theta - margin
@@ -295,6 +296,7 @@ def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0,
     rank = check_int("rank", rank, minimum=1)
     y, primal, sweeps = _core.sdp_mixing(A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data,
                                          rank, max_sweeps, tol, time_limit, seed)
+    mixing_seconds = time.perf_counter() - start
     scale = float(abs(A).sum()) + 1.0
     # At a mixing-method fixed point (A - diag y) V = 0, so lambda_min is (near) 0 from below:
     # the certificate starts a hair below 0 and widens the margin tenfold per failed
@@ -313,7 +315,7 @@ def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0,
     value = _finish(offset + quad, bqm, _is_integral(bqm))
     return {"value": value, "method": "spectral", "seconds": time.perf_counter() - start,
             "sdp_estimate": offset + 0.5 * float(primal), "lambda_estimate": theta,
-            "lambda_certified": lam, "sweeps": int(sweeps), "rank": rank, "num_spins": N, **cert}
+            "lambda_certified": lam, "sweeps": int(sweeps), "mixing_seconds": mixing_seconds, "rank": rank, "num_spins": N, **cert}
 
 
 def lower_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0, method: str = "best",
