@@ -128,6 +128,8 @@ def test_spectral_bound_uses_sparse_certificate_above_dense_max():
     assert sparse["certificate"] == "sparse_ldl" and dense["certificate"] == "cholesky"
     assert sparse["value"] <= inst.best_known_energy
     assert abs(sparse["value"] - dense["value"]) <= 1.0
+    huge = spectral_bound(inst.bqm, dense_max=10, sparse_max=20)  # Gershgorin fallback
+    assert huge["certificate"] == "gershgorin" and huge["value"] <= inst.best_known_energy
 
 
 def test_roof_duality_alone():

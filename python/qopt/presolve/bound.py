@@ -253,7 +253,8 @@ def _certify_sparse(M: sp.csr_matrix, theta: float, scale: float) -> tuple[float
 
 
 def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0, rank: int | None = None,
-                   max_sweeps: int = 5000, tol: float = 1e-9, seed: int = 0, dense_max: int = 3000) -> dict:
+                   max_sweeps: int = 5000, tol: float = 1e-9, seed: int = 0, dense_max: int = 3000,
+                   sparse_max: int = 200_000) -> dict:
     """Certified SDP-dual (eigenvalue) lower bound on the minimum energy.
 
     See the module docstring for the mathematics and the certificate.
@@ -262,10 +263,13 @@ def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0,
         bqm: SPIN or BINARY model (BINARY is converted to spin form first).
         time_limit: seconds, wall clock, for the mixing-method iterations (the certificate
             adds one factorisation; about 0.05 s at N = 800, dense).
-        rank: columns of the low-rank factor; default ``ceil(sqrt(2 N)) + 1``, capped at 64.
+        rank: columns of the low-rank factor; default ``ceil(sqrt(2 N)) + 1``, capped at 64 and
+            at ``4e6 / N`` (at least 8) to bound memory.
         max_sweeps: maximum mixing-method sweeps; tol: relative stopping tolerance per sweep.
         seed: seed of the random initial factor (the bound is valid for every seed).
         dense_max: largest N certified with dense Cholesky; above it sparse LU is used.
+        sparse_max: largest N certified with sparse LU (fill-in grows fast); above it the
+            Gershgorin bound is used (rigorous but close to the trivial bound).
 
     Returns:
         dict with ``value`` (float, lower bound on ``min E`` in the units of ``bqm`` including
@@ -292,7 +296,9 @@ def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0,
         return {"value": _finish(offset, bqm, _is_integral(bqm)), "method": "spectral",
                 "seconds": time.perf_counter() - start, "num_spins": N}
     if rank is None:
-        rank = min(64, int(math.ceil(math.sqrt(2 * N))) + 1)
+        # sqrt(2N) + 1 columns suffice for an SDP optimum (Barvinok 1995; Pataki 1998); capped
+        # so the factor stays under ~32 MB (rank 8 at a million spins).
+        rank = min(64, int(math.ceil(math.sqrt(2 * N))) + 1, max(8, 4_000_000 // N))
     rank = check_int("rank", rank, minimum=1)
     y, primal, sweeps = _core.sdp_mixing(A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data,
                                          rank, max_sweeps, tol, time_limit, seed)
@@ -307,10 +313,16 @@ def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0,
         M[np.diag_indices(N)] = -y
         theta = 0.0
         lam, cert = _certify_dense(M, theta, scale)
-    else:
+    elif N <= sparse_max:
         M = (A - sp.diags(y)).tocsr()
         theta = 0.0
         lam, cert = _certify_sparse(M, theta, scale)
+    else:  # too large to factorise: Gershgorin (rigorous, much weaker)
+        M = (A - sp.diags(y)).tocsr()
+        diag0 = M.diagonal()
+        offabs = np.asarray(abs(M).sum(axis=1)).ravel() - np.abs(diag0)
+        theta = 0.0
+        lam, cert = _gershgorin(diag0, offabs), {"certificate": "gershgorin"}
     quad = 0.5 * (math.fsum(y) + N * lam)
     value = _finish(offset + quad, bqm, _is_integral(bqm))
     return {"value": value, "method": "spectral", "seconds": time.perf_counter() - start,
