@@ -353,6 +353,25 @@ def guess_format(path) -> str:
     return "gset"
 
 
+def _best_known_beside(path: pathlib.Path, name: str) -> float | None:
+    """Look ``name`` up in a ``best_known.csv`` in one of the file's parent folders (the
+    layout of the public data set: ``data/best_known.csv`` beside ``data/gset/G1.txt``)."""
+    import csv
+
+    for parent in list(path.resolve().parents)[:3]:
+        table = parent / "best_known.csv"
+        if table.is_file():
+            try:
+                with table.open(newline="") as fh:
+                    for row in csv.DictReader(fh):
+                        if row.get("instance") == name and row.get("best_known"):
+                            return float(row["best_known"])
+            except (OSError, ValueError, csv.Error):
+                return None
+            return None
+    return None
+
+
 def read_instance(path, format: str | None = None, problem: int | None = None,
                   *, best_known: float | None = None) -> Instance:
     """Read an instance file into an :class:`Instance` (model plus objective conversion).
@@ -364,7 +383,9 @@ def read_instance(path, format: str | None = None, problem: int | None = None,
             (:func:`guess_format`).
         problem: 1-based problem number, bqp only (default 1).
         best_known: published objective to attach; None looks the instance up in the table
-            shipped with qopt (:func:`qopt.data.best_known`), None if absent.
+            shipped with qopt (:func:`qopt.data.best_known`), then in a ``best_known.csv``
+            in one of the file's three nearest parent folders (the public data set's layout);
+            None if absent.
 
     Returns:
         Instance: ``objective = objective_scale * energy + objective_offset``; MaxCut:
@@ -406,4 +427,6 @@ def read_instance(path, format: str | None = None, problem: int | None = None,
         inst = dict(sense="min", objective_name="objective", objective_scale=1.0, objective_offset=0.0)
     if best_known is None:
         best_known = _data.best_known(name)
+    if best_known is None:
+        best_known = _best_known_beside(p, name)
     return Instance(name=name, bqm=bqm, format=format, best_known=best_known, **inst)
