@@ -13,7 +13,7 @@ from qopt.data import best_known, instance_path
 @pytest.mark.parametrize("problem", [1, 3])
 def test_solve_bqp_reaches_published_optimum(problem, capsys):
     path = instance_path("bqp50")
-    code = main(["solve", str(path), "--format", "bqp", "--problem", str(problem), "--num-reads", "20",
+    code = main(["solve", str(path), "--format", "bqp", "--problem", str(problem), "--backend", "sa", "--num-reads", "20",
                  "--num-sweeps", "1000", "--seed", "5", "--json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import math
 import secrets
+import threading
 import time
 from collections.abc import Mapping
 
@@ -26,6 +27,9 @@ from qopt.samplers.registry import UnknownBackendError, get_sampler_class
 __all__ = ["solve", "route", "ProblemError", "Cancelled", "NoResultInTime", "library_versions", "DEFAULT_MAX_CANDIDATES"]
 
 DEFAULT_MAX_CANDIDATES = 100
+BOUND_TIME_LIMIT = 2.0          # seconds for the certified lower bound
+SAMPLE_SHARE = 0.9              # of the time left that a sampler's time_limit may use
+EXACT_COMPONENT_MAX = 16        # presolved components this small are enumerated
 # Parameters the pipeline itself supplies (from ``cancel`` and ``on_progress``), never the caller.
 _INTERNAL_PARAMETERS = frozenset({"interrupt", "on_progress"})
 _LIBRARIES = ("numpy", "scipy", "dimod", "dwave-samplers", "dwave-preprocessing")
@@ -96,7 +100,7 @@ class Cancelled(RuntimeError):
 
 def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAULT_MAX_CANDIDATES,
           time_budget: float | None = None, on_progress=None, cancel=None, fallback: bool = True,
-          **parameters) -> Result:
+          presolve: bool = True, lower_bound: bool = True, **parameters) -> Result:
     """Solve ``problem`` in-process and return ranked candidates.
 
     Args:
@@ -119,6 +123,16 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
             not answer within 70% of ``time_budget`` (:mod:`qopt.hybrid.fallback`); the chain
             taken is in ``provenance["fallback_chain"]`` and ``provenance["backend"]`` names
             the backend that actually produced the candidates.
+        presolve: fix variables (forced signs, roof-duality persistencies) and split into
+            connected components before sampling (default True; off when ``initial_states``
+            is given). Components of at most 16 variables are solved exactly; the others go to
+            the backend, sharing the time budget by size. The presolve log is in
+            ``provenance["presolve"]``.
+        lower_bound: compute a certified lower bound on the minimum energy (roof duality and
+            the SDP-dual spectral bound, :func:`qopt.presolve.lower_bound`; at most
+            ``BOUND_TIME_LIMIT`` seconds, or 20% of ``time_budget``) and report
+            ``confidence["lower_bound"]``, ``lower_bound_method``, ``gap`` =
+            (best - bound) / max(1, |best|) and ``proven_optimal``.
         cancel: optional :class:`threading.Event`; when set, samplers that support
             interruption stop between sweeps, and the pipeline raises :class:`Cancelled`
             at the next stage boundary.
@@ -151,7 +165,22 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
     bqm = validate_bqm(problem)
     if not isinstance(max_candidates, int) or max_candidates < 1:
         raise ParameterError("max_candidates", f"must be an integer >= 1, was {max_candidates!r}")
-    decision = route(bqm, backend, time_budget=time_budget)
+    timing["validate"] = time.perf_counter() - t0
+
+    t0 = stage("preprocess")
+    problem_sha256 = bqm_sha256(bqm)
+    use_presolve = presolve and "initial_states" not in parameters
+    presolved = _presolve(bqm) if use_presolve else None
+    if presolved is not None:
+        largest = max((c for c in presolved.components), key=len, default=None)
+        decision = route(bqm, backend, time_budget=time_budget, num_variables=presolved.num_free,
+                         num_interactions=sum(c.num_interactions for c in presolved.components))
+        if largest is not None and len(largest) < presolved.num_free and decision.backend == "exact" \
+                and backend in (None, "", "auto"):
+            decision = route(bqm, backend, time_budget=time_budget, num_variables=len(largest),
+                             num_interactions=largest.num_interactions)
+    else:
+        decision = route(bqm, backend, time_budget=time_budget)
     name, reason = decision.backend, decision.reason
     sampler_cls = get_sampler_class(name)
     sampler = sampler_cls()
@@ -170,10 +199,10 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
     params = {**decision.parameters, **{k: v for k, v in parameters.items() if k not in ignored}}
     if "seed" in accepted and params.get("seed") is None:
         params["seed"] = secrets.randbits(52)  # exact in a protobuf double
-    timing["validate"] = time.perf_counter() - t0
-
-    t0 = stage("preprocess")
-    problem_sha256 = bqm_sha256(bqm)
+    bound_task = None
+    if lower_bound:  # computed in the background while the backend samples
+        bound_limit = BOUND_TIME_LIMIT if time_budget is None else min(BOUND_TIME_LIMIT, 0.2 * time_budget)
+        bound_task = _BoundTask(bqm, presolved, bound_limit)
     timing["preprocess"] = time.perf_counter() - t0
 
     t0 = stage("sample")
@@ -181,15 +210,28 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         params["interrupt"] = cancel
     if on_progress is not None and "on_progress" in sampler.parameters:
         params["on_progress"] = lambda event: emit({**event, "source": name})
-    if time_budget is not None and "time_limit" in accepted:
-        left = max(time_budget - (t0 - t_start), 1e-3)
+    left = None if time_budget is None else max(time_budget - (t0 - t_start), 1e-3)
+    if left is not None and "time_limit" in accepted:
+        # keep back time for the sampler's own set-up and the postprocess stage
+        room = max(1e-3, SAMPLE_SHARE * left - 0.05)
         limit = params.get("time_limit")
-        params["time_limit"] = left if limit is None else min(float(limit), left)
-    sampleset, produced_by, chain = sample_with_fallback(
-        bqm, name, sampler, params, time_budget=None if time_budget is None else time_budget - (t0 - t_start),
-        problem_sha256=problem_sha256, enabled=fallback)
+        params["time_limit"] = room if limit is None else min(float(limit), room)
+    if presolved is None:
+        sampleset, produced_by, chain = sample_with_fallback(
+            bqm, name, sampler, params, time_budget=left, problem_sha256=problem_sha256, enabled=fallback)
+    else:
+        sampleset, produced_by, chain = _sample_components(
+            presolved, name, sampler, params, time_budget=left, problem_sha256=problem_sha256, fallback=fallback,
+            per_component=backend in (None, "", "auto"))
     timing["sample"] = time.perf_counter() - t0
 
+    bound = None
+    if bound_task is not None:
+        wait = 2 * BOUND_TIME_LIMIT
+        if time_budget is not None:
+            wait = min(wait, max(0.0, 0.95 * time_budget - (time.perf_counter() - t_start) - 0.05))
+        bound = bound_task.result(wait, presolved)
+        timing["bound"] = bound_task.seconds
     if cancel is not None and cancel.is_set():
         raise Cancelled("cancelled while sampling")
     t0 = stage("postprocess")
@@ -202,6 +244,14 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
     backend_timing = info.pop("timing", None)
     versions = library_versions(tuple(info.pop("library_versions", {}) or ()))
     chain = chain + list(info.pop("fallback_chain", []) or [])
+    if bound is not None:
+        best = confidence["best_energy"]
+        confidence["lower_bound"] = bound["value"]
+        confidence["lower_bound_method"] = bound["method"]
+        if best is not None:
+            confidence["gap"] = max(0.0, (best - bound["value"]) / max(1.0, abs(best)))
+            confidence["proven_optimal"] = bool(best - bound["value"] <= 1e-9 * max(1.0, abs(best)))
+    presolve_info = info.pop("presolve", None)
     provenance = {
         "qopt_version": __version__,
         "backend": produced_by,
@@ -217,12 +267,137 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         "versions": versions,
         "backend_info": _jsonable(info),
     }
+    if presolved is not None:
+        provenance["presolve"] = _jsonable({
+            "num_fixed": len(presolved.fixed), "num_free": presolved.num_free,
+            "num_components": len(presolved.components),
+            "component_sizes": sorted((len(c) for c in presolved.components), reverse=True)[:20],
+            "log": presolved.log,
+        })
+    if bound is not None:
+        provenance["lower_bound"] = _jsonable(bound)
     if backend_timing:
         provenance["backend_timing_ns"] = _jsonable(backend_timing)
     timing["postprocess"] = time.perf_counter() - t0
     timing["total"] = time.perf_counter() - t_start
     return Result(candidates=candidates, variables=list(bqm.variables), vartype=bqm.vartype,
                   confidence=confidence, provenance=provenance, timing=timing)
+
+
+def _presolve(bqm: dimod.BinaryQuadraticModel):
+    from qopt.presolve import presolve as run_presolve
+
+    return run_presolve(bqm)
+
+
+class _BoundTask:
+    """The certified lower bound, computed in a daemon thread alongside sampling."""
+
+    def __init__(self, bqm, presolved, time_limit: float):
+        self._box: dict = {}
+        self._t0 = time.perf_counter()
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._run, args=(bqm, presolved, time_limit), daemon=True,
+                                        name="qopt-bound")
+        self._thread.start()
+
+    def _run(self, bqm, presolved, time_limit):
+        try:
+            self._box["bound"] = _lower_bound(bqm, presolved, time_limit)
+        except Exception as exc:  # noqa: BLE001 - a bound is optional; its failure is reported
+            self._box["error"] = f"{type(exc).__name__}: {exc}"
+        self.seconds = time.perf_counter() - self._t0
+
+    def result(self, wait: float, presolved) -> dict | None:
+        """The bound, or the roof-duality bound from presolve if it is not ready in ``wait`` s."""
+        self._thread.join(max(0.0, wait))
+        if "bound" in self._box:
+            return self._box["bound"]
+        self.seconds = time.perf_counter() - self._t0
+        rd = None if presolved is None else presolved.lower_bound
+        if rd is None:
+            return None
+        note = self._box.get("error", "the spectral bound did not finish in time")
+        return {**rd, "note": note}
+
+
+def _lower_bound(bqm, presolved, time_limit: float) -> dict:
+    """Certified lower bound: on the presolved components (summed, plus the fixed part's
+    energy) when presolve ran, else on the whole model; the better of that and roof duality."""
+    from qopt.presolve import lower_bound as bound_of
+
+    if presolved is None:
+        return bound_of(bqm, time_limit=time_limit)
+    total = presolved.offset
+    methods = set()
+    for comp in presolved.components:
+        if len(comp) <= EXACT_COMPONENT_MAX:
+            total += float(dimod.ExactSolver().sample(comp).first.energy)
+            methods.add("exact enumeration")
+        else:
+            part = bound_of(comp, time_limit=time_limit * len(comp) / max(1, presolved.num_free))
+            total += part["value"]
+            methods.add(part["method"])
+    out = {"value": float(total), "method": " + ".join(sorted(methods)) or "presolve (all fixed)",
+           "scope": "presolved components"}
+    rd = presolved.lower_bound
+    if rd is not None and rd["value"] > out["value"]:
+        out = dict(rd)
+    return out
+
+
+def _sample_components(presolved, name, sampler, params, *, time_budget, problem_sha256, fallback,
+                       per_component: bool):
+    """Sample the presolved model and expand to the original one.
+
+    Under ``"auto"`` routing (``per_component``) each connected component is sampled on its
+    own, components of at most ``EXACT_COMPONENT_MAX`` variables by enumeration; with an
+    explicit backend the reduced model (all components) goes to that backend in one call.
+    """
+    if not per_component:
+        reduced = presolved.reduced
+        if reduced.num_variables == 0:
+            # Presolve solved it; the requested backend still runs (on the whole model), so its
+            # parameters are checked and its answer is what the caller asked for.
+            return sample_with_fallback(presolved.bqm, name, sampler, params, time_budget=time_budget,
+                                        problem_sha256=problem_sha256, enabled=fallback)
+        reduced.offset = 0.0
+        ss, produced, chain = sample_with_fallback(reduced, name, sampler, params, time_budget=time_budget,
+                                                   problem_sha256=problem_sha256, enabled=fallback)
+        out = presolved.expand(ss)
+        out.info.update({k: v for k, v in ss.info.items() if k != "presolve"})
+        return out, produced, chain
+    parts = []
+    produced = name
+    chain: list[dict] = []
+    info: dict = {}
+    big = [c for c in presolved.components if len(c) > EXACT_COMPONENT_MAX]
+    big_total = sum(len(c) for c in big)
+    t0 = time.perf_counter()
+    for comp in presolved.components:
+        if len(comp) <= EXACT_COMPONENT_MAX:
+            parts.append(dimod.ExactSolver().sample(comp).truncate(1))
+            continue
+        p = dict(params)
+        budget = None
+        if time_budget is not None:
+            used = time.perf_counter() - t0
+            budget = max(1e-3, (time_budget - used) * len(comp) / max(1, big_total))
+            big_total -= len(comp)
+            if "time_limit" in p:
+                p["time_limit"] = min(float(p["time_limit"]), budget)
+        ss, produced, sub_chain = sample_with_fallback(comp, name, sampler, p, time_budget=budget,
+                                                       problem_sha256=f"{problem_sha256}:{len(parts)}",
+                                                       enabled=fallback)
+        chain.extend(sub_chain)
+        if not info:
+            info = dict(ss.info)
+        parts.append(ss)
+    if not big:
+        produced = "exact" if presolved.components else "presolve"
+    out = presolved.expand(parts) if presolved.components else presolved.expand([])
+    out.info.update({k: v for k, v in info.items() if k != "presolve"})
+    return out, produced, chain
 
 
 def _parameters_of_all_backends() -> set[str]:
