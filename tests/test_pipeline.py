@@ -101,3 +101,50 @@ def test_auto_routes_small_models_to_exact_enumeration():
     assert result.provenance["routing"]["backend"] == "exact"
     assert "exact enumeration" in result.provenance["routing"]["reason"]
     assert result.best.energy == pytest.approx(dimod.ExactSolver().sample(bqm).first.energy)
+
+
+def _two_components_with_forced_variable():
+    a = dimod.generators.gnp_random_bqm(10, 0.5, dimod.SPIN, random_state=1)
+    b = dimod.generators.gnp_random_bqm(8, 0.5, dimod.SPIN, random_state=2)
+    bqm = dimod.BinaryQuadraticModel(dimod.SPIN)
+    bqm.update(a)
+    bqm.update(b.relabel_variables({v: f"b{v}" for v in b.variables}, inplace=False))
+    bqm.add_linear("forced", 50.0)          # |h| exceeds its couplings: forced to -1
+    bqm.add_quadratic("forced", 0, 1.0)
+    bqm.offset = 3.0
+    return bqm
+
+
+def test_presolve_components_and_bound_against_brute_force():
+    bqm = _two_components_with_forced_variable()
+    exact = dimod.ExactSolver().sample(bqm).first.energy  # 19 variables: brute force
+    result = qopt.solve(bqm)  # auto: presolve, components solved by enumeration
+    assert result.best.energy == pytest.approx(exact)
+    assert bqm.energy(result.best.sample) == pytest.approx(result.best.energy)
+    assert result.best.sample["forced"] == -1
+    pre = result.provenance["presolve"]
+    assert pre["num_components"] >= 2 and pre["num_fixed"] >= 1
+    conf = result.confidence
+    assert conf["lower_bound"] <= exact + 1e-9
+    assert conf["proven_optimal"] is True and conf["gap"] == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_certified_bound_never_exceeds_brute_force_optimum(seed):
+    bqm = dimod.generators.gnp_random_bqm(16, 0.6, dimod.BINARY, random_state=seed)
+    bqm.offset = -1.5
+    exact = dimod.ExactSolver().sample(bqm).first.energy
+    result = qopt.solve(bqm, backend="sa", num_reads=10, num_sweeps=200, seed=seed)
+    conf = result.confidence
+    assert conf["lower_bound"] <= exact + 1e-7
+    expected_gap = max(0.0, (conf["best_energy"] - conf["lower_bound"]) / max(1.0, abs(conf["best_energy"])))
+    assert conf["gap"] == pytest.approx(expected_gap)
+
+
+def test_explicit_backend_runs_even_when_presolve_solves_everything():
+    bqm = dimod.BinaryQuadraticModel({0: 5.0, 1: -5.0}, {(0, 1): 1.0}, 0.0, dimod.SPIN)
+    result = qopt.solve(bqm, backend="sa", num_reads=3, seed=1)
+    assert result.provenance["backend"] == "sa"
+    assert result.best.sample == {0: -1, 1: 1}
+    with pytest.raises(ParameterError):
+        qopt.solve(bqm, backend="sa", num_reads=0)
