@@ -227,10 +227,11 @@ def presolve(bqm: dimod.BinaryQuadraticModel, *, forced_sign: bool = True, roof_
     Examples:
         >>> import dimod
         >>> from qopt.presolve import presolve
-        >>> bqm = dimod.BinaryQuadraticModel.from_ising({'a': 5, 'c': 0.5}, {('a', 'b'): 1, ('c', 'd'): -1})
+        >>> triangle = {('c', 'd'): 1, ('d', 'e'): 1, ('c', 'e'): 1}   # frustrated: nothing forced
+        >>> bqm = dimod.BinaryQuadraticModel.from_ising({'a': 5}, {('a', 'b'): 1, **triangle})
         >>> r = presolve(bqm)
-        >>> r.fixed['a'], len(r.components)
-        (-1, 1)
+        >>> r.fixed, [sorted(c.variables) for c in r.components]
+        ({'a': -1, 'b': 1}, [['c', 'd', 'e']])
     """
     if bound is not None:
         check_choice("bound", bound, ("best", "spectral", "roof_duality"))
