@@ -282,3 +282,23 @@ def test_shared_data_sizes_match_published_table(shared_data):
                 assert inst.bqm.num_interactions == int(row["m_or_nnz"]), row["instance"]
             checked += 1
     assert checked > 200
+
+
+# --------------------------------------------------------------------- fuzz: only ValueError escapes
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_token = st.one_of(st.integers(-3, 6).map(str), st.sampled_from(["x", "1.5", "nan", "-", "1e3", "#"]))
+_line = st.lists(_token, min_size=0, max_size=4).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_line, min_size=0, max_size=8))
+def test_readers_raise_only_value_error_on_garbage(lines):
+    text = "\n".join(lines)
+    for reader in (read_gset, read_sparse, read_bqp):
+        try:
+            bqm = reader(io.StringIO(text))
+        except ValueError:
+            continue
+        assert all(isinstance(v, int) for v in bqm.variables)

@@ -36,6 +36,7 @@ __all__ = [
     "read_sparse",
     "read_instance",
     "cut_value",
+    "maxcut_value",
     "guess_format",
     "FORMATS",
 ]
@@ -235,6 +236,9 @@ def cut_value(bqm: dimod.BinaryQuadraticModel, samples) -> np.ndarray:
         raise ValueError("bqm must be a SPIN MaxCut model without linear biases (from read_gset)")
     total = bqm.offset + sum(bqm.quadratic.values())
     return (total - bqm.energies(samples)) / 2.0
+
+
+maxcut_value = cut_value  # the name the design notes use
 
 
 def _bqp_problems(text, src) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]:
