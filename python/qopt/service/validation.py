@@ -294,7 +294,7 @@ def _lp_from_text(text: str, path: str = "problem.lp") -> dimod.ConstrainedQuadr
         cqm = dimod.lp.loads(text)
     except Exception as exc:  # noqa: BLE001 - the reader raises many types for bad text
         raise InvalidRequest([FieldError(path, f"not a valid LP model: {type(exc).__name__}: {exc}")]) from None
-    if cqm.num_variables == 0:
+    if len(cqm.variables) == 0:
         raise InvalidRequest([FieldError(path, "the LP model has no variables")])
     for v in cqm.variables:
         if cqm.vartype(v) is dimod.REAL:
@@ -350,13 +350,13 @@ def decode_problem(problem: model_pb2.Problem, config: ServiceConfig) -> Decoded
     else:
         cqm, sign = _lp_from_text(problem.lp), 1
         kind_ = "lp"
-        check_limits(cqm.num_variables, _cqm_interactions(cqm), len(cqm.constraints), config)
-    return DecodedProblem(cqm, kind_, cqm.num_variables, _cqm_interactions(cqm), len(cqm.constraints),
+        check_limits(len(cqm.variables), _cqm_interactions(cqm), len(cqm.constraints), config)
+    return DecodedProblem(cqm, kind_, len(cqm.variables), _cqm_interactions(cqm), len(cqm.constraints),
                           send_labels=True, objective_sign=sign)
 
 
 def _cqm_interactions(cqm: dimod.ConstrainedQuadraticModel) -> int:
-    return cqm.objective.num_interactions + sum(c.lhs.num_interactions for c in cqm.constraints.values())
+    return len(cqm.objective.quadratic) + sum(len(c.lhs.quadratic) for c in cqm.constraints.values())
 
 
 # -- parameters ---------------------------------------------------------------------------
