@@ -91,6 +91,40 @@ class CallContext:
         return self._context.set_code(code)
 
 
+class _Undecodable:
+    """Stands in for a request that did not parse, so the call can answer
+    INVALID_ARGUMENT naming the field (gRPC itself would answer INTERNAL)."""
+
+    def __init__(self, data: bytes, message_class, exc: BaseException):
+        self.data = data
+        self.message_class = message_class
+        self.exc = exc
+
+    def abort(self, ctx: "CallContext"):
+        from qopt.service import errors
+        from qopt.service.convert import locate_decode_error
+
+        field, description = ("request", "malformed protobuf message")
+        if self.message_class is not None:
+            field, description = locate_decode_error(self.data, self.message_class.DESCRIPTOR)
+            field = field or "request"
+        ctx.abort_with_status(errors.invalid_argument(field, f"cannot decode the request: {description}"))
+
+
+def _lenient(deserializer):
+    if deserializer is None:
+        return None
+    message_class = getattr(deserializer, "__self__", None)
+
+    def deserialize(data: bytes):
+        try:
+            return deserializer(data)
+        except Exception as exc:  # noqa: BLE001 - DecodeError and friends
+            return _Undecodable(data, message_class, exc)
+
+    return deserialize
+
+
 class AuthInterceptor(grpc.ServerInterceptor):
     """Authenticates calls (UNAUTHENTICATED for a missing or unknown token), wraps the
     context in a :class:`CallContext`, and records each call's code and latency."""
@@ -111,7 +145,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
         def record(ctx: CallContext, t0: float, exc: BaseException | None = None):
             code = ctx.code
             if exc is not None and code == grpc.StatusCode.OK:
-                code = grpc.StatusCode.UNKNOWN if not isinstance(exc, grpc.RpcError) else code
+                code = grpc.StatusCode.CANCELLED if isinstance(exc, GeneratorExit) else grpc.StatusCode.UNKNOWN
             name = code.name if isinstance(code, grpc.StatusCode) else str(code)
             seconds = time.perf_counter() - t0
             if metrics is not None:
@@ -142,6 +176,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
                                                             handler.response_serializer)
             return handler
 
+        deserializer = _lenient(handler.request_deserializer)
+
         if handler.unary_unary:
             inner = handler.unary_unary
 
@@ -150,6 +186,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
                 t0 = time.perf_counter()
                 exc = None
                 try:
+                    if isinstance(request, _Undecodable):
+                        request.abort(ctx)
                     return inner(request, ctx)
                 except BaseException as e:
                     exc = e
@@ -157,7 +195,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
                 finally:
                     record(ctx, t0, exc)
 
-            return grpc.unary_unary_rpc_method_handler(unary, handler.request_deserializer,
+            return grpc.unary_unary_rpc_method_handler(unary, deserializer,
                                                        handler.response_serializer)
         if handler.unary_stream:
             inner_stream = handler.unary_stream
@@ -167,6 +205,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
                 t0 = time.perf_counter()
                 exc = None
                 try:
+                    if isinstance(request, _Undecodable):
+                        request.abort(ctx)
                     yield from inner_stream(request, ctx)
                 except BaseException as e:
                     exc = e
@@ -174,6 +214,6 @@ class AuthInterceptor(grpc.ServerInterceptor):
                 finally:
                     record(ctx, t0, exc)
 
-            return grpc.unary_stream_rpc_method_handler(stream, handler.request_deserializer,
+            return grpc.unary_stream_rpc_method_handler(stream, deserializer,
                                                         handler.response_serializer)
         return handler

@@ -226,3 +226,80 @@ def result_from_response(resp: solver_service_pb2.SolveResponse, variables: list
                   vartype=PROTO_TO_VARTYPE.get(resp.vartype, dimod.INTEGER),
                   confidence=_integral(json_format.MessageToDict(resp.confidence)),
                   provenance=_integral(json_format.MessageToDict(resp.provenance)), timing=timing)
+
+
+def locate_decode_error(data: bytes, descriptor, path: str = "") -> tuple[str, str]:
+    """Find why ``data`` does not parse as the message ``descriptor`` describes.
+
+    Walks the protobuf wire format guided by the descriptor and returns ``(field path,
+    description)`` of the first string field that is not valid UTF-8 (the usual cause:
+    proto3 ``string`` fields must be UTF-8), or of the first malformed field; ``("",
+    "malformed protobuf message")`` when it cannot tell.
+    """
+    from google.protobuf.descriptor import FieldDescriptor as F
+
+    counts: dict[int, int] = {}
+    pos, end = 0, len(data)
+
+    def varint(p):
+        result = shift = 0
+        while True:
+            if p >= end:
+                raise IndexError
+            b = data[p]
+            result |= (b & 0x7F) << shift
+            p += 1
+            if not b & 0x80:
+                return result, p
+            shift += 7
+            if shift > 70:
+                raise IndexError
+
+    try:
+        while pos < end:
+            key, pos = varint(pos)
+            number, wire = key >> 3, key & 7
+            field = descriptor.fields_by_number.get(number)
+            name = f"{path}{'.' if path else ''}{field.name if field else number}"
+            if wire == 0:
+                _, pos = varint(pos)
+                continue
+            if wire == 1:
+                pos += 8
+                continue
+            if wire == 5:
+                pos += 4
+                continue
+            if wire != 2:
+                return name, f"unsupported wire type {wire}"
+            length, pos = varint(pos)
+            chunk = data[pos:pos + length]
+            if len(chunk) != length:
+                return name, "truncated field"
+            pos += length
+            if field is None:
+                continue
+            index = ""
+            if _is_repeated(field) and not (field.message_type and field.message_type.GetOptions().map_entry):
+                k = counts.get(number, 0)
+                counts[number] = k + 1
+                index = f"[{k}]"
+            if field.type == F.TYPE_STRING:
+                try:
+                    chunk.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    return f"{name}{index}", f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
+            elif field.type == F.TYPE_MESSAGE:
+                inner = locate_decode_error(chunk, field.message_type, f"{name}{index}")
+                if inner[0]:
+                    return inner
+    except IndexError:
+        return path or "request", "truncated or malformed protobuf message"
+    return "", "malformed protobuf message"
+
+
+def _is_repeated(field) -> bool:
+    flag = getattr(field, "is_repeated", None)
+    if flag is not None:
+        return bool(flag)
+    return field.label == field.LABEL_REPEATED
