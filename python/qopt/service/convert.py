@@ -153,7 +153,24 @@ def _integral(value):
 def parameters_from_struct(struct: struct_pb2.Struct) -> dict:
     """Sampler parameters from a ``google.protobuf.Struct``; integral doubles become ints
     (Struct numbers are doubles, so ``num_reads: 10`` arrives as 10.0)."""
-    return {k: _integral(v) for k, v in json_format.MessageToDict(struct).items()}
+    return {k: _integral(_value(v)) for k, v in struct.fields.items()}
+
+
+def _value(v: struct_pb2.Value):
+    """A ``google.protobuf.Value`` as plain Python (NaN and infinities kept as floats, so
+    the parameter check names the parameter)."""
+    kind = v.WhichOneof("kind")
+    if kind == "number_value":
+        return v.number_value
+    if kind == "string_value":
+        return v.string_value
+    if kind == "bool_value":
+        return v.bool_value
+    if kind == "struct_value":
+        return {k: _value(x) for k, x in v.struct_value.fields.items()}
+    if kind == "list_value":
+        return [_value(x) for x in v.list_value.values]
+    return None
 
 
 def _struct(mapping: dict) -> struct_pb2.Struct:
