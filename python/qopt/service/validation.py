@@ -31,6 +31,8 @@ __all__ = ["DecodedProblem", "decode_problem", "cqm_from_proto", "cqm_to_proto",
 # 64 reads x 4000 sweeps): ~1.3 s per thread -> ~3e-9 s per update. A coarse estimate.
 SA_SECONDS_PER_SPIN_UPDATE = 3e-9
 SA_DEFAULT_NUM_SWEEPS = 1000
+# ValidateProblem runs presolve (when qopt.presolve exists) only up to this size, to stay a quick dry run.
+PRESOLVE_MAX_VARIABLES = 20_000
 
 _CQM_VARTYPE = {model_pb2.VARIABLE_TYPE_BINARY: dimod.BINARY, model_pb2.VARIABLE_TYPE_SPIN: dimod.SPIN,
                 model_pb2.VARIABLE_TYPE_INTEGER: dimod.INTEGER}
@@ -478,26 +480,27 @@ def inspect_problem(request, config: ServiceConfig) -> dict:
         report["notes"].append("constrained model: qubit and time estimates use its variable count before "
                                "slack variables are added by compiling")
     n_eff = report["num_variables"]
-    # presolve, when the module exists
+    # presolve, when the module exists (qopt.presolve.presolve -> PresolveResult.fixed)
     try:
         import importlib
 
-        presolve = importlib.import_module("qopt.presolve")
+        presolve_mod = importlib.import_module("qopt.presolve")
     except ImportError:
-        presolve = None
-    if presolve is not None and bqm is not None:
-        for fname in ("presolve", "run", "reduce"):
-            fn = getattr(presolve, fname, None)
-            if callable(fn):
-                try:
-                    out = fn(bqm)
-                    reduced = getattr(out, "bqm", None) or (out[0] if isinstance(out, tuple) else out)
-                    if isinstance(reduced, dimod.BinaryQuadraticModel):
-                        report["num_variables_after_presolve"] = reduced.num_variables
-                        report["notes"].append(f"variables after presolve from qopt.presolve.{fname}")
-                except Exception as exc:  # noqa: BLE001 - an estimate must not fail the dry run
-                    report["notes"].append(f"presolve estimate unavailable: {type(exc).__name__}: {exc}")
-                break
+        presolve_mod = None
+    fn = getattr(presolve_mod, "presolve", None)
+    if callable(fn) and bqm is not None and bqm.num_variables <= PRESOLVE_MAX_VARIABLES:
+        try:
+            out = fn(bqm)
+            fixed = getattr(out, "fixed", None)
+            reduced = getattr(out, "bqm", None)
+            if fixed is not None:
+                report["num_variables_after_presolve"] = bqm.num_variables - len(fixed)
+            elif isinstance(reduced, dimod.BinaryQuadraticModel):
+                report["num_variables_after_presolve"] = reduced.num_variables
+            if "num_variables_after_presolve" in report:
+                report["notes"].append("variables after presolve: qopt.presolve.presolve (fixings)")
+        except Exception as exc:  # noqa: BLE001 - an estimate must not fail the dry run
+            report["notes"].append(f"presolve estimate unavailable: {type(exc).__name__}: {exc}")
     # qubits per backend
     report["qubits"]["qaoa"] = n_eff
     dwave_q = n_eff
