@@ -200,7 +200,8 @@ class JobHandle:
     def wait(self, timeout: float | None = None, poll: float = 0.05):
         """Block until the job reaches a terminal state; returns the final ``qopt.v1.Job``.
 
-        Follows :meth:`watch` (no polling) and falls back to polling if the stream breaks.
+        Follows :meth:`watch` (no polling) and falls back to polling ``GetJob`` if the
+        stream breaks or the server has no stream to spare (RESOURCE_EXHAUSTED).
 
         Raises:
             TimeoutError: not finished after ``timeout`` seconds.
@@ -213,7 +214,8 @@ class JobHandle:
         except SolveError as err:
             if err.code == grpc.StatusCode.DEADLINE_EXCEEDED:
                 raise TimeoutError(f"job {self.job_id} not finished after {timeout} s") from None
-            if err.code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+            if err.code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED,
+                                grpc.StatusCode.RESOURCE_EXHAUSTED):
                 raise
         while True:
             job = self.get()

@@ -57,7 +57,11 @@ class ServiceConfig:
         max_queue_length: most QUEUED jobs in the whole server; beyond it ``SubmitJob``
             is refused at once with ``RESOURCE_EXHAUSTED`` (backpressure, not slowdown).
         max_concurrent_solves: most ``Solve`` calls solving at once; beyond it ``Solve`` is
-            refused with ``RESOURCE_EXHAUSTED``.
+            refused with ``RESOURCE_EXHAUSTED`` (keep it below ``rpc_workers`` so job and
+            status calls always find a thread).
+        max_watch_streams: most ``WatchJob`` streams open at once (each holds an RPC
+            thread while it waits); beyond it ``RESOURCE_EXHAUSTED`` (clients fall back to
+            polling ``GetJob``).
         job_workers: threads running jobs (the bounded worker pool).
         rpc_workers: threads serving RPCs.
         max_attempts: times a job is started (transient failures and restarts included)
@@ -87,7 +91,8 @@ class ServiceConfig:
     max_shots: int = 1_000_000
     max_jobs_per_principal: int = 64
     max_queue_length: int = 1000
-    max_concurrent_solves: int = 64
+    max_concurrent_solves: int = 12
+    max_watch_streams: int = 8
     job_workers: int = 2
     rpc_workers: int = 16
     max_attempts: int = 3

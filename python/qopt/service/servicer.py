@@ -101,6 +101,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         self.jobs = jobs or JobManager(self.store, config, self.metrics, solve_fn=solve_fn).start()
         self._inflight = _Inflight()
         self._solving = 0
+        self._watching = 0
         self._solving_lock = threading.Lock()
 
     # -- helpers -----------------------------------------------------------------------
@@ -263,14 +264,27 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
     def WatchJob(self, request: pb.WatchJobRequest, context):
         if hasattr(context, "job_id"):
             context.job_id = request.job_id
-        try:
-            events = self.jobs.watch(_principal(context), request.job_id, is_active=context.is_active)
-            first = next(events)
-        except Exception as exc:  # noqa: BLE001
-            self._fail(context, exc, "WatchJob")
+        with self._solving_lock:
+            full = self._watching >= self.config.max_watch_streams
+            if not full:
+                self._watching += 1
+        if full:
+            self._fail(context, LimitExceeded("max_watch_streams", f"{self._watching} WatchJob streams are open "
+                                                                   f"(limit {self.config.max_watch_streams}); poll "
+                                                                   f"GetJob instead"), "WatchJob")
             return
-        yield first
-        yield from events
+        try:
+            try:
+                events = self.jobs.watch(_principal(context), request.job_id, is_active=context.is_active)
+                first = next(events)
+            except Exception as exc:  # noqa: BLE001
+                self._fail(context, exc, "WatchJob")
+                return
+            yield first
+            yield from events
+        finally:
+            with self._solving_lock:
+                self._watching -= 1
 
     def GetJobResult(self, request: pb.GetJobResultRequest, context):
         if hasattr(context, "job_id"):
