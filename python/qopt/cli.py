@@ -195,10 +195,13 @@ def _load_model(args):
     if args.format == "lp" or (args.format is None and args.file.lower().endswith(".lp")):
         path = pathlib.Path(args.file)
         return path.read_text(), path.stem, None
-    from qopt.instances import load_instance
+    try:  # qopt.io.read_instance where the readers are merged, else the older qopt.instances
+        from qopt.io import read_instance as load_instance
+    except ImportError:
+        from qopt.instances import load_instance
 
     instance = load_instance(args.file, format=args.format, problem=args.problem)
-    return instance.bqm, instance.name, instance
+    return instance.bqm, getattr(instance, "name", ""), instance
 
 
 def _fmt_time(ts) -> str:
