@@ -281,6 +281,11 @@ def test_restart_runs_queued_and_requeues_running(tmp_path):
         while c.job(ids[0]).state != "RUNNING" and time.monotonic() < deadline:
             time.sleep(0.02)
     srv.stop(grace=0.5)  # job 0 interrupted while RUNNING; 1..3 QUEUED
+    import sqlite3
+
+    with sqlite3.connect(store) as db:  # a graceful stop puts the interrupted job back to QUEUED
+        states = dict(db.execute("SELECT job_id, state FROM jobs").fetchall())
+    assert [states[j] for j in ids] == [pb.JOB_STATE_QUEUED] * 4
 
     srv = Server("127.0.0.1:0", config=config, store_path=str(store)).start()
     try:

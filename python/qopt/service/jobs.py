@@ -205,7 +205,9 @@ class JobManager:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the workers: running jobs are interrupted (their cancel events set) and
-        stay RUNNING in the store, so the next start re-queues them."""
+        put back to QUEUED, so the next start runs them again (attempt counts the starts).
+        A job whose sampler cannot be interrupted within ``timeout`` stays RUNNING and is
+        recovered like after a crash."""
         self._stop.set()
         for timer in list(self._timers):
             timer.cancel()
@@ -403,8 +405,11 @@ class JobManager:
             del t0
         except pipeline.Cancelled:
             if self._stop.is_set() and not self.store.get_job(job_id, with_result=False).cancel_requested:
-                log.info("job interrupted by shutdown; it will be re-queued at the next start", extra=extra)
-                return  # stays RUNNING in the store: recovered at the next start
+                # a graceful stop is not the job's fault: back to QUEUED (so recovery does not count it
+                # as a crash against max_attempts); it runs again at the next start
+                self.store.requeue(job_id)
+                log.info("job interrupted by shutdown; re-queued for the next start", extra=extra)
+                return
             if self.store.finish(job_id, CANCELLED):
                 self._transitioned(job_id, CANCELLED)
             log.info("job cancelled", extra={**extra, "state": "CANCELLED"})

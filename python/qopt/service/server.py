@@ -3,8 +3,8 @@ checking, reflection, the job store, authentication, TLS and metrics.
 
 ``qopt serve --address 127.0.0.1:0`` picks a free port and prints it. SIGTERM/SIGINT
 shut the server down gracefully: health turns NOT_SERVING, in-flight calls get
-``grace`` seconds to finish, running jobs are interrupted and re-queued at the next
-start (the store keeps them RUNNING).
+``grace`` seconds to finish, running jobs are interrupted and put back to QUEUED for
+the next start.
 """
 from __future__ import annotations
 
