@@ -161,3 +161,95 @@ def test_cqm_and_lp_through_solve(vserver):
             assert best.violations is not None and best.violations.get("cap", 0.0) == pytest.approx(0.0)
         job = c.submit(_tiny_cqm(), backend="sa", num_reads=50, num_sweeps=500, seed=2)
         assert job.result(timeout=60).best.objective == pytest.approx(best_feasible)
+
+
+def _exact_cqm_solve(problem, backend, *, max_candidates=100, **kw):
+    """Stand-in for a CQM-capable pipeline: brute force with dimod.ExactCQMSolver, packed
+    into a qopt Result with objective / feasible / violations (what the service maps)."""
+    from qopt.results import Candidate, Result
+
+    assert isinstance(problem, dimod.ConstrainedQuadraticModel)
+    ss = dimod.ExactCQMSolver().sample_cqm(problem)
+    rows = sorted(ss.data(fields=["sample", "energy", "is_feasible"]), key=lambda r: (not r.is_feasible, r.energy))
+    cands = [Candidate(sample=dict(r.sample), energy=float(r.energy), num_occurrences=1, objective=float(r.energy),
+                       feasible=bool(r.is_feasible),
+                       violations={str(k): max(0.0, float(v)) for k, v in problem.violations(r.sample).items()})
+             for r in rows[:max_candidates]]
+    return Result(candidates=cands, variables=list(problem.variables), vartype=dimod.INTEGER,
+                  confidence={}, provenance={"backend": backend, "parameters": {}}, timing={"sample": 0.0})
+
+
+def test_constrained_fields_mapped_to_response_and_back():
+    from qopt.client import Client
+
+    cqm = _cqm()
+    msg = validation.cqm_to_proto(cqm)
+    expected = min(cqm.objective.energy(s) for s in _samples(cqm) if cqm.check_feasible(s))
+    with Server("127.0.0.1:0", solve_fn=_exact_cqm_solve) as srv, Client(srv.address) as c:
+        result = c.solve(cqm, backend="sa", max_candidates=5)
+        best = result.best
+        assert best.feasible is True and best.objective == pytest.approx(expected)
+        assert cqm.check_feasible(best.sample) and cqm.objective.energy(best.sample) == pytest.approx(expected)
+        assert set(best.violations) == set(cqm.constraints) and all(v == 0 for v in best.violations.values())
+        assert set(best.sample) == set(cqm.variables)
+        infeasible = [x for x in result.candidates if x.feasible is False]
+        for cand in infeasible:
+            assert any(v > 0 for v in cand.violations.values())
+        # a maximisation: the service negates it for the solver and reports the objective back as maximised
+        from qopt.v1 import model_pb2 as m
+        from qopt.v1 import solver_service_pb2 as pb
+
+        msg.sense = m.OBJECTIVE_SENSE_MAXIMIZE
+        resp = c._call("Solve", pb.SolveRequest(problem=m.Problem(cqm=msg), backend="sa", max_candidates=3), 30)
+        best_max = max(cqm.objective.energy(s) for s in _samples(cqm) if cqm.check_feasible(s))
+        assert resp.candidates[0].feasible and resp.candidates[0].objective == pytest.approx(best_max)
+        assert resp.provenance["objective_sense"] == "maximize"
+        job = c.submit(LP, backend="sa")
+        lp_best = job.result(timeout=30).best
+        assert lp_best.feasible and lp_best.objective == pytest.approx(-3 - 4)  # x=z=1 (y adds -2 but +1 with x)
+
+
+@pytest.mark.parametrize("seed", range(1))
+def test_fuzz_constrained_models(seed):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64), st.integers(-3, 3).map(float))
+
+    @st.composite
+    def cqms(draw):
+        msg = model_pb2.ConstrainedModel(sense=draw(st.integers(0, 3)))
+        n = draw(st.integers(0, 4))
+        for i in range(n):
+            msg.variables.add(label=draw(st.sampled_from(["a", "b", "c", "", f"v{i}"])), type=draw(st.integers(0, 4)),
+                              lower_bound=draw(floats), upper_bound=draw(floats))
+
+        def expr(e):
+            k = draw(st.integers(0, 3))
+            e.linear_index.extend(draw(st.lists(st.integers(0, n + 1), min_size=k, max_size=k)))
+            e.linear_coefficient.extend(draw(st.lists(floats, min_size=max(k - 1, 0), max_size=k)))
+            q = draw(st.integers(0, 2))
+            e.quadratic_row.extend(draw(st.lists(st.integers(0, n), min_size=q, max_size=q)))
+            e.quadratic_col.extend(draw(st.lists(st.integers(0, n), min_size=q, max_size=q)))
+            e.quadratic_coefficient.extend(draw(st.lists(floats, min_size=q, max_size=q)))
+            e.constant = draw(floats)
+
+        expr(msg.objective)
+        for j in range(draw(st.integers(0, 3))):
+            c = msg.constraints.add(label=draw(st.sampled_from(["c0", "c1", ""])), sense=draw(st.integers(0, 4)),
+                                    rhs=draw(floats), one_hot=draw(st.booleans()))
+            expr(c.lhs)
+        return msg
+
+    @settings(max_examples=150, deadline=None)
+    @given(cqms())
+    def check(msg):
+        try:
+            cqm, sign = validation.cqm_from_proto(msg)
+        except validation.InvalidRequest as exc:
+            assert all(v.field.startswith("problem.cqm") for v in exc.violations)
+            return
+        assert len(cqm.variables) == len(msg.variables) and sign in (1, -1)
+        assert set(cqm.constraints) == {c.label for c in msg.constraints}
+
+    check()
