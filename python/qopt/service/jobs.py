@@ -110,14 +110,12 @@ def solve_request(request, decoded: validation.DecodedProblem, parameters: dict,
 
 def finish_response(result, request, decoded: validation.DecodedProblem, *, extra_timing: dict | None = None):
     """The SolveResponse for a pipeline result, with service provenance added."""
-    import grpc as _grpc
-
     if extra_timing:
         result.timing.update(extra_timing)
     result.provenance["request_id"] = request.request_id
     if request.problem.name:
         result.provenance["problem_name"] = request.problem.name
-    result.provenance.setdefault("versions", {})["grpcio"] = _grpc.__version__
+    result.provenance.setdefault("versions", {})["grpcio"] = grpc.__version__
     if decoded.kind != "bqm":
         result.provenance["model_kind"] = decoded.kind
         if decoded.objective_sign < 0:
@@ -397,12 +395,10 @@ class JobManager:
 
         try:
             decoded, parameters = validation.check_request(request, self.config)
-            t0 = time.perf_counter()
             result = solve_request(request, decoded, parameters, on_progress=on_progress, cancel=cancel,
                                    time_budget=request.time_budget or None, solve_fn=self.solve_fn)
             response = finish_response(result, request, decoded, extra_timing={"queue_wait": queue_wait})
             self.metrics.observe_result(dict(result.timing), result.provenance)
-            del t0
         except pipeline.Cancelled:
             if self._stop.is_set() and not self.store.get_job(job_id, with_result=False).cancel_requested:
                 # a graceful stop is not the job's fault: back to QUEUED (so recovery does not count it
@@ -415,8 +411,6 @@ class JobManager:
             log.info("job cancelled", extra={**extra, "state": "CANCELLED"})
             return
         except Exception as exc:  # noqa: BLE001 - every failure ends in a state
-            if self._stop.is_set() and isinstance(exc, pipeline.Cancelled):
-                return
             if errors.is_transient(exc) and rec.attempt < self.config.max_attempts and not cancel.is_set():
                 delay = backoff_delay(rec.attempt, self.config.retry_base_delay, self.config.retry_max_delay)
                 self.metrics.retries.labels("job").inc()

@@ -32,7 +32,6 @@ import grpc
 from google.rpc import code_pb2, status_pb2
 from grpc_status import rpc_status
 
-from qopt import pipeline
 from qopt.service import errors, validation
 from qopt.service.auth import ANONYMOUS
 from qopt.service.jobs import JobManager, backoff_delay, finish_response, job_to_proto, request_hash, solve_request

@@ -18,7 +18,7 @@ import numpy as np
 
 from qopt._validation import ParameterError, check_choice, check_float, check_int
 from qopt.samplers.registry import UnknownBackendError, get_sampler_class
-from qopt.service.convert import FieldError, InvalidRequest, bqm_from_proto, check_bqm, parameters_from_struct
+from qopt.service.convert import FieldError, InvalidRequest, bqm_from_proto, parameters_from_struct
 from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.v1 import model_pb2
 
