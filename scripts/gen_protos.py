@@ -26,8 +26,11 @@ def generate(out_root: pathlib.Path) -> list[pathlib.Path]:
 
     files = sorted(str(p.relative_to(PROTOS)) for p in (PROTOS / "qopt" / "v1").glob("*.proto"))
     include = pathlib.Path(grpc_tools.__file__).parent / "_proto"
+    import google.rpc.status_pb2  # googleapis-common-protos ships google/rpc/*.proto beside the modules
+
+    googleapis = pathlib.Path(google.rpc.status_pb2.__file__).parents[2]
     (out_root / "qopt" / "v1").mkdir(parents=True, exist_ok=True)
-    args = ["grpc_tools.protoc", f"-I{PROTOS}", f"-I{include}", f"--python_out={out_root}",
+    args = ["grpc_tools.protoc", f"-I{PROTOS}", f"-I{include}", f"-I{googleapis}", f"--python_out={out_root}",
             f"--pyi_out={out_root}", f"--grpc_python_out={out_root}", *files]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")

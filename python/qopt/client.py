@@ -5,9 +5,24 @@ Examples:
     >>> with qopt.Client("127.0.0.1:50051") as client:          # doctest: +SKIP
     ...     result = client.solve(bqm, backend="sa", num_reads=100, seed=1, timeout=30)
     ...     print(result.best.energy, result.confidence["best_fraction"])
+
+Jobs (asynchronous, durable on the server)::
+
+    >>> job = client.submit(bqm, backend="sa", num_reads=100, request_id="run-42")  # doctest: +SKIP
+    >>> for event in job.watch():                                                   # doctest: +SKIP
+    ...     print(event.kind, event.state, event.best_energy)
+    >>> result = job.result(timeout=600)                                            # doctest: +SKIP
+
+With authentication and TLS::
+
+    >>> client = qopt.Client("solver.example:443", token="...", root_certificates=open("ca.pem", "rb").read())
 """
 from __future__ import annotations
 
+import dataclasses
+import time
+
+import dimod
 import grpc
 from google.protobuf import struct_pb2
 from grpc_status import rpc_status
@@ -16,7 +31,9 @@ from qopt.results import Result
 from qopt.service import convert
 from qopt.v1 import model_pb2, solver_service_pb2, solver_service_pb2_grpc
 
-__all__ = ["Client", "SolveError"]
+__all__ = ["Client", "SolveError", "JobHandle", "JobEvent", "JobFailed"]
+
+_TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
 
 
 class SolveError(RuntimeError):
@@ -36,18 +53,205 @@ class SolveError(RuntimeError):
 
     @classmethod
     def from_rpc_error(cls, err: grpc.RpcError) -> "SolveError":
-        field = None
-        status = rpc_status.from_call(err) if hasattr(err, "trailing_metadata") else None
-        if status is not None:
-            from google.rpc import error_details_pb2
+        status = None
+        try:
+            status = rpc_status.from_call(err) if hasattr(err, "trailing_metadata") else None
+        except ValueError:
+            status = None
+        out = cls.from_status(err.code(), err.details() or "", status)
+        return out
 
-            for detail in status.details:
-                if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                    br = error_details_pb2.BadRequest()
-                    detail.Unpack(br)
-                    if br.field_violations:
-                        field = br.field_violations[0].field
-        return cls(err.code(), err.details() or "", field)
+    @classmethod
+    def from_status(cls, code: grpc.StatusCode, details: str, status=None) -> "SolveError":
+        """From a code, message and optional ``google.rpc.Status`` (whose details give
+        ``.field`` / ``.fields`` for BadRequest and ``.quota`` for QuotaFailure)."""
+        from google.rpc import error_details_pb2
+
+        fields, quota = [], None
+        for detail in (status.details if status is not None else ()):
+            if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                br = error_details_pb2.BadRequest()
+                detail.Unpack(br)
+                fields.extend(v.field for v in br.field_violations)
+            elif detail.Is(error_details_pb2.QuotaFailure.DESCRIPTOR):
+                qf = error_details_pb2.QuotaFailure()
+                detail.Unpack(qf)
+                if qf.violations:
+                    quota = qf.violations[0].subject
+        out = cls(code, details, fields[0] if fields else None)
+        out.fields = fields
+        out.quota = quota
+        return out
+
+
+class JobFailed(SolveError):
+    """A job ended FAILED (``.code``/``.field`` from its stored error) or CANCELLED."""
+
+
+@dataclasses.dataclass
+class JobEvent:
+    """One event of :meth:`JobHandle.watch`.
+
+    Attributes:
+        kind: ``"snapshot"``, ``"state"``, ``"best"`` or ``"stage"``.
+        job_id: the job.
+        state: the job's state name (``QUEUED``, ``RUNNING``, ``SUCCEEDED``, ...).
+        best_energy: for ``"best"``: the new best energy (BQM units); else None.
+        stage: for ``"stage"``: the pipeline stage entered; else None.
+        time: seconds since the epoch (UTC) of the event.
+        job: the raw ``qopt.v1.Job`` message.
+    """
+
+    kind: str
+    job_id: str
+    state: str
+    best_energy: float | None
+    stage: str | None
+    time: float
+    job: object
+
+
+def _state_name(value: int) -> str:
+    return solver_service_pb2.JobState.Name(value).removeprefix("JOB_STATE_")
+
+
+def _event(msg) -> JobEvent:
+    kind = solver_service_pb2.JobEvent.Kind.Name(msg.kind).removeprefix("KIND_").lower()
+    return JobEvent(kind=kind, job_id=msg.job.job_id, state=_state_name(msg.job.state),
+                    best_energy=msg.best_energy if kind == "best" else None,
+                    stage=msg.stage if kind == "stage" else None,
+                    time=msg.time.ToNanoseconds() / 1e9, job=msg.job)
+
+
+def _problem(model, name: str = "") -> tuple[model_pb2.Problem, list]:
+    """The Problem message for a BQM, CQM or LP text, and the model's variable labels."""
+    if isinstance(model, dimod.BinaryQuadraticModel):
+        return model_pb2.Problem(bqm=convert.bqm_to_proto(model), name=name), list(model.variables)
+    if isinstance(model, dimod.ConstrainedQuadraticModel):
+        from qopt.service.validation import cqm_to_proto
+
+        return model_pb2.Problem(cqm=cqm_to_proto(model), name=name), list(model.variables)
+    if isinstance(model, str):
+        return model_pb2.Problem(lp=model, name=name), []
+    raise TypeError(f"model must be a dimod.BinaryQuadraticModel, a dimod.ConstrainedQuadraticModel or LP text, "
+                    f"was {type(model).__name__}")
+
+
+def _struct(parameters: dict) -> struct_pb2.Struct:
+    params = struct_pb2.Struct()
+    params.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in parameters.items()})
+    return params
+
+
+class JobHandle:
+    """A job on the server. Cheap to create (:meth:`Client.job`); every method is one RPC.
+
+    Attributes:
+        job_id: the server's id for the job.
+    """
+
+    def __init__(self, client: "Client", job_id: str, variables: list | None = None):
+        self._client = client
+        self.job_id = job_id
+        self._variables = variables
+
+    def __repr__(self) -> str:
+        return f"JobHandle({self.job_id!r})"
+
+    def get(self, timeout: float | None = 30.0):
+        """The ``qopt.v1.Job`` message now (state, timestamps, attempt, result or error).
+
+        Raises:
+            SolveError: NOT_FOUND for an unknown job (or one of another principal).
+        """
+        return self._client._call("GetJob", solver_service_pb2.GetJobRequest(job_id=self.job_id), timeout).job
+
+    @property
+    def state(self) -> str:
+        """The job's state name now (``QUEUED``, ``RUNNING``, ``SUCCEEDED``, ``FAILED``, ``CANCELLED``)."""
+        return _state_name(self.get().state)
+
+    def cancel(self, timeout: float | None = 30.0):
+        """Cancel the job; returns the ``qopt.v1.Job`` (CANCELLED, or RUNNING with
+        ``cancel_requested`` while it stops).
+
+        Raises:
+            SolveError: FAILED_PRECONDITION when it has already finished; NOT_FOUND.
+        """
+        return self._client._call("CancelJob", solver_service_pb2.CancelJobRequest(job_id=self.job_id), timeout).job
+
+    def watch(self, timeout: float | None = None):
+        """Iterate over :class:`JobEvent` s: a snapshot, then each state change, stage and
+        new best candidate, ending after the terminal state.
+
+        Raises:
+            SolveError: NOT_FOUND; DEADLINE_EXCEEDED after ``timeout`` seconds.
+        """
+        stream = self._client._stub.WatchJob(solver_service_pb2.WatchJobRequest(job_id=self.job_id), timeout=timeout,
+                                             metadata=self._client._metadata)
+        try:
+            for msg in stream:
+                yield _event(msg)
+        except grpc.RpcError as err:
+            raise SolveError.from_rpc_error(err) from None
+        finally:
+            stream.cancel()
+
+    def wait(self, timeout: float | None = None, poll: float = 0.05):
+        """Block until the job reaches a terminal state; returns the final ``qopt.v1.Job``.
+
+        Follows :meth:`watch` (no polling) and falls back to polling ``GetJob`` if the
+        stream breaks or the server has no stream to spare (RESOURCE_EXHAUSTED).
+
+        Raises:
+            TimeoutError: not finished after ``timeout`` seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            for event in self.watch(timeout=timeout):
+                if event.state in _TERMINAL:
+                    return self.get()
+        except SolveError as err:
+            if err.code == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise TimeoutError(f"job {self.job_id} not finished after {timeout} s") from None
+            if err.code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED,
+                                grpc.StatusCode.RESOURCE_EXHAUSTED):
+                raise
+        while True:
+            job = self.get()
+            if _state_name(job.state) in _TERMINAL:
+                return job
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {self.job_id} not finished after {timeout} s")
+            time.sleep(poll)
+            poll = min(poll * 2, 1.0)
+
+    def result(self, timeout: float | None = None) -> Result:
+        """Wait for the job and return its :class:`Result`.
+
+        Raises:
+            JobFailed: the job FAILED (code and field from its error) or was CANCELLED.
+            TimeoutError: not finished after ``timeout`` seconds.
+        """
+        job = self.wait(timeout)
+        state = _state_name(job.state)
+        if state == "FAILED":
+            err = job.error
+            raise JobFailed.from_status(grpc.StatusCode(_code_tuple(err.code)), err.message, err)
+        if state == "CANCELLED":
+            raise JobFailed(grpc.StatusCode.CANCELLED, f"job {self.job_id} was cancelled")
+        variables = self._variables
+        if variables is None:
+            variables = list(job.result.variables) or list(range(len(job.result.candidates[0].sample)
+                                                                 if job.result.candidates else 0))
+        return convert.result_from_response(job.result, variables)
+
+
+def _code_tuple(code: int):
+    for c in grpc.StatusCode:
+        if c.value[0] == code:
+            return c.value
+    return grpc.StatusCode.UNKNOWN.value
 
 
 class Client:
@@ -55,53 +259,128 @@ class Client:
 
     Args:
         address: ``HOST:PORT`` of the server.
-        credentials: optional :class:`grpc.ChannelCredentials` for TLS (insecure when None).
+        credentials: optional :class:`grpc.ChannelCredentials` (overrides ``root_certificates``).
+        token: API token sent as ``authorization: Bearer <token>`` metadata on every call.
+        root_certificates: PEM bytes of the CA that signed the server's certificate: the
+            channel uses TLS (``grpc.ssl_channel_credentials``).
+        tls: use TLS with the system's root certificates (when ``root_certificates`` is None).
+        server_name: override of the TLS host name checked against the certificate.
         max_message_bytes: largest message sent or received.
     """
 
-    def __init__(self, address: str, *, credentials: grpc.ChannelCredentials | None = None,
+    def __init__(self, address: str, *, credentials: grpc.ChannelCredentials | None = None, token: str | None = None,
+                 root_certificates: bytes | None = None, tls: bool = False, server_name: str | None = None,
                  max_message_bytes: int = 256 * 1024 * 1024):
         options = [("grpc.max_receive_message_length", max_message_bytes),
                    ("grpc.max_send_message_length", max_message_bytes)]
+        if server_name:
+            options.append(("grpc.ssl_target_name_override", server_name))
+        if credentials is None and (root_certificates is not None or tls):
+            credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
         if credentials is None:
             self._channel = grpc.insecure_channel(address, options=options)
         else:
             self._channel = grpc.secure_channel(address, credentials, options=options)
         self._stub = solver_service_pb2_grpc.SolverServiceStub(self._channel)
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else None
         self.address = address
 
-    def solve(self, bqm, backend: str = "auto", *, timeout: float | None = None, request_id: str = "",
+    def _call(self, method: str, request, timeout: float | None):
+        try:
+            return getattr(self._stub, method)(request, timeout=timeout, metadata=self._metadata)
+        except grpc.RpcError as err:
+            raise SolveError.from_rpc_error(err) from None
+
+    def solve(self, model, backend: str = "auto", *, timeout: float | None = None, request_id: str = "",
               max_candidates: int = 0, name: str = "", **parameters) -> Result:
-        """Solve ``bqm`` on the server and wait for the result.
+        """Solve ``model`` on the server and wait for the result.
 
         Args:
-            bqm: a :class:`dimod.BinaryQuadraticModel`.
+            model: a :class:`dimod.BinaryQuadraticModel`, a
+                :class:`dimod.ConstrainedQuadraticModel`, or CPLEX LP text (str).
             backend: backend name, or ``"auto"``.
             timeout: seconds; the gRPC deadline. The server gives the sampler the time left
                 and answers with the best candidates found by then.
-            request_id: optional id echoed in the server's logs and the result's provenance.
+            request_id: optional idempotency key: the server returns the stored response
+                for a request_id it has answered before (ALREADY_EXISTS if the request differs).
             max_candidates: most distinct candidates returned (0: server default, 100).
             name: optional problem name recorded in provenance.
             **parameters: sampler parameters (``num_reads``, ``num_sweeps``, ``seed``, ...).
 
         Returns:
-            :class:`qopt.results.Result`, with samples keyed by ``bqm``'s own labels.
+            :class:`qopt.results.Result`, with samples keyed by the model's own labels.
 
         Raises:
             SolveError: the server refused the request (``INVALID_ARGUMENT`` naming the
-                field), the deadline passed, or the server is unreachable.
+                field, ``RESOURCE_EXHAUSTED`` naming the limit in ``.quota``), the deadline
+                passed, or the server is unreachable.
         """
-        request = solver_service_pb2.SolveRequest(
-            problem=model_pb2.Problem(bqm=convert.bqm_to_proto(bqm), name=name), backend=backend,
-            request_id=request_id, max_candidates=max_candidates)
-        params = struct_pb2.Struct()
-        params.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in parameters.items()})
-        request.parameters.CopyFrom(params)
-        try:
-            response = self._stub.Solve(request, timeout=timeout)
-        except grpc.RpcError as err:
-            raise SolveError.from_rpc_error(err) from None
-        return convert.result_from_response(response, list(bqm.variables))
+        problem, variables = _problem(model, name)
+        request = solver_service_pb2.SolveRequest(problem=problem, backend=backend, request_id=request_id,
+                                                  max_candidates=max_candidates)
+        request.parameters.CopyFrom(_struct(parameters))
+        response = self._call("Solve", request, timeout)
+        if not variables:
+            variables = list(response.variables)
+        return convert.result_from_response(response, variables)
+
+    def submit(self, model, backend: str = "auto", *, request_id: str = "", max_candidates: int = 0, name: str = "",
+               time_budget: float = 0.0, timeout: float | None = 30.0, **parameters) -> JobHandle:
+        """Submit ``model`` as a job; returns at once with a :class:`JobHandle`.
+
+        Args:
+            model: BQM, CQM or LP text (as :meth:`solve`).
+            request_id: idempotency key: submitting the same request_id again returns the
+                same job (never a second run).
+            time_budget: seconds of wall clock for solving once the job starts (0: none).
+            timeout: seconds to wait for the server to accept the job.
+            backend, max_candidates, name, **parameters: as :meth:`solve`.
+
+        Raises:
+            SolveError: INVALID_ARGUMENT (field named), RESOURCE_EXHAUSTED (queue full or
+                too many jobs of this principal; ``.quota`` names the limit), ALREADY_EXISTS
+                (request_id reused for a different request), UNAUTHENTICATED.
+        """
+        problem, variables = _problem(model, name)
+        request = solver_service_pb2.SubmitJobRequest(problem=problem, backend=backend, request_id=request_id,
+                                                      max_candidates=max_candidates, time_budget=time_budget)
+        request.parameters.CopyFrom(_struct(parameters))
+        response = self._call("SubmitJob", request, timeout)
+        return JobHandle(self, response.job.job_id, variables or None)
+
+    def job(self, job_id: str) -> JobHandle:
+        """A handle on an existing job (no call is made)."""
+        return JobHandle(self, job_id)
+
+    def list_jobs(self, state: str | None = None, *, page_size: int = 0, limit: int | None = None,
+                  timeout: float | None = 30.0) -> list:
+        """The caller's jobs (``qopt.v1.Job`` messages without result bodies), newest first.
+
+        Args:
+            state: only jobs in this state (``"QUEUED"``, ``"RUNNING"``, ...); all when None.
+            page_size: jobs per call (0: server default).
+            limit: stop after this many jobs (all when None); pages are followed.
+        """
+        value = 0 if state is None else solver_service_pb2.JobState.Value(f"JOB_STATE_{state.upper()}")
+        out, token = [], ""
+        while True:
+            resp = self._call("ListJobs", solver_service_pb2.ListJobsRequest(page_size=page_size, page_token=token,
+                                                                             state=value), timeout)
+            out.extend(resp.jobs)
+            token = resp.next_page_token
+            if not token or (limit is not None and len(out) >= limit):
+                return out if limit is None else out[:limit]
+
+    def validate(self, model, backend: str = "auto", *, timeout: float | None = 30.0, **parameters):
+        """Dry run: the ``qopt.v1.ValidateProblemResponse`` (sizes, variables after presolve,
+        qubits per backend, estimated seconds, every violation) without solving.
+
+        A malformed model does not raise: its problems are in ``.violations``.
+        """
+        problem, _ = _problem(model)
+        request = solver_service_pb2.ValidateProblemRequest(problem=problem, backend=backend)
+        request.parameters.CopyFrom(_struct(parameters))
+        return self._call("ValidateProblem", request, timeout)
 
     def wait_until_ready(self, timeout: float = 10.0) -> None:
         """Block until the channel is connected. Raises grpc.FutureTimeoutError after ``timeout`` s."""

@@ -1,11 +1,14 @@
-"""Start the qopt gRPC server: SolverService, health checking and reflection.
+"""Start the qopt gRPC server: SolverService (Solve, jobs, ValidateProblem), health
+checking, reflection, the job store, authentication, TLS and metrics.
 
 ``qopt serve --address 127.0.0.1:0`` picks a free port and prints it. SIGTERM/SIGINT
 shut the server down gracefully: health turns NOT_SERVING, in-flight calls get
-``grace`` seconds to finish.
+``grace`` seconds to finish, running jobs are interrupted and put back to QUEUED for
+the next start.
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
 import sys
@@ -16,15 +19,31 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from qopt.service.auth import AuthInterceptor
+from qopt.service.jobs import JobManager, cache_library_versions
+from qopt.service.limits import ServiceConfig, default_store_path
+from qopt.service.observe import Metrics
 from qopt.service.servicer import SolverServicer
+from qopt.service.store import JobStore, StoreError
 from qopt.v1 import solver_service_pb2, solver_service_pb2_grpc
 
-__all__ = ["Server", "SERVICE_NAME", "MAX_MESSAGE_BYTES"]
+__all__ = ["Server", "SERVICE_NAME", "MAX_MESSAGE_BYTES", "serve", "is_loopback"]
 
 SERVICE_NAME = solver_service_pb2.DESCRIPTOR.services_by_name["SolverService"].full_name
-MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+MAX_MESSAGE_BYTES = ServiceConfig.max_message_bytes
 
 log = logging.getLogger("qopt.service")
+
+
+def is_loopback(address: str) -> bool:
+    """Whether ``HOST:PORT`` binds only the loopback interface."""
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Server:
@@ -32,38 +51,87 @@ class Server:
 
     Args:
         address: ``HOST:PORT``; port 0 picks a free port (see :attr:`port`).
-        max_workers: concurrent RPCs served (threads).
-        max_variables: largest accepted problem (variables).
+        config: limits and settings; defaults from :class:`ServiceConfig`.
+        store_path: SQLite job store file; None uses ``config.store``, and when that is
+            empty a private in-memory store (not durable; ``qopt serve`` always passes a file).
+        max_workers: concurrent RPCs served (threads); default ``config.rpc_workers``.
+        max_variables: largest accepted problem (overrides ``config.max_variables``).
+        max_message_bytes: largest message (overrides ``config.max_message_bytes``).
+        tls_cert, tls_key: PEM bytes of the server certificate chain and private key;
+            both given -> TLS (``grpc.ssl_server_credentials``), else plaintext.
+        solve_fn: the solving function (default :func:`qopt.pipeline.solve`).
+
+    Raises:
+        StoreError: the job store cannot be used (corrupted, locked): message names the path.
+        RuntimeError: the address cannot be bound.
     """
 
-    def __init__(self, address: str = "127.0.0.1:0", *, max_workers: int = 8, max_variables: int = 1_000_000,
-                 max_message_bytes: int = MAX_MESSAGE_BYTES):
-        options = [("grpc.max_receive_message_length", max_message_bytes),
-                   ("grpc.max_send_message_length", max_message_bytes),
-                   ("grpc.so_reuseport", 0)]
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="qopt-rpc"),
-                                   options=options)
-        solver_service_pb2_grpc.add_SolverServiceServicer_to_server(
-            SolverServicer(max_variables=max_variables), self._server)
-        self.health = health.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
-        reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server)
-        self.port = self._server.add_insecure_port(address)
-        if self.port == 0:
-            raise RuntimeError(f"could not bind {address}")
+    def __init__(self, address: str = "127.0.0.1:0", *, config: ServiceConfig | None = None,
+                 store_path: str | None = None, max_workers: int | None = None, max_variables: int | None = None,
+                 max_message_bytes: int | None = None, tls_cert: bytes | None = None, tls_key: bytes | None = None,
+                 solve_fn=None):
+        config = (config or ServiceConfig()).replace(max_variables=max_variables, max_message_bytes=max_message_bytes,
+                                                     rpc_workers=max_workers)
+        self.config = config
+        cache_library_versions()
+        self.metrics = Metrics()
+        path = store_path or config.store or ":memory:"
+        self.store = JobStore(path)
+        try:
+            self.metrics.watch_store(self.store.count_by_state)
+            self.jobs = JobManager(self.store, config, self.metrics, solve_fn=solve_fn)
+            self.servicer = SolverServicer(config=config, store=self.store, metrics=self.metrics, jobs=self.jobs,
+                                           solve_fn=solve_fn)
+            options = [("grpc.max_receive_message_length", config.max_message_bytes),
+                       ("grpc.max_send_message_length", config.max_message_bytes),
+                       ("grpc.so_reuseport", 0)]
+            self._server = grpc.server(
+                futures.ThreadPoolExecutor(max_workers=config.rpc_workers, thread_name_prefix="qopt-rpc"),
+                options=options, interceptors=[AuthInterceptor(config.tokens, self.metrics)],
+                maximum_concurrent_rpcs=config.rpc_workers * 8)
+            solver_service_pb2_grpc.add_SolverServiceServicer_to_server(self.servicer, self._server)
+            self.health = health.HealthServicer()
+            health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
+            reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME),
+                                                self._server)
+            if tls_cert and tls_key:
+                creds = grpc.ssl_server_credentials([(tls_key, tls_cert)])
+                self.port = self._server.add_secure_port(address, creds)
+                self.tls = True
+            else:
+                self.port = self._server.add_insecure_port(address)
+                self.tls = False
+            if self.port == 0:
+                raise RuntimeError(f"could not bind {address}")
+        except BaseException:
+            self.store.close()
+            raise
         host = address.rsplit(":", 1)[0]
         self.address = f"{host}:{self.port}"
+        self.metrics_port = None
+        if not config.auth_enabled and not is_loopback(address):
+            log.warning("authentication is off on a non-loopback address %s: anyone who can reach it can submit "
+                        "jobs; configure tokens (see docs/service.md)", address)
+        if not self.tls and config.auth_enabled and not is_loopback(address):
+            log.warning("tokens are sent in plaintext: serve with --tls-cert/--tls-key on %s", address)
 
     def start(self) -> "Server":
+        self.jobs.start()
         self._server.start()
+        if self.config.metrics_port:
+            self.metrics_port = self.metrics.serve(self.config.metrics_port, self.config.metrics_address)
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         return self
 
     def stop(self, grace: float | None = 5.0) -> None:
-        """Stop serving: health NOT_SERVING, then wait up to ``grace`` seconds for in-flight calls."""
+        """Stop serving: health NOT_SERVING, wait up to ``grace`` seconds for in-flight
+        calls, stop the job workers, close the store."""
         self.health.enter_graceful_shutdown()
         self._server.stop(grace).wait()
+        self.jobs.stop()
+        self.metrics.stop()
+        self.store.close()
 
     def wait(self) -> None:
         self._server.wait_for_termination()
@@ -75,20 +143,48 @@ class Server:
         self.stop(grace=1.0)
 
 
-def serve(address: str, *, max_workers: int = 8, grace: float = 5.0) -> int:
-    """Run a server until SIGTERM or SIGINT; prints ``qopt serving on HOST:PORT``."""
-    server = Server(address, max_workers=max_workers).start()
+def serve(address: str, *, config: ServiceConfig | None = None, max_workers: int | None = None,
+          grace: float | None = None, tls_cert: str | None = None, tls_key: str | None = None) -> int:
+    """Run a server until SIGTERM or SIGINT; prints ``qopt serving on HOST:PORT``.
+
+    The store is ``config.store`` or the per-user default (:func:`default_store_path`).
+    Returns the exit status: 0 after a clean stop, 2 when the store or TLS files cannot
+    be used (the message says why on stderr).
+    """
+    config = config or ServiceConfig()
+    store = config.store or str(default_store_path())
+    grace = config.grace if grace is None else grace
+    try:
+        cert = key = None
+        if tls_cert or tls_key:
+            if not (tls_cert and tls_key):
+                raise ValueError("TLS needs both --tls-cert and --tls-key")
+            with open(tls_cert, "rb") as f:
+                cert = f.read()
+            with open(tls_key, "rb") as f:
+                key = f.read()
+        server = Server(address, config=config, store_path=store, max_workers=max_workers, tls_cert=cert,
+                        tls_key=key).start()
+    except StoreError as exc:
+        print(f"qopt serve: {exc}", file=sys.stderr, flush=True)
+        return 2
+    except (OSError, ValueError, RuntimeError) as exc:
+        print(f"qopt serve: {exc}", file=sys.stderr, flush=True)
+        return 2
     stopping = threading.Event()
 
     def _stop(signum, _frame):
         if not stopping.is_set():
-            stopping.set()
             log.info("signal %s: shutting down", signum)
-            threading.Thread(target=server.stop, args=(grace,), daemon=True).start()
+            stopping.set()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    print(f"qopt serving on {server.address}", flush=True)
-    server.wait()
+    extra = f" (metrics on http://{config.metrics_address}:{server.metrics_port}/metrics)" if server.metrics_port else ""
+    print(f"qopt serving on {server.address}{'' if not server.tls else ' (TLS)'}", flush=True)
+    log.info("serving on %s, store %s%s, auth %s", server.address, store, extra,
+             "on" if config.auth_enabled else "off")
+    stopping.wait()
+    server.stop(grace)
     print("qopt server stopped", file=sys.stderr, flush=True)
     return 0

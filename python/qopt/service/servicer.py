@@ -1,61 +1,327 @@
 """The ``qopt.v1.SolverService`` servicer: protobuf in, :func:`qopt.solve`, protobuf out.
 
-It holds no solver logic: it validates and converts the request, calls the pipeline with
-the time left before the client's deadline, and converts the result back.
+It holds no solver logic: it validates and converts requests (:mod:`.validation`), calls
+the pipeline (synchronously for ``Solve``, through the :class:`JobManager` for jobs) and
+converts results back. Every RPC answers a domain failure with a definite code:
+
+=====================  ======================================================================
+INVALID_ARGUMENT       malformed input; ``google.rpc.BadRequest`` names every bad field
+RESOURCE_EXHAUSTED     over a configured limit (size, reads, queue, per-principal jobs,
+                       concurrent solves); ``google.rpc.QuotaFailure`` names the limit
+NOT_FOUND              unknown job, or a job of another principal
+FAILED_PRECONDITION    cancelling a finished job; the result of a job that has not succeeded
+ALREADY_EXISTS         a request_id reused for a different request
+DEADLINE_EXCEEDED      the deadline passed before any candidate was found
+UNAVAILABLE            a transient backend failure persisted through every retry
+UNAUTHENTICATED        missing or unknown token (from the interceptor, :mod:`.auth`)
+UNIMPLEMENTED          a model kind the pipeline cannot solve yet
+=====================  ======================================================================
+
+Idempotency (``request_id``, per principal): ``SubmitJob`` with a seen request_id returns
+the same job; ``Solve`` with a seen request_id returns the stored response (a concurrent
+duplicate waits for the first). Reusing a request_id for a *different* request (another
+problem, backend, parameters or max_candidates) is ``ALREADY_EXISTS``.
 """
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import grpc
+from google.rpc import code_pb2, status_pb2
+from grpc_status import rpc_status
 
-from qopt import pipeline
-from qopt.service import convert, errors
-from qopt.v1 import solver_service_pb2, solver_service_pb2_grpc
+from qopt.service import errors, validation
+from qopt.service.auth import ANONYMOUS
+from qopt.service.jobs import JobManager, backoff_delay, finish_response, job_to_proto, request_hash, solve_request
+from qopt.service.limits import LimitExceeded, ServiceConfig
+from qopt.service.observe import Metrics
+from qopt.service.store import SUCCEEDED, FAILED, JobStore
+from qopt.v1 import solver_service_pb2 as pb
+from qopt.v1 import solver_service_pb2_grpc
 
 log = logging.getLogger("qopt.service")
 
 # Seconds kept back from the client's deadline for conversion and transport.
 DEADLINE_MARGIN = 0.25
+_NO_DEADLINE = 1e7  # grpc reports ~2^63 s when the client set no deadline
+
+
+def _principal(context) -> str:
+    return getattr(context, "principal", ANONYMOUS) or ANONYMOUS
+
+
+class _Inflight:
+    """Solve calls in flight by (principal, request_id), so a concurrent duplicate waits
+    for the first instead of solving twice."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._calls: dict[tuple[str, str], threading.Event] = {}
+
+    def claim(self, key) -> threading.Event | None:
+        """None when the caller owns the key now; else the event to wait on."""
+        with self._lock:
+            ev = self._calls.get(key)
+            if ev is None:
+                self._calls[key] = threading.Event()
+            return ev
+
+    def release(self, key) -> None:
+        with self._lock:
+            ev = self._calls.pop(key, None)
+        if ev is not None:
+            ev.set()
 
 
 class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
-    """Serves ``Solve``. ``max_variables`` bounds the accepted problem size."""
+    """Serves ``Solve``, jobs and ``ValidateProblem``.
 
-    def __init__(self, *, max_variables: int = 1_000_000):
-        self.max_variables = max_variables
+    Args:
+        config: limits and settings (:class:`ServiceConfig`).
+        store: the job store (a private in-memory one when None).
+        metrics: where to count (a private :class:`Metrics` when None).
+        jobs: the job manager (created and started from ``store`` when None).
+        max_variables: kept for compatibility; overrides ``config.max_variables``.
+        solve_fn: the solving function (default :func:`qopt.pipeline.solve`).
+    """
 
-    def Solve(self, request: solver_service_pb2.SolveRequest, context: grpc.ServicerContext):
+    def __init__(self, *, config: ServiceConfig | None = None, store: JobStore | None = None,
+                 metrics: Metrics | None = None, jobs: JobManager | None = None, max_variables: int | None = None,
+                 solve_fn=None):
+        config = config or ServiceConfig()
+        if max_variables is not None:
+            config = config.replace(max_variables=max_variables)
+        self.config = config
+        self.metrics = metrics or Metrics()
+        self.store = store or JobStore(":memory:")
+        self.solve_fn = solve_fn
+        self.jobs = jobs or JobManager(self.store, config, self.metrics, solve_fn=solve_fn).start()
+        self._inflight = _Inflight()
+        self._solving = 0
+        self._watching = 0
+        self._solving_lock = threading.Lock()
+
+    # -- helpers -----------------------------------------------------------------------
+    def _fail(self, context, exc: BaseException, method: str):
+        """Abort the call with the status for ``exc`` (INTERNAL for an unexpected one)."""
+        code = getattr(context, "code", None)
+        if callable(code):
+            code = code()
+        if isinstance(exc, grpc.RpcError) or code not in (None, grpc.StatusCode.OK):
+            raise exc  # the call was already aborted with its status
+        status = errors.status_proto_for_exception(exc)
+        if status is None:
+            if errors.is_transient(exc):
+                status = status_pb2.Status(code=code_pb2.UNAVAILABLE,
+                                           message=f"transient backend failure: {type(exc).__name__}: {exc}")
+            else:
+                log.exception("%s failed", method, extra={"method": method})
+                status = status_pb2.Status(code=code_pb2.INTERNAL, message=f"internal error: {type(exc).__name__}: {exc}")
+        context.abort_with_status(rpc_status.to_status(status))
+
+    @staticmethod
+    def _budget(context) -> float | None:
+        remaining = context.time_remaining()
+        if remaining is None or remaining >= _NO_DEADLINE:
+            return None
+        return remaining - max(DEADLINE_MARGIN, 0.1 * remaining)
+
+    # -- Solve -------------------------------------------------------------------------
+    def Solve(self, request: pb.SolveRequest, context):
         t0 = time.perf_counter()
+        principal = _principal(context)
+        if hasattr(context, "request_id"):
+            context.request_id = request.request_id
+        key = (principal, request.request_id)
+        owned = False
         try:
-            if request.problem.WhichOneof("model") is None:
-                raise convert.FieldError("problem", "a model is required (problem.bqm)")
-            bqm = convert.bqm_from_proto(request.problem.bqm, max_variables=self.max_variables)
-            parameters = convert.parameters_from_struct(request.parameters)
-            remaining = context.time_remaining()
-            budget = None
-            if remaining is not None and remaining < 1e7:  # grpc reports ~2^63 s without a deadline
-                budget = remaining - max(DEADLINE_MARGIN, 0.1 * remaining)
-                if budget <= 0:
-                    context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline too short to start solving")
-            t_validate = time.perf_counter() - t0
-            result = pipeline.solve(bqm, request.backend or "auto",
-                                    max_candidates=request.max_candidates or pipeline.DEFAULT_MAX_CANDIDATES,
-                                    time_budget=budget, **parameters)
+            if request.request_id:
+                digest = request_hash(request)
+                while True:
+                    stored = self.store.get_solve(principal, request.request_id)
+                    if stored is not None:
+                        if stored[0] != digest:
+                            raise errors.ServiceError(
+                                grpc.StatusCode.ALREADY_EXISTS,
+                                f"request_id {request.request_id!r} was already used for a different Solve request; "
+                                f"use a new request_id for new work")
+                        response = pb.SolveResponse()
+                        response.ParseFromString(stored[1])
+                        return response
+                    wait = self._inflight.claim(key)
+                    if wait is None:
+                        owned = True
+                        break
+                    budget = self._budget(context)
+                    if not wait.wait(timeout=budget if budget is not None else None):
+                        raise errors.ServiceError(grpc.StatusCode.DEADLINE_EXCEEDED,
+                                                  "deadline passed waiting for the earlier call with this request_id")
+                    if self.store.get_solve(principal, request.request_id) is None:
+                        # the first call failed: this one solves (loop claims the key)
+                        continue
+            decoded, parameters = validation.check_request(request, self.config)
+            budget = self._budget(context)
+            if budget is not None and budget <= 0:
+                raise errors.ServiceError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline too short to start solving")
+            with self._solving_lock:
+                if self._solving >= self.config.max_concurrent_solves:
+                    raise LimitExceeded("max_concurrent_solves", f"{self._solving} Solve calls are running "
+                                                                 f"(limit {self.config.max_concurrent_solves}); "
+                                                                 f"retry later or use SubmitJob")
+                self._solving += 1
+            try:
+                t_validate = time.perf_counter() - t0
+                result = self._solve_with_retries(request, decoded, parameters, context, t0)
+            finally:
+                with self._solving_lock:
+                    self._solving -= 1
+            if not result.candidates:
+                raise errors.ServiceError(grpc.StatusCode.DEADLINE_EXCEEDED,
+                                          "the deadline passed before any candidate was found")
+            response = finish_response(result, request, decoded, extra_timing={"request_decode": t_validate})
+            self.metrics.observe_result(dict(result.timing), result.provenance)
+            if request.request_id:
+                self.store.put_solve(principal, request.request_id, digest, response.SerializeToString())
+            return response
         except Exception as exc:  # noqa: BLE001 - every failure gets a status
-            status = errors.status_for_exception(exc)
-            if status is None:
-                if isinstance(exc, grpc.RpcError) or context.code() is not None:
+            self._fail(context, exc, "Solve")
+        finally:
+            if owned:
+                self._inflight.release(key)
+
+    def _solve_with_retries(self, request, decoded, parameters, context, t0):
+        retry = 0
+        while True:
+            budget = self._budget(context)
+            try:
+                return solve_request(request, decoded, parameters, time_budget=budget, solve_fn=self.solve_fn)
+            except Exception as exc:  # noqa: BLE001
+                retry += 1
+                if not errors.is_transient(exc) or retry >= self.config.max_attempts:
                     raise
-                log.exception("Solve failed", extra={"request_id": request.request_id})
-                context.abort(grpc.StatusCode.INTERNAL, f"internal error: {type(exc).__name__}: {exc}")
-            log.info("Solve rejected: %s", status.details, extra={"request_id": request.request_id})
-            context.abort_with_status(status)
-        result.timing["request_decode"] = t_validate
-        result.provenance["request_id"] = request.request_id
-        if request.problem.name:
-            result.provenance["problem_name"] = request.problem.name
-        result.provenance["versions"]["grpcio"] = grpc.__version__
-        return convert.response_from_result(result, send_labels=bool(len(request.problem.bqm.labels)),
-                                            request_id=request.request_id)
+                delay = backoff_delay(retry, self.config.retry_base_delay, self.config.retry_max_delay)
+                budget = self._budget(context)
+                if budget is not None and budget - delay <= 0:
+                    raise
+                self.metrics.retries.labels("solve").inc()
+                log.warning("Solve attempt %d failed transiently (%s); retrying in %.2f s", retry, exc, delay,
+                            extra={"request_id": request.request_id, "method": "Solve"})
+                time.sleep(delay)
+
+    # -- jobs --------------------------------------------------------------------------
+    def SubmitJob(self, request: pb.SubmitJobRequest, context):
+        if hasattr(context, "request_id"):
+            context.request_id = request.request_id
+        try:
+            rec, created = self.jobs.submit(_principal(context), request)
+            if hasattr(context, "job_id"):
+                context.job_id = rec.job_id
+            return pb.SubmitJobResponse(job=job_to_proto(rec, with_result=False), existing=not created)
+        except Exception as exc:  # noqa: BLE001
+            self._fail(context, exc, "SubmitJob")
+
+    def GetJob(self, request: pb.GetJobRequest, context):
+        if hasattr(context, "job_id"):
+            context.job_id = request.job_id
+        try:
+            return pb.GetJobResponse(job=job_to_proto(self.jobs.get(_principal(context), request.job_id)))
+        except Exception as exc:  # noqa: BLE001
+            self._fail(context, exc, "GetJob")
+
+    def ListJobs(self, request: pb.ListJobsRequest, context):
+        try:
+            size = request.page_size or 50
+            size = min(size, 1000)
+            before = None
+            if request.page_token:
+                try:
+                    before = int(request.page_token)
+                except ValueError:
+                    raise validation.InvalidRequest([validation.FieldError(
+                        "page_token", "not a token returned by ListJobs")]) from None
+            if request.state not in pb.JobState.values():
+                raise validation.InvalidRequest([validation.FieldError("state", f"unknown job state {request.state}")])
+            recs = self.store.list_jobs(_principal(context), state=request.state, before_seq=before, limit=size + 1)
+            resp = pb.ListJobsResponse(jobs=[job_to_proto(r, with_result=False) for r in recs[:size]])
+            if len(recs) > size:
+                resp.next_page_token = str(recs[size - 1].seq)
+            return resp
+        except Exception as exc:  # noqa: BLE001
+            self._fail(context, exc, "ListJobs")
+
+    def CancelJob(self, request: pb.CancelJobRequest, context):
+        if hasattr(context, "job_id"):
+            context.job_id = request.job_id
+        try:
+            return pb.CancelJobResponse(job=job_to_proto(self.jobs.cancel(_principal(context), request.job_id),
+                                                         with_result=False))
+        except Exception as exc:  # noqa: BLE001
+            self._fail(context, exc, "CancelJob")
+
+    def WatchJob(self, request: pb.WatchJobRequest, context):
+        if hasattr(context, "job_id"):
+            context.job_id = request.job_id
+        with self._solving_lock:
+            full = self._watching >= self.config.max_watch_streams
+            if not full:
+                self._watching += 1
+        if full:
+            self._fail(context, LimitExceeded("max_watch_streams", f"{self._watching} WatchJob streams are open "
+                                                                   f"(limit {self.config.max_watch_streams}); poll "
+                                                                   f"GetJob instead"), "WatchJob")
+            return
+        try:
+            try:
+                events = self.jobs.watch(_principal(context), request.job_id, is_active=context.is_active)
+                first = next(events)
+            except Exception as exc:  # noqa: BLE001
+                self._fail(context, exc, "WatchJob")
+                return
+            yield first
+            yield from events
+        finally:
+            with self._solving_lock:
+                self._watching -= 1
+
+    def GetJobResult(self, request: pb.GetJobResultRequest, context):
+        if hasattr(context, "job_id"):
+            context.job_id = request.job_id
+        try:
+            rec = self.jobs.get(_principal(context), request.job_id)
+            if rec.state == SUCCEEDED:
+                response = pb.SolveResponse()
+                response.ParseFromString(rec.result)
+                return response
+            if rec.state == FAILED and rec.error:
+                status = status_pb2.Status()
+                status.ParseFromString(rec.error)
+                context.abort_with_status(rpc_status.to_status(status))
+            raise errors.ServiceError(grpc.StatusCode.FAILED_PRECONDITION,
+                                      f"job {rec.job_id} has no result: it is {pb.JobState.Name(rec.state)}")
+        except Exception as exc:  # noqa: BLE001
+            self._fail(context, exc, "GetJobResult")
+
+    # -- dry run -----------------------------------------------------------------------
+    def ValidateProblem(self, request: pb.ValidateProblemRequest, context):
+        try:
+            report = validation.inspect_problem(request, self.config)
+        except Exception as exc:  # noqa: BLE001
+            self._fail(context, exc, "ValidateProblem")
+            return
+        resp = pb.ValidateProblemResponse(valid=not report["violations"], num_variables=report["num_variables"],
+                                          num_interactions=report["num_interactions"],
+                                          num_constraints=report["num_constraints"], notes=report["notes"])
+        for v in report["violations"]:
+            resp.violations.add(field=v.field, description=v.description)
+        if "num_variables_after_presolve" in report:
+            resp.num_variables_after_presolve = report["num_variables_after_presolve"]
+        for k, v in report["qubits"].items():
+            resp.qubits[k] = int(v)
+        for k, v in report["estimated_seconds"].items():
+            resp.estimated_seconds[k] = float(v)
+        return resp
+
+    def close(self) -> None:
+        self.jobs.stop()

@@ -23,11 +23,14 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.rpc import error_details_pb2 as google_dot_rpc_dot_error__details__pb2
+from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 from qopt.v1 import model_pb2 as qopt_dot_v1_dot_model__pb2
 from qopt.v1 import results_pb2 as qopt_dot_v1_dot_results__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cqopt/v1/solver_service.proto\x12\x07qopt.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x13qopt/v1/model.proto\x1a\x15qopt/v1/results.proto\"\x9b\x01\n\x0cSolveRequest\x12!\n\x07problem\x18\x01 \x01(\x0b\x32\x10.qopt.v1.Problem\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12+\n\nparameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x16\n\x0emax_candidates\x18\x05 \x01(\r\"\xfc\x01\n\rSolveResponse\x12&\n\ncandidates\x18\x01 \x03(\x0b\x32\x12.qopt.v1.Candidate\x12\x11\n\tvariables\x18\x02 \x03(\t\x12!\n\x07vartype\x18\x03 \x01(\x0e\x32\x10.qopt.v1.Vartype\x12+\n\nconfidence\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12+\n\nprovenance\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x1f\n\x06timing\x18\x06 \x01(\x0b\x32\x0f.qopt.v1.Timing\x12\x12\n\nrequest_id\x18\x07 \x01(\t2G\n\rSolverService\x12\x36\n\x05Solve\x12\x15.qopt.v1.SolveRequest\x1a\x16.qopt.v1.SolveResponseB\x1f\n\x0b\x64\x65v.qopt.v1P\x01Z\x0eqopt/v1;qoptv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cqopt/v1/solver_service.proto\x12\x07qopt.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1egoogle/rpc/error_details.proto\x1a\x17google/rpc/status.proto\x1a\x13qopt/v1/model.proto\x1a\x15qopt/v1/results.proto\"\x9b\x01\n\x0cSolveRequest\x12!\n\x07problem\x18\x01 \x01(\x0b\x32\x10.qopt.v1.Problem\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12+\n\nparameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x16\n\x0emax_candidates\x18\x05 \x01(\r\"\xfc\x01\n\rSolveResponse\x12&\n\ncandidates\x18\x01 \x03(\x0b\x32\x12.qopt.v1.Candidate\x12\x11\n\tvariables\x18\x02 \x03(\t\x12!\n\x07vartype\x18\x03 \x01(\x0e\x32\x10.qopt.v1.Vartype\x12+\n\nconfidence\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12+\n\nprovenance\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x1f\n\x06timing\x18\x06 \x01(\x0b\x32\x0f.qopt.v1.Timing\x12\x12\n\nrequest_id\x18\x07 \x01(\t\"\xa8\x03\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12 \n\x05state\x18\x02 \x01(\x0e\x32\x11.qopt.v1.JobState\x12&\n\x06result\x18\x03 \x01(\x0b\x32\x16.qopt.v1.SolveResponse\x12!\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x12.google.rpc.Status\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x61ttempt\x18\x08 \x01(\r\x12\x12\n\nrequest_id\x18\t \x01(\t\x12\x0f\n\x07\x62\x61\x63kend\x18\n \x01(\t\x12\x18\n\x10\x63\x61ncel_requested\x18\x0b \x01(\x08\x12/\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cproblem_name\x18\r \x01(\t\"\xb4\x01\n\x10SubmitJobRequest\x12!\n\x07problem\x18\x01 \x01(\x0b\x32\x10.qopt.v1.Problem\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12+\n\nparameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x16\n\x0emax_candidates\x18\x05 \x01(\r\x12\x13\n\x0btime_budget\x18\x06 \x01(\x01\"@\n\x11SubmitJobResponse\x12\x19\n\x03job\x18\x01 \x01(\x0b\x32\x0c.qopt.v1.Job\x12\x10\n\x08\x65xisting\x18\x02 \x01(\x08\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"+\n\x0eGetJobResponse\x12\x19\n\x03job\x18\x01 \x01(\x0b\x32\x0c.qopt.v1.Job\"Z\n\x0fListJobsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\x12 \n\x05state\x18\x03 \x01(\x0e\x32\x11.qopt.v1.JobState\"G\n\x10ListJobsResponse\x12\x1a\n\x04jobs\x18\x01 \x03(\x0b\x32\x0c.qopt.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\".\n\x11\x43\x61ncelJobResponse\x12\x19\n\x03job\x18\x01 \x01(\x0b\x32\x0c.qopt.v1.Job\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x89\x02\n\x08JobEvent\x12$\n\x04kind\x18\x01 \x01(\x0e\x32\x16.qopt.v1.JobEvent.Kind\x12\x19\n\x03job\x18\x02 \x01(\x0b\x32\x0c.qopt.v1.Job\x12\x13\n\x0b\x62\x65st_energy\x18\x03 \x01(\x01\x12\r\n\x05stage\x18\x04 \x01(\t\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x06 \x01(\t\"^\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x11\n\rKIND_SNAPSHOT\x10\x01\x12\x0e\n\nKIND_STATE\x10\x02\x12\r\n\tKIND_BEST\x10\x03\x12\x0e\n\nKIND_STAGE\x10\x04\"%\n\x13GetJobResultRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"y\n\x16ValidateProblemRequest\x12!\n\x07problem\x18\x01 \x01(\x0b\x32\x10.qopt.v1.Problem\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\x12+\n\nparameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x81\x04\n\x17ValidateProblemResponse\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x39\n\nviolations\x18\x02 \x03(\x0b\x32%.google.rpc.BadRequest.FieldViolation\x12\x15\n\rnum_variables\x18\x03 \x01(\r\x12\x18\n\x10num_interactions\x18\x04 \x01(\x04\x12\x17\n\x0fnum_constraints\x18\x05 \x01(\r\x12)\n\x1cnum_variables_after_presolve\x18\x06 \x01(\rH\x00\x88\x01\x01\x12<\n\x06qubits\x18\x07 \x03(\x0b\x32,.qopt.v1.ValidateProblemResponse.QubitsEntry\x12Q\n\x11\x65stimated_seconds\x18\x08 \x03(\x0b\x32\x36.qopt.v1.ValidateProblemResponse.EstimatedSecondsEntry\x12\r\n\x05notes\x18\t \x03(\t\x1a-\n\x0bQubitsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\r:\x02\x38\x01\x1a\x37\n\x15\x45stimatedSecondsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x1f\n\x1d_num_variables_after_presolve*\x9a\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n\x10JOB_STATE_FAILED\x10\x04\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x05\x32\xa2\x04\n\rSolverService\x12\x36\n\x05Solve\x12\x15.qopt.v1.SolveRequest\x1a\x16.qopt.v1.SolveResponse\x12\x42\n\tSubmitJob\x12\x19.qopt.v1.SubmitJobRequest\x1a\x1a.qopt.v1.SubmitJobResponse\x12\x39\n\x06GetJob\x12\x16.qopt.v1.GetJobRequest\x1a\x17.qopt.v1.GetJobResponse\x12?\n\x08ListJobs\x12\x18.qopt.v1.ListJobsRequest\x1a\x19.qopt.v1.ListJobsResponse\x12\x42\n\tCancelJob\x12\x19.qopt.v1.CancelJobRequest\x1a\x1a.qopt.v1.CancelJobResponse\x12\x39\n\x08WatchJob\x12\x18.qopt.v1.WatchJobRequest\x1a\x11.qopt.v1.JobEvent0\x01\x12\x44\n\x0cGetJobResult\x12\x1c.qopt.v1.GetJobResultRequest\x1a\x16.qopt.v1.SolveResponse\x12T\n\x0fValidateProblem\x12\x1f.qopt.v1.ValidateProblemRequest\x1a .qopt.v1.ValidateProblemResponseB\x1f\n\x0b\x64\x65v.qopt.v1P\x01Z\x0eqopt/v1;qoptv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,10 +38,50 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'qopt.v1.solver_service_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\013dev.qopt.v1P\001Z\016qopt/v1;qoptv1'
-  _globals['_SOLVEREQUEST']._serialized_start=116
-  _globals['_SOLVEREQUEST']._serialized_end=271
-  _globals['_SOLVERESPONSE']._serialized_start=274
-  _globals['_SOLVERESPONSE']._serialized_end=526
-  _globals['_SOLVERSERVICE']._serialized_start=528
-  _globals['_SOLVERSERVICE']._serialized_end=599
+  _globals['_VALIDATEPROBLEMRESPONSE_QUBITSENTRY']._loaded_options = None
+  _globals['_VALIDATEPROBLEMRESPONSE_QUBITSENTRY']._serialized_options = b'8\001'
+  _globals['_VALIDATEPROBLEMRESPONSE_ESTIMATEDSECONDSENTRY']._loaded_options = None
+  _globals['_VALIDATEPROBLEMRESPONSE_ESTIMATEDSECONDSENTRY']._serialized_options = b'8\001'
+  _globals['_JOBSTATE']._serialized_start=2603
+  _globals['_JOBSTATE']._serialized_end=2757
+  _globals['_SOLVEREQUEST']._serialized_start=206
+  _globals['_SOLVEREQUEST']._serialized_end=361
+  _globals['_SOLVERESPONSE']._serialized_start=364
+  _globals['_SOLVERESPONSE']._serialized_end=616
+  _globals['_JOB']._serialized_start=619
+  _globals['_JOB']._serialized_end=1043
+  _globals['_SUBMITJOBREQUEST']._serialized_start=1046
+  _globals['_SUBMITJOBREQUEST']._serialized_end=1226
+  _globals['_SUBMITJOBRESPONSE']._serialized_start=1228
+  _globals['_SUBMITJOBRESPONSE']._serialized_end=1292
+  _globals['_GETJOBREQUEST']._serialized_start=1294
+  _globals['_GETJOBREQUEST']._serialized_end=1325
+  _globals['_GETJOBRESPONSE']._serialized_start=1327
+  _globals['_GETJOBRESPONSE']._serialized_end=1370
+  _globals['_LISTJOBSREQUEST']._serialized_start=1372
+  _globals['_LISTJOBSREQUEST']._serialized_end=1462
+  _globals['_LISTJOBSRESPONSE']._serialized_start=1464
+  _globals['_LISTJOBSRESPONSE']._serialized_end=1535
+  _globals['_CANCELJOBREQUEST']._serialized_start=1537
+  _globals['_CANCELJOBREQUEST']._serialized_end=1571
+  _globals['_CANCELJOBRESPONSE']._serialized_start=1573
+  _globals['_CANCELJOBRESPONSE']._serialized_end=1619
+  _globals['_WATCHJOBREQUEST']._serialized_start=1621
+  _globals['_WATCHJOBREQUEST']._serialized_end=1654
+  _globals['_JOBEVENT']._serialized_start=1657
+  _globals['_JOBEVENT']._serialized_end=1922
+  _globals['_JOBEVENT_KIND']._serialized_start=1828
+  _globals['_JOBEVENT_KIND']._serialized_end=1922
+  _globals['_GETJOBRESULTREQUEST']._serialized_start=1924
+  _globals['_GETJOBRESULTREQUEST']._serialized_end=1961
+  _globals['_VALIDATEPROBLEMREQUEST']._serialized_start=1963
+  _globals['_VALIDATEPROBLEMREQUEST']._serialized_end=2084
+  _globals['_VALIDATEPROBLEMRESPONSE']._serialized_start=2087
+  _globals['_VALIDATEPROBLEMRESPONSE']._serialized_end=2600
+  _globals['_VALIDATEPROBLEMRESPONSE_QUBITSENTRY']._serialized_start=2465
+  _globals['_VALIDATEPROBLEMRESPONSE_QUBITSENTRY']._serialized_end=2510
+  _globals['_VALIDATEPROBLEMRESPONSE_ESTIMATEDSECONDSENTRY']._serialized_start=2512
+  _globals['_VALIDATEPROBLEMRESPONSE_ESTIMATEDSECONDSENTRY']._serialized_end=2567
+  _globals['_SOLVERSERVICE']._serialized_start=2760
+  _globals['_SOLVERSERVICE']._serialized_end=3306
 # @@protoc_insertion_point(module_scope)

@@ -39,6 +39,41 @@ class SolverServiceStub:
                 request_serializer=qopt_dot_v1_dot_solver__service__pb2.SolveRequest.SerializeToString,
                 response_deserializer=qopt_dot_v1_dot_solver__service__pb2.SolveResponse.FromString,
                 _registered_method=True)
+        self.SubmitJob = channel.unary_unary(
+                '/qopt.v1.SolverService/SubmitJob',
+                request_serializer=qopt_dot_v1_dot_solver__service__pb2.SubmitJobRequest.SerializeToString,
+                response_deserializer=qopt_dot_v1_dot_solver__service__pb2.SubmitJobResponse.FromString,
+                _registered_method=True)
+        self.GetJob = channel.unary_unary(
+                '/qopt.v1.SolverService/GetJob',
+                request_serializer=qopt_dot_v1_dot_solver__service__pb2.GetJobRequest.SerializeToString,
+                response_deserializer=qopt_dot_v1_dot_solver__service__pb2.GetJobResponse.FromString,
+                _registered_method=True)
+        self.ListJobs = channel.unary_unary(
+                '/qopt.v1.SolverService/ListJobs',
+                request_serializer=qopt_dot_v1_dot_solver__service__pb2.ListJobsRequest.SerializeToString,
+                response_deserializer=qopt_dot_v1_dot_solver__service__pb2.ListJobsResponse.FromString,
+                _registered_method=True)
+        self.CancelJob = channel.unary_unary(
+                '/qopt.v1.SolverService/CancelJob',
+                request_serializer=qopt_dot_v1_dot_solver__service__pb2.CancelJobRequest.SerializeToString,
+                response_deserializer=qopt_dot_v1_dot_solver__service__pb2.CancelJobResponse.FromString,
+                _registered_method=True)
+        self.WatchJob = channel.unary_stream(
+                '/qopt.v1.SolverService/WatchJob',
+                request_serializer=qopt_dot_v1_dot_solver__service__pb2.WatchJobRequest.SerializeToString,
+                response_deserializer=qopt_dot_v1_dot_solver__service__pb2.JobEvent.FromString,
+                _registered_method=True)
+        self.GetJobResult = channel.unary_unary(
+                '/qopt.v1.SolverService/GetJobResult',
+                request_serializer=qopt_dot_v1_dot_solver__service__pb2.GetJobResultRequest.SerializeToString,
+                response_deserializer=qopt_dot_v1_dot_solver__service__pb2.SolveResponse.FromString,
+                _registered_method=True)
+        self.ValidateProblem = channel.unary_unary(
+                '/qopt.v1.SolverService/ValidateProblem',
+                request_serializer=qopt_dot_v1_dot_solver__service__pb2.ValidateProblemRequest.SerializeToString,
+                response_deserializer=qopt_dot_v1_dot_solver__service__pb2.ValidateProblemResponse.FromString,
+                _registered_method=True)
 
 
 class SolverServiceServicer:
@@ -47,6 +82,61 @@ class SolverServiceServicer:
     def Solve(self, request, context):
         """Solve a problem synchronously. The client's deadline is honoured: the sampler is
         given the remaining time and returns the best candidates found by then.
+        A request_id seen before from the same principal returns the stored response.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitJob(self, request, context):
+        """Accept a problem as a job, persist it and return at once (QUEUED). A request_id seen
+        before from the same principal returns the existing job. RESOURCE_EXHAUSTED when the
+        queue or the caller's concurrent-job limit is full.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJob(self, request, context):
+        """The job (NOT_FOUND for an unknown job or one owned by another principal).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListJobs(self, request, context):
+        """The caller's jobs, newest first, paged, optionally filtered by state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelJob(self, request, context):
+        """Cancel a QUEUED or RUNNING job; FAILED_PRECONDITION once it has finished.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchJob(self, request, context):
+        """Follow a job: a snapshot, then every state change and each new best candidate,
+        ending after the terminal state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJobResult(self, request, context):
+        """The result of a SUCCEEDED job; FAILED_PRECONDITION while it has not succeeded
+        (the job's own error is returned for a FAILED job).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ValidateProblem(self, request, context):
+        """Dry run: size, presolve, qubits per backend, estimated time and every problem found,
+        without running anything.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -59,6 +149,41 @@ def add_SolverServiceServicer_to_server(servicer, server):
                     servicer.Solve,
                     request_deserializer=qopt_dot_v1_dot_solver__service__pb2.SolveRequest.FromString,
                     response_serializer=qopt_dot_v1_dot_solver__service__pb2.SolveResponse.SerializeToString,
+            ),
+            'SubmitJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitJob,
+                    request_deserializer=qopt_dot_v1_dot_solver__service__pb2.SubmitJobRequest.FromString,
+                    response_serializer=qopt_dot_v1_dot_solver__service__pb2.SubmitJobResponse.SerializeToString,
+            ),
+            'GetJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJob,
+                    request_deserializer=qopt_dot_v1_dot_solver__service__pb2.GetJobRequest.FromString,
+                    response_serializer=qopt_dot_v1_dot_solver__service__pb2.GetJobResponse.SerializeToString,
+            ),
+            'ListJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJobs,
+                    request_deserializer=qopt_dot_v1_dot_solver__service__pb2.ListJobsRequest.FromString,
+                    response_serializer=qopt_dot_v1_dot_solver__service__pb2.ListJobsResponse.SerializeToString,
+            ),
+            'CancelJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelJob,
+                    request_deserializer=qopt_dot_v1_dot_solver__service__pb2.CancelJobRequest.FromString,
+                    response_serializer=qopt_dot_v1_dot_solver__service__pb2.CancelJobResponse.SerializeToString,
+            ),
+            'WatchJob': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchJob,
+                    request_deserializer=qopt_dot_v1_dot_solver__service__pb2.WatchJobRequest.FromString,
+                    response_serializer=qopt_dot_v1_dot_solver__service__pb2.JobEvent.SerializeToString,
+            ),
+            'GetJobResult': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJobResult,
+                    request_deserializer=qopt_dot_v1_dot_solver__service__pb2.GetJobResultRequest.FromString,
+                    response_serializer=qopt_dot_v1_dot_solver__service__pb2.SolveResponse.SerializeToString,
+            ),
+            'ValidateProblem': grpc.unary_unary_rpc_method_handler(
+                    servicer.ValidateProblem,
+                    request_deserializer=qopt_dot_v1_dot_solver__service__pb2.ValidateProblemRequest.FromString,
+                    response_serializer=qopt_dot_v1_dot_solver__service__pb2.ValidateProblemResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -88,6 +213,195 @@ class SolverService:
             '/qopt.v1.SolverService/Solve',
             qopt_dot_v1_dot_solver__service__pb2.SolveRequest.SerializeToString,
             qopt_dot_v1_dot_solver__service__pb2.SolveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qopt.v1.SolverService/SubmitJob',
+            qopt_dot_v1_dot_solver__service__pb2.SubmitJobRequest.SerializeToString,
+            qopt_dot_v1_dot_solver__service__pb2.SubmitJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qopt.v1.SolverService/GetJob',
+            qopt_dot_v1_dot_solver__service__pb2.GetJobRequest.SerializeToString,
+            qopt_dot_v1_dot_solver__service__pb2.GetJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qopt.v1.SolverService/ListJobs',
+            qopt_dot_v1_dot_solver__service__pb2.ListJobsRequest.SerializeToString,
+            qopt_dot_v1_dot_solver__service__pb2.ListJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qopt.v1.SolverService/CancelJob',
+            qopt_dot_v1_dot_solver__service__pb2.CancelJobRequest.SerializeToString,
+            qopt_dot_v1_dot_solver__service__pb2.CancelJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/qopt.v1.SolverService/WatchJob',
+            qopt_dot_v1_dot_solver__service__pb2.WatchJobRequest.SerializeToString,
+            qopt_dot_v1_dot_solver__service__pb2.JobEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJobResult(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qopt.v1.SolverService/GetJobResult',
+            qopt_dot_v1_dot_solver__service__pb2.GetJobResultRequest.SerializeToString,
+            qopt_dot_v1_dot_solver__service__pb2.SolveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ValidateProblem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qopt.v1.SolverService/ValidateProblem',
+            qopt_dot_v1_dot_solver__service__pb2.ValidateProblemRequest.SerializeToString,
+            qopt_dot_v1_dot_solver__service__pb2.ValidateProblemResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,453 @@
+"""Asynchronous jobs: a bounded worker pool over the durable :class:`JobStore`.
+
+Life of a job::
+
+    SubmitJob -> validate -> limits (queue length, per-principal) -> persist QUEUED -> return
+    worker: QUEUED -> RUNNING (attempt + 1) -> qopt.solve(..., on_progress, cancel)
+            -> SUCCEEDED (result stored) | FAILED (error stored) | CANCELLED
+    transient failure (ConnectionError, TimeoutError, TransientError): back to QUEUED after
+            an exponential backoff, until max_attempts starts; then FAILED (UNAVAILABLE)
+    server restart: QUEUED jobs run again; RUNNING jobs go back to QUEUED (or FAILED once
+            started max_attempts times)
+
+Watchers (``WatchJob``) get every state change and each new best candidate reported by
+the pipeline's ``on_progress`` events.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import secrets
+import threading
+import time
+from collections import defaultdict
+
+import grpc
+from google.protobuf import timestamp_pb2
+from google.rpc import code_pb2, status_pb2
+
+from qopt import pipeline
+from qopt.service import convert, errors, validation
+from qopt.service.limits import LimitExceeded, ServiceConfig
+from qopt.service.observe import Metrics
+from qopt.service.store import (CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, JobRecord, JobStore)
+from qopt.v1 import solver_service_pb2 as pb
+
+__all__ = ["JobManager", "cache_library_versions", "request_hash", "job_to_proto", "solve_request", "backoff_delay"]
+
+log = logging.getLogger("qopt.service.jobs")
+
+
+def cache_library_versions() -> None:
+    """Work-around (service layer) for a pipeline cost: :func:`qopt.pipeline.library_versions`
+    reads package metadata on every solve (~8 ms of a ~10 ms tiny solve). Versions cannot
+    change while the process runs, so the service caches them per ``extra`` tuple; each
+    call still gets its own dict. Idempotent."""
+    import functools
+
+    original = pipeline.library_versions
+    if getattr(original, "_qopt_cached", False):
+        return
+    cached = functools.lru_cache(maxsize=64)(lambda extra: dict(original(extra)))
+
+    def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+        return dict(cached(tuple(extra)))
+
+    library_versions._qopt_cached = True
+    library_versions.__doc__ = original.__doc__
+    pipeline.library_versions = library_versions
+
+
+def request_hash(request) -> str:
+    """SHA-256 of a request's deterministic serialization, request_id excluded: two
+    requests hash the same exactly when they ask for the same work."""
+    copy = type(request)()
+    copy.CopyFrom(request)
+    copy.request_id = ""
+    return hashlib.sha256(type(request).__name__.encode() + b"\0" +
+                          copy.SerializeToString(deterministic=True)).hexdigest()
+
+
+def backoff_delay(retry: int, base: float, cap: float) -> float:
+    """Seconds to wait before retry number ``retry`` (1, 2, ...): ``base * 2**(retry-1)``
+    capped at ``cap``, with up to 25% random jitter added."""
+    delay = min(cap, base * (2 ** max(retry - 1, 0)))
+    return delay * (1.0 + 0.25 * secrets.randbelow(1000) / 1000)
+
+
+def _ts(seconds: float | None):
+    if seconds is None:
+        return None
+    t = timestamp_pb2.Timestamp()
+    t.FromNanoseconds(int(round(seconds * 1e9)))
+    return t
+
+
+def job_to_proto(rec: JobRecord, *, with_result: bool = True) -> pb.Job:
+    """The ``qopt.v1.Job`` for a store record (result body only when ``with_result``)."""
+    job = pb.Job(job_id=rec.job_id, state=rec.state, attempt=rec.attempt, request_id=rec.request_id,
+                 backend=rec.backend, cancel_requested=rec.cancel_requested, problem_name=rec.problem_name)
+    for name in ("create_time", "start_time", "end_time", "update_time"):
+        ts = _ts(getattr(rec, name))
+        if ts is not None:
+            getattr(job, name).CopyFrom(ts)
+    if with_result and rec.result is not None and rec.state == SUCCEEDED:
+        job.result.ParseFromString(rec.result)
+    if rec.error is not None:
+        job.error.ParseFromString(rec.error)
+    return job
+
+
+def solve_request(request, decoded: validation.DecodedProblem, parameters: dict, *, on_progress=None, cancel=None,
+                  time_budget: float | None = None, solve_fn=None):
+    """Run the pipeline for a validated request; returns the :class:`Result`."""
+    solve_fn = solve_fn or pipeline.solve
+    return solve_fn(decoded.model, request.backend or "auto",
+                    max_candidates=request.max_candidates or pipeline.DEFAULT_MAX_CANDIDATES,
+                    time_budget=time_budget, on_progress=on_progress, cancel=cancel, **parameters)
+
+
+def finish_response(result, request, decoded: validation.DecodedProblem, *, extra_timing: dict | None = None):
+    """The SolveResponse for a pipeline result, with service provenance added."""
+    if extra_timing:
+        result.timing.update(extra_timing)
+    result.provenance["request_id"] = request.request_id
+    if request.problem.name:
+        result.provenance["problem_name"] = request.problem.name
+    result.provenance.setdefault("versions", {})["grpcio"] = grpc.__version__
+    if decoded.kind != "bqm":
+        result.provenance["model_kind"] = decoded.kind
+        if decoded.objective_sign < 0:
+            result.provenance["objective_sense"] = "maximize"
+    return convert.response_from_result(result, send_labels=decoded.send_labels, request_id=request.request_id,
+                                        objective_sign=decoded.objective_sign)
+
+
+class _Watchers:
+    """Per-job subscriber queues for WatchJob."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._subs: dict[str, list[queue.SimpleQueue]] = defaultdict(list)
+
+    def subscribe(self, job_id: str) -> queue.SimpleQueue:
+        q: queue.SimpleQueue = queue.SimpleQueue()
+        with self._lock:
+            self._subs[job_id].append(q)
+        return q
+
+    def unsubscribe(self, job_id: str, q) -> None:
+        with self._lock:
+            subs = self._subs.get(job_id)
+            if subs and q in subs:
+                subs.remove(q)
+                if not subs:
+                    del self._subs[job_id]
+
+    def publish(self, job_id: str, event: pb.JobEvent) -> None:
+        with self._lock:
+            subs = list(self._subs.get(job_id, ()))
+        for q in subs:
+            q.put(event)
+
+
+class JobManager:
+    """Runs jobs on ``config.job_workers`` threads; every change goes through ``store``.
+
+    Args:
+        store: the durable job store.
+        config: limits, attempts, backoff and retention.
+        metrics: where transitions, retries and stage timings are counted.
+        solve_fn: the solving function (default :func:`qopt.pipeline.solve`; tests inject
+            failing ones).
+    """
+
+    def __init__(self, store: JobStore, config: ServiceConfig, metrics: Metrics, *, solve_fn=None):
+        self.store = store
+        self.config = config
+        self.metrics = metrics
+        self.solve_fn = solve_fn
+        self._queue: queue.Queue = queue.Queue()
+        self._queued = 0  # jobs QUEUED (in the queue or waiting out a backoff)
+        self._count_lock = threading.Lock()
+        self._submit_lock = threading.Lock()
+        self._cancel: dict[str, threading.Event] = {}
+        self._watchers = _Watchers()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._timers: set[threading.Timer] = set()
+        metrics.queue_length.set_function(lambda: self._queued)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> "JobManager":
+        """Recover the store (re-queue interrupted jobs), clean up, start the workers."""
+        fail = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=(
+            f"the server stopped while the job was running, {self.config.max_attempts} times "
+            f"(max_attempts); not retried again"))
+        requeued, failed = self.store.recover(self.config.max_attempts, fail.SerializeToString())
+        if requeued or failed:
+            log.warning("recovered job store: %d interrupted jobs re-queued, %d failed or cancelled",
+                        requeued, failed)
+        self.cleanup()
+        for job_id in self.store.queued_job_ids():
+            self._enqueue(job_id)
+        for i in range(self.config.job_workers):
+            t = threading.Thread(target=self._worker, name=f"qopt-job-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        t = threading.Thread(target=self._cleaner, name="qopt-job-cleanup", daemon=True)
+        t.start()
+        self._threads.append(t)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the workers: running jobs are interrupted (their cancel events set) and
+        put back to QUEUED, so the next start runs them again (attempt counts the starts).
+        A job whose sampler cannot be interrupted within ``timeout`` stays RUNNING and is
+        recovered like after a crash."""
+        self._stop.set()
+        for timer in list(self._timers):
+            timer.cancel()
+        for ev in list(self._cancel.values()):
+            ev.set()
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+    def cleanup(self) -> int:
+        n = self.store.cleanup(self.config.retention_days * 86400.0)
+        if n:
+            log.info("retention: deleted %d finished jobs and stored results older than %g days", n,
+                     self.config.retention_days)
+        return n
+
+    def _cleaner(self) -> None:
+        while not self._stop.wait(self.config.cleanup_interval):
+            try:
+                self.cleanup()
+            except Exception:  # noqa: BLE001 - keep cleaning at the next interval
+                log.exception("retention cleanup failed")
+
+    def _enqueue(self, job_id: str) -> None:
+        with self._count_lock:
+            self._queued += 1
+        self._queue.put(job_id)
+
+    # -- API ---------------------------------------------------------------------------
+    def submit(self, principal: str, request: pb.SubmitJobRequest) -> tuple[JobRecord, bool]:
+        """Validate and persist a job. Returns ``(record, created)``.
+
+        Raises:
+            InvalidRequest, LimitExceeded: as :func:`validation.check_request`, and
+                LimitExceeded for a full queue or a principal at its concurrent-job limit.
+            ServiceError(ALREADY_EXISTS): the request_id was used for a different request.
+        """
+        digest = request_hash(request)
+        if request.request_id:
+            existing = self.store.job_by_request_id(principal, request.request_id)
+            if existing is not None:
+                return self._same_or_conflict(existing, digest, request.request_id), False
+        validation.check_request(request, self.config)
+        with self._submit_lock:  # limits and insert as one step
+            if self._queued >= self.config.max_queue_length:
+                raise LimitExceeded("max_queue_length", f"the job queue is full ({self.config.max_queue_length} "
+                                                        f"jobs waiting); retry later")
+            active = self.store.count_active(principal)
+            if active >= self.config.max_jobs_per_principal:
+                raise LimitExceeded("max_jobs_per_principal", f"{principal!r} already has {active} queued or running "
+                                                              f"jobs (limit {self.config.max_jobs_per_principal})")
+            rec, created = self.store.insert_job(
+                job_id=secrets.token_hex(16), principal=principal, request_id=request.request_id, request_hash=digest,
+                request=request.SerializeToString(), backend=request.backend or "auto",
+                problem_name=request.problem.name)
+        if not created:
+            return self._same_or_conflict(rec, digest, request.request_id), False
+        self.metrics.transition(QUEUED)
+        self._enqueue(rec.job_id)
+        log.info("job accepted", extra={"job_id": rec.job_id, "request_id": request.request_id,
+                                        "principal": principal, "state": "QUEUED"})
+        return rec, True
+
+    @staticmethod
+    def _same_or_conflict(rec: JobRecord, digest: str, request_id: str) -> JobRecord:
+        if rec.request_hash != digest:
+            raise errors.ServiceError(
+                grpc.StatusCode.ALREADY_EXISTS,
+                f"request_id {request_id!r} was already used for a different request (job {rec.job_id}); "
+                f"use a new request_id for new work")
+        return rec
+
+    def get(self, principal: str, job_id: str, *, with_result: bool = True) -> JobRecord:
+        """Raises ServiceError(NOT_FOUND) for an unknown job or another principal's."""
+        rec = self.store.get_job(job_id, principal=principal, with_result=with_result) if job_id else None
+        if rec is None:
+            raise errors.ServiceError(grpc.StatusCode.NOT_FOUND, f"job {job_id!r} not found")
+        return rec
+
+    def cancel(self, principal: str, job_id: str) -> JobRecord:
+        """Cancel a QUEUED job at once, or ask a RUNNING one to stop.
+
+        Raises:
+            ServiceError: NOT_FOUND (unknown job), FAILED_PRECONDITION (already finished).
+        """
+        rec = self.get(principal, job_id, with_result=False)
+        if rec.state in TERMINAL:
+            raise errors.ServiceError(grpc.StatusCode.FAILED_PRECONDITION,
+                                      f"job {job_id} has already finished ({pb.JobState.Name(rec.state)})")
+        if self.store.finish(job_id, CANCELLED, from_states=(QUEUED,)):
+            self._transitioned(job_id, CANCELLED)
+        else:
+            self.store.request_cancel(job_id)
+            ev = self._cancel.get(job_id)
+            if ev is not None:
+                ev.set()
+            rec = self.store.get_job(job_id, with_result=False)
+            if rec.state == QUEUED:  # between a transient failure and its retry
+                if self.store.finish(job_id, CANCELLED, from_states=(QUEUED,)):
+                    self._transitioned(job_id, CANCELLED)
+        log.info("job cancel requested", extra={"job_id": job_id, "principal": principal})
+        return self.store.get_job(job_id, with_result=False)
+
+    def watch(self, principal: str, job_id: str, is_active=lambda: True, poll: float = 1.0):
+        """Yield ``JobEvent``: a snapshot, then state changes and best-candidate events,
+        ending after a terminal state (or when ``is_active()`` turns false)."""
+        rec = self.get(principal, job_id, with_result=False)
+        q = self._watchers.subscribe(job_id)
+        try:
+            now = _ts(time.time())
+            final = rec.state in TERMINAL
+            rec_full = self.store.get_job(job_id) if final else rec
+            yield pb.JobEvent(kind=pb.JobEvent.KIND_SNAPSHOT, job=job_to_proto(rec_full, with_result=final), time=now)
+            if final:
+                return
+            while is_active():
+                try:
+                    event = q.get(timeout=poll)
+                except queue.Empty:
+                    rec = self.store.get_job(job_id, with_result=False)  # missed nothing? re-check the store
+                    if rec is None:
+                        return
+                    if rec.state in TERMINAL:
+                        full = self.store.get_job(job_id)
+                        yield pb.JobEvent(kind=pb.JobEvent.KIND_STATE, job=job_to_proto(full), time=_ts(time.time()))
+                        return
+                    continue
+                yield event
+                if event.kind == pb.JobEvent.KIND_STATE and event.job.state in TERMINAL:
+                    return
+        finally:
+            self._watchers.unsubscribe(job_id, q)
+
+    # -- workers -----------------------------------------------------------------------
+    def _transitioned(self, job_id: str, state: int) -> None:
+        self.metrics.transition(state)
+        rec = self.store.get_job(job_id, with_result=state in TERMINAL)
+        if rec is not None:
+            self._watchers.publish(job_id, pb.JobEvent(kind=pb.JobEvent.KIND_STATE,
+                                                       job=job_to_proto(rec, with_result=state in TERMINAL),
+                                                       time=_ts(time.time())))
+
+    def _worker(self) -> None:
+        while not self._stop.is_set():
+            job_id = self._queue.get()
+            if job_id is None:
+                return
+            with self._count_lock:
+                self._queued -= 1
+            if self._stop.is_set():
+                return
+            try:
+                self._run(job_id)
+            except Exception:  # noqa: BLE001 - a worker never dies
+                log.exception("job worker error", extra={"job_id": job_id})
+
+    def _run(self, job_id: str) -> None:
+        rec = self.store.mark_running(job_id)
+        if rec is None:  # cancelled (or finished) while queued
+            return
+        cancel = threading.Event()
+        self._cancel[job_id] = cancel
+        if rec.cancel_requested:
+            cancel.set()
+        self._transitioned(job_id, RUNNING)
+        extra = {"job_id": job_id, "request_id": rec.request_id, "principal": rec.principal, "attempt": rec.attempt}
+        log.info("job started", extra={**extra, "state": "RUNNING"})
+        full = self.store.get_job(job_id)
+        request = pb.SubmitJobRequest()
+        request.ParseFromString(full.request)
+        queue_wait = rec.start_time - rec.create_time
+
+        def on_progress(event: dict) -> None:
+            kind = event.get("event")
+            if kind == "best":
+                ev = pb.JobEvent(kind=pb.JobEvent.KIND_BEST, best_energy=float(event.get("energy", 0.0)),
+                                 source=str(event.get("source", "")), time=_ts(time.time()))
+            elif kind == "stage":
+                ev = pb.JobEvent(kind=pb.JobEvent.KIND_STAGE, stage=str(event.get("stage", "")), time=_ts(time.time()))
+            else:
+                return
+            ev.job.job_id = job_id
+            ev.job.state = RUNNING
+            self._watchers.publish(job_id, ev)
+
+        try:
+            decoded, parameters = validation.check_request(request, self.config)
+            result = solve_request(request, decoded, parameters, on_progress=on_progress, cancel=cancel,
+                                   time_budget=request.time_budget or None, solve_fn=self.solve_fn)
+            response = finish_response(result, request, decoded, extra_timing={"queue_wait": queue_wait})
+            self.metrics.observe_result(dict(result.timing), result.provenance)
+        except pipeline.Cancelled:
+            if self._stop.is_set() and not self.store.get_job(job_id, with_result=False).cancel_requested:
+                # a graceful stop is not the job's fault: back to QUEUED (so recovery does not count it
+                # as a crash against max_attempts); it runs again at the next start
+                self.store.requeue(job_id)
+                log.info("job interrupted by shutdown; re-queued for the next start", extra=extra)
+                return
+            if self.store.finish(job_id, CANCELLED):
+                self._transitioned(job_id, CANCELLED)
+            log.info("job cancelled", extra={**extra, "state": "CANCELLED"})
+            return
+        except Exception as exc:  # noqa: BLE001 - every failure ends in a state
+            if errors.is_transient(exc) and rec.attempt < self.config.max_attempts and not cancel.is_set():
+                delay = backoff_delay(rec.attempt, self.config.retry_base_delay, self.config.retry_max_delay)
+                self.metrics.retries.labels("job").inc()
+                log.warning("job attempt %d failed transiently (%s: %s); retrying in %.2f s", rec.attempt,
+                            type(exc).__name__, exc, delay, extra=extra)
+                if self.store.requeue(job_id):
+                    self._transitioned(job_id, QUEUED)
+                    with self._count_lock:
+                        self._queued += 1
+                    timer = threading.Timer(delay, self._retry_now, args=(job_id,))
+                    timer.daemon = True
+                    self._timers.add(timer)
+                    timer.start()
+                return
+            status = errors.status_proto_for_exception(exc)
+            if status is None:
+                if errors.is_transient(exc):
+                    status = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=(
+                        f"transient backend failure after {rec.attempt} attempts: {type(exc).__name__}: {exc}"))
+                else:
+                    log.exception("job failed", extra=extra)
+                    status = status_pb2.Status(code=code_pb2.INTERNAL,
+                                               message=f"internal error: {type(exc).__name__}: {exc}")
+            if self.store.finish(job_id, FAILED, error=status.SerializeToString()):
+                self._transitioned(job_id, FAILED)
+            log.info("job failed: %s", status.message, extra={**extra, "state": "FAILED",
+                                                              "code": code_pb2.Code.Name(status.code)})
+            return
+        finally:
+            self._cancel.pop(job_id, None)
+        if self.store.finish(job_id, SUCCEEDED, result=response.SerializeToString()):
+            self._transitioned(job_id, SUCCEEDED)
+            log.info("job succeeded", extra={**extra, "state": "SUCCEEDED"})
+        elif cancel.is_set() and self.store.finish(job_id, CANCELLED):
+            self._transitioned(job_id, CANCELLED)
+
+    def _retry_now(self, job_id: str) -> None:
+        self._timers = {t for t in self._timers if t.is_alive()}
+        if not self._stop.is_set():
+            self._queue.put(job_id)

@@ -1,0 +1,164 @@
+"""Service configuration: limits, backpressure, job store, retries, auth and metrics.
+
+:class:`ServiceConfig` holds every setting with an embedded default, so ``qopt serve``
+runs with no file at all. A TOML or JSON file (``qopt serve --config FILE``) overrides the
+defaults; command-line flags override the file.
+
+Example ``qopt.toml``::
+
+    max_variables = 100000
+    max_queue_length = 500
+    max_jobs_per_principal = 16
+    retention_days = 7
+
+    [tokens]
+    # sha256(token) in hex -> principal name; make one with
+    #   python -c "import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())" TOKEN
+    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" = "alice"
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+
+__all__ = ["ServiceConfig", "LimitExceeded", "default_store_path", "load_config"]
+
+
+class LimitExceeded(Exception):
+    """A configured limit refused the request (answered with ``RESOURCE_EXHAUSTED``).
+
+    Attributes:
+        subject: the limit's name (``max_variables``, ``max_queue_length``, ...), used as
+            the ``google.rpc.QuotaFailure`` violation subject.
+        description: what was asked and what the limit is.
+    """
+
+    def __init__(self, subject: str, description: str):
+        super().__init__(f"{subject}: {description}")
+        self.subject = subject
+        self.description = description
+
+
+@dataclasses.dataclass
+class ServiceConfig:
+    """Every setting of the service, with defaults.
+
+    Attributes:
+        max_message_bytes: largest gRPC message received or sent (bytes).
+        max_variables: most variables in a problem (BQM after compiling; CQM variables).
+        max_quadratic_terms: most quadratic terms (interactions) in a problem.
+        max_constraints: most constraints in a constrained model.
+        max_num_reads: largest ``num_reads`` parameter.
+        max_num_sweeps: largest ``num_sweeps`` parameter.
+        max_shots: largest ``shots`` parameter (gate-model backends).
+        max_jobs_per_principal: most QUEUED + RUNNING jobs one principal may have.
+        max_queue_length: most QUEUED jobs in the whole server; beyond it ``SubmitJob``
+            is refused at once with ``RESOURCE_EXHAUSTED`` (backpressure, not slowdown).
+        max_concurrent_solves: most ``Solve`` calls solving at once; beyond it ``Solve`` is
+            refused with ``RESOURCE_EXHAUSTED`` (keep it below ``rpc_workers`` so job and
+            status calls always find a thread).
+        max_watch_streams: most ``WatchJob`` streams open at once (each holds an RPC
+            thread while it waits); beyond it ``RESOURCE_EXHAUSTED`` (clients fall back to
+            polling ``GetJob``).
+        job_workers: threads running jobs (the bounded worker pool).
+        rpc_workers: threads serving RPCs.
+        max_attempts: times a job is started (transient failures and restarts included)
+            before it is FAILED.
+        retry_base_delay: seconds before the first retry of a transient failure; doubles
+            at each retry.
+        retry_max_delay: largest delay between retries (seconds).
+        retention_days: finished jobs (and stored Solve results) older than this are
+            deleted; 0 keeps them for ever.
+        cleanup_interval: seconds between retention sweeps.
+        tokens: ``sha256(token)`` hex digest -> principal name. Empty: authentication off
+            (every caller is the principal ``anonymous``).
+        metrics_port: Prometheus HTTP port; 0 turns the endpoint off (the default), -1 not
+            allowed.
+        metrics_address: address the metrics endpoint binds.
+        store: path of the SQLite job store; empty for the per-user default
+            (:func:`default_store_path`).
+        grace: seconds in-flight calls get at shutdown.
+    """
+
+    max_message_bytes: int = 64 * 1024 * 1024
+    max_variables: int = 1_000_000
+    max_quadratic_terms: int = 20_000_000
+    max_constraints: int = 100_000
+    max_num_reads: int = 100_000
+    max_num_sweeps: int = 10_000_000
+    max_shots: int = 1_000_000
+    max_jobs_per_principal: int = 64
+    max_queue_length: int = 1000
+    max_concurrent_solves: int = 12
+    max_watch_streams: int = 8
+    job_workers: int = 2
+    rpc_workers: int = 16
+    max_attempts: int = 3
+    retry_base_delay: float = 0.2
+    retry_max_delay: float = 5.0
+    retention_days: float = 30.0
+    cleanup_interval: float = 3600.0
+    tokens: dict = dataclasses.field(default_factory=dict)
+    metrics_port: int = 0
+    metrics_address: str = "127.0.0.1"
+    store: str = ""
+    grace: float = 5.0
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.type in ("int", "float") and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ValueError(f"{f.name} must be a number, was {value!r}")
+            if f.type in ("int", "float") and value < 0:
+                raise ValueError(f"{f.name} must be >= 0, was {value!r}")
+        for name in ("job_workers", "rpc_workers", "max_attempts"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, was {getattr(self, name)}")
+        if not isinstance(self.tokens, dict) or not all(
+                isinstance(k, str) and len(k) == 64 and isinstance(v, str) and v for k, v in self.tokens.items()):
+            raise ValueError("tokens must map sha256 hex digests (64 characters) to principal names")
+        self.tokens = {k.lower(): v for k, v in self.tokens.items()}
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.tokens)
+
+    def replace(self, **changes) -> "ServiceConfig":
+        """A copy with ``changes`` applied (None values are ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def load_config(path: str | os.PathLike | None = None, **overrides) -> ServiceConfig:
+    """The configuration: embedded defaults, then the file at ``path`` (TOML when it ends
+    in ``.toml``, else JSON), then ``overrides`` (None values ignored).
+
+    Raises:
+        ValueError: an unknown setting or a value of the wrong type, naming it.
+        OSError: the file cannot be read.
+    """
+    values: dict = {}
+    if path:
+        p = pathlib.Path(path)
+        text = p.read_bytes()
+        if p.suffix.lower() == ".toml":
+            import tomllib
+
+            values = tomllib.loads(text.decode())
+        else:
+            values = json.loads(text)
+        if not isinstance(values, dict):
+            raise ValueError(f"{p}: the configuration must be a table/object")
+    known = {f.name for f in dataclasses.fields(ServiceConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return ServiceConfig(**values)
+
+
+def default_store_path() -> pathlib.Path:
+    """``$XDG_STATE_HOME/qopt/jobs.sqlite``, or ``~/.local/state/qopt/jobs.sqlite``."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return pathlib.Path(base) / "qopt" / "jobs.sqlite"
