@@ -7,6 +7,7 @@ so ``qopt.solve``, ``Client.solve`` and ``qopt solve FILE`` return the same resu
 """
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import math
 import secrets
@@ -22,7 +23,7 @@ from qopt._version import __version__
 from qopt.problem_hash import bqm_sha256
 from qopt.hybrid.fallback import NoResultInTime, sample_with_fallback
 from qopt.results import Result, confidence_from_sampleset, rank_sampleset
-from qopt.samplers.registry import UnknownBackendError, get_sampler_class
+from qopt.samplers.registry import get_sampler_class
 
 __all__ = ["solve", "route", "ProblemError", "Cancelled", "NoResultInTime", "library_versions", "DEFAULT_MAX_CANDIDATES"]
 
@@ -44,14 +45,20 @@ class ProblemError(ValueError):
 
 
 def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
-    """Installed versions of the libraries a result depends on (name -> version)."""
+    """Installed versions of the libraries a result depends on (name -> version); a new dict
+    each call (the lookups are cached: package metadata is slow to read)."""
+    return dict(_versions(tuple(extra)))
+
+
+@functools.lru_cache(maxsize=64)
+def _versions(extra: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     out = {"qopt": __version__}
     for name in (*_LIBRARIES, *extra):
         try:
             out[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             pass
-    return out
+    return tuple(out.items())
 
 
 def validate_bqm(bqm) -> dimod.BinaryQuadraticModel:
@@ -251,7 +258,7 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         if best is not None:
             confidence["gap"] = max(0.0, (best - bound["value"]) / max(1.0, abs(best)))
             confidence["proven_optimal"] = bool(best - bound["value"] <= 1e-9 * max(1.0, abs(best)))
-    presolve_info = info.pop("presolve", None)
+    info.pop("presolve", None)  # summarised under provenance["presolve"]
     provenance = {
         "qopt_version": __version__,
         "backend": produced_by,

@@ -64,11 +64,6 @@ def test_submit_jobs_result_cancel(tmp_path, capsys):
 
 
 def test_submit_bqm_and_result(tmp_path, capsys):
-    try:
-        from qopt.io import read_instance  # noqa: F401
-    except ImportError:
-        pytest.importorskip("qopt.instances")
-        pytest.importorskip("qopt.io")
     graph = _gset(tmp_path / "cycle.txt")
     with Server("127.0.0.1:0") as srv:
         base = ["--server", srv.address]

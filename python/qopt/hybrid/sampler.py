@@ -249,7 +249,6 @@ class HybridSampler(dimod.Sampler):
         rounds = 0
         since_gain = 0
         descent = _descent_sampler()
-        fallback_sampler_cache = {}
 
         def classical_tier(k: int):
             if k <= EXACT_SUBPROBLEM_MAX:

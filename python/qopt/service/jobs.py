@@ -34,29 +34,9 @@ from qopt.service.observe import Metrics
 from qopt.service.store import (CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, JobRecord, JobStore)
 from qopt.v1 import solver_service_pb2 as pb
 
-__all__ = ["JobManager", "cache_library_versions", "request_hash", "job_to_proto", "solve_request", "backoff_delay"]
+__all__ = ["JobManager", "request_hash", "job_to_proto", "solve_request", "backoff_delay"]
 
 log = logging.getLogger("qopt.service.jobs")
-
-
-def cache_library_versions() -> None:
-    """Work-around (service layer) for a pipeline cost: :func:`qopt.pipeline.library_versions`
-    reads package metadata on every solve (~8 ms of a ~10 ms tiny solve). Versions cannot
-    change while the process runs, so the service caches them per ``extra`` tuple; each
-    call still gets its own dict. Idempotent."""
-    import functools
-
-    original = pipeline.library_versions
-    if getattr(original, "_qopt_cached", False):
-        return
-    cached = functools.lru_cache(maxsize=64)(lambda extra: dict(original(extra)))
-
-    def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
-        return dict(cached(tuple(extra)))
-
-    library_versions._qopt_cached = True
-    library_versions.__doc__ = original.__doc__
-    pipeline.library_versions = library_versions
 
 
 def request_hash(request) -> str:

@@ -20,7 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from qopt.service.auth import AuthInterceptor
-from qopt.service.jobs import JobManager, cache_library_versions
+from qopt.service.jobs import JobManager
 from qopt.service.limits import ServiceConfig, default_store_path
 from qopt.service.observe import Metrics
 from qopt.service.servicer import SolverServicer
@@ -73,7 +73,6 @@ class Server:
         config = (config or ServiceConfig()).replace(max_variables=max_variables, max_message_bytes=max_message_bytes,
                                                      rpc_workers=max_workers)
         self.config = config
-        cache_library_versions()
         self.metrics = Metrics()
         path = store_path or config.store or ":memory:"
         self.store = JobStore(path)
