@@ -9,6 +9,7 @@
     qopt watch JOB                                                     (live progress)
     qopt cancel JOB
     qopt result JOB [--top K] [--json]
+    qopt backends [--available] [--json]                              (the server's backends)
 
 Commands that talk to a server take ``--server`` (default ``$QOPT_SERVER`` or
 127.0.0.1:50051), ``--token`` (default ``$QOPT_TOKEN``) and ``--ca-cert PEM`` for TLS.
@@ -79,14 +80,34 @@ def _parameters(args) -> dict:
     return params
 
 
+def _origin(cand) -> str:
+    """Where a candidate came from, from its ``info`` (``quantum/qaoa``; other keys as k=v)."""
+    info = dict(getattr(cand, "info", None) or {})
+    if not info:
+        return "-"
+    head = "/".join(str(info.pop(k)) for k in ("branch", "backend") if info.get(k))
+    rest = " ".join(f"{k}={v}" for k, v in sorted(info.items()))
+    return " ".join(x for x in (head, rest) if x) or "-"
+
+
+def _improver(event) -> str:
+    """Who made a WatchJob improvement: ``quantum/exact``, ``classical/sa`` or the job's backend."""
+    who = "/".join(x for x in (event.branch, event.backend) if x)
+    return who or (event.source or "")
+
+
 def format_table(result, instance, top: int) -> str:
     """A readable table of the top candidates and the timing per stage."""
     lines = []
     objective_name = instance.objective_name
-    lines.append(f"{'rank':>4}  {objective_name:>12}  {'energy':>14}  {'occurrences':>11}")
-    for rank, cand in enumerate(result.candidates[:top], 1):
+    shown = result.candidates[:top]
+    origin = any(getattr(c, "info", None) for c in shown)
+    lines.append(f"{'rank':>4}  {objective_name:>12}  {'energy':>14}  {'occurrences':>11}"
+                 + ("  origin" if origin else ""))
+    for rank, cand in enumerate(shown, 1):
         objective = instance.to_objective(cand.energy)
-        lines.append(f"{rank:>4}  {objective:>12g}  {cand.energy:>14.6g}  {cand.num_occurrences:>11d}")
+        lines.append(f"{rank:>4}  {objective:>12g}  {cand.energy:>14.6g}  {cand.num_occurrences:>11d}"
+                     + (f"  {_origin(cand)}" if origin else ""))
     conf = result.confidence
     lines.append("")
     if instance.best_known is not None:
@@ -134,6 +155,9 @@ def cmd_solve(args) -> int:
                 result = solve(instance.bqm, backend=args.backend, time_budget=args.timeout, **params)
     except Exception as exc:  # noqa: BLE001 - a CLI reports every failure in one line
         print(f"qopt solve: {exc}", file=sys.stderr)
+        if getattr(exc, "job_id", None):
+            print(f"the server goes on with it as job {exc.job_id}: qopt result {exc.job_id} --server {args.server}",
+                  file=sys.stderr)
         return 1
     if args.json:
         out = result.to_dict()
@@ -278,13 +302,15 @@ def _watch(client, job_id: str, stream) -> int:
     succeeded, 1 otherwise."""
     t0 = time.monotonic()
     best = None
+    by = ""
     state = "?"
     stage = ""
     tty = stream.isatty()
 
     def draw(final=False):
         line = (f"job {job_id}  {state:<9}  {stage:<11}  best energy "
-                f"{'-' if best is None else f'{best:.6g}'}  {time.monotonic() - t0:6.1f} s")
+                f"{'-' if best is None else f'{best:.6g}'}{f' by {by}' if by else ''}  "
+                f"{time.monotonic() - t0:6.1f} s")
         if tty:
             stream.write("\r" + line + ("\n" if final else ""))
         else:
@@ -294,6 +320,11 @@ def _watch(client, job_id: str, stream) -> int:
     for event in client.job(job_id).watch():
         state = event.state
         if event.kind == "best":
+            if best is None or event.best_energy < best:
+                by = _improver(event)
+                if not tty and best is not None:
+                    # a log of every improvement and who made it (branch/backend)
+                    stream.write(f"improvement {best:.6g} -> {event.best_energy:.6g} by {by}\n")
             best = event.best_energy if best is None else min(best, event.best_energy)
         elif event.kind == "stage":
             stage = event.stage
@@ -349,10 +380,37 @@ def cmd_result(args) -> int:
         out["candidates"] = out["candidates"][: args.top]
         print(json.dumps(out))
         return 0
-    print(f"{'rank':>4}  {'energy':>14}  {'occurrences':>11}")
-    for rank, cand in enumerate(result.candidates[: args.top], 1):
-        print(f"{rank:>4}  {cand.energy:>14.6g}  {cand.num_occurrences:>11d}")
+    shown = result.candidates[: args.top]
+    origin = any(c.info for c in shown)
+    print(f"{'rank':>4}  {'energy':>14}  {'occurrences':>11}" + ("  origin" if origin else ""))
+    for rank, cand in enumerate(shown, 1):
+        print(f"{rank:>4}  {cand.energy:>14.6g}  {cand.num_occurrences:>11d}" + (f"  {_origin(cand)}" if origin else ""))
     print("timing: " + "  ".join(f"{k} {v:.3f} s" for k, v in result.timing.items()))
+    return 0
+
+
+def cmd_backends(args) -> int:
+    from qopt.client import SolveError
+
+    try:
+        with _client(args) as client:
+            backends = client.list_backends(available_only=args.available)
+    except SolveError as exc:
+        print(f"qopt backends: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(backends))
+        return 0
+    print(f"{'name':<9}  {'available':<9}  {'kind':<18}  {'max vars':>8}  description")
+    for b in backends:
+        kind = ("hybrid" if b["hybrid"] else "quantum (simulated)" if b["simulator"] else
+                "quantum" if b["quantum"] else "classical")
+        limit = str(b["max_variables"]) if b["max_variables"] else "-"
+        print(f"{b['name']:<9}  {'yes' if b['available'] else 'no':<9}  {kind:<18}  {limit:>8}  {b['description']}")
+        if b["parameters"]:
+            print(f"{'':<9}  parameters: {', '.join(b['parameters'])}")
+        if not b["available"]:
+            print(f"{'':<9}  unavailable: {b['unavailable_reason']}")
     return 0
 
 
@@ -436,6 +494,12 @@ def build_parser() -> argparse.ArgumentParser:
     result.add_argument("--json", action="store_true")
     _add_remote(result)
     result.set_defaults(func=cmd_result)
+
+    backends = sub.add_parser("backends", help="the server's backends: availability, parameters, capabilities")
+    backends.add_argument("--available", action="store_true", help="only those that can run on the server now")
+    backends.add_argument("--json", action="store_true", help="print them as JSON")
+    _add_remote(backends)
+    backends.set_defaults(func=cmd_backends)
 
     solve = sub.add_parser("solve", help="solve an instance file and print the top candidates")
     solve.add_argument("file", help="instance file (Gset/Biq Mac graph, OR-Library bqp, Biq Mac .sparse)")

@@ -43,6 +43,13 @@ class SolveError(RuntimeError):
         code: the :class:`grpc.StatusCode`.
         field: the request field named by the server (``INVALID_ARGUMENT``), or None.
         details: the server's message.
+        fields: every request field named (``INVALID_ARGUMENT``).
+        quota: the limit named by ``RESOURCE_EXHAUSTED``, or None.
+        job_id: for ``DEADLINE_EXCEEDED`` from :meth:`Client.solve`: the job the request
+            continues as on the server (the last fallback tier), or None. Follow it with
+            ``client.job(err.job_id).wait()`` / ``.result()``.
+        job: the same as a :class:`JobHandle` (set by :meth:`Client.solve`, which knows the
+            model's labels, so ``err.job.result()`` keys samples by them), or None.
     """
 
     def __init__(self, code: grpc.StatusCode, details: str, field: str | None = None):
@@ -50,6 +57,10 @@ class SolveError(RuntimeError):
         self.code = code
         self.details = details
         self.field = field
+        self.fields: list[str] = [field] if field else []
+        self.quota: str | None = None
+        self.job_id: str | None = None
+        self.job = None
 
     @classmethod
     def from_rpc_error(cls, err: grpc.RpcError) -> "SolveError":
@@ -67,8 +78,18 @@ class SolveError(RuntimeError):
         ``.field`` / ``.fields`` for BadRequest and ``.quota`` for QuotaFailure)."""
         from google.rpc import error_details_pb2
 
-        fields, quota = [], None
+        fields, quota, job_id = [], None, None
         for detail in (status.details if status is not None else ()):
+            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                info = error_details_pb2.ErrorInfo()
+                detail.Unpack(info)
+                if info.reason == "PENDING_JOB" and info.metadata.get("job_id"):
+                    job_id = info.metadata["job_id"]
+            elif detail.Is(error_details_pb2.ResourceInfo.DESCRIPTOR):
+                res = error_details_pb2.ResourceInfo()
+                detail.Unpack(res)
+                if res.resource_type == "qopt.v1.Job" and job_id is None:
+                    job_id = res.resource_name or None
             if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
                 br = error_details_pb2.BadRequest()
                 detail.Unpack(br)
@@ -81,6 +102,7 @@ class SolveError(RuntimeError):
         out = cls(code, details, fields[0] if fields else None)
         out.fields = fields
         out.quota = quota
+        out.job_id = job_id
         return out
 
 
@@ -100,6 +122,11 @@ class JobEvent:
         stage: for ``"stage"``: the pipeline stage entered; else None.
         time: seconds since the epoch (UTC) of the event.
         job: the raw ``qopt.v1.Job`` message.
+        source: for ``"best"``: the backend the job runs (``"hybrid"``, ``"sa"``, ...); else None.
+        branch: for ``"best"``: the branch that made the improvement (``"quantum"`` or
+            ``"classical"`` for the hybrid); None when the backend has no branches.
+        backend: for ``"best"``: the backend inside that branch (``"qaoa"``, ``"exact"``,
+            ``"sa"``); None when not reported.
     """
 
     kind: str
@@ -109,6 +136,9 @@ class JobEvent:
     stage: str | None
     time: float
     job: object
+    source: str | None = None
+    branch: str | None = None
+    backend: str | None = None
 
 
 def _state_name(value: int) -> str:
@@ -120,7 +150,10 @@ def _event(msg) -> JobEvent:
     return JobEvent(kind=kind, job_id=msg.job.job_id, state=_state_name(msg.job.state),
                     best_energy=msg.best_energy if kind == "best" else None,
                     stage=msg.stage if kind == "stage" else None,
-                    time=msg.time.ToNanoseconds() / 1e9, job=msg.job)
+                    time=msg.time.ToNanoseconds() / 1e9, job=msg.job,
+                    source=(msg.source or None) if kind == "best" else None,
+                    branch=(msg.branch or None) if kind == "best" else None,
+                    backend=(msg.backend or None) if kind == "best" else None)
 
 
 def _problem(model, name: str = "") -> tuple[model_pb2.Problem, list]:
@@ -313,13 +346,21 @@ class Client:
         Raises:
             SolveError: the server refused the request (``INVALID_ARGUMENT`` naming the
                 field, ``RESOURCE_EXHAUSTED`` naming the limit in ``.quota``), the deadline
-                passed, or the server is unreachable.
+                passed, or the server is unreachable. When the deadline passed with no
+                result, the server usually goes on with the request as a job:
+                ``DEADLINE_EXCEEDED`` with ``.job_id`` set; ``client.job(err.job_id).result()``
+                waits for it (a retry of the same ``request_id`` also returns its result).
         """
         problem, variables = _problem(model, name)
         request = solver_service_pb2.SolveRequest(problem=problem, backend=backend, request_id=request_id,
                                                   max_candidates=max_candidates)
         request.parameters.CopyFrom(_struct(parameters))
-        response = self._call("Solve", request, timeout)
+        try:
+            response = self._call("Solve", request, timeout)
+        except SolveError as err:
+            if err.job_id:
+                err.job = JobHandle(self, err.job_id, variables or None)
+            raise
         if not variables:
             variables = list(response.variables)
         return convert.result_from_response(response, variables)
@@ -347,6 +388,25 @@ class Client:
         request.parameters.CopyFrom(_struct(parameters))
         response = self._call("SubmitJob", request, timeout)
         return JobHandle(self, response.job.job_id, variables or None)
+
+    def list_backends(self, *, available_only: bool = False, timeout: float | None = 30.0) -> list[dict]:
+        """The server's backends, in registry order.
+
+        Args:
+            available_only: only those that can run on the server now.
+
+        Returns:
+            list of dicts: ``name``, ``description``, ``available``, ``unavailable_reason``
+            ("" when available), ``parameters`` (accepted names), ``max_variables`` (most
+            variables or qubits one call takes; 0: no fixed limit), ``quantum``,
+            ``simulator`` and ``hybrid`` (bools).
+        """
+        resp = self._call("ListBackends", solver_service_pb2.ListBackendsRequest(available_only=available_only),
+                          timeout)
+        return [{"name": b.name, "description": b.description, "available": b.available,
+                 "unavailable_reason": b.unavailable_reason, "parameters": list(b.parameters),
+                 "max_variables": b.max_variables, "quantum": b.quantum, "simulator": b.simulator,
+                 "hybrid": b.hybrid} for b in resp.backends]
 
     def job(self, job_id: str) -> JobHandle:
         """A handle on an existing job (no call is made)."""

@@ -196,7 +196,8 @@ def response_from_result(result: Result, *, send_labels: bool, request_id: str =
     """The protobuf response for a :class:`Result` (samples in ``result.variables`` order).
 
     Candidates' ``objective``, ``feasible`` and ``violations`` are copied when the result
-    has them (constrained models). ``objective_sign=-1`` flips the objective back for a
+    has them (constrained models), and ``info`` (where each sample came from, e.g. the
+    hybrid's ``branch`` and ``backend``) as strings. ``objective_sign=-1`` flips the objective back for a
     maximisation model that the service negated into a minimisation. A vartype with no
     protobuf value (a constrained model with integer variables) is sent UNSPECIFIED."""
     resp = solver_service_pb2.SolveResponse(vartype=VARTYPE_TO_PROTO.get(result.vartype, model_pb2.VARTYPE_UNSPECIFIED),
@@ -211,6 +212,8 @@ def response_from_result(result: Result, *, send_labels: bool, request_id: str =
             pc.feasible = bool(c.feasible)
         for label, amount in (getattr(c, "violations", None) or {}).items():
             pc.violations[str(label)] = float(amount)
+        for key, value in (getattr(c, "info", None) or {}).items():
+            pc.info[str(key)] = str(value)
     if send_labels:
         resp.variables.extend(str(v) for v in variables)
     resp.confidence.CopyFrom(_struct(result.confidence))
@@ -236,7 +239,8 @@ def result_from_response(resp: solver_service_pb2.SolveResponse, variables: list
             sample=dict(zip(variables, c.sample)), energy=c.energy, num_occurrences=c.num_occurrences,
             objective=c.objective if c.HasField("objective") else None,
             feasible=c.feasible if c.HasField("feasible") else None,
-            violations=dict(c.violations) if (len(c.violations) or c.HasField("feasible")) else None))
+            violations=dict(c.violations) if (len(c.violations) or c.HasField("feasible")) else None,
+            info=dict(c.info) if len(c.info) else None))
     timing = dict(resp.timing.stages)
     timing["total"] = resp.timing.total
     return Result(candidates=candidates, variables=variables,

@@ -12,13 +12,16 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from qopt._validation import ParameterError
-from qopt.pipeline import ProblemError
+from qopt.pipeline import NoResultInTime, ProblemError
 from qopt.samplers.registry import UnknownBackendError
 from qopt.service.convert import FieldError, InvalidRequest
 from qopt.service.limits import LimitExceeded
 
 __all__ = ["invalid_argument", "status_for_exception", "status_proto_for_exception", "ServiceError",
-           "TransientError", "is_transient", "resource_exhausted"]
+           "TransientError", "is_transient", "resource_exhausted", "PendingJob", "PENDING_JOB_REASON", "ERROR_DOMAIN"]
+
+ERROR_DOMAIN = "qopt.v1"
+PENDING_JOB_REASON = "PENDING_JOB"
 
 
 class ServiceError(Exception):
@@ -28,6 +31,37 @@ class ServiceError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class PendingJob(ServiceError):
+    """``Solve`` ran out of its deadline and the work continues as a job (the last fallback
+    tier). Answered as ``DEADLINE_EXCEEDED`` with a ``google.rpc.ErrorInfo`` (reason
+    ``PENDING_JOB``, metadata ``job_id``) and a ``google.rpc.ResourceInfo`` naming the job.
+
+    Attributes:
+        job_id: the job that carries on the work.
+        fallback_chain: the pipeline's fallback chain when it gave up (may be empty).
+    """
+
+    def __init__(self, job_id: str, message: str, fallback_chain: list | None = None):
+        super().__init__(grpc.StatusCode.DEADLINE_EXCEEDED, message)
+        self.job_id = job_id
+        self.fallback_chain = list(fallback_chain or [])
+
+
+def pending_job_proto(exc: PendingJob) -> status_pb2.Status:
+    """The ``DEADLINE_EXCEEDED`` status of a :class:`PendingJob`, with its rich details."""
+    info = error_details_pb2.ErrorInfo(reason=PENDING_JOB_REASON, domain=ERROR_DOMAIN,
+                                       metadata={"job_id": exc.job_id})
+    tiers = [str(step.get("tier", "")) + ":" + str(step.get("outcome", "")) for step in exc.fallback_chain
+             if isinstance(step, dict)]
+    if tiers:
+        info.metadata["fallback_chain"] = "; ".join(tiers)[:1000]
+    resource = error_details_pb2.ResourceInfo(
+        resource_type="qopt.v1.Job", resource_name=exc.job_id,
+        description="the request continues as this job: follow it with WatchJob, fetch it with GetJobResult")
+    return status_pb2.Status(code=code_pb2.DEADLINE_EXCEEDED, message=exc.message,
+                             details=[_pack(info), _pack(resource)])
 
 
 class TransientError(RuntimeError):
@@ -93,8 +127,15 @@ def status_proto_for_exception(exc: BaseException) -> status_pb2.Status | None:
         return invalid_argument_proto([(v.field, v.description) for v in exc.violations])
     if isinstance(exc, LimitExceeded):
         return resource_exhausted_proto(exc.subject, exc.description)
+    if isinstance(exc, PendingJob):
+        return pending_job_proto(exc)
     if isinstance(exc, ServiceError):
         return status_pb2.Status(code=exc.code.value[0], message=exc.message)
+    if isinstance(exc, NoResultInTime):
+        tiers = "; ".join(f"{step.get('tier')} ({step.get('backend')}): {step.get('outcome')}"
+                          for step in exc.fallback_chain if isinstance(step, dict))
+        return status_pb2.Status(code=code_pb2.DEADLINE_EXCEEDED,
+                                 message=f"{exc}" + (f"; fallback chain: {tiers}" if tiers else ""))
     if isinstance(exc, FieldError):
         return invalid_argument_proto([(exc.field, exc.description)])
     if isinstance(exc, ParameterError):

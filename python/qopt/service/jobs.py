@@ -364,7 +364,8 @@ class JobManager:
             kind = event.get("event")
             if kind == "best":
                 ev = pb.JobEvent(kind=pb.JobEvent.KIND_BEST, best_energy=float(event.get("energy", 0.0)),
-                                 source=str(event.get("source", "")), time=_ts(time.time()))
+                                 source=str(event.get("source") or ""), branch=str(event.get("branch") or ""),
+                                 backend=str(event.get("backend") or ""), time=_ts(time.time()))
             elif kind == "stage":
                 ev = pb.JobEvent(kind=pb.JobEvent.KIND_STAGE, stage=str(event.get("stage", "")), time=_ts(time.time()))
             else:

@@ -80,6 +80,14 @@ class ServiceConfig:
         store: path of the SQLite job store; empty for the per-user default
             (:func:`default_store_path`).
         grace: seconds in-flight calls get at shutdown.
+        pending_jobs: the last fallback tier of ``Solve``: when the deadline passes with no
+            result (or is too short to start), the request continues as a job and the
+            ``DEADLINE_EXCEEDED`` answer names it (default True).
+        pending_job_time_budget: seconds of wall clock such a job may solve once started
+            (0: no limit).
+        min_solve_seconds: a ``Solve`` whose deadline leaves no more than this many seconds
+            for solving (after the transport margin) is not started; it becomes a pending
+            job at once (default 0: only when no time is left at all).
     """
 
     max_message_bytes: int = 64 * 1024 * 1024
@@ -105,6 +113,9 @@ class ServiceConfig:
     metrics_address: str = "127.0.0.1"
     store: str = ""
     grace: float = 5.0
+    pending_jobs: bool = True
+    pending_job_time_budget: float = 60.0
+    min_solve_seconds: float = 0.0
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

@@ -11,7 +11,9 @@ RESOURCE_EXHAUSTED     over a configured limit (size, reads, queue, per-principa
 NOT_FOUND              unknown job, or a job of another principal
 FAILED_PRECONDITION    cancelling a finished job; the result of a job that has not succeeded
 ALREADY_EXISTS         a request_id reused for a different request
-DEADLINE_EXCEEDED      the deadline passed before any candidate was found
+DEADLINE_EXCEEDED      the deadline passed before any candidate was found; the request goes on
+                       as a *pending job* named in the status (``google.rpc.ErrorInfo`` reason
+                       ``PENDING_JOB``, metadata ``job_id``; ``google.rpc.ResourceInfo``)
 UNAVAILABLE            a transient backend failure persisted through every retry
 UNAUTHENTICATED        missing or unknown token (from the interceptor, :mod:`.auth`)
 UNIMPLEMENTED          a model kind the pipeline cannot solve yet
@@ -21,6 +23,14 @@ Idempotency (``request_id``, per principal): ``SubmitJob`` with a seen request_i
 the same job; ``Solve`` with a seen request_id returns the stored response (a concurrent
 duplicate waits for the first). Reusing a request_id for a *different* request (another
 problem, backend, parameters or max_candidates) is ``ALREADY_EXISTS``.
+
+Last fallback tier (after quantum, classical and cached results in the pipeline): when
+``Solve`` runs out of its deadline with nothing to return (the pipeline raises
+:class:`qopt.pipeline.NoResultInTime`, finds no candidate, or the deadline is too short to
+start), the same request is submitted as a job for the same principal (idempotency key
+``pending-solve:<request_id>`` when the call had a request_id) and the answer is
+``DEADLINE_EXCEEDED`` naming the job. A retried ``Solve`` with the same request_id waits
+for that job within its deadline and returns its result.
 """
 from __future__ import annotations
 
@@ -32,12 +42,14 @@ import grpc
 from google.rpc import code_pb2, status_pb2
 from grpc_status import rpc_status
 
+from qopt.pipeline import NoResultInTime
 from qopt.service import errors, validation
+from qopt.service.backends import list_backends
 from qopt.service.auth import ANONYMOUS
 from qopt.service.jobs import JobManager, backoff_delay, finish_response, job_to_proto, request_hash, solve_request
 from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.service.observe import Metrics
-from qopt.service.store import SUCCEEDED, FAILED, JobStore
+from qopt.service.store import SUCCEEDED, FAILED, TERMINAL, JobStore
 from qopt.v1 import solver_service_pb2 as pb
 from qopt.v1 import solver_service_pb2_grpc
 
@@ -46,6 +58,9 @@ log = logging.getLogger("qopt.service")
 # Seconds kept back from the client's deadline for conversion and transport.
 DEADLINE_MARGIN = 0.25
 _NO_DEADLINE = 1e7  # grpc reports ~2^63 s when the client set no deadline
+
+
+PENDING_PREFIX = "pending-solve:"  # request_id of the job a timed-out Solve continues as
 
 
 def _principal(context) -> str:
@@ -161,10 +176,15 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
                     if self.store.get_solve(principal, request.request_id) is None:
                         # the first call failed: this one solves (loop claims the key)
                         continue
+            if request.request_id:
+                done = self._pending_result(principal, request, context)
+                if done is not None:
+                    return done
             decoded, parameters = validation.check_request(request, self.config)
             budget = self._budget(context)
-            if budget is not None and budget <= 0:
-                raise errors.ServiceError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline too short to start solving")
+            if budget is not None and budget <= self.config.min_solve_seconds:
+                raise self._pending(principal, request, f"the deadline leaves {max(budget, 0.0):.3g} s for solving, "
+                                                        f"too short to start")
             with self._solving_lock:
                 if self._solving >= self.config.max_concurrent_solves:
                     raise LimitExceeded("max_concurrent_solves", f"{self._solving} Solve calls are running "
@@ -174,12 +194,14 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
             try:
                 t_validate = time.perf_counter() - t0
                 result = self._solve_with_retries(request, decoded, parameters, context, t0)
+            except NoResultInTime as exc:
+                raise self._pending(principal, request, f"no result before the deadline ({exc})",
+                                    exc.fallback_chain) from None
             finally:
                 with self._solving_lock:
                     self._solving -= 1
             if not result.candidates:
-                raise errors.ServiceError(grpc.StatusCode.DEADLINE_EXCEEDED,
-                                          "the deadline passed before any candidate was found")
+                raise self._pending(principal, request, "the deadline passed before any candidate was found")
             response = finish_response(result, request, decoded, extra_timing={"request_decode": t_validate})
             self.metrics.observe_result(dict(result.timing), result.provenance)
             if request.request_id:
@@ -190,6 +212,61 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         finally:
             if owned:
                 self._inflight.release(key)
+
+    # -- last fallback tier: a pending job -----------------------------------------------
+    def _pending_request(self, request: pb.SolveRequest) -> pb.SubmitJobRequest:
+        """The job a timed-out Solve continues as (deterministic, so a retry finds it)."""
+        job = pb.SubmitJobRequest(problem=request.problem, backend=request.backend,
+                                  request_id=f"{PENDING_PREFIX}{request.request_id}" if request.request_id else "",
+                                  max_candidates=request.max_candidates,
+                                  time_budget=self.config.pending_job_time_budget)
+        job.parameters.CopyFrom(request.parameters)
+        return job
+
+    def _pending(self, principal: str, request: pb.SolveRequest, why: str, chain=None) -> Exception:
+        """Submit ``request`` as a job and return the :class:`errors.PendingJob` to raise; a
+        plain DEADLINE_EXCEEDED ServiceError when pending jobs are off or the job is refused."""
+        if not self.config.pending_jobs:
+            return errors.ServiceError(grpc.StatusCode.DEADLINE_EXCEEDED, why)
+        try:
+            rec, created = self.jobs.submit(principal, self._pending_request(request))
+        except Exception as exc:  # noqa: BLE001 - the deadline is the answer; say why no job
+            log.warning("could not queue the timed-out Solve as a job: %s", exc,
+                        extra={"request_id": request.request_id, "method": "Solve"})
+            return errors.ServiceError(grpc.StatusCode.DEADLINE_EXCEEDED,
+                                       f"{why}; it could not continue as a job: {exc}")
+        self.metrics.fallbacks.inc()
+        log.info("Solve continues as a pending job", extra={"request_id": request.request_id, "method": "Solve",
+                                                            "job_id": rec.job_id})
+        return errors.PendingJob(rec.job_id, f"{why}; the request continues as job {rec.job_id} "
+                                             f"({'queued' if created else 'already submitted'}): follow it with "
+                                             f"WatchJob or client.job({rec.job_id!r}).wait()", chain)
+
+    def _pending_result(self, principal: str, request: pb.SolveRequest, context):
+        """For a retried Solve whose earlier call became a pending job: the job's response
+        once it has SUCCEEDED (waiting for it within the deadline); None when there is no
+        such job or it failed (the call then solves anew). Raises PendingJob when the job
+        is still running at the deadline."""
+        rec = self.store.job_by_request_id(principal, f"{PENDING_PREFIX}{request.request_id}")
+        if rec is None or rec.request_hash != request_hash(self._pending_request(request)):
+            return None
+        poll = 0.02
+        while rec is not None and rec.state not in TERMINAL:
+            budget = self._budget(context)
+            if budget is not None and budget <= poll:
+                raise errors.PendingJob(rec.job_id, f"job {rec.job_id}, which this request_id continues as, is "
+                                                    f"still running; follow it with WatchJob or "
+                                                    f"client.job({rec.job_id!r}).wait()")
+            time.sleep(poll)
+            poll = min(2 * poll, 0.5)
+            rec = self.store.get_job(rec.job_id, with_result=False)
+        if rec is None or rec.state != SUCCEEDED:
+            return None
+        full = self.store.get_job(rec.job_id)
+        response = pb.SolveResponse()
+        response.ParseFromString(full.result)
+        response.request_id = request.request_id
+        return response
 
     def _solve_with_retries(self, request, decoded, parameters, context, t0):
         retry = 0
@@ -322,6 +399,19 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         for k, v in report["estimated_seconds"].items():
             resp.estimated_seconds[k] = float(v)
         return resp
+
+    # -- backends ----------------------------------------------------------------------
+    def ListBackends(self, request: pb.ListBackendsRequest, context):
+        try:
+            resp = pb.ListBackendsResponse()
+            for b in list_backends(available_only=request.available_only):
+                resp.backends.add(name=b.name, description=b.description, available=b.available,
+                                  unavailable_reason=b.unavailable_reason, parameters=list(b.parameters),
+                                  max_variables=b.max_variables, quantum=b.quantum, simulator=b.simulator,
+                                  hybrid=b.hybrid)
+            return resp
+        except Exception as exc:  # noqa: BLE001
+            self._fail(context, exc, "ListBackends")
 
     def close(self) -> None:
         self.jobs.stop()

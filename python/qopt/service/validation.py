@@ -373,7 +373,69 @@ def _common_checks(config: ServiceConfig):
         "num_threads": lambda v: check_int("num_threads", v, minimum=1, maximum=1024),
         "time_limit": lambda v: check_float("time_limit", v, minimum=0.0, strict_minimum=True) if v is not None else v,
         "beta_schedule_type": lambda v: check_choice("beta_schedule_type", v, ("linear", "geometric")),
+        # hybrid (qopt.hybrid.sampler.HybridSampler)
+        "quantum_backend": _check_quantum_backend,
+        "quantum_parameters": _check_mapping("quantum_parameters"),
+        "subproblem_size": lambda v: check_int("subproblem_size", v, minimum=1, maximum=64),
+        "num_workers": lambda v: check_int("num_workers", v, minimum=1, maximum=64),
+        "max_retries": lambda v: check_int("max_retries", v, minimum=0, maximum=10),
+        "subproblem_timeout": lambda v: (check_float("subproblem_timeout", v, minimum=0.0, strict_minimum=True)
+                                         if v is not None else v),
+        "patience": lambda v: check_int("patience", v, minimum=1) if v is not None else v,
+        "classical_branch": _check_bool("classical_branch"),
+        "strategies": _check_strategies,
     }
+
+
+def _check_bool(name: str):
+    def check(value):
+        if not isinstance(value, bool):
+            raise ParameterError(name, f"must be true or false, was {value!r}")
+        return value
+    return check
+
+
+def _check_mapping(name: str):
+    def check(value):
+        if value is not None and not isinstance(value, dict):
+            raise ParameterError(name, f"must be a mapping (a Struct), was {value!r}")
+        return value
+    return check
+
+
+def _check_quantum_backend(value):
+    from qopt.samplers.registry import BACKENDS
+
+    choices = tuple(name for name in BACKENDS if name != "hybrid")
+    return check_choice("quantum_backend", value, choices)
+
+
+def _check_strategies(value):
+    from qopt.hybrid.decompose import STRATEGIES
+
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        raise ParameterError("strategies", f"must be a strategy name or a non-empty list of them "
+                                           f"({', '.join(STRATEGIES)}), was {value!r}")
+    for item in items:
+        check_choice("strategies", item, tuple(STRATEGIES))
+    return value
+
+
+def _accepted_parameters(name: str) -> set[str]:
+    """Parameter names a caller may send for backend ``name`` (``"auto"``: any backend's,
+    as the pipeline sets aside those the chosen backend does not take)."""
+    from qopt.samplers.registry import BACKENDS
+
+    if name != "auto":
+        return set(get_sampler_class(name).parameters)
+    out: set[str] = set()
+    for backend in BACKENDS:
+        try:
+            out |= set(get_sampler_class(backend).parameters)
+        except (UnknownBackendError, ImportError):
+            continue
+    return out
 
 
 _CAPS = {"num_reads": "max_num_reads", "num_sweeps": "max_num_sweeps", "shots": "max_shots"}
@@ -386,18 +448,25 @@ def check_parameters(backend: str, parameters: dict, config: ServiceConfig, mode
     Raises:
         LimitExceeded: ``num_reads``, ``num_sweeps`` or ``shots`` over its configured cap.
     """
+    from qopt.service.backends import INTERNAL_PARAMETERS, WIRE_EXCLUDED_PARAMETERS
+
     out: list[FieldError] = []
     name = backend or "auto"
-    if name == "auto":
-        name = "sa"  # the pipeline's routing picks SA for every model today
     try:
-        accepted = set(get_sampler_class(name).parameters)
+        accepted = _accepted_parameters(name)
     except UnknownBackendError as exc:
         return [FieldError("backend", str(exc))]
     except ImportError as exc:
         return [FieldError("backend", f"backend {name!r} is not available here: {exc}")]
     checks = _common_checks(config)
     for key in sorted(parameters):
+        if key in WIRE_EXCLUDED_PARAMETERS:
+            out.append(FieldError(f"parameters.{key}", f"{key} {WIRE_EXCLUDED_PARAMETERS[key]}"))
+            continue
+        if key in INTERNAL_PARAMETERS:
+            out.append(FieldError(f"parameters.{key}", f"{key} is set by the server (cancellation and WatchJob "
+                                                       f"progress), not by the request"))
+            continue
         if key not in accepted:
             out.append(FieldError(f"parameters.{key}", f"{key} is not a parameter of backend {name!r} "
                                                        f"(accepted: {', '.join(sorted(accepted))})"))

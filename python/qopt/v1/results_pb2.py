@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15qopt/v1/results.proto\x12\x07qopt.v1\"\xf9\x01\n\tCandidate\x12\x0e\n\x06sample\x18\x01 \x03(\x11\x12\x0e\n\x06\x65nergy\x18\x02 \x01(\x01\x12\x17\n\x0fnum_occurrences\x18\x03 \x01(\r\x12\x16\n\tobjective\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x15\n\x08\x66\x65\x61sible\x18\x05 \x01(\x08H\x01\x88\x01\x01\x12\x36\n\nviolations\x18\x06 \x03(\x0b\x32\".qopt.v1.Candidate.ViolationsEntry\x1a\x31\n\x0fViolationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x0c\n\n_objectiveB\x0b\n\t_feasible\"s\n\x06Timing\x12+\n\x06stages\x18\x01 \x03(\x0b\x32\x1b.qopt.v1.Timing.StagesEntry\x12\r\n\x05total\x18\x02 \x01(\x01\x1a-\n\x0bStagesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x1f\n\x0b\x64\x65v.qopt.v1P\x01Z\x0eqopt/v1;qoptv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15qopt/v1/results.proto\x12\x07qopt.v1\"\xd2\x02\n\tCandidate\x12\x0e\n\x06sample\x18\x01 \x03(\x11\x12\x0e\n\x06\x65nergy\x18\x02 \x01(\x01\x12\x17\n\x0fnum_occurrences\x18\x03 \x01(\r\x12\x16\n\tobjective\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x15\n\x08\x66\x65\x61sible\x18\x05 \x01(\x08H\x01\x88\x01\x01\x12\x36\n\nviolations\x18\x06 \x03(\x0b\x32\".qopt.v1.Candidate.ViolationsEntry\x12*\n\x04info\x18\x07 \x03(\x0b\x32\x1c.qopt.v1.Candidate.InfoEntry\x1a\x31\n\x0fViolationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a+\n\tInfoEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0c\n\n_objectiveB\x0b\n\t_feasible\"s\n\x06Timing\x12+\n\x06stages\x18\x01 \x03(\x0b\x32\x1b.qopt.v1.Timing.StagesEntry\x12\r\n\x05total\x18\x02 \x01(\x01\x1a-\n\x0bStagesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x1f\n\x0b\x64\x65v.qopt.v1P\x01Z\x0eqopt/v1;qoptv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,14 +34,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\013dev.qopt.v1P\001Z\016qopt/v1;qoptv1'
   _globals['_CANDIDATE_VIOLATIONSENTRY']._loaded_options = None
   _globals['_CANDIDATE_VIOLATIONSENTRY']._serialized_options = b'8\001'
+  _globals['_CANDIDATE_INFOENTRY']._loaded_options = None
+  _globals['_CANDIDATE_INFOENTRY']._serialized_options = b'8\001'
   _globals['_TIMING_STAGESENTRY']._loaded_options = None
   _globals['_TIMING_STAGESENTRY']._serialized_options = b'8\001'
   _globals['_CANDIDATE']._serialized_start=35
-  _globals['_CANDIDATE']._serialized_end=284
-  _globals['_CANDIDATE_VIOLATIONSENTRY']._serialized_start=208
-  _globals['_CANDIDATE_VIOLATIONSENTRY']._serialized_end=257
-  _globals['_TIMING']._serialized_start=286
-  _globals['_TIMING']._serialized_end=401
-  _globals['_TIMING_STAGESENTRY']._serialized_start=356
-  _globals['_TIMING_STAGESENTRY']._serialized_end=401
+  _globals['_CANDIDATE']._serialized_end=373
+  _globals['_CANDIDATE_VIOLATIONSENTRY']._serialized_start=252
+  _globals['_CANDIDATE_VIOLATIONSENTRY']._serialized_end=301
+  _globals['_CANDIDATE_INFOENTRY']._serialized_start=303
+  _globals['_CANDIDATE_INFOENTRY']._serialized_end=346
+  _globals['_TIMING']._serialized_start=375
+  _globals['_TIMING']._serialized_end=490
+  _globals['_TIMING_STAGESENTRY']._serialized_start=445
+  _globals['_TIMING_STAGESENTRY']._serialized_end=490
 # @@protoc_insertion_point(module_scope)

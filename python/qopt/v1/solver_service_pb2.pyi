@@ -165,7 +165,7 @@ class WatchJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class JobEvent(_message.Message):
-    __slots__ = ("kind", "job", "best_energy", "stage", "time", "source")
+    __slots__ = ("kind", "job", "best_energy", "stage", "time", "source", "branch", "backend")
     class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         KIND_UNSPECIFIED: _ClassVar[JobEvent.Kind]
@@ -184,13 +184,17 @@ class JobEvent(_message.Message):
     STAGE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
     kind: JobEvent.Kind
     job: Job
     best_energy: float
     stage: str
     time: _timestamp_pb2.Timestamp
     source: str
-    def __init__(self, kind: _Optional[_Union[JobEvent.Kind, str]] = ..., job: _Optional[_Union[Job, _Mapping]] = ..., best_energy: _Optional[float] = ..., stage: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ...) -> None: ...
+    branch: str
+    backend: str
+    def __init__(self, kind: _Optional[_Union[JobEvent.Kind, str]] = ..., job: _Optional[_Union[Job, _Mapping]] = ..., best_energy: _Optional[float] = ..., stage: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source: _Optional[str] = ..., branch: _Optional[str] = ..., backend: _Optional[str] = ...) -> None: ...
 
 class GetJobResultRequest(_message.Message):
     __slots__ = ("job_id",)
@@ -243,3 +247,37 @@ class ValidateProblemResponse(_message.Message):
     estimated_seconds: _containers.ScalarMap[str, float]
     notes: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, valid: _Optional[bool] = ..., violations: _Optional[_Iterable[_Union[_error_details_pb2.BadRequest.FieldViolation, _Mapping]]] = ..., num_variables: _Optional[int] = ..., num_interactions: _Optional[int] = ..., num_constraints: _Optional[int] = ..., num_variables_after_presolve: _Optional[int] = ..., qubits: _Optional[_Mapping[str, int]] = ..., estimated_seconds: _Optional[_Mapping[str, float]] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListBackendsRequest(_message.Message):
+    __slots__ = ("available_only",)
+    AVAILABLE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    available_only: bool
+    def __init__(self, available_only: _Optional[bool] = ...) -> None: ...
+
+class Backend(_message.Message):
+    __slots__ = ("name", "description", "available", "unavailable_reason", "parameters", "max_variables", "quantum", "simulator", "hybrid")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    UNAVAILABLE_REASON_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    MAX_VARIABLES_FIELD_NUMBER: _ClassVar[int]
+    QUANTUM_FIELD_NUMBER: _ClassVar[int]
+    SIMULATOR_FIELD_NUMBER: _ClassVar[int]
+    HYBRID_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    available: bool
+    unavailable_reason: str
+    parameters: _containers.RepeatedScalarFieldContainer[str]
+    max_variables: int
+    quantum: bool
+    simulator: bool
+    hybrid: bool
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., available: _Optional[bool] = ..., unavailable_reason: _Optional[str] = ..., parameters: _Optional[_Iterable[str]] = ..., max_variables: _Optional[int] = ..., quantum: _Optional[bool] = ..., simulator: _Optional[bool] = ..., hybrid: _Optional[bool] = ...) -> None: ...
+
+class ListBackendsResponse(_message.Message):
+    __slots__ = ("backends",)
+    BACKENDS_FIELD_NUMBER: _ClassVar[int]
+    backends: _containers.RepeatedCompositeFieldContainer[Backend]
+    def __init__(self, backends: _Optional[_Iterable[_Union[Backend, _Mapping]]] = ...) -> None: ...

@@ -74,6 +74,11 @@ class SolverServiceStub:
                 request_serializer=qopt_dot_v1_dot_solver__service__pb2.ValidateProblemRequest.SerializeToString,
                 response_deserializer=qopt_dot_v1_dot_solver__service__pb2.ValidateProblemResponse.FromString,
                 _registered_method=True)
+        self.ListBackends = channel.unary_unary(
+                '/qopt.v1.SolverService/ListBackends',
+                request_serializer=qopt_dot_v1_dot_solver__service__pb2.ListBackendsRequest.SerializeToString,
+                response_deserializer=qopt_dot_v1_dot_solver__service__pb2.ListBackendsResponse.FromString,
+                _registered_method=True)
 
 
 class SolverServiceServicer:
@@ -142,6 +147,14 @@ class SolverServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListBackends(self, request, context):
+        """The backends this server knows: description, availability here (and why not),
+        accepted parameters and capabilities.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SolverServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -184,6 +197,11 @@ def add_SolverServiceServicer_to_server(servicer, server):
                     servicer.ValidateProblem,
                     request_deserializer=qopt_dot_v1_dot_solver__service__pb2.ValidateProblemRequest.FromString,
                     response_serializer=qopt_dot_v1_dot_solver__service__pb2.ValidateProblemResponse.SerializeToString,
+            ),
+            'ListBackends': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBackends,
+                    request_deserializer=qopt_dot_v1_dot_solver__service__pb2.ListBackendsRequest.FromString,
+                    response_serializer=qopt_dot_v1_dot_solver__service__pb2.ListBackendsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -402,6 +420,33 @@ class SolverService:
             '/qopt.v1.SolverService/ValidateProblem',
             qopt_dot_v1_dot_solver__service__pb2.ValidateProblemRequest.SerializeToString,
             qopt_dot_v1_dot_solver__service__pb2.ValidateProblemResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBackends(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qopt.v1.SolverService/ListBackends',
+            qopt_dot_v1_dot_solver__service__pb2.ListBackendsRequest.SerializeToString,
+            qopt_dot_v1_dot_solver__service__pb2.ListBackendsResponse.FromString,
             options,
             channel_credentials,
             insecure,

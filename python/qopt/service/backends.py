@@ -1,0 +1,115 @@
+"""What ``ListBackends`` reports: every registered backend, whether it can run here and why
+not, the parameters it accepts over the wire and its capabilities.
+
+Availability is probed locally and cheaply: the backend's module must import (optional
+dependencies such as qiskit and dwave-system are imported lazily, here, and an import
+failure makes the backend unavailable with the reason); ``dwave`` also needs a configured
+API token (:func:`qopt.hybrid.routing.dwave_credentials_configured`; the network is never
+touched).
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+
+from qopt.samplers.registry import BACKENDS
+
+__all__ = ["BackendInfo", "list_backends", "WIRE_EXCLUDED_PARAMETERS", "INTERNAL_PARAMETERS"]
+
+# Parameters the pipeline supplies itself (cancellation, progress events); never sent by callers.
+INTERNAL_PARAMETERS = frozenset({"interrupt", "on_progress"})
+# Parameters that take Python objects, so cannot travel in a google.protobuf.Struct, with what to send instead.
+WIRE_EXCLUDED_PARAMETERS = {
+    "quantum_sampler": "takes a dimod.Sampler object, which cannot be sent over the wire; "
+                       "name a registered backend with quantum_backend instead",
+}
+
+_QUANTUM = frozenset({"qaoa", "dwave"})
+_SIMULATOR = frozenset({"qaoa"})
+_HYBRID = frozenset({"hybrid"})
+_INSTALL_HINT = {
+    "qaoa": "pip install 'qiskit>=2' qiskit-aer",
+    "dwave": "pip install dwave-system",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class BackendInfo:
+    """One backend as ``ListBackends`` reports it.
+
+    Attributes:
+        name: registry name (``SolveRequest.backend``).
+        description: one line.
+        available: it can run here now.
+        unavailable_reason: why not (with an install or configuration hint); "" when available.
+        parameters: accepted parameter names, sorted (internal and object-valued ones left out).
+        max_variables: most variables (qubits for qaoa) one call accepts; 0 when there is no fixed limit.
+        quantum: a quantum device or a quantum-circuit simulator (qaoa, dwave).
+        simulator: a quantum backend simulated classically (qaoa).
+        hybrid: decomposes and dispatches subproblems to a quantum backend (hybrid).
+    """
+
+    name: str
+    description: str
+    available: bool
+    unavailable_reason: str
+    parameters: tuple[str, ...]
+    max_variables: int
+    quantum: bool
+    simulator: bool
+    hybrid: bool
+
+
+def _max_variables(name: str, module) -> int:
+    if name == "qaoa":
+        from qopt.hybrid.routing import DEFAULT_MAX_QUBITS
+
+        return int(DEFAULT_MAX_QUBITS)
+    if name == "exact":
+        return int(getattr(module, "MAX_EXACT_VARIABLES", 24))
+    return 0
+
+
+def _describe(name: str) -> BackendInfo:
+    module_name, cls_name, description = BACKENDS[name]
+    reason = ""
+    parameters: tuple[str, ...] = ()
+    module = None
+    try:
+        module = importlib.import_module(module_name)
+        cls = getattr(module, cls_name)
+        parameters = tuple(sorted(set(cls.parameters) - INTERNAL_PARAMETERS - set(WIRE_EXCLUDED_PARAMETERS)))
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            reason = f"not part of this qopt installation ({module_name} is absent)"
+        else:
+            hint = _INSTALL_HINT.get(name)
+            reason = f"cannot import {module_name}: missing module {exc.name!r}"
+            if hint:
+                reason += f" (install with: {hint})"
+    except Exception as exc:  # noqa: BLE001 - any import failure makes the backend unavailable
+        reason = f"cannot import {module_name}.{cls_name}: {type(exc).__name__}: {exc}"
+    if not reason and name in ("qaoa", "dwave"):
+        from qopt.hybrid.routing import available_backends, dwave_credentials_configured
+
+        if name == "dwave" and not dwave_credentials_configured():
+            reason = ("no D-Wave API token configured (set DWAVE_API_TOKEN or run `dwave config create`); "
+                      "the network was not contacted")
+        elif not available_backends().get(name, False):
+            reason = f"its dependencies are missing (install with: {_INSTALL_HINT[name]})"
+    return BackendInfo(name=name, description=description, available=not reason, unavailable_reason=reason,
+                       parameters=parameters, max_variables=_max_variables(name, module),
+                       quantum=name in _QUANTUM, simulator=name in _SIMULATOR, hybrid=name in _HYBRID)
+
+
+def list_backends(*, available_only: bool = False) -> list[BackendInfo]:
+    """Every registered backend (registry order), probed now.
+
+    Args:
+        available_only: leave out the backends that cannot run here.
+
+    Returns:
+        list of :class:`BackendInfo`.
+    """
+    out = [_describe(name) for name in BACKENDS]
+    return [b for b in out if b.available] if available_only else out
