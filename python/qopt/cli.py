@@ -329,7 +329,9 @@ def _watch(client, job_id: str, stream) -> int:
         elif event.kind == "stage":
             stage = event.stage
         elif event.job.result.candidates:
-            best = event.job.result.candidates[0].energy
+            top = event.job.result.candidates[0]
+            best = top.energy
+            by = "/".join(top.info[k] for k in ("branch", "backend") if top.info.get(k)) or by
         if event.state in ("SUCCEEDED", "FAILED", "CANCELLED"):
             stage = ""
             draw(final=True)
