@@ -32,12 +32,15 @@ class FlakySampler(dimod.Sampler):
     properties = {}
     calls = 0
     fail_first = 1
+    gate = None            # when set to an Event, calls after the failing ones wait for it
 
     def sample(self, bqm, seed=None):
         type(self).calls += 1
         if type(self).calls <= type(self).fail_first:
             raise NoResultInTime("injected: no tier answered", [{"tier": "quantum", "backend": "flaky",
                                                                  "outcome": "failed"}])
+        if type(self).gate is not None:
+            type(self).gate.wait(30)
         return dimod.ExactSolver().sample(bqm)
 
 
@@ -69,7 +72,10 @@ def flaky(monkeypatch):
     assert importlib.import_module(MODULE) is not None
     FlakySampler.calls = 0
     FlakySampler.fail_first = 1
-    return FlakySampler
+    FlakySampler.gate = None
+    yield FlakySampler
+    if FlakySampler.gate is not None:
+        FlakySampler.gate.set()
 
 
 def _server(**config):
@@ -211,4 +217,26 @@ def test_hung_quantum_backend_and_failed_classical_tier_leave_a_pending_job(monk
             assert "quantum (qaoa)" in job.error.message and "classical (sa)" in job.error.message
     finally:
         RELEASE.set()
+        srv.stop(grace=1.0)
+
+
+def test_retry_while_the_pending_job_runs_names_it_again_then_returns_its_result(flaky):
+    flaky.gate = threading.Event()
+    bqm = _model(8, seed=21)
+    srv = _server()
+    try:
+        with Client(srv.address) as c:
+            with pytest.raises(SolveError) as first:
+                c.solve(bqm, backend="flaky", timeout=20, request_id="wait-1")
+            with pytest.raises(SolveError) as second:      # the job is held at the gate
+                c.solve(bqm, backend="flaky", timeout=1.5, request_id="wait-1")
+            assert second.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+            assert second.value.job_id == first.value.job_id
+            assert "still running" in second.value.details
+            flaky.gate.set()
+            result = c.solve(bqm, backend="flaky", timeout=20, request_id="wait-1")
+            assert result.candidates[0].energy == pytest.approx(_ground(bqm))
+            assert flaky.calls == 2                         # one failed Solve, one job run
+    finally:
+        flaky.gate.set()
         srv.stop(grace=1.0)

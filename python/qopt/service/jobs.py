@@ -217,8 +217,11 @@ class JobManager:
         self._queue.put(job_id)
 
     # -- API ---------------------------------------------------------------------------
-    def submit(self, principal: str, request: pb.SubmitJobRequest) -> tuple[JobRecord, bool]:
-        """Validate and persist a job. Returns ``(record, created)``.
+    def submit(self, principal: str, request: pb.SubmitJobRequest, *,
+               validated: bool = False) -> tuple[JobRecord, bool]:
+        """Validate and persist a job. Returns ``(record, created)``. ``validated=True``
+        skips the request check (the caller has just made it: a timed-out Solve turned into
+        a pending job must be answered before the client's deadline).
 
         Raises:
             InvalidRequest, LimitExceeded: as :func:`validation.check_request`, and
@@ -230,7 +233,8 @@ class JobManager:
             existing = self.store.job_by_request_id(principal, request.request_id)
             if existing is not None:
                 return self._same_or_conflict(existing, digest, request.request_id), False
-        validation.check_request(request, self.config)
+        if not validated:
+            validation.check_request(request, self.config)
         with self._submit_lock:  # limits and insert as one step
             if self._queued >= self.config.max_queue_length:
                 raise LimitExceeded("max_queue_length", f"the job queue is full ({self.config.max_queue_length} "

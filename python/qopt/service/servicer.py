@@ -223,13 +223,14 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         job.parameters.CopyFrom(request.parameters)
         return job
 
-    def _pending(self, principal: str, request: pb.SolveRequest, why: str, chain=None) -> Exception:
+    def _pending(self, principal: str, request: pb.SolveRequest, why: str, chain=None, *,
+                 validated: bool = True) -> Exception:
         """Submit ``request`` as a job and return the :class:`errors.PendingJob` to raise; a
         plain DEADLINE_EXCEEDED ServiceError when pending jobs are off or the job is refused."""
         if not self.config.pending_jobs:
             return errors.ServiceError(grpc.StatusCode.DEADLINE_EXCEEDED, why)
         try:
-            rec, created = self.jobs.submit(principal, self._pending_request(request))
+            rec, created = self.jobs.submit(principal, self._pending_request(request), validated=validated)
         except Exception as exc:  # noqa: BLE001 - the deadline is the answer; say why no job
             log.warning("could not queue the timed-out Solve as a job: %s", exc,
                         extra={"request_id": request.request_id, "method": "Solve"})

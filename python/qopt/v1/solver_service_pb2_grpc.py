@@ -88,6 +88,9 @@ class SolverServiceServicer:
         """Solve a problem synchronously. The client's deadline is honoured: the sampler is
         given the remaining time and returns the best candidates found by then.
         A request_id seen before from the same principal returns the stored response.
+        When the deadline passes with no result (or is too short to start), the request
+        continues as a job: DEADLINE_EXCEEDED with google.rpc.ErrorInfo (reason "PENDING_JOB",
+        metadata job_id) and google.rpc.ResourceInfo (type "qopt.v1.Job") naming it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
