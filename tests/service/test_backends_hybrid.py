@@ -212,3 +212,13 @@ class _Plain:
 
     def isatty(self):
         return False
+
+
+def test_hybrid_solve_answers_within_the_client_deadline(client):
+    """A hybrid time_limit longer than the gRPC deadline is capped to the time left: the call
+    returns a result (gRPC would answer DEADLINE_EXCEEDED otherwise)."""
+    bqm = _model(80, seed=13)
+    result = client.solve(bqm, backend="hybrid", timeout=4, seed=5, **{**HYBRID, "time_limit": 60.0})
+    assert result.provenance["parameters"]["time_limit"] < 4
+    best = result.candidates[0]
+    assert best.energy == pytest.approx(bqm.energy(best.sample))
