@@ -7,7 +7,6 @@ import json
 
 import dimod
 import grpc
-import numpy as np
 import pytest
 
 from qopt import cli, pipeline

@@ -13,7 +13,6 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from qopt import pipeline
 from qopt.client import Client, SolveError
 from qopt.hybrid.fallback import NoResultInTime
 from qopt.samplers import registry
