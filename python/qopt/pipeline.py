@@ -245,7 +245,7 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
     candidates = rank_sampleset(sampleset, max_candidates=max_candidates)
     if candidates:
         emit({"event": "best", "energy": candidates[0].energy, "sample": dict(candidates[0].sample),
-              "source": produced_by})
+              "source": produced_by, **dict(candidates[0].info or {})})
     confidence = confidence_from_sampleset(sampleset)
     info = dict(sampleset.info)
     backend_timing = info.pop("timing", None)
@@ -371,7 +371,7 @@ def _sample_components(presolved, name, sampler, params, *, time_budget, problem
         reduced.offset = 0.0
         ss, produced, chain = sample_with_fallback(reduced, name, sampler, params, time_budget=time_budget,
                                                    problem_sha256=problem_sha256, enabled=fallback)
-        out = presolved.expand(ss)
+        out = _with_vectors_of(presolved.expand(ss), ss)
         out.info.update({k: v for k, v in ss.info.items() if k != "presolve"})
         return out, produced, chain
     parts = []
@@ -403,8 +403,23 @@ def _sample_components(presolved, name, sampler, params, *, time_budget, problem
     if not big:
         produced = "exact" if presolved.components else "presolve"
     out = presolved.expand(parts) if presolved.components else presolved.expand([])
+    if len(big) == 1:  # one sampled component: its per-sample vectors (branch, backend) still apply
+        out = _with_vectors_of(out, parts[presolved.components.index(big[0])])
     out.info.update({k: v for k, v in info.items() if k != "presolve"})
     return out, produced, chain
+
+
+def _with_vectors_of(expanded: dimod.SampleSet, source: dimod.SampleSet) -> dimod.SampleSet:
+    """Copy ``source``'s per-sample vectors (e.g. ``branch``, ``backend``) onto the expanded
+    sample set; read ``r`` of ``expanded`` came from read ``r mod len(source)``."""
+    names = [n for n in source.record.dtype.names if n not in ("sample", "energy", "num_occurrences")]
+    if not names or len(source) == 0:
+        return expanded
+    rows = np.arange(len(expanded)) % len(source)
+    vectors = {n: source.record[n][rows] for n in names}
+    rec = expanded.record
+    return dimod.SampleSet.from_samples((rec.sample, expanded.variables), expanded.vartype, rec.energy,
+                                        info=expanded.info, num_occurrences=rec.num_occurrences, **vectors)
 
 
 def _parameters_of_all_backends() -> set[str]:

@@ -21,15 +21,9 @@ from qopt.service.server import Server
 HYBRID = {"quantum_backend": "exact", "subproblem_size": 8, "time_limit": 2.0, "strategies": ["energy"]}
 
 
-def _no_presolve(*args, **kwargs):
-    # presolve.expand does not carry the sampler's per-sample vectors (branch, backend) yet,
-    # so these tests run the pipeline without it to see the hybrid's candidate origin.
-    return pipeline.solve(*args, presolve=False, **kwargs)
-
-
 @pytest.fixture(scope="module")
 def server():
-    srv = Server("127.0.0.1:0", max_workers=4, solve_fn=_no_presolve).start()
+    srv = Server("127.0.0.1:0", max_workers=4).start()
     yield srv
     srv.stop(grace=1.0)
 
@@ -105,7 +99,7 @@ def test_hybrid_parameters_arrive_as_python_types():
 
     def recording(*args, **kwargs):
         seen.update(kwargs)
-        return _no_presolve(*args, **kwargs)
+        return pipeline.solve(*args, **kwargs)
 
     srv = Server("127.0.0.1:0", max_workers=2, solve_fn=recording).start()
     try:
