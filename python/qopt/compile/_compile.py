@@ -45,7 +45,10 @@ performance of QUBO solvers", Discrete Optimization 44, 100594) and ``step_c`` i
 smallest non-zero change of the constraint's residual (its coefficient resolution). So a
 single flip that breaks a satisfied constraint by the least possible amount never pays.
 If no bit of the constraint touches the objective, ``D`` is the largest ``D_b`` of the model
-(or 1 for an empty objective). ``margin`` defaults to 0.1.
+(or 1 for an empty objective). ``margin`` defaults to 0.1. When the model has one-hot
+constraints (``sum of bits == 1``), ``D_b`` is tightened: neighbours of ``b`` in one one-hot
+group count once, with their largest ``|quadratic_bj|`` (at a feasible point at most one of
+them is 1).
 For inequalities with ``inequality="unbalanced"`` the weight is a *resource price*:
 ``w_c = (1 + margin) * median_{b in bits(c)} D_b / |a_b|``, the typical objective change per
 unit of the constraint's left-hand side, so that the linear term ``l1 * w * h`` acts like a
@@ -236,6 +239,7 @@ def compile(model, *, penalty=None, integer_encoding: str = "binary", slack: str
     gmin = k0 + np.asarray(A.minimum(0).sum(axis=1)).ravel()
     gmax = k0 + np.asarray(A.maximum(0).sum(axis=1)).ravel()
 
+    flip = _one_hot_refine(flip, obj_lin, obj_quad, A, k0, sense, num_var_bits)
     weights = _weights(penalty, con_labels, A, flip, flip_default, margin, k0)  # base rule (step 1)
     steps = np.ones(m)
     slack_rows, slack_cols, slack_vals = [], [], []
@@ -348,6 +352,54 @@ def _is_auto(penalty, label) -> bool:
     if isinstance(penalty, Mapping):
         return label not in penalty
     return False
+
+
+def _one_hot_refine(flip, obj_lin, obj_quad, A, k0, sense, nbits):
+    """Tighter flip bounds using one-hot constraints (sum of bits == 1).
+
+    At a feasible point at most one bit of a one-hot group is 1, so the neighbours of bit b
+    that lie in one group contribute at most ``max_j |Q_bj|`` rather than the sum. Two
+    partitions of the bits into groups are tried (each bit assigned to the first, or to the
+    last, one-hot constraint containing it); the smallest bound per bit is kept.
+    """
+    m = A.shape[0]
+    if m == 0 or obj_quad.nnz == 0:
+        return flip
+    A = A.tocsr()
+    counts = np.diff(A.indptr)
+    rows = np.repeat(np.arange(m), counts)
+    is_one = np.ones(m, dtype=bool)
+    np.logical_and.at(is_one, rows, np.isclose(A.data, 1.0))
+    onehot = is_one & (sense == 2) & np.isclose(k0, -1.0) & (counts > 1)
+    if not np.any(onehot):
+        return flip
+    sel = np.isin(rows, np.flatnonzero(onehot))
+    g_rows, g_cols = rows[sel], A.indices[sel]
+    absq = abs(obj_quad).tocoo()
+    qb = np.concatenate([absq.row, absq.col])
+    qj = np.concatenate([absq.col, absq.row])
+    qv = np.concatenate([absq.data, absq.data])
+    best = flip.copy()
+    for pick_last in (False, True):
+        group = np.full(nbits, -1, dtype=np.int64)
+        order = np.argsort(g_rows, kind="stable")
+        if pick_last:
+            group[g_cols[order]] = g_rows[order]
+        else:
+            group[g_cols[order][::-1]] = g_rows[order][::-1]
+        key = group[qj]
+        free = key < 0
+        bound = np.abs(obj_lin).copy()
+        np.add.at(bound, qb[free], qv[free])
+        gb, gk, gv = qb[~free], key[~free], qv[~free]
+        if gb.size:
+            o = np.lexsort((gk, gb))
+            gb, gk, gv = gb[o], gk[o], gv[o]
+            start = np.flatnonzero(np.r_[True, (gb[1:] != gb[:-1]) | (gk[1:] != gk[:-1])])
+            mx = np.maximum.reduceat(gv, start)
+            np.add.at(bound, gb[start], mx)
+        best = np.minimum(best, bound)
+    return best
 
 
 def _price_rule(A, flip, flip_default, margin):

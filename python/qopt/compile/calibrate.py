@@ -32,7 +32,8 @@ __all__ = ["solve_constrained", "ConstrainedResult", "RoundRecord"]
 class RoundRecord:
     """One calibration round: ``weights`` {constraint label: weight}, ``feasible_fraction``
     (of reads, weighted by num_occurrences), ``num_reads``, ``best_feasible_objective`` (or None),
-    ``raised`` (labels whose weight was raised after this round), ``seconds`` (wall clock)."""
+    ``raised`` (labels whose weight was raised after this round), ``seconds`` (wall clock).
+    ``best_feasible_objective`` is the best over all candidates found so far."""
 
     round: int
     weights: dict
@@ -82,7 +83,7 @@ class ConstrainedResult:
 def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_rounds: int = 5,
                       target_feasible_fraction: float = 0.5, growth: float = 2.0, top_k: int = 10,
                       max_candidates: int = 100, compile_options: Mapping | None = None,
-                      initial_scale: float = 1.0,
+                      initial_scale: float = 1.0, polish: bool = False,
                       **sample_params) -> ConstrainedResult:
     """Compile, sample, decode; with ``penalty="auto"`` raise violated constraints' weights and repeat.
 
@@ -101,6 +102,12 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
             weights times this factor (> 0). Values below 1 start under the rule and let the
             rounds raise only the constraints that need it; the best feasible answers usually
             lie near the feasibility boundary (default 1.0: start at the rule).
+        polish: after each round, run :func:`qopt.compile.polish.feasible_descent` (repair,
+            then feasibility-keeping 1-flip/swap descent in the original variables) on the
+            ``top_k`` best decoded samples and add the results as candidates (with their BQM
+            energy and ``num_occurrences=0``, since no read produced them). Binary models with
+            linear constraints only; others are left as sampled. Feasible fractions in
+            ``rounds`` always count raw reads only.
         compile_options: extra keyword arguments for :func:`qopt.compile.compile`
             (``integer_encoding``, ``slack``, ``inequality``, ``unbalanced``, ``margin``).
         **sample_params: passed to ``sampler.sample`` every round (``num_reads``, ``seed``...).
@@ -155,7 +162,21 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
                              bool(dec.feasible[k]), int(dec.num_occurrences[k])]
             else:
                 entry[5] += int(dec.num_occurrences[k])
-        best_feas = float(dec.objective[dec.feasible][0]) if np.any(dec.feasible) else None
+        if polish and dec.x.shape[0]:
+            from qopt.compile.polish import feasible_descent
+            Xp = feasible_descent(problem, dec.x[:top_k])
+            bits = decoder.encode(Xp)
+            energies = bqm.energies((bits, list(decoder.bqm_labels)))
+            ssp = dimod.SampleSet.from_samples((bits, list(decoder.bqm_labels)), dimod.BINARY, energy=energies,
+                                               num_occurrences=np.zeros(bits.shape[0], dtype=np.int64))
+            decp = decoder.decode_arrays(ssp)
+            for k in range(decp.x.shape[0]):
+                key = decp.x[k].tobytes()
+                if key not in pool:
+                    pool[key] = [decp.x[k], float(decp.energy[k]), float(decp.objective[k]), decp.violation[k],
+                                 bool(decp.feasible[k]), 0]
+        feas_pool = [e[2] for e in pool.values() if e[4]]
+        best_feas = (min(feas_pool) if problem.sense == "min" else max(feas_pool)) if feas_pool else None
         # which constraints do the best reads (by energy) violate?
         raised = []
         cur = dict(decoder.weights)
