@@ -39,9 +39,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 DEFAULT_DATA = pathlib.Path(os.environ.get("QOPT_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
 
 QKP_SA = dict(num_reads=50, num_sweeps=3000, max_rounds=8, growth=1.5, initial_scale=0.25,
-              target_feasible_fraction=0.9, compile_options={"inequality": "unbalanced"})
-QKP_POLISH = dict(num_reads=30, num_sweeps=2000, max_rounds=8, initial_scale=0.25, target_feasible_fraction=0.9,
-                  polish=True, compile_options={"inequality": "unbalanced"})
+              target_feasible_fraction=0.5, compile_options={"inequality": "unbalanced"})
+QKP_POLISH = dict(QKP_SA, polish=True)
 TSP_SA = dict(num_reads=50, num_sweeps=5000, max_rounds=6, initial_scale=0.25, target_feasible_fraction=0.5)
 
 

@@ -162,12 +162,8 @@ def _copy_cqm(cqm: dimod.ConstrainedQuadraticModel) -> dimod.ConstrainedQuadrati
 
 def _negate_objective(cqm: dimod.ConstrainedQuadraticModel) -> None:
     obj = dimod.QuadraticModel()
-    o = cqm.objective
-    for v in cqm.variables:
-        obj.add_variable(cqm.vartype(v), v, lower_bound=cqm.lower_bound(v), upper_bound=cqm.upper_bound(v))
-    obj.add_linear_from((v, -b) for v, b in o.iter_linear())
-    obj.add_quadratic_from((u, v, -b) for u, v, b in o.iter_quadratic())
-    obj.offset = -o.offset
+    obj.update(cqm.objective)  # copies variables with their vartypes and bounds
+    obj.scale(-1.0)
     cqm.set_objective(obj)
 
 
