@@ -244,3 +244,23 @@ def test_load_model_cqm_file(tmp_path):
 def test_load_model_unknown_text():
     with pytest.raises(ValueError, match="format"):
         load_model("hello world\nthis is not a model\n")
+
+
+def test_load_model_guesses_formats_from_text():
+    p = _mixed_problem("max")
+    assert load_model(to_mps(p)).cqm.is_almost_equal(p.cqm)
+    assert load_model(to_lp(p)).sense == "max"
+    inst = {"name": "g", "profits": [1, 2], "quadratic": [[0, 3], [0, 0]], "weights": [1, 1], "capacity": 1}
+    q = load_model(write_qkp(inst))
+    assert q.sense == "max" and len(q.cqm.variables) == 2
+
+
+def test_spin_variables_export_as_binary():
+    s, t = dimod.Spins("st")
+    cqm = dimod.ConstrainedQuadraticModel()
+    cqm.set_objective(s * t + s)
+    p = Problem.from_cqm(cqm)
+    q = from_lp(to_lp(p))
+    # s = 2 b - 1: same objective values on corresponding assignments
+    for bs, bt in itertools.product([0, 1], repeat=2):
+        assert q.objective({"s": bs, "t": bt}) == p.objective({"s": 2 * bs - 1, "t": 2 * bt - 1})

@@ -129,3 +129,11 @@ def test_as_problem_accepts_bqm_and_rejects_junk():
     assert p.sense == "min" and list(p.cqm.variables) == ["a"]
     with pytest.raises(TypeError):
         as_problem(42)
+
+
+def test_build_with_discrete_groups_and_extra_variables():
+    a, b = dimod.Binaries("ab")
+    p = Problem.build(a + 2 * b, discrete=[(["a", "b", "c"], "pick")],
+                      variables=[("INTEGER", "k", 0, 5)], sense="min", name="d")
+    assert "pick" in p.cqm.discrete and p.cqm.vartype("k") is dimod.INTEGER
+    assert p.cqm.upper_bound("k") == 5 and p.name == "d"
