@@ -63,13 +63,15 @@ def run_qkp(data, bk, quick):
     insts = qkp_instances(data)
     if quick:
         insts = [i for i in insts if i[0].stem in ("jeu_100_25_1", "jeu_100_75_2", "jeu_200_50_1", "jeu_200_100_1")]
-    seen = {}
+    by_digest = {}
+    for path, _, digest in qkp_instances(data):
+        by_digest.setdefault(digest, []).append(path.stem)
     for path, inner, digest in insts:
         ref_name = "jeu" + inner[1:] if inner.startswith("r_") else path.stem
         note = ""
         if ref_name != path.stem:
-            note = f"file holds {inner} (byte-identical to {seen.get(digest, '?')}); compared with {ref_name}"
-        seen.setdefault(digest, path.stem)
+            twins = ", ".join(s for s in by_digest[digest] if s != path.stem) or "no other file"
+            note = f"file holds {inner} (byte-identical to {twins}); compared with {ref_name}"
         problem, _ = read_qkp(path)
         ref = bk[ref_name]
         row = {"file": path.stem, "n": len(problem.cqm.variables), "best_known": ref, "note": note}
