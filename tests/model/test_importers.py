@@ -169,7 +169,7 @@ def _held_karp(D):
             members = [j for j in range(n - 1) if s >> j & 1]
             for j in members:
                 prev = s ^ (1 << j)
-                dp[s, j] = np.min(dp[prev, members] + Dsub[members, j]) if True else 0
+                dp[s, j] = np.min(dp[prev, members] + Dsub[members, j])
     return float(np.min(dp[full - 1] + D[1:, 0]))
 
 

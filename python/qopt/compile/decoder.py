@@ -167,7 +167,6 @@ class Decoder:
         nvb = len(self.bit_labels)
         bits = np.zeros((R, self.num_bits), dtype=np.int8)
         rem = x - self.o[None, :]
-        E = self.E.tocsc()
         # every bit belongs to exactly one variable; walk variables with several bits
         Er = self.E.tocsr()
         for i in range(Er.shape[0]):
@@ -182,7 +181,6 @@ class Decoder:
                 take = left >= coef[k] - 1e-9
                 bits[take, cols[k]] = 1
                 left = left - np.where(take, coef[k], 0.0)
-        del E
         if self.slack_spec:
             g = (self.A_bits @ bits[:, :nvb].T.astype(float)).T + self.k0[None, :]
             for r, start, c in self.slack_spec:

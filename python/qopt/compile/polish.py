@@ -126,8 +126,7 @@ def feasible_descent(problem: Problem, x: np.ndarray, *, max_iter: int = 10_000,
                     Sij = S[np.ix_(ones, zeros)] if isinstance(S, np.ndarray) else S[ones][:, zeros].toarray()
                     g2 = gain[ones][:, None] + gain[zeros][None, :] - Sij
                     if m:
-                        Ad_ = Ad if m else None
-                        L2 = L[:, None, None] + Ad_[:, ones][:, :, None] + Ad_[:, zeros][:, None, :]
+                        L2 = L[:, None, None] + Ad[:, ones][:, :, None] + Ad[:, zeros][:, None, :]
                         feas2 = np.all((L2 <= hi[:, None, None] + tol[:, None, None]) &
                                        (L2 >= lo[:, None, None] - tol[:, None, None]), axis=0)
                         g2 = np.where(feas2, g2, np.inf)

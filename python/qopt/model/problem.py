@@ -14,8 +14,7 @@ import copy
 import dataclasses
 import math
 import numbers
-import typing
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 
 import dimod
 import numpy as np
@@ -502,9 +501,3 @@ def to_spec(model) -> dict:
     return {"name": problem.name, "sense": problem.sense, "variables": variables,
             "objective": expr(ucqm.objective), "constraints": constraints}
 
-
-def _labels_of(x) -> list[Hashable]:  # pragma: no cover - helper
-    return list(x)
-
-
-_ = typing  # keep import for type comments

@@ -231,20 +231,15 @@ def portfolio(mu, sigma, *, risk_aversion: float = 1.0, budget: int, units: int 
     iu, ju = np.triu_indices(n, 1)
     qd = -2.0 * q * S[iu, ju] / B ** 2
     nz = qd != 0
-    if binary:
-        obj.add_quadratic_from(zip([labels[i] for i in iu[nz]], [labels[j] for j in ju[nz]], qd[nz]))
-    else:
-        obj.add_quadratic_from(zip([labels[i] for i in iu[nz]], [labels[j] for j in ju[nz]], qd[nz]))
-        # y_i^2 terms: the diagonal of S applies to y_i^2, not y_i
+    obj.add_quadratic_from(zip([labels[i] for i in iu[nz]], [labels[j] for j in ju[nz]], qd[nz]))
+    if not binary:
+        # y_i^2 terms: the diagonal of S applies to y_i^2, not y_i (undo the linear part)
         obj.add_linear_from(zip(labels, q * np.diag(S) / B ** 2))
         for v, d in zip(labels, np.diag(S)):
             if d:
                 obj.add_quadratic(v, v, -q * d / B ** 2)
     cqm.set_objective(obj)
-    if binary and cardinality is None:
-        cqm.add_constraint_from_iterable([(v, 1.0) for v in labels], "==", rhs=B, label="budget")
-    else:
-        cqm.add_constraint_from_iterable([(v, 1.0) for v in labels], "==", rhs=B, label="budget")
+    cqm.add_constraint_from_iterable([(v, 1.0) for v in labels], "==", rhs=B, label="budget")
     if cardinality is not None and not binary:
         zl = [f"z_{i}" for i in range(n)]
         for i in range(n):
