@@ -1,0 +1,17 @@
+"""CQM -> BQM compilation with slacks and penalties, decoding, and penalty calibration.
+
+Public API:
+    * :func:`compile` ``(model, *, penalty, integer_encoding, slack, inequality, unbalanced, margin)
+      -> (bqm, decoder)``: pure; the decoder is immutable.
+    * :class:`Decoder`, :class:`Candidate`: decoded answers (original labels, objective in the
+      model's sense, feasibility, violations), ranked feasible first.
+    * :func:`solve_constrained` ``(model, sampler, *, penalty="auto", max_rounds, ...)
+      -> ConstrainedResult``: compile, sample, decode, raise only the violated constraints'
+      weights, repeat.
+"""
+from qopt.compile._compile import DEFAULT_UNBALANCED, compile, integer_encoding_coefficients
+from qopt.compile.decoder import Candidate, DecodedArrays, Decoder
+from qopt.compile.calibrate import ConstrainedResult, RoundRecord, solve_constrained
+
+__all__ = ["compile", "Decoder", "Candidate", "DecodedArrays", "solve_constrained", "ConstrainedResult",
+           "RoundRecord", "integer_encoding_coefficients", "DEFAULT_UNBALANCED"]
