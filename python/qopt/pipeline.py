@@ -111,7 +111,12 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
     """Solve ``problem`` in-process and return ranked candidates.
 
     Args:
-        problem: a :class:`dimod.BinaryQuadraticModel`.
+        problem: a :class:`dimod.BinaryQuadraticModel`, or a constrained model (a
+            :class:`dimod.ConstrainedQuadraticModel`, :class:`qopt.model.Problem`, qiskit
+            ``QuadraticProgram``, spec dict, or a path / LP / MPS text), which is compiled to a
+            BQM with tuned penalties and decoded back (:mod:`qopt.constrained`); its options
+            ``penalty``, ``max_rounds``, ``target_feasible_fraction``, ``polish`` and
+            ``inequality`` are passed with the sampler parameters.
         backend: backend name (``"sa"``, ``"exact"``, ``"qaoa"``, ...), or ``"auto"`` / None
             to let qopt choose; the choice and its reason are in ``provenance["routing"]``.
         max_candidates: most distinct candidates returned (default 100).
@@ -164,6 +169,12 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
             raise Cancelled(f"cancelled before stage {name!r}")
         emit({"event": "stage", "stage": name})
         return time.perf_counter()
+
+    from qopt.constrained import is_constrained, solve_constrained_model
+
+    if is_constrained(problem):
+        return solve_constrained_model(problem, backend, max_candidates=max_candidates, time_budget=time_budget,
+                                       fallback=fallback, emit=emit, stage=stage, parameters=parameters)
 
     t_start = time.perf_counter()
     timing: dict[str, float] = {}

@@ -146,7 +146,7 @@ def test_qkp_within_one_percent_sa_only(shared_data):
 
 def test_burma14_feasible_tour_within_five_percent(shared_data):
     problem, interpret = read_tsplib(shared_data / "tsplib" / "tsp" / "burma14.tsp")
-    res = solve_constrained(problem, qopt.SimulatedAnnealingSampler(), num_reads=50, num_sweeps=5000, seed=3,
+    res = solve_constrained(problem, qopt.SimulatedAnnealingSampler(), num_reads=200, num_sweeps=5000, seed=3,
                             initial_scale=0.25, max_rounds=6, target_feasible_fraction=0.5)
     assert res.best.feasible
     ans = interpret(res.best.sample)

@@ -145,6 +145,10 @@ def status_proto_for_exception(exc: BaseException) -> status_pb2.Status | None:
         return invalid_argument_proto([("backend", str(exc))])
     if isinstance(exc, ProblemError):
         return invalid_argument_proto([(f"problem.bqm.{exc.field}", str(exc))])
+    from qopt.model import ModelError
+
+    if isinstance(exc, ModelError):
+        return invalid_argument_proto([(f"problem.{exc.path}", str(exc))])
     if isinstance(exc, TypeError) and str(exc).startswith("problem must be"):
         return status_pb2.Status(code=code_pb2.UNIMPLEMENTED,
                                  message=f"this server's pipeline cannot solve this kind of model yet: {exc}")

@@ -458,6 +458,10 @@ def check_parameters(backend: str, parameters: dict, config: ServiceConfig, mode
         return [FieldError("backend", str(exc))]
     except ImportError as exc:
         return [FieldError("backend", f"backend {name!r} is not available here: {exc}")]
+    if model is not None and not isinstance(model, dimod.BinaryQuadraticModel):
+        from qopt.constrained import CONSTRAINED_OPTIONS
+
+        accepted = accepted | CONSTRAINED_OPTIONS  # penalty calibration options of constrained models
     checks = _common_checks(config)
     for key in sorted(parameters):
         if key in WIRE_EXCLUDED_PARAMETERS:

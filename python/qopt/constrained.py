@@ -1,0 +1,192 @@
+"""The constrained-model path of the pipeline: compile -> route -> sample with penalty
+calibration -> decode -> rank (feasible first).
+
+:func:`qopt.solve` sends constrained models here (a dimod CQM, a :class:`qopt.model.Problem`,
+a qiskit ``QuadraticProgram``, a spec dict, or a path / LP / MPS text). The model is compiled
+to a BQM (:func:`qopt.compile.compile`: slack or unbalanced penalties with per-constraint
+weights), routed like any BQM, and sampled by :func:`qopt.compile.solve_constrained`,
+which with ``penalty="auto"`` raises only the weights of the constraints the best reads
+violate and samples again. Candidates come back in the model's own variables, objective
+and sense, with ``feasible`` and per-constraint ``violations``.
+"""
+from __future__ import annotations
+
+import time
+
+import dimod
+
+from qopt._validation import ParameterError, check_choice
+from qopt._version import __version__
+from qopt.hybrid.fallback import sample_with_fallback
+from qopt.problem_hash import bqm_sha256
+from qopt.results import Candidate, Result
+
+__all__ = ["CONSTRAINED_OPTIONS", "is_constrained", "solve_constrained_model"]
+
+#: Options of the constrained path, accepted by :func:`qopt.solve` next to sampler parameters.
+CONSTRAINED_OPTIONS = frozenset({"penalty", "max_rounds", "target_feasible_fraction", "polish", "inequality"})
+
+
+def is_constrained(problem) -> bool:
+    """True for models that go through compilation (anything but a BQM)."""
+    if isinstance(problem, dimod.BinaryQuadraticModel):
+        return False
+    if isinstance(problem, (dimod.ConstrainedQuadraticModel, str, bytes, dict)) or hasattr(problem, "__fspath__"):
+        return True
+    return type(problem).__name__ in ("Problem", "QuadraticProgram")
+
+
+class _RoundSampler(dimod.Sampler):
+    """Samples each calibration round's BQM on the routed backend, sharing the time budget
+    between rounds and applying the quantum fallback tiers."""
+
+    parameters = {}
+    properties = {}
+
+    def __init__(self, name, sampler, t_end, fallback, max_rounds):
+        self.name = name
+        self.sampler = sampler
+        self.t_end = t_end
+        self.fallback = fallback
+        self.rounds_left = max_rounds
+        self.chain: list[dict] = []
+        self.produced_by: list[str] = []
+        self.info: dict = {}
+
+    def sample(self, bqm, **params):
+        budget = None
+        if self.t_end is not None:
+            left = max(1e-3, self.t_end - time.monotonic())
+            budget = left / max(1, self.rounds_left)
+            if "time_limit" in self.sampler.parameters:
+                params["time_limit"] = min(float(params.get("time_limit") or budget), 0.9 * budget)
+        self.rounds_left -= 1
+        ss, produced, chain = sample_with_fallback(bqm, self.name, self.sampler, params, time_budget=budget,
+                                                   problem_sha256=bqm_sha256(bqm), enabled=self.fallback)
+        self.chain.extend(chain)
+        self.produced_by.append(produced)
+        self.info = dict(ss.info)
+        return ss
+
+
+def solve_constrained_model(problem, backend, *, max_candidates, time_budget, fallback, emit, stage,
+                            parameters: dict) -> Result:
+    """Run the constrained path; see :func:`qopt.solve` for the arguments.
+
+    Options taken from ``parameters`` (the rest go to the sampler): ``penalty`` ("auto",
+    a number, or {constraint label: weight}), ``max_rounds`` (default 5),
+    ``target_feasible_fraction`` (default 0.5), ``polish`` (default True: a classical
+    repair-and-descent in the original variables; its candidates have ``num_occurrences``
+    0 and ``info["source"] == "polish"``), ``inequality`` ("slack" or "unbalanced").
+
+    Raises:
+        qopt.model.ModelError: the model is invalid (``.path`` names the field).
+        ParameterError: an option or sampler parameter is invalid (named).
+    """
+    from qopt import pipeline
+    from qopt.compile import compile as compile_model
+    from qopt.compile import solve_constrained
+    from qopt.model import as_problem
+
+    t_start = time.perf_counter()
+    t_end = None if time_budget is None else time.monotonic() + time_budget
+    timing: dict[str, float] = {}
+    t0 = stage("validate")
+    prob = as_problem(problem)
+    params = dict(parameters)
+    options = {k: params.pop(k) for k in list(params) if k in CONSTRAINED_OPTIONS}
+    penalty = options.get("penalty", "auto")
+    inequality = check_choice("inequality", options.get("inequality", "slack"), ("slack", "unbalanced"))
+    timing["validate"] = time.perf_counter() - t0
+
+    t0 = stage("preprocess")
+    try:
+        bqm0, _ = compile_model(prob, penalty=None if penalty == "auto" else penalty, inequality=inequality)
+    except (TypeError, KeyError) as exc:
+        raise ParameterError("penalty", f"could not be applied: {exc}") from None
+    decision = pipeline.route(bqm0, backend, time_budget=time_budget)
+    name = decision.backend
+    sampler = pipeline.get_sampler_class(name)()
+    accepted = set(sampler.parameters) - pipeline._INTERNAL_PARAMETERS
+    unknown = sorted(set(params) - accepted)
+    ignored = {}
+    if unknown and (not backend or backend == "auto"):
+        known = pipeline._parameters_of_all_backends()
+        ignored = {k: params[k] for k in unknown if k in known}
+        unknown = [k for k in unknown if k not in known]
+    if unknown:
+        raise ParameterError(unknown[0], f"is not a parameter of backend {name!r} "
+                                         f"(accepted: {', '.join(sorted(accepted | CONSTRAINED_OPTIONS))})")
+    params = {**decision.parameters, **{k: v for k, v in params.items() if k not in ignored}}
+    if "seed" in accepted and params.get("seed") is None:
+        import secrets
+
+        params["seed"] = secrets.randbits(52)
+    timing["preprocess"] = time.perf_counter() - t0
+
+    t0 = stage("sample")
+    max_rounds = options.get("max_rounds", 5)
+    round_sampler = _RoundSampler(name, sampler, t_end, fallback, max_rounds if penalty == "auto" else 1)
+    kwargs = {"penalty": penalty, "max_rounds": max_rounds, "max_candidates": max_candidates,
+              "polish": bool(options.get("polish", True)), "compile_options": {"inequality": inequality}}
+    if "target_feasible_fraction" in options:
+        kwargs["target_feasible_fraction"] = options["target_feasible_fraction"]
+    cres = solve_constrained(prob, round_sampler, **kwargs, **params)
+    timing["sample"] = time.perf_counter() - t0
+
+    t0 = stage("postprocess")
+    candidates = [Candidate(sample=dict(c.sample), energy=float(c.energy), num_occurrences=int(c.num_occurrences),
+                            objective=float(c.objective), feasible=bool(c.feasible),
+                            violations={str(k): float(v) for k, v in c.violations.items()},
+                            info={"source": "polish"} if c.num_occurrences == 0 else None)
+                  for c in cres.candidates]
+    if candidates:
+        emit({"event": "best", "energy": candidates[0].energy, "objective": candidates[0].objective,
+              "feasible": candidates[0].feasible, "source": name})
+    variables = list(prob.cqm.variables)
+    vartypes = {prob.cqm.vartype(v) for v in variables}
+    vartype = next(iter(vartypes)) if len(vartypes) == 1 else dimod.INTEGER
+    last = cres.rounds[-1] if cres.rounds else None
+    reads = [c for c in candidates if c.num_occurrences > 0]
+    total = sum(c.num_occurrences for c in reads)
+    best_obj = next((c.objective for c in candidates if c.feasible), None)
+    confidence = {
+        "feasible_found": cres.feasible_found,
+        "message": cres.message,
+        "feasible_fraction": None if last is None else last.feasible_fraction,
+        "num_reads": total,
+        "best_fraction": (sum(c.num_occurrences for c in reads if c.feasible and c.objective == best_obj) / total
+                          if total and best_obj is not None else 0.0),
+        "best_objective": best_obj,
+    }
+    feasible_objs = sorted({c.objective for c in candidates if c.feasible}, reverse=prob.sense == "max")
+    confidence["objective_gap"] = abs(feasible_objs[1] - feasible_objs[0]) if len(feasible_objs) > 1 else None
+    produced = sorted(set(round_sampler.produced_by)) or [name]
+    provenance = {
+        "qopt_version": __version__,
+        "backend": produced[0] if len(produced) == 1 else "+".join(produced),
+        "requested_backend": name,
+        "routing": {"backend": name, "reason": decision.reason},
+        "fallback_chain": pipeline._jsonable(round_sampler.chain),
+        "ignored_parameters": pipeline._jsonable(ignored),
+        "parameters": pipeline._jsonable({k: v for k, v in params.items()
+                                          if k not in pipeline._INTERNAL_PARAMETERS}),
+        "model": {"kind": "constrained", "sense": prob.sense, "name": prob.name,
+                  "num_variables": len(variables), "num_constraints": len(prob.cqm.constraints),
+                  "num_bqm_variables": cres.num_bqm_variables},
+        "penalty_calibration": {
+            "penalty": penalty if isinstance(penalty, str) else pipeline._jsonable(penalty),
+            "inequality": inequality,
+            "rounds": [{"round": r.round, "weights": {str(k): float(v) for k, v in r.weights.items()},
+                        "feasible_fraction": r.feasible_fraction, "num_reads": r.num_reads,
+                        "best_feasible_objective": r.best_feasible_objective,
+                        "raised": [str(x) for x in r.raised], "seconds": r.seconds} for r in cres.rounds],
+        },
+        "problem_sha256": bqm_sha256(bqm0),
+        "versions": pipeline.library_versions(),
+        "backend_info": pipeline._jsonable({k: v for k, v in round_sampler.info.items() if k != "timing"}),
+    }
+    timing["postprocess"] = time.perf_counter() - t0
+    timing["total"] = time.perf_counter() - t_start
+    return Result(candidates=candidates, variables=variables, vartype=vartype, confidence=confidence,
+                  provenance=provenance, timing=timing)
