@@ -78,7 +78,7 @@ def test_bad_parameters_name_the_argument(kwargs, name):
 
 def test_bad_problems():
     with pytest.raises(TypeError, match="problem"):
-        qopt.solve({"not": "a model"})
+        qopt.solve(42)
     with pytest.raises(ProblemError):
         qopt.solve(dimod.BinaryQuadraticModel("SPIN"))
     bad = dimod.BinaryQuadraticModel({0: math.nan}, {}, 0.0, dimod.SPIN)

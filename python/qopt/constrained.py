@@ -93,6 +93,10 @@ def solve_constrained_model(problem, backend, *, max_candidates, time_budget, fa
     timing: dict[str, float] = {}
     t0 = stage("validate")
     prob = as_problem(problem)
+    if len(prob.cqm.variables) == 0:
+        from qopt.model import ModelError
+
+        raise ModelError("variables", "the model has no variables")
     params = dict(parameters)
     options = {k: params.pop(k) for k in list(params) if k in CONSTRAINED_OPTIONS}
     penalty = options.get("penalty", "auto")

@@ -116,3 +116,12 @@ def test_bad_models_and_options_name_the_culprit():
     with pytest.raises(ParameterError) as info:
         qopt.solve(_assignment_cqm(), inequality="sideways")
     assert info.value.name == "inequality"
+
+
+def test_empty_and_malformed_specs():
+    with pytest.raises(ModelError) as info:
+        qopt.solve({"not": "a model"})
+    assert info.value.path == "not"
+    with pytest.raises(ModelError) as info:
+        qopt.solve({"variables": []})
+    assert info.value.path == "variables"

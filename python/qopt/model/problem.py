@@ -399,6 +399,10 @@ def from_spec(spec: Mapping) -> Problem:
         ModelError: unknown variable (``constraints[2].linear['z']``), bad vartype, bad
             sense, non-finite number, duplicate label, or anything :func:`validate` rejects.
     """
+    unknown = sorted(set(spec) - {"sense", "variables", "objective", "constraints", "name"})
+    if unknown:
+        raise ModelError(str(unknown[0]), "is not a field of a model spec (expected sense, variables, "
+                                          "objective, constraints, name)")
     sense = spec.get("sense", "min") or "min"
     sense = {"minimize": "min", "maximize": "max"}.get(str(sense).lower(), str(sense).lower())
     if sense not in SENSES:
