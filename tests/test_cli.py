@@ -52,3 +52,56 @@ def test_unknown_parameter_is_reported(capsys):
 def test_module_entry_point_help():
     proc = subprocess.run([sys.executable, "-m", "qopt", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "solve" in proc.stdout
+
+
+LP = """Maximize
+ obj: 3 x + 2 y + 4 z + [ 4 x * y ] / 2
+Subject To
+ cap: x + y + z <= 2
+Binary
+ x y z
+End
+"""
+
+
+def _lp_optimum():
+    import itertools
+
+    best = None
+    for x, y, z in itertools.product([0, 1], repeat=3):
+        if x + y + z <= 2:
+            value = 3 * x + 2 * y + 4 * z + 2 * x * y
+            best = value if best is None else max(best, value)
+    return best
+
+
+@pytest.mark.parametrize("through_server", [False, True])
+def test_solve_lp_file_reports_objective_in_its_own_sense(tmp_path, capsys, through_server):
+    from qopt.service.server import Server
+
+    path = tmp_path / "model.lp"
+    path.write_text(LP)
+    args = ["solve", str(path), "--backend", "sa", "--num-reads", "30", "--seed", "2", "--json"]
+    if through_server:
+        with Server("127.0.0.1:0") as server:
+            assert main([*args, "--server", server.address]) == 0
+    else:
+        assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    best = out["candidates"][0]
+    assert best["feasible"] is True and best["objective"] == pytest.approx(_lp_optimum())
+    assert out["confidence"]["feasible_found"] is True and "(max)" in out["confidence"]["message"]
+
+
+def test_solve_qkp_instance_within_one_percent(shared_data, capsys):
+    path = shared_data / "qkp" / "jeu_100_25_1.txt"
+    assert main(["solve", str(path), "--format", "qkp", "--backend", "sa", "--num-reads", "50", "--seed", "1",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    import csv
+
+    with open(shared_data / "best_known.csv") as fh:
+        best_known = {r["instance"]: float(r["best_known"]) for r in csv.DictReader(fh) if r["best_known"]}
+    bk = best_known["jeu_100_25_1"]
+    best = out["candidates"][0]
+    assert best["feasible"] and 0.99 * bk <= best["objective"] <= bk

@@ -119,21 +119,100 @@ def format_table(result, instance, top: int) -> str:
     if conf.get("lower_bound") is not None:
         lines.append(f"certified lower bound on the energy: {conf['lower_bound']:g} "
                      f"({conf.get('lower_bound_method', '')}), gap {100 * conf.get('gap', 0):.2f}%")
-    order = ["request_decode", "validate", "preprocess", "sample", "postprocess"]
-    keys = [k for k in order if k in result.timing] + sorted(k for k in result.timing if k not in order and k != "total")
-    stages = "  ".join(f"{k} {result.timing[k]:.3f} s" for k in keys)
-    if "total" in result.timing:
-        stages += f"  (total {result.timing['total']:.3f} s)"
-    lines.append(f"timing: {stages}")
+    lines.append(_timing_line(result))
     prov = result.provenance
     lines.append(f"backend: {prov.get('backend')} ({prov.get('routing', {}).get('reason', '')}); "
                  f"seed: {prov.get('parameters', {}).get('seed')}; problem sha256: {prov.get('problem_sha256', '')[:16]}...")
     return "\n".join(lines)
 
 
+CONSTRAINED_FORMATS = ("lp", "mps", "qkp", "tsplib")
+
+
+def _constrained_format(path: str, fmt: str | None) -> str | None:
+    if fmt:
+        return fmt if fmt in CONSTRAINED_FORMATS else None
+    lower = path.lower()
+    for ext, name in ((".lp", "lp"), (".mps", "mps"), (".tsp", "tsplib"), (".atsp", "tsplib")):
+        if lower.endswith(ext):
+            return name
+    return None
+
+
+def format_constrained_table(result, top: int) -> str:
+    """Top candidates of a constrained model: objective, feasibility, violations, energy."""
+    lines = [f"{'rank':>4}  {'objective':>12}  {'feasible':>8}  {'violated':>8}  {'energy':>14}  {'occurrences':>11}"]
+    for rank, c in enumerate(result.candidates[:top], 1):
+        violated = sum(1 for v in (c.violations or {}).values() if v > 0)
+        lines.append(f"{rank:>4}  {c.objective:>12g}  {str(c.feasible):>8}  {violated:>8d}  {c.energy:>14.6g}  "
+                     f"{c.num_occurrences:>11d}")
+    conf = result.confidence
+    lines.append("")
+    lines.append(str(conf.get("message", "")))
+    rounds = result.provenance.get("penalty_calibration", {}).get("rounds", [])
+    for r in rounds:
+        raised = ", ".join(r.get("raised", [])[:5])
+        lines.append(f"round {r['round']}: feasible fraction {r['feasible_fraction']:.2f}"
+                     + (f"; raised weights of {raised}" if raised else ""))
+    lines.append(_timing_line(result))
+    prov = result.provenance
+    lines.append(f"backend: {prov.get('backend')} ({prov.get('routing', {}).get('reason', '')})")
+    return "\n".join(lines)
+
+
+def _timing_line(result) -> str:
+    """``timing: stage s ...`` in pipeline order, then any other stages, then the total."""
+    order = ["queue", "request_decode", "validate", "preprocess", "bound", "sample", "postprocess"]
+    keys = [k for k in order if k in result.timing] + sorted(k for k in result.timing if k not in order and k != "total")
+    stages = "  ".join(f"{k} {result.timing[k]:.3f} s" for k in keys)
+    if "total" in result.timing:
+        stages += f"  (total {result.timing['total']:.3f} s)"
+    return f"timing: {stages}"
+
+
+def _solve_constrained_file(args, fmt: str) -> int:
+    from qopt.model import load_model
+    from qopt.model.importers import to_lp
+
+    try:
+        problem = load_model(args.file, format=fmt)
+    except (OSError, ValueError) as exc:
+        print(f"qopt solve: {exc}", file=sys.stderr)
+        return 2
+    params = _parameters(args)
+    label = f"solving {problem.name or args.file} ({len(problem.cqm.variables)} variables, "
+    label += f"{len(problem.cqm.constraints)} constraints)"
+    try:
+        with Progress(label):
+            if args.server:
+                from qopt.client import Client
+
+                with Client(args.server) as client:  # LP text keeps the model's own sense
+                    result = client.solve(to_lp(problem), backend=args.backend, timeout=args.timeout,
+                                          name=problem.name, **params)
+            else:
+                from qopt.pipeline import solve
+
+                result = solve(problem, backend=args.backend, time_budget=args.timeout, **params)
+    except Exception as exc:  # noqa: BLE001 - a CLI reports every failure in one line
+        print(f"qopt solve: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        out = result.to_dict()
+        out["candidates"] = out["candidates"][: args.top]
+        out["instance"] = {"name": problem.name, "sense": problem.sense, "format": fmt}
+        print(json.dumps(out))
+    else:
+        print(format_constrained_table(result, args.top))
+    return 0
+
+
 def cmd_solve(args) -> int:
     from qopt.io import read_instance
 
+    fmt = _constrained_format(args.file, args.format)
+    if fmt is not None:
+        return _solve_constrained_file(args, fmt)
     try:
         instance = read_instance(args.file, format=args.format, problem=args.problem)
     except (OSError, ValueError) as exc:
@@ -505,7 +584,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     solve = sub.add_parser("solve", help="solve an instance file and print the top candidates")
     solve.add_argument("file", help="instance file (Gset/Biq Mac graph, OR-Library bqp, Biq Mac .sparse)")
-    solve.add_argument("--format", choices=("gset", "bqp", "sparse"), help="file format (guessed when omitted)")
+    solve.add_argument("--format", choices=("gset", "bqp", "sparse", *CONSTRAINED_FORMATS),
+                       help="file format (guessed from the name when omitted); lp, mps, qkp and tsplib are "
+                            "constrained models, compiled with tuned penalties")
     solve.add_argument("--problem", type=int, help="problem number in a multi-problem bqp file (1-based)")
     solve.add_argument("--server", help="HOST:PORT of a qopt server (in-process when omitted)")
     solve.add_argument("--backend", default="auto", help="backend name (default: auto)")

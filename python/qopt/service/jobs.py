@@ -82,8 +82,16 @@ def job_to_proto(rec: JobRecord, *, with_result: bool = True) -> pb.Job:
 def solve_request(request, decoded: validation.DecodedProblem, parameters: dict, *, on_progress=None, cancel=None,
                   time_budget: float | None = None, solve_fn=None):
     """Run the pipeline for a validated request; returns the :class:`Result`."""
-    solve_fn = solve_fn or pipeline.solve
-    return solve_fn(decoded.model, request.backend or "auto",
+    model = decoded.model
+    if solve_fn is None:
+        solve_fn = pipeline.solve
+        if decoded.objective_sign < 0:
+            # a maximisation, negated into minimisation form by the decoder: let the pipeline
+            # report objectives (and its messages) in the model's own sense
+            from qopt.model import Problem
+
+            model = Problem(decoded.model, "max")
+    return solve_fn(model, request.backend or "auto",
                     max_candidates=request.max_candidates or pipeline.DEFAULT_MAX_CANDIDATES,
                     time_budget=time_budget, on_progress=on_progress, cancel=cancel, **parameters)
 
@@ -100,8 +108,9 @@ def finish_response(result, request, decoded: validation.DecodedProblem, *, extr
         result.provenance["model_kind"] = decoded.kind
         if decoded.objective_sign < 0:
             result.provenance["objective_sense"] = "maximize"
+    reported_in_own_sense = result.provenance.get("model", {}).get("sense") == "max"
     return convert.response_from_result(result, send_labels=decoded.send_labels, request_id=request.request_id,
-                                        objective_sign=decoded.objective_sign)
+                                        objective_sign=1 if reported_in_own_sense else decoded.objective_sign)
 
 
 class _Watchers:
