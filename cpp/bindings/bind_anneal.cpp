@@ -126,7 +126,7 @@ void bind_anneal(py::module_& m) {
       py::arg("h"), py::arg("row_ptr"), py::arg("col"), py::arg("J"), py::arg("betas"), py::arg("num_reads"),
       py::arg("seed"), py::arg("num_threads") = 1, py::arg("initial_states") = py::none(),
       py::arg("time_limit") = 0.0, py::arg("polish") = false, py::arg("kernel") = "auto",
-      py::arg("dense_fraction") = 0.5,
+      py::arg("dense_fraction") = 0.65,
       R"doc(Anneal an Ising model given in symmetric CSR form (see qopt/anneal.hpp).
 
 Args:
