@@ -180,3 +180,9 @@ def test_parameters_and_properties():
               "time_limit", "polish"):
         assert p in s.parameters
     assert "beta_schedule_options" in s.properties
+
+
+def test_timing_info():
+    ss = SA().sample(random_bqm(10, 0.5, seed=1), num_reads=2, num_sweeps=10, seed=1)
+    assert set(ss.info["timing"]) == {"preprocessing_ns", "sampling_ns", "postprocessing_ns"}
+    assert all(v >= 0 for v in ss.info["timing"].values())

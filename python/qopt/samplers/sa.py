@@ -124,10 +124,11 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             initial_states: samples-like, one state per read, in the BQM's vartype.
             initial_states_generator: how to fill missing initial states (dimod.Initialized).
             time_limit: seconds of wall clock (default None: no limit). Reads start in
-                index order, 8 at a time per thread; when the limit passes, running reads
-                stop at the next sweep boundary and reads not yet started are dropped, so
-                the sample set can hold fewer than ``num_reads`` rows (at least the first
-                8, or ``num_reads`` if fewer). Every returned row is a valid state with its
+                index order, in groups of 16 (8 for dense models) per thread; when the
+                limit passes, running reads stop at the next sweep boundary and reads not
+                yet started are dropped, so the sample set can hold fewer than
+                ``num_reads`` rows (always the first group, i.e. at least
+                ``min(num_reads, 8)``). Every returned row is a valid state with its
                 exact energy; ``info["stopped_early"]`` is True and
                 ``info["num_sweeps_completed"]`` the fewest sweeps a returned read did.
                 Ctrl-C (SIGINT) during sampling is handled the same way and sets
