@@ -186,3 +186,20 @@ def test_timing_info():
     ss = SA().sample(random_bqm(10, 0.5, seed=1), num_reads=2, num_sweeps=10, seed=1)
     assert set(ss.info["timing"]) == {"preprocessing_ns", "sampling_ns", "postprocessing_ns"}
     assert all(v >= 0 for v in ss.info["timing"].values())
+
+
+def test_interrupt_event_stops_between_sweeps():
+    bqm = big_sparse_bqm()
+    event = threading.Event()
+    timer = threading.Timer(0.1, event.set)
+    timer.start()
+    try:
+        ss = SA().sample(bqm, num_reads=32, num_sweeps=10**5, seed=1, interrupt=event, num_threads=2)
+    finally:
+        timer.cancel()
+    assert ss.info["interrupted"] is True and ss.info["stopped_early"] is True
+    assert ss.info["num_sweeps_completed"] < 10**5
+    np.testing.assert_allclose(ss.record.energy, bqm.energies(ss), rtol=1e-9)
+    with pytest.raises(ParameterError) as err:
+        SA().sample(bqm, num_reads=1, num_sweeps=1, interrupt=object())
+    assert err.value.name == "interrupt"

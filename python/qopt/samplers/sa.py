@@ -98,6 +98,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         "initial_states_generator": [],
         "time_limit": [],
         "polish": [],
+        "interrupt": [],
     }
     properties = {
         "beta_schedule_options": ("linear", "geometric"),
@@ -108,7 +109,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                beta_range: tuple[float, float] | None = None, beta_schedule_type: str = "geometric",
                seed: int | None = None, num_threads: int = 1, initial_states=None,
                initial_states_generator: str = "random", time_limit: float | None = None,
-               polish: bool = False, **kwargs) -> dimod.SampleSet:
+               polish: bool = False, interrupt=None, **kwargs) -> dimod.SampleSet:
         """Sample from ``bqm`` by simulated annealing.
 
         Args:
@@ -134,6 +135,10 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 Ctrl-C (SIGINT) during sampling is handled the same way and sets
                 ``info["interrupted"]`` (the KeyboardInterrupt is consumed and a
                 RuntimeWarning is issued).
+            interrupt: None (default) or an object with an ``is_set()`` method, such as
+                :class:`threading.Event`, polled every 5 ms while sampling; once set, the
+                run stops as with ``time_limit`` and ``info["interrupted"]`` is True. Lets
+                another thread (a hybrid race, a cancelled service job) stop the sampler.
             polish: if True, every read is finished by steepest descent in C++ (flip the
                 spin with the most negative energy change until none is negative), so each
                 returned state is a 1-flip local minimum. Default False.
@@ -161,6 +166,8 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             time_limit = check_float("time_limit", time_limit, minimum=0.0, strict_minimum=True)
         if num_reads is not None:
             num_reads = check_int("num_reads", num_reads, minimum=1)
+        if interrupt is not None and not callable(getattr(interrupt, "is_set", None)):
+            raise ParameterError("interrupt", f"must be None or have an is_set() method, was {interrupt!r}")
         if not isinstance(polish, (bool, np.bool_)):
             raise ParameterError("polish", f"must be True or False, was {polish!r}")
 
@@ -190,10 +197,11 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 init_ss.record.sample[:, [init_ss.variables.index(v) for v in variables]], dtype=np.int8)
         t1 = time.perf_counter_ns()
         states, energies, kinfo = _core.simulated_annealing(
-            h, row_ptr, col, J, betas, num_reads, seed, num_threads, init, time_limit or 0.0, bool(polish))
+            h, row_ptr, col, J, betas, num_reads, seed, num_threads, init, time_limit or 0.0, bool(polish),
+            "auto", 0.65, interrupt)
         t2 = time.perf_counter_ns()
         energies = energies + offset
-        if kinfo["interrupted"]:
+        if kinfo["sigint"]:
             warnings.warn("simulated annealing interrupted (SIGINT): returning the states reached",
                           RuntimeWarning, stacklevel=2)
         if bqm.vartype is dimod.BINARY:
