@@ -11,7 +11,9 @@
 
 #include "qopt/descent.hpp"
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 // Hot kernels are compiled for several instruction sets and picked at load time
 // (GCC function multiversioning), so the wheel stays portable (no -march=native).

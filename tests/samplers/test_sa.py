@@ -138,8 +138,9 @@ def test_initial_states_used_at_cold_temperature():
         assert dict(s) == gs
 
 
-def test_polish_gives_local_minima():
-    bqm = random_bqm(80, 0.1, seed=10, vartype=dimod.BINARY)
+@pytest.mark.parametrize("density", [0.1, 1.0])
+def test_polish_gives_local_minima(density):
+    bqm = random_bqm(80, density, seed=10, vartype=dimod.BINARY)
     ss = SA().sample(bqm, num_reads=10, num_sweeps=3, seed=3, polish=True)
     assert ss.info["polish"] is True
     assert (flip_energies(bqm, ss) >= -1e-9).all()
@@ -165,6 +166,7 @@ def test_empty_and_linear_only_models():
     ("beta_range", {"beta_range": (-1.0, 2.0)}),
     ("beta_schedule_type", {"beta_schedule_type": "cosine"}),
     ("polish", {"polish": "yes"}),
+    ("initial_states_generator", {"initial_states_generator": "zeros"}),
 ])
 def test_bad_parameters_raise(name, kwargs):
     bqm = random_bqm(5, 0.5, seed=1)

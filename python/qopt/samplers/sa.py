@@ -171,10 +171,18 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         if not isinstance(polish, (bool, np.bool_)):
             raise ParameterError("polish", f"must be True or False, was {polish!r}")
 
-        parsed = self.parse_initial_states(
-            bqm, num_reads=num_reads, initial_states=initial_states,
-            initial_states_generator=initial_states_generator, seed=seed % (2**32))
-        num_reads = parsed.initial_states.record.sample.shape[0] if num_reads is None else num_reads
+        initial_states_generator = check_choice(
+            "initial_states_generator", initial_states_generator, ("none", "tile", "random"))
+        if initial_states is None and initial_states_generator == "random":
+            # the kernel draws the random initial states itself (dimod would build and
+            # score a SampleSet of them first, which costs more than annealing on big models)
+            parsed = None
+            num_reads = 1 if num_reads is None else num_reads
+        else:
+            parsed = self.parse_initial_states(
+                bqm, num_reads=num_reads, initial_states=initial_states,
+                initial_states_generator=initial_states_generator, seed=seed % (2**32))
+            num_reads = parsed.initial_states.record.sample.shape[0] if num_reads is None else num_reads
         variables = list(bqm.variables)
         h, row_ptr, col, J, offset = ising_csr(bqm)
 
@@ -191,7 +199,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         betas = _beta_schedule(beta_range, num_sweeps, beta_schedule_type)
 
         init = None
-        if initial_states is not None:
+        if parsed is not None:
             init_ss = parsed.initial_states.change_vartype(dimod.SPIN, inplace=False)
             init = np.ascontiguousarray(
                 init_ss.record.sample[:, [init_ss.variables.index(v) for v in variables]], dtype=np.int8)
@@ -217,7 +225,8 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             "polish": bool(polish),
             "kernel": kinfo["kernel"],
         }
-        ss = dimod.SampleSet.from_samples((states, variables), vartype=bqm.vartype, energy=energies, info=info)
+        ss = dimod.SampleSet.from_samples((states, variables), vartype=bqm.vartype, energy=energies, info=info,
+                                          sort_labels=False)
         t3 = time.perf_counter_ns()
         ss.info["timing"] = {"preprocessing_ns": t1 - t0, "sampling_ns": t2 - t1, "postprocessing_ns": t3 - t2}
         return ss
