@@ -205,3 +205,19 @@ def test_interrupt_event_stops_between_sweeps():
     with pytest.raises(ParameterError) as err:
         SA().sample(bqm, num_reads=1, num_sweeps=1, interrupt=object())
     assert err.value.name == "interrupt"
+
+
+def test_custom_beta_schedule():
+    bqm = random_bqm(30, 0.3, seed=2)
+    sched = np.geomspace(0.01, 5.0, 200)
+    a = SA().sample(bqm, num_reads=16, beta_schedule_type="custom", beta_schedule=sched, seed=3)
+    b = SA().sample(bqm, num_reads=16, beta_range=(0.01, 5.0), num_sweeps=200, seed=3)
+    assert a.info["num_sweeps"] == 200
+    np.testing.assert_array_equal(a.record.sample, b.record.sample)  # same betas, same seed
+    for kwargs, name in [({"beta_schedule_type": "custom"}, "beta_schedule"),
+                         ({"beta_schedule_type": "custom", "beta_schedule": [1.0, -1.0]}, "beta_schedule"),
+                         ({"beta_schedule": [1.0]}, "beta_schedule"),
+                         ({"beta_schedule_type": "custom", "beta_schedule": [1.0], "num_sweeps": 5}, "num_sweeps")]:
+        with pytest.raises(ParameterError) as err:
+            SA().sample(bqm, **kwargs)
+        assert err.value.name == name

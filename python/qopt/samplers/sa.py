@@ -3,6 +3,12 @@
 Method: Kirkpatrick, Gelatt & Vecchi, "Optimization by simulated annealing",
 Science 220(4598), 1983: single-spin-flip Metropolis sweeps over a beta (inverse
 temperature) schedule, with incremental local fields.
+
+The kernel (``cpp/src/anneal.cpp``) anneals 16 reads at once, one SIMD lane per
+read, with float32 local fields, per-read xoshiro128+ streams and an exp-free
+acceptance test; on this project's 2-core benchmark machine it makes about 10x the
+spin-flip attempts per second of dwave-samplers 1.8 at equal sweeps (see
+``benchmarks/README.md``). Energies are recomputed exactly in double precision.
 """
 from __future__ import annotations
 
@@ -92,6 +98,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         "num_sweeps": [],
         "beta_range": [],
         "beta_schedule_type": ["beta_schedule_options"],
+        "beta_schedule": [],
         "seed": [],
         "num_threads": [],
         "initial_states": [],
@@ -101,24 +108,29 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         "interrupt": [],
     }
     properties = {
-        "beta_schedule_options": ("linear", "geometric"),
+        "beta_schedule_options": ("linear", "geometric", "custom"),
         "description": "Metropolis single-spin-flip simulated annealing (Kirkpatrick et al. 1983), qopt C++ core",
     }
 
-    def sample(self, bqm: dimod.BinaryQuadraticModel, *, num_reads: int | None = None, num_sweeps: int = 1000,
+    def sample(self, bqm: dimod.BinaryQuadraticModel, *, num_reads: int | None = None, num_sweeps: int | None = None,
                beta_range: tuple[float, float] | None = None, beta_schedule_type: str = "geometric",
                seed: int | None = None, num_threads: int = 1, initial_states=None,
                initial_states_generator: str = "random", time_limit: float | None = None,
-               polish: bool = False, interrupt=None, **kwargs) -> dimod.SampleSet:
+               polish: bool = False, interrupt=None, beta_schedule=None, **kwargs) -> dimod.SampleSet:
         """Sample from ``bqm`` by simulated annealing.
 
         Args:
             bqm: the model; SPIN or BINARY.
             num_reads: independent anneals (default 1, or the number of initial states).
-            num_sweeps: sweeps per read (default 1000); one sweep is n flip attempts.
+            num_sweeps: sweeps per read (default 1000, or len(beta_schedule)); one sweep is
+                n flip attempts.
             beta_range: (hot, cold) inverse temperatures in 1/energy units; default from the
                 biases (see :func:`default_beta_range`).
-            beta_schedule_type: ``"geometric"`` (default) or ``"linear"`` interpolation.
+            beta_schedule_type: ``"geometric"`` (default) or ``"linear"`` interpolation
+                over ``beta_range``, or ``"custom"`` to give ``beta_schedule``.
+            beta_schedule: with ``beta_schedule_type="custom"`` only: 1-D array of betas
+                (1/energy, finite, >= 0), one per sweep; ``num_sweeps`` then defaults to
+                its length and must equal it if given.
             seed: 64-bit seed; drawn at random when None and reported in ``info["seed"]``.
                 The same seed gives the same samples whatever ``num_threads``.
             num_threads: worker threads (reads are spread over them; the GIL is released).
@@ -156,9 +168,24 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         """
         t0 = time.perf_counter_ns()
         self.remove_unknown_kwargs(**kwargs)
-        num_sweeps = check_int("num_sweeps", num_sweeps, minimum=0)
+        num_sweeps_given = num_sweeps is not None
+        num_sweeps = check_int("num_sweeps", 1000 if num_sweeps is None else num_sweeps, minimum=0)
         num_threads = check_int("num_threads", num_threads, minimum=1, maximum=1024)
-        beta_schedule_type = check_choice("beta_schedule_type", beta_schedule_type, ("linear", "geometric"))
+        beta_schedule_type = check_choice("beta_schedule_type", beta_schedule_type, ("linear", "geometric", "custom"))
+        custom = None
+        if beta_schedule_type == "custom":
+            if beta_schedule is None:
+                raise ParameterError("beta_schedule", "must be given when beta_schedule_type is 'custom', was None")
+            if beta_range is not None:
+                raise ParameterError("beta_range", "must be None when beta_schedule_type is 'custom'")
+            try:
+                custom = np.asarray(beta_schedule, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ParameterError("beta_schedule", f"must be a 1-D array of numbers, was {beta_schedule!r}") from None
+            if custom.ndim != 1 or not np.all(np.isfinite(custom)) or np.any(custom < 0):
+                raise ParameterError("beta_schedule", "must be a 1-D array of finite betas >= 0")
+        elif beta_schedule is not None:
+            raise ParameterError("beta_schedule", "must be None unless beta_schedule_type is 'custom'")
         if seed is None:
             seed = secrets.randbits(63)
         seed = check_int("seed", seed, minimum=0, maximum=2**64 - 1)
@@ -186,7 +213,12 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         variables = list(bqm.variables)
         h, row_ptr, col, J, offset = ising_csr(bqm)
 
-        if beta_range is None:
+        if custom is not None:
+            if num_sweeps_given and num_sweeps != len(custom):
+                raise ParameterError("num_sweeps", f"must equal len(beta_schedule) = {len(custom)}, was {num_sweeps}")
+            num_sweeps = len(custom)
+            beta_range = (float(custom[0]), float(custom[-1])) if len(custom) else (0.0, 0.0)
+        elif beta_range is None:
             beta_range = default_beta_range(h, row_ptr, J)
         else:
             try:
@@ -196,7 +228,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             hot = check_float("beta_range", hot, minimum=0.0)
             cold = check_float("beta_range", cold, minimum=0.0)
             beta_range = (hot, cold)
-        betas = _beta_schedule(beta_range, num_sweeps, beta_schedule_type)
+        betas = custom if custom is not None else _beta_schedule(beta_range, num_sweeps, beta_schedule_type)
 
         init = None
         if parsed is not None:
