@@ -37,12 +37,13 @@ IsingCSR make_csr(const f64& h, const i32& row_ptr, const i32& col, const f64& J
   return m;
 }
 
-// Run fn() on a worker thread with the GIL released, polling for Python signals
-// (Ctrl-C) every 20 ms from the calling thread; a signal sets `interrupt`, which the
-// kernel honours between sweeps. The pending KeyboardInterrupt is cleared and
-// reported through the return value.
+// Run fn() on a worker thread with the GIL released, polling every 5 ms from the
+// calling thread for Python signals (Ctrl-C) and for `event.is_set()` (any object
+// with an is_set() method, e.g. threading.Event; None for none). Either sets
+// `interrupt`, which the kernel honours between sweeps. A pending KeyboardInterrupt
+// is cleared; the return value says whether a signal was seen.
 template <class Fn>
-bool run_interruptible(Fn&& fn, std::atomic<bool>& interrupt) {
+bool run_interruptible(Fn&& fn, std::atomic<bool>& interrupt, const py::object& event) {
   std::atomic<bool> done{false};
   std::exception_ptr error;
   bool signalled = false;
@@ -58,12 +59,20 @@ bool run_interruptible(Fn&& fn, std::atomic<bool>& interrupt) {
     });
     while (!done.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      if (done.load() || signalled) continue;
+      if (done.load() || interrupt.load()) continue;
       py::gil_scoped_acquire acquire;
       if (PyErr_CheckSignals() != 0) {
         PyErr_Clear();
         signalled = true;
         interrupt.store(true);
+      } else if (!event.is_none()) {
+        bool set = false;
+        try {
+          set = event.attr("is_set")().cast<bool>();
+        } catch (py::error_already_set&) {
+          set = true;  // a broken event stops the run rather than hanging it
+        }
+        if (set) interrupt.store(true);
       }
     }
     th.join();
@@ -77,7 +86,7 @@ void bind_anneal(py::module_& m) {
       "simulated_annealing",
       [](const f64& h, const i32& row_ptr, const i32& col, const f64& J, const f64& betas, std::int64_t num_reads,
          std::uint64_t seed, int num_threads, py::object initial_states, double time_limit, bool polish,
-         const std::string& kernel, double dense_fraction) {
+         const std::string& kernel, double dense_fraction, py::object interrupt_event) {
         IsingCSR model = make_csr(h, row_ptr, col, J);
         const auto n = static_cast<py::ssize_t>(model.num_variables);
         if (num_reads < 0) throw std::invalid_argument("num_reads must be >= 0");
@@ -109,7 +118,10 @@ void bind_anneal(py::module_& m) {
         AnnealStats stats;
         std::int8_t* sp = states.mutable_data();
         double* ep = energies.mutable_data();
-        run_interruptible([&]() { stats = simulated_annealing(model, opt, sp, ep); }, interrupt);
+        if (!interrupt_event.is_none() && !py::hasattr(interrupt_event, "is_set"))
+          throw std::invalid_argument("interrupt must have an is_set() method (e.g. threading.Event)");
+        const bool sigint =
+            run_interruptible([&]() { stats = simulated_annealing(model, opt, sp, ep); }, interrupt, interrupt_event);
         py::object st = states, en = energies;
         if (stats.num_started < num_reads) {
           py::slice keep(0, static_cast<py::ssize_t>(stats.num_started), 1);
@@ -120,13 +132,14 @@ void bind_anneal(py::module_& m) {
         info["num_sweeps_completed"] = stats.sweeps_done_min;
         info["stopped_early"] = stats.stopped_early;
         info["interrupted"] = stats.interrupted;
+        info["sigint"] = sigint;
         info["kernel"] = stats.dense ? "dense" : "sparse";
         return py::make_tuple(st, en, info);
       },
       py::arg("h"), py::arg("row_ptr"), py::arg("col"), py::arg("J"), py::arg("betas"), py::arg("num_reads"),
       py::arg("seed"), py::arg("num_threads") = 1, py::arg("initial_states") = py::none(),
       py::arg("time_limit") = 0.0, py::arg("polish") = false, py::arg("kernel") = "auto",
-      py::arg("dense_fraction") = 0.5,
+      py::arg("dense_fraction") = 0.65, py::arg("interrupt") = py::none(),
       R"doc(Anneal an Ising model given in symmetric CSR form (see qopt/anneal.hpp).
 
 Args:
@@ -142,12 +155,14 @@ Args:
     polish: steepest descent on every read after annealing.
     kernel: "auto", "sparse" (8 reads per SIMD vector) or "dense" (dense float matrix rows).
     dense_fraction: "auto" picks the dense kernel when nnz >= dense_fraction * n * n (n <= 8192).
+    interrupt: None or an object with is_set() (threading.Event), polled every 5 ms; once set,
+        the run stops between sweeps as with time_limit.
 
 Returns:
     (states int8 (k, n), energies float64 (k,), info dict) where k <= num_reads is the number
     of reads started before a time limit or Ctrl-C stopped the run (reads start in index
     order); info has num_sweeps_completed (fewest sweeps of a returned read), stopped_early,
-    interrupted and kernel.
+    interrupted (by Ctrl-C or the event), sigint (Ctrl-C seen) and kernel.
 
 Raises:
     ValueError: inconsistent arrays, indices out of range, self-loops, non-finite values.

@@ -11,7 +11,9 @@
 
 #include "qopt/descent.hpp"
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 // Hot kernels are compiled for several instruction sets and picked at load time
 // (GCC function multiversioning), so the wheel stays portable (no -march=native).
@@ -24,13 +26,19 @@
 namespace qopt {
 namespace {
 
-constexpr int kLanes = 8;             // reads annealed together by the sparse kernel
+constexpr int kLanesSparse = 16;      // reads annealed together by the sparse kernel
+constexpr int kLanesDense = 8;        // ... by the dense kernel (fields of 8 lanes stay in L1)
+constexpr int kLanesMax = 16;
 constexpr std::int64_t kRefresh = 256; // sweeps between exact recomputations of the fields
 constexpr index_type kDenseMaxN = 8192;  // the dense kernel stores an n x n float matrix
 
-typedef float vf __attribute__((vector_size(kLanes * 4)));
-typedef std::int32_t vi __attribute__((vector_size(kLanes * 4)));
-typedef std::uint32_t vu __attribute__((vector_size(kLanes * 4)));
+// GCC vector extensions: lowered to AVX-512, AVX2 or SSE2 by each clone.
+template <int L>
+struct Vec {
+  typedef float f __attribute__((vector_size(L * 4)));
+  typedef std::int32_t i __attribute__((vector_size(L * 4)));
+  typedef std::uint32_t u __attribute__((vector_size(L * 4)));
+};
 
 inline std::uint64_t splitmix64(std::uint64_t& x) {
   std::uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
@@ -102,18 +110,11 @@ struct Control {
   }
 };
 
-// First 32-byte aligned position in a float buffer with kLanes spare floats.
-inline vf* align_lanes(float* p) {
+// First 64-byte aligned position in a float buffer with 16 spare floats
+// (alignof of a 32-byte vector type is only 16 when compiled without AVX).
+inline float* align64(float* p) {
   const auto a = reinterpret_cast<std::uintptr_t>(p);
-  return reinterpret_cast<vf*>((a + sizeof(vf) - 1) / sizeof(vf) * sizeof(vf));
-}
-
-inline bool any_lane(vi mask) {
-  std::uint64_t w[kLanes / 2];
-  std::memcpy(w, &mask, sizeof mask);
-  std::uint64_t acc = 0;
-  for (int k = 0; k < kLanes / 2; ++k) acc |= w[k];
-  return acc != 0;
+  return reinterpret_cast<float*>((a + 63) / 64 * 64);
 }
 
 // The replica-lane kernel body: anneal reads r0 .. r0 + kLanes - 1 together, one SIMD
@@ -122,10 +123,15 @@ inline bool any_lane(vi mask) {
 // S and F are scratch of n vectors (spins and local fields / scale, one lane per read);
 // out_spins (kLanes x n int8) receives the initial spins and, on return, the final ones.
 // Returns the number of sweeps done.
-template <bool kDense>
+template <int kLanes, bool kDense>
 inline __attribute__((always_inline)) std::int64_t lanes_body(const Prepared& P, Control& ctl, std::int64_t r0,
-                                                              const spin_type* init, vf* __restrict S,
-                                                              vf* __restrict F, spin_type* out_spins) {
+                                                              const spin_type* init, float* Sbuf, float* Fbuf,
+                                                              spin_type* out_spins) {
+  using vf = typename Vec<kLanes>::f;
+  using vi = typename Vec<kLanes>::i;
+  using vu = typename Vec<kLanes>::u;
+  vf* __restrict S = reinterpret_cast<vf*>(Sbuf);
+  vf* __restrict F = reinterpret_cast<vf*>(Fbuf);
   const IsingCSR& m = *P.m;
   const AnnealOptions& opt = *ctl.opt;
   const index_type n = m.num_variables;
@@ -192,7 +198,11 @@ inline __attribute__((always_inline)) std::int64_t lanes_body(const Prepared& P,
       const vf mt = (vf)((ub & 0x7fffff) | 0x3f800000) - 1.0f;
       const vf nl = -(e + QOPT_LOG2_POLY(mt));
       const vi accept = x <= nl;  // Metropolis: accept iff beta dE <= -ln u
-      if (any_lane(accept)) {
+      std::uint64_t bits[kLanes / 2];  // any lane accepted?
+      std::memcpy(bits, &accept, sizeof accept);
+      std::uint64_t any = 0;
+      for (int k = 0; k < kLanes / 2; ++k) any |= bits[k];
+      if (any) {
         const vf d = (vf)((vi)(-2.0f * s) & accept);  // change of s_i in accepting lanes, else 0
         S[i] = s + d;
         if constexpr (kDense) {
@@ -212,15 +222,15 @@ inline __attribute__((always_inline)) std::int64_t lanes_body(const Prepared& P,
 }
 
 QOPT_CLONES
-std::int64_t anneal_lanes_sparse(const Prepared& P, Control& ctl, std::int64_t r0, const spin_type* init, vf* S,
-                                 vf* F, spin_type* out_spins) {
-  return lanes_body<false>(P, ctl, r0, init, S, F, out_spins);
+std::int64_t anneal_lanes_sparse(const Prepared& P, Control& ctl, std::int64_t r0, const spin_type* init, float* S,
+                                 float* F, spin_type* out_spins) {
+  return lanes_body<kLanesSparse, false>(P, ctl, r0, init, S, F, out_spins);
 }
 
 QOPT_CLONES
-std::int64_t anneal_lanes_dense(const Prepared& P, Control& ctl, std::int64_t r0, const spin_type* init, vf* S,
-                                vf* F, spin_type* out_spins) {
-  return lanes_body<true>(P, ctl, r0, init, S, F, out_spins);
+std::int64_t anneal_lanes_dense(const Prepared& P, Control& ctl, std::int64_t r0, const spin_type* init, float* S,
+                                float* F, spin_type* out_spins) {
+  return lanes_body<kLanesDense, true>(P, ctl, r0, init, S, F, out_spins);
 }
 
 }  // namespace
@@ -304,16 +314,17 @@ AnnealStats simulated_annealing(const IsingCSR& m, const AnnealOptions& opt, spi
   ctl.timed = opt.time_limit > 0.0;
   ctl.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.time_limit));
 
+  const std::int64_t kLanes = dense ? kLanesDense : kLanesSparse;
   const std::int64_t num_units = (opt.num_reads + kLanes - 1) / kLanes;
   std::vector<std::int64_t> unit_sweeps(static_cast<std::size_t>(num_units), -1);  // -1: not started
   std::atomic<std::int64_t> next_unit{0};
   const spin_type* init = opt.use_initial_states ? states : nullptr;
 
   auto worker = [&]() {
-    std::vector<float> Sraw(static_cast<std::size_t>(n + 1) * kLanes), Fraw(static_cast<std::size_t>(n + 1) * kLanes);
-    vf* S = align_lanes(Sraw.data());  // 32-byte aligned (alignof(vf) is only 16 without AVX)
-    vf* F = align_lanes(Fraw.data());
-    std::vector<spin_type> lane_spins(static_cast<std::size_t>(kLanes) * static_cast<std::size_t>(n));
+    std::vector<float> Sraw(static_cast<std::size_t>(n + 1) * kLanesMax), Fraw(static_cast<std::size_t>(n + 1) * kLanesMax);
+    float* S = align64(Sraw.data());
+    float* F = align64(Fraw.data());
+    std::vector<spin_type> lane_spins(static_cast<std::size_t>(kLanesMax) * static_cast<std::size_t>(n));
     std::vector<double> field(static_cast<std::size_t>(n));
     for (;;) {
       const std::int64_t u = next_unit.fetch_add(1);

@@ -138,8 +138,9 @@ def test_initial_states_used_at_cold_temperature():
         assert dict(s) == gs
 
 
-def test_polish_gives_local_minima():
-    bqm = random_bqm(80, 0.1, seed=10, vartype=dimod.BINARY)
+@pytest.mark.parametrize("density", [0.1, 1.0])
+def test_polish_gives_local_minima(density):
+    bqm = random_bqm(80, density, seed=10, vartype=dimod.BINARY)
     ss = SA().sample(bqm, num_reads=10, num_sweeps=3, seed=3, polish=True)
     assert ss.info["polish"] is True
     assert (flip_energies(bqm, ss) >= -1e-9).all()
@@ -165,6 +166,7 @@ def test_empty_and_linear_only_models():
     ("beta_range", {"beta_range": (-1.0, 2.0)}),
     ("beta_schedule_type", {"beta_schedule_type": "cosine"}),
     ("polish", {"polish": "yes"}),
+    ("initial_states_generator", {"initial_states_generator": "zeros"}),
 ])
 def test_bad_parameters_raise(name, kwargs):
     bqm = random_bqm(5, 0.5, seed=1)
@@ -180,3 +182,42 @@ def test_parameters_and_properties():
               "time_limit", "polish"):
         assert p in s.parameters
     assert "beta_schedule_options" in s.properties
+
+
+def test_timing_info():
+    ss = SA().sample(random_bqm(10, 0.5, seed=1), num_reads=2, num_sweeps=10, seed=1)
+    assert set(ss.info["timing"]) == {"preprocessing_ns", "sampling_ns", "postprocessing_ns"}
+    assert all(v >= 0 for v in ss.info["timing"].values())
+
+
+def test_interrupt_event_stops_between_sweeps():
+    bqm = big_sparse_bqm()
+    event = threading.Event()
+    timer = threading.Timer(0.1, event.set)
+    timer.start()
+    try:
+        ss = SA().sample(bqm, num_reads=32, num_sweeps=10**5, seed=1, interrupt=event, num_threads=2)
+    finally:
+        timer.cancel()
+    assert ss.info["interrupted"] is True and ss.info["stopped_early"] is True
+    assert ss.info["num_sweeps_completed"] < 10**5
+    np.testing.assert_allclose(ss.record.energy, bqm.energies(ss), rtol=1e-9)
+    with pytest.raises(ParameterError) as err:
+        SA().sample(bqm, num_reads=1, num_sweeps=1, interrupt=object())
+    assert err.value.name == "interrupt"
+
+
+def test_custom_beta_schedule():
+    bqm = random_bqm(30, 0.3, seed=2)
+    sched = np.geomspace(0.01, 5.0, 200)
+    a = SA().sample(bqm, num_reads=16, beta_schedule_type="custom", beta_schedule=sched, seed=3)
+    b = SA().sample(bqm, num_reads=16, beta_range=(0.01, 5.0), num_sweeps=200, seed=3)
+    assert a.info["num_sweeps"] == 200
+    np.testing.assert_array_equal(a.record.sample, b.record.sample)  # same betas, same seed
+    for kwargs, name in [({"beta_schedule_type": "custom"}, "beta_schedule"),
+                         ({"beta_schedule_type": "custom", "beta_schedule": [1.0, -1.0]}, "beta_schedule"),
+                         ({"beta_schedule": [1.0]}, "beta_schedule"),
+                         ({"beta_schedule_type": "custom", "beta_schedule": [1.0], "num_sweeps": 5}, "num_sweeps")]:
+        with pytest.raises(ParameterError) as err:
+            SA().sample(bqm, **kwargs)
+        assert err.value.name == name

@@ -12,8 +12,8 @@
 // Science 220 (1983); Metropolis acceptance with incremental local fields
 // f_i = h_i + sum_j J_ij s_j, flip energy dE_i = -2 s_i f_i.
 //
-// Kernel ("replica lanes"): 8 reads are annealed together, one SIMD lane per
-// read. Spins and local fields are float32[n][8]; a visited spin draws one
+// Kernel ("replica lanes"): 16 reads (sparse) or 8 reads (dense) are annealed
+// together, one SIMD lane per read. Spins and local fields are float32[n][lanes]; a visited spin draws one
 // uniform per lane, accepts branch-free per lane, and if any lane flips, the
 // neighbour fields of all lanes are updated with one vector multiply-add per
 // neighbour (lanes that did not flip add 0). Two coupling layouts:
@@ -27,8 +27,10 @@
 // Fields are float32 on the model divided by its largest |bias| and are
 // recomputed from the model every 256 sweeps (no drift); the returned energies
 // are recomputed exactly in double from the double model.
-// Extra memory: float copies of h and J (or the n x n matrix), 64 bytes per
-// variable per thread, and n bytes per read for the output states.
+// Extra memory: float copies of h and J (or the n x n matrix), 128 bytes per
+// variable per thread (spins and fields of 16 lanes), and 16 n bytes per thread.
+// Reads are handed to threads 16 (or 8) at a time, so num_reads = 100 on two
+// threads splits 4 + 3 groups; multiples of 32 balance exactly.
 #pragma once
 
 #include <atomic>
@@ -62,7 +64,7 @@ struct AnnealOptions {
   const std::atomic<bool>* interrupt = nullptr;  // polled between sweeps
   bool polish = false;             // steepest descent after annealing (descent.hpp)
   AnnealKernel kernel = AnnealKernel::automatic;
-  double dense_fraction = 0.5;     // automatic: dense kernel when mean degree >= this * n
+  double dense_fraction = 0.65;    // automatic: dense kernel when mean degree >= this * n
 };
 
 struct AnnealStats {

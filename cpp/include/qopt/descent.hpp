@@ -6,8 +6,10 @@
 // f_i = h_i + sum_j J_ij s_j are kept in double; the flip energy is
 // dE_i = -2 s_i f_i. A flip is taken only if dE_i < -tol, with
 // tol = 1e-12 * (1 + max_i (|h_i| + sum_j |J_ij|)), so every step lowers the
-// energy by more than rounding and the loop ends. Each step scans the n flip
-// energies (O(n) per step) and updates the neighbour fields (O(degree)).
+// energy by more than rounding and the loop ends. Sparse models (nnz < n^2/16,
+// n >= 64) keep the flip energies in an indexed binary heap (O(degree log n) per
+// step); dense ones scan the n flip energies (O(n) per step). Both pick the most
+// negative flip energy, smallest index on ties.
 //
 // Method: greedy steepest-descent local search, as in dwave-samplers'
 // SteepestDescentSolver (the classical polish for annealing results).

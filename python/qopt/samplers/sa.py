@@ -3,6 +3,12 @@
 Method: Kirkpatrick, Gelatt & Vecchi, "Optimization by simulated annealing",
 Science 220(4598), 1983: single-spin-flip Metropolis sweeps over a beta (inverse
 temperature) schedule, with incremental local fields.
+
+The kernel (``cpp/src/anneal.cpp``) anneals 16 reads at once, one SIMD lane per
+read, with float32 local fields, per-read xoshiro128+ streams and an exp-free
+acceptance test; on this project's 2-core benchmark machine it makes about 10x the
+spin-flip attempts per second of dwave-samplers 1.8 at equal sweeps (see
+``benchmarks/README.md``). Energies are recomputed exactly in double precision.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import warnings
 
 import dimod
 import numpy as np
+import scipy.sparse
 
 from qopt import _core
 from qopt._validation import ParameterError, check_choice, check_float, check_int
@@ -31,19 +38,28 @@ def ising_csr(bqm: dimod.BinaryQuadraticModel):
         ``col`` int32 (2m,), ``J`` float64 (2m,), ``offset`` float, with variables in
         ``bqm.variables`` order. Each coupling appears in both rows.
     """
-    spin = bqm.spin if bqm.vartype is dimod.BINARY else bqm
-    n = spin.num_variables
-    h, (irow, icol, qdata), offset = spin.to_numpy_vectors(spin.variables, sort_indices=False)
+    n = bqm.num_variables
+    lin, (irow, icol, q), offset = bqm.to_numpy_vectors(bqm.variables, sort_indices=False)
+    lin = np.asarray(lin, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    irow = np.asarray(irow, dtype=np.int64)
+    icol = np.asarray(icol, dtype=np.int64)
+    offset = float(offset)
+    if bqm.vartype is dimod.BINARY:
+        # x = (s + 1) / 2:  a x_i = a/2 s_i + a/2;  b x_i x_j = b/4 (s_i s_j + s_i + s_j + 1)
+        h = 0.5 * lin + np.bincount(irow, q, minlength=n)[:n] * 0.25 + np.bincount(icol, q, minlength=n)[:n] * 0.25
+        offset += 0.5 * float(lin.sum()) + 0.25 * float(q.sum())
+        q = 0.25 * q
+    else:
+        h = lin.copy()
     h = np.ascontiguousarray(h, dtype=np.float64)
-    rows = np.concatenate([irow, icol]).astype(np.int64, copy=False)
-    cols = np.concatenate([icol, irow]).astype(np.int32, copy=False)
-    vals = np.concatenate([qdata, qdata]).astype(np.float64, copy=False)
-    order = np.argsort(rows, kind="stable")
-    cols, vals = np.ascontiguousarray(cols[order]), np.ascontiguousarray(vals[order])
-    counts = np.bincount(rows, minlength=n) if n else np.zeros(0, dtype=np.int64)
-    row_ptr = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(counts, out=row_ptr[1:])
-    return h, row_ptr, cols, vals, float(offset)
+    # symmetric CSR by an O(nnz) counting sort (scipy's coo -> csr)
+    mat = scipy.sparse.csr_matrix(
+        (np.concatenate([q, q]), (np.concatenate([irow, icol]), np.concatenate([icol, irow]))), shape=(n, n))
+    row_ptr = np.ascontiguousarray(mat.indptr, dtype=np.int32)
+    col = np.ascontiguousarray(mat.indices, dtype=np.int32)
+    J = np.ascontiguousarray(mat.data, dtype=np.float64)
+    return h, row_ptr, col, J, offset
 
 
 def default_beta_range(h: np.ndarray, row_ptr: np.ndarray, J: np.ndarray) -> tuple[float, float]:
@@ -82,47 +98,59 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         "num_sweeps": [],
         "beta_range": [],
         "beta_schedule_type": ["beta_schedule_options"],
+        "beta_schedule": [],
         "seed": [],
         "num_threads": [],
         "initial_states": [],
         "initial_states_generator": [],
         "time_limit": [],
         "polish": [],
+        "interrupt": [],
     }
     properties = {
-        "beta_schedule_options": ("linear", "geometric"),
+        "beta_schedule_options": ("linear", "geometric", "custom"),
         "description": "Metropolis single-spin-flip simulated annealing (Kirkpatrick et al. 1983), qopt C++ core",
     }
 
-    def sample(self, bqm: dimod.BinaryQuadraticModel, *, num_reads: int | None = None, num_sweeps: int = 1000,
+    def sample(self, bqm: dimod.BinaryQuadraticModel, *, num_reads: int | None = None, num_sweeps: int | None = None,
                beta_range: tuple[float, float] | None = None, beta_schedule_type: str = "geometric",
                seed: int | None = None, num_threads: int = 1, initial_states=None,
                initial_states_generator: str = "random", time_limit: float | None = None,
-               polish: bool = False, **kwargs) -> dimod.SampleSet:
+               polish: bool = False, interrupt=None, beta_schedule=None, **kwargs) -> dimod.SampleSet:
         """Sample from ``bqm`` by simulated annealing.
 
         Args:
             bqm: the model; SPIN or BINARY.
             num_reads: independent anneals (default 1, or the number of initial states).
-            num_sweeps: sweeps per read (default 1000); one sweep is n flip attempts.
+            num_sweeps: sweeps per read (default 1000, or len(beta_schedule)); one sweep is
+                n flip attempts.
             beta_range: (hot, cold) inverse temperatures in 1/energy units; default from the
                 biases (see :func:`default_beta_range`).
-            beta_schedule_type: ``"geometric"`` (default) or ``"linear"`` interpolation.
+            beta_schedule_type: ``"geometric"`` (default) or ``"linear"`` interpolation
+                over ``beta_range``, or ``"custom"`` to give ``beta_schedule``.
+            beta_schedule: with ``beta_schedule_type="custom"`` only: 1-D array of betas
+                (1/energy, finite, >= 0), one per sweep; ``num_sweeps`` then defaults to
+                its length and must equal it if given.
             seed: 64-bit seed; drawn at random when None and reported in ``info["seed"]``.
                 The same seed gives the same samples whatever ``num_threads``.
             num_threads: worker threads (reads are spread over them; the GIL is released).
             initial_states: samples-like, one state per read, in the BQM's vartype.
             initial_states_generator: how to fill missing initial states (dimod.Initialized).
             time_limit: seconds of wall clock (default None: no limit). Reads start in
-                index order, 8 at a time per thread; when the limit passes, running reads
-                stop at the next sweep boundary and reads not yet started are dropped, so
-                the sample set can hold fewer than ``num_reads`` rows (at least the first
-                8, or ``num_reads`` if fewer). Every returned row is a valid state with its
+                index order, in groups of 16 (8 for dense models) per thread; when the
+                limit passes, running reads stop at the next sweep boundary and reads not
+                yet started are dropped, so the sample set can hold fewer than
+                ``num_reads`` rows (always the first group, i.e. at least
+                ``min(num_reads, 8)``). Every returned row is a valid state with its
                 exact energy; ``info["stopped_early"]`` is True and
                 ``info["num_sweeps_completed"]`` the fewest sweeps a returned read did.
                 Ctrl-C (SIGINT) during sampling is handled the same way and sets
                 ``info["interrupted"]`` (the KeyboardInterrupt is consumed and a
                 RuntimeWarning is issued).
+            interrupt: None (default) or an object with an ``is_set()`` method, such as
+                :class:`threading.Event`, polled every 5 ms while sampling; once set, the
+                run stops as with ``time_limit`` and ``info["interrupted"]`` is True. Lets
+                another thread (a hybrid race, a cancelled service job) stop the sampler.
             polish: if True, every read is finished by steepest descent in C++ (flip the
                 spin with the most negative energy change until none is negative), so each
                 returned state is a 1-flip local minimum. Default False.
@@ -140,9 +168,24 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         """
         t0 = time.perf_counter_ns()
         self.remove_unknown_kwargs(**kwargs)
-        num_sweeps = check_int("num_sweeps", num_sweeps, minimum=0)
+        num_sweeps_given = num_sweeps is not None
+        num_sweeps = check_int("num_sweeps", 1000 if num_sweeps is None else num_sweeps, minimum=0)
         num_threads = check_int("num_threads", num_threads, minimum=1, maximum=1024)
-        beta_schedule_type = check_choice("beta_schedule_type", beta_schedule_type, ("linear", "geometric"))
+        beta_schedule_type = check_choice("beta_schedule_type", beta_schedule_type, ("linear", "geometric", "custom"))
+        custom = None
+        if beta_schedule_type == "custom":
+            if beta_schedule is None:
+                raise ParameterError("beta_schedule", "must be given when beta_schedule_type is 'custom', was None")
+            if beta_range is not None:
+                raise ParameterError("beta_range", "must be None when beta_schedule_type is 'custom'")
+            try:
+                custom = np.asarray(beta_schedule, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ParameterError("beta_schedule", f"must be a 1-D array of numbers, was {beta_schedule!r}") from None
+            if custom.ndim != 1 or not np.all(np.isfinite(custom)) or np.any(custom < 0):
+                raise ParameterError("beta_schedule", "must be a 1-D array of finite betas >= 0")
+        elif beta_schedule is not None:
+            raise ParameterError("beta_schedule", "must be None unless beta_schedule_type is 'custom'")
         if seed is None:
             seed = secrets.randbits(52)  # exact as a double (protobuf Struct)
         seed = check_int("seed", seed, minimum=0, maximum=2**64 - 1)
@@ -150,17 +193,32 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             time_limit = check_float("time_limit", time_limit, minimum=0.0, strict_minimum=True)
         if num_reads is not None:
             num_reads = check_int("num_reads", num_reads, minimum=1)
+        if interrupt is not None and not callable(getattr(interrupt, "is_set", None)):
+            raise ParameterError("interrupt", f"must be None or have an is_set() method, was {interrupt!r}")
         if not isinstance(polish, (bool, np.bool_)):
             raise ParameterError("polish", f"must be True or False, was {polish!r}")
 
-        parsed = self.parse_initial_states(
-            bqm, num_reads=num_reads, initial_states=initial_states,
-            initial_states_generator=initial_states_generator, seed=seed % (2**32))
-        num_reads = parsed.initial_states.record.sample.shape[0] if num_reads is None else num_reads
+        initial_states_generator = check_choice(
+            "initial_states_generator", initial_states_generator, ("none", "tile", "random"))
+        if initial_states is None and initial_states_generator == "random":
+            # the kernel draws the random initial states itself (dimod would build and
+            # score a SampleSet of them first, which costs more than annealing on big models)
+            parsed = None
+            num_reads = 1 if num_reads is None else num_reads
+        else:
+            parsed = self.parse_initial_states(
+                bqm, num_reads=num_reads, initial_states=initial_states,
+                initial_states_generator=initial_states_generator, seed=seed % (2**32))
+            num_reads = parsed.initial_states.record.sample.shape[0] if num_reads is None else num_reads
         variables = list(bqm.variables)
         h, row_ptr, col, J, offset = ising_csr(bqm)
 
-        if beta_range is None:
+        if custom is not None:
+            if num_sweeps_given and num_sweeps != len(custom):
+                raise ParameterError("num_sweeps", f"must equal len(beta_schedule) = {len(custom)}, was {num_sweeps}")
+            num_sweeps = len(custom)
+            beta_range = (float(custom[0]), float(custom[-1])) if len(custom) else (0.0, 0.0)
+        elif beta_range is None:
             beta_range = default_beta_range(h, row_ptr, J)
         else:
             try:
@@ -170,19 +228,20 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             hot = check_float("beta_range", hot, minimum=0.0)
             cold = check_float("beta_range", cold, minimum=0.0)
             beta_range = (hot, cold)
-        betas = _beta_schedule(beta_range, num_sweeps, beta_schedule_type)
+        betas = custom if custom is not None else _beta_schedule(beta_range, num_sweeps, beta_schedule_type)
 
         init = None
-        if initial_states is not None:
+        if parsed is not None:
             init_ss = parsed.initial_states.change_vartype(dimod.SPIN, inplace=False)
             init = np.ascontiguousarray(
                 init_ss.record.sample[:, [init_ss.variables.index(v) for v in variables]], dtype=np.int8)
         t1 = time.perf_counter_ns()
         states, energies, kinfo = _core.simulated_annealing(
-            h, row_ptr, col, J, betas, num_reads, seed, num_threads, init, time_limit or 0.0, bool(polish))
+            h, row_ptr, col, J, betas, num_reads, seed, num_threads, init, time_limit or 0.0, bool(polish),
+            "auto", 0.65, interrupt)
         t2 = time.perf_counter_ns()
         energies = energies + offset
-        if kinfo["interrupted"]:
+        if kinfo["sigint"]:
             warnings.warn("simulated annealing interrupted (SIGINT): returning the states reached",
                           RuntimeWarning, stacklevel=2)
         if bqm.vartype is dimod.BINARY:
@@ -198,9 +257,10 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             "polish": bool(polish),
             "kernel": kinfo["kernel"],
         }
-        ss = dimod.SampleSet.from_samples((states, variables), vartype=bqm.vartype, energy=energies, info=info)
+        ss = dimod.SampleSet.from_samples((states, variables), vartype=bqm.vartype, energy=energies, info=info,
+                                          sort_labels=False)
         t3 = time.perf_counter_ns()
-        info["timing"] = {"preprocessing_ns": t1 - t0, "sampling_ns": t2 - t1, "postprocessing_ns": t3 - t2}
+        ss.info["timing"] = {"preprocessing_ns": t1 - t0, "sampling_ns": t2 - t1, "postprocessing_ns": t3 - t2}
         return ss
 
 

@@ -107,7 +107,8 @@ class SteepestDescentSampler(dimod.Sampler, dimod.Initialized):
         if bqm.vartype is dimod.BINARY:
             states = ((states + 1) // 2).astype(np.int8)
         info = {"seed": seed, "num_flips": flips}
-        ss = dimod.SampleSet.from_samples((states, variables), vartype=bqm.vartype, energy=energies, info=info)
+        ss = dimod.SampleSet.from_samples((states, variables), vartype=bqm.vartype, energy=energies, info=info,
+                                          sort_labels=False)
         t3 = time.perf_counter_ns()
-        info["timing"] = {"preprocessing_ns": t1 - t0, "sampling_ns": t2 - t1, "postprocessing_ns": t3 - t2}
+        ss.info["timing"] = {"preprocessing_ns": t1 - t0, "sampling_ns": t2 - t1, "postprocessing_ns": t3 - t2}
         return ss
