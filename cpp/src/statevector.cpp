@@ -11,20 +11,36 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 // Compile the hot kernels for AVX-512, AVX2+FMA and baseline x86-64; the loader picks one.
-#define QOPT_SIMD __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define QOPT_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define QOPT_SIMD
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+#define QOPT_IVDEP _Pragma("GCC ivdep")
+#else
+#define QOPT_IVDEP
+#endif
+#if defined(__GNUC__)
+#define QOPT_INLINE inline __attribute__((always_inline))
+#else
+#define QOPT_INLINE inline
 #endif
 
 namespace qopt {
 namespace {
 
-constexpr int kBlockBits = 14;          // 2^14 amplitudes * 16 bytes = 256 KiB per block (L2)
-constexpr int kGatherBits = 14;         // target size of a strided gather buffer
+constexpr int kBlockBits = 16;          // 2^16 amplitudes * 16 bytes = 1 MiB per block (L2)
+constexpr int kGatherBits = 16;         // target size of a strided gather buffer (amplitudes)
+constexpr int kMinChunkBits = 5;        // >= 32 contiguous doubles (4 cache lines) per gathered row
+constexpr std::size_t kStreamMin = std::size_t{1} << 24;  // states this large are written with NT stores
 constexpr std::size_t kParallelMin = std::size_t{1} << 15;  // smaller states run on one thread
 
 template <class F>
@@ -54,11 +70,12 @@ void parallel_for(std::size_t count, int threads, F&& f) {
     bi = c * bi - s * t_ar;                 \
   } while (0)
 
-inline void rx1(double* __restrict re, double* __restrict im, std::size_t L, int q, double c, double s) {
+QOPT_INLINE void rx1(double* __restrict re, double* __restrict im, std::size_t L, int q, double c, double s) {
   const std::size_t st = std::size_t{1} << q;
   for (std::size_t base = 0; base < L; base += 2 * st) {
     double* __restrict r0 = re + base;
     double* __restrict i0 = im + base;
+    QOPT_IVDEP
     for (std::size_t j = 0; j < st; ++j) {
       double ar = r0[j], ai = i0[j], br = r0[j + st], bi = i0[j + st];
       QOPT_ROT(ar, ai, br, bi);
@@ -67,11 +84,12 @@ inline void rx1(double* __restrict re, double* __restrict im, std::size_t L, int
   }
 }
 
-inline void rx2(double* __restrict re, double* __restrict im, std::size_t L, int q, double c, double s) {
+QOPT_INLINE void rx2(double* __restrict re, double* __restrict im, std::size_t L, int q, double c, double s) {
   const std::size_t st = std::size_t{1} << q;
   for (std::size_t base = 0; base < L; base += 4 * st) {
     double* __restrict r0 = re + base;
     double* __restrict i0 = im + base;
+    QOPT_IVDEP
     for (std::size_t j = 0; j < st; ++j) {
       double ar[4], ai[4];
       for (int m = 0; m < 4; ++m) { ar[m] = r0[j + m * st]; ai[m] = i0[j + m * st]; }
@@ -84,11 +102,12 @@ inline void rx2(double* __restrict re, double* __restrict im, std::size_t L, int
   }
 }
 
-inline void rx3(double* __restrict re, double* __restrict im, std::size_t L, int q, double c, double s) {
+QOPT_INLINE void rx3(double* __restrict re, double* __restrict im, std::size_t L, int q, double c, double s) {
   const std::size_t st = std::size_t{1} << q;
   for (std::size_t base = 0; base < L; base += 8 * st) {
     double* __restrict r0 = re + base;
     double* __restrict i0 = im + base;
+    QOPT_IVDEP
     for (std::size_t j = 0; j < st; ++j) {
       double ar[8], ai[8];
       for (int m = 0; m < 8; ++m) { ar[m] = r0[j + m * st]; ai[m] = i0[j + m * st]; }
@@ -110,7 +129,7 @@ inline void rx3(double* __restrict re, double* __restrict im, std::size_t L, int
 }
 
 // e^{-i beta X} on every bit in [lo, hi) of a local buffer of length L (three bits per sweep).
-inline void rx_range(double* re, double* im, std::size_t L, int lo, int hi, double c, double s) {
+QOPT_INLINE void rx_range(double* re, double* im, std::size_t L, int lo, int hi, double c, double s) {
   int q = lo;
   while (q < hi) {
     const int r = std::min(3, hi - q);
@@ -121,8 +140,60 @@ inline void rx_range(double* re, double* im, std::size_t L, int lo, int hi, doub
   }
 }
 
+// e^{-i beta X} on bits 0, 1, 2 of a buffer (L a multiple of 8): eight contiguous amplitudes
+// form one vector; partners are found by lane permutations.
+typedef double v8d __attribute__((vector_size(64)));
+typedef long long v8i __attribute__((vector_size(64)));
+#if defined(__clang__)
+#define QOPT_SHUF(v, a, b, c, d, e, f, g, h) __builtin_shufflevector(v, v, a, b, c, d, e, f, g, h)
+#else
+#define QOPT_SHUF(v, a, b, c, d, e, f, g, h) __builtin_shuffle(v, v8i{a, b, c, d, e, f, g, h})
+#endif
+QOPT_INLINE void rx_low3(double* __restrict re, double* __restrict im, std::size_t L, double c, double s) {
+  const v8d vc = {c, c, c, c, c, c, c, c};
+  const v8d vs = {s, s, s, s, s, s, s, s};
+  for (std::size_t j = 0; j < L; j += 8) {
+    v8d r, i;
+    std::memcpy(&r, re + j, sizeof r);
+    std::memcpy(&i, im + j, sizeof i);
+    v8d rs = QOPT_SHUF(r, 1, 0, 3, 2, 5, 4, 7, 6), is = QOPT_SHUF(i, 1, 0, 3, 2, 5, 4, 7, 6);
+    v8d nr = vc * r + vs * is, ni = vc * i - vs * rs;
+    rs = QOPT_SHUF(nr, 2, 3, 0, 1, 6, 7, 4, 5);
+    is = QOPT_SHUF(ni, 2, 3, 0, 1, 6, 7, 4, 5);
+    r = vc * nr + vs * is;
+    i = vc * ni - vs * rs;
+    rs = QOPT_SHUF(r, 4, 5, 6, 7, 0, 1, 2, 3);
+    is = QOPT_SHUF(i, 4, 5, 6, 7, 0, 1, 2, 3);
+    nr = vc * r + vs * is;
+    ni = vc * i - vs * rs;
+    std::memcpy(re + j, &nr, sizeof nr);
+    std::memcpy(im + j, &ni, sizeof ni);
+  }
+}
+
+// e^{-i beta X} on every bit in [lo, hi) of a buffer of length L = 2^bits (bits >= hi).
+QOPT_INLINE void rx_all(double* re, double* im, std::size_t L, int lo, int hi, double c, double s) {
+  if (lo == 0 && hi >= 3 && L >= 8) {
+    rx_low3(re, im, L, c, s);
+    rx_range(re, im, L, 3, hi, c, s);
+  } else {
+    rx_range(re, im, L, lo, hi, c, s);
+  }
+}
+
+// Copy with non-temporal stores (the destination is not read again soon).
+QOPT_INLINE void stream_copy(double* __restrict dst, const double* __restrict src, std::size_t L) {
+#if defined(__SSE2__)
+  if ((reinterpret_cast<std::uintptr_t>(dst) & 15U) == 0 && (L & 1U) == 0) {
+    for (std::size_t j = 0; j < L; j += 2) _mm_stream_pd(dst + j, _mm_loadu_pd(src + j));
+    return;
+  }
+#endif
+  std::memcpy(dst, src, L * sizeof(double));
+}
+
 // sin and cos of x for |x| < 2^20 * pi/2 (fdlibm kernels, Cody-Waite reduction); branch-free.
-inline void fast_sincos(double x, double& sn, double& cs) {
+QOPT_INLINE void fast_sincos(double x, double& sn, double& cs) {
   constexpr double kTwoOverPi = 6.36619772367581382433e-01;
   constexpr double kPio2Hi = 1.57079632673412561417e+00;  // first 33 bits of pi/2
   constexpr double kPio2Lo = 6.07710050650619224932e-11;  // pi/2 - kPio2Hi
@@ -170,7 +241,7 @@ QOPT_SIMD void k_fill_double(const double* __restrict cost, std::size_t L, doubl
 }
 
 template <class I>
-inline void fill_compact(const I* __restrict idx, std::size_t L, const double* __restrict tc,
+QOPT_INLINE void fill_compact(const I* __restrict idx, std::size_t L, const double* __restrict tc,
                          const double* __restrict ts, const double* __restrict tv, double* __restrict pc,
                          double* __restrict ps, double* __restrict cv) {
   if (pc)
@@ -208,10 +279,111 @@ QOPT_SIMD double k_block_forward(double* __restrict re, double* __restrict im, s
   return acc;
 }
 
+// Forward block, templated on the cost storage (uint8/uint16 table indices or doubles):
+// (init |+> or take the state) * e^{-i gamma c}, mix bits [0, bits); returns sum |psi|^2 c when want_e.
+struct PhaseArgs {
+  const double* tc;  // cos(gamma * table value), compact costs
+  const double* ts;  // sin(gamma * table value)
+  const double* tv;  // table values
+  double gamma;      // double costs
+  bool fast;         // |gamma c| small enough for fast_sincos
+};
+template <class T>
+QOPT_INLINE double block_forward_t(double* __restrict re, double* __restrict im, std::size_t L, int bits,
+                                   const T* __restrict cost, const PhaseArgs& ph, double init_norm, double c,
+                                   double s, bool want_e) {
+  const double* __restrict tc = ph.tc;
+  const double* __restrict ts = ph.ts;
+  const double* __restrict tv = ph.tv;
+  const double g = ph.gamma;
+  if constexpr (std::is_same_v<T, double>) {
+    if (!ph.fast) {
+      for (std::size_t j = 0; j < L; ++j) {
+        const double pc = std::cos(g * cost[j]), ps = std::sin(g * cost[j]);
+        const double a = init_norm > 0.0 ? init_norm : re[j], b = init_norm > 0.0 ? 0.0 : im[j];
+        re[j] = a * pc + b * ps;
+        im[j] = b * pc - a * ps;
+      }
+    } else if (init_norm > 0.0) {
+      for (std::size_t j = 0; j < L; ++j) {
+        double pc, ps;
+        fast_sincos(g * cost[j], ps, pc);
+        re[j] = init_norm * pc;
+        im[j] = -init_norm * ps;
+      }
+    } else {
+      for (std::size_t j = 0; j < L; ++j) {
+        double pc, ps;
+        fast_sincos(g * cost[j], ps, pc);
+        const double a = re[j], b = im[j];
+        re[j] = a * pc + b * ps;
+        im[j] = b * pc - a * ps;
+      }
+    }
+  } else {
+    if (init_norm > 0.0) {
+      for (std::size_t j = 0; j < L; ++j) {
+        re[j] = init_norm * tc[cost[j]];
+        im[j] = -init_norm * ts[cost[j]];
+      }
+    } else {
+      for (std::size_t j = 0; j < L; ++j) {
+        const double pc = tc[cost[j]], ps = ts[cost[j]];
+        const double a = re[j], b = im[j];
+        re[j] = a * pc + b * ps;
+        im[j] = b * pc - a * ps;
+      }
+    }
+  }
+  rx_all(re, im, L, 0, bits, c, s);
+  double acc = 0.0;
+  if (want_e) {
+    if constexpr (std::is_same_v<T, double>) {
+      for (std::size_t j = 0; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * cost[j];
+    } else {
+      for (std::size_t j = 0; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * tv[cost[j]];
+    }
+  }
+  return acc;
+}
+QOPT_SIMD double k_block_u8(double* re, double* im, std::size_t L, int bits, const std::uint8_t* cost,
+                            const PhaseArgs& ph, double init_norm, double c, double s, bool want_e) {
+  return block_forward_t(re, im, L, bits, cost, ph, init_norm, c, s, want_e);
+}
+QOPT_SIMD double k_block_u16(double* re, double* im, std::size_t L, int bits, const std::uint16_t* cost,
+                             const PhaseArgs& ph, double init_norm, double c, double s, bool want_e) {
+  return block_forward_t(re, im, L, bits, cost, ph, init_norm, c, s, want_e);
+}
+QOPT_SIMD double k_block_f64(double* re, double* im, std::size_t L, int bits, const double* cost,
+                             const PhaseArgs& ph, double init_norm, double c, double s, bool want_e) {
+  return block_forward_t(re, im, L, bits, cost, ph, init_norm, c, s, want_e);
+}
+QOPT_SIMD void k_stream_out(double* dst_re, double* dst_im, const double* re, const double* im, std::size_t L) {
+  stream_copy(dst_re, re, L);
+  stream_copy(dst_im, im, L);
+}
+// Gather rows t * row_stride + [0, W) of src into dst[t * W + ...] for t < H (and back).
+QOPT_SIMD void k_gather(double* __restrict dst, const double* __restrict src, std::size_t H, std::size_t W,
+                        std::size_t row_stride) {
+  for (std::size_t t = 0; t < H; ++t) {
+    const double* __restrict a = src + t * row_stride;
+    double* __restrict b = dst + t * W;
+    for (std::size_t j = 0; j < W; ++j) b[j] = a[j];
+  }
+}
+QOPT_SIMD void k_scatter(double* __restrict dst, const double* __restrict src, std::size_t H, std::size_t W,
+                         std::size_t row_stride) {
+  for (std::size_t t = 0; t < H; ++t) {
+    const double* __restrict a = src + t * W;
+    double* __restrict b = dst + t * row_stride;
+    for (std::size_t j = 0; j < W; ++j) b[j] = a[j];
+  }
+}
+
 // Strided chunk: mix bits [lo, hi) of the gathered buffer; returns sum |psi|^2 c when cv is given.
 QOPT_SIMD double k_chunk_mix(double* __restrict re, double* __restrict im, std::size_t L, int lo, int hi, double c,
                              double s, const double* __restrict cv) {
-  rx_range(re, im, L, lo, hi, c, s);
+  rx_all(re, im, L, lo, hi, c, s);
   double acc = 0.0;
   if (cv)
     for (std::size_t j = 0; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * cv[j];
@@ -397,7 +569,7 @@ QAOAEvaluator::QAOAEvaluator(int num_qubits, const double* lin, std::int64_t num
   if (dimension() < kParallelMin) num_threads_ = 1;
   low_bits_ = std::min(n_, kBlockBits);
   high_bits_ = n_ - low_bits_;
-  chunk_bits_ = high_bits_ > 0 ? std::min(low_bits_, std::max(3, kGatherBits - high_bits_)) : low_bits_;
+  chunk_bits_ = high_bits_ > 0 ? std::min(low_bits_, std::max(kMinChunkBits, kGatherBits - high_bits_)) : low_bits_;
 
   // Compact costs when every coefficient is an integer multiple of the smallest one.
   double step = 0.0;
@@ -406,6 +578,25 @@ QAOAEvaluator::QAOAEvaluator(int num_qubits, const double* lin, std::int64_t num
   for (const auto& row : m.lower)
     for (const auto& kv : row) step = step == 0.0 ? std::fabs(kv.second) : std::min(step, std::fabs(kv.second));
   if (step == 0.0) step = 1.0;
+  // Greatest common step of all coefficients (Euclid on doubles, with a relative tolerance).
+  {
+    const double tol = 1e-9 * step;
+    auto fgcd = [tol](double a, double b) {
+      a = std::fabs(a);
+      b = std::fabs(b);
+      for (int it = 0; it < 64 && b > tol; ++it) {
+        const double r = std::fmod(a, b);
+        a = b;
+        b = (r > b - tol) ? 0.0 : r;
+      }
+      return a;
+    };
+    for (double x : m.lin)
+      if (x != 0.0) step = fgcd(step, x);
+    for (const auto& row : m.lower)
+      for (const auto& kv : row) step = fgcd(step, kv.second);
+    if (!(step > tol)) step = 1.0;
+  }
   bool integral = true;
   long long neg = 0, pos = 0;
   std::vector<long long> ilin(m.lin.size());
@@ -453,6 +644,7 @@ QAOAEvaluator::QAOAEvaluator(int num_qubits, const double* lin, std::int64_t num
     compact_ = 0;
     cost_.resize(dimension());
     build_costs<double, double>(m, m.offset, m.lin, m.lower, cost_.data(), num_threads_);
+    for (double x : cost_) max_abs_cost_ = std::max(max_abs_cost_, std::fabs(x));
   }
 }
 
@@ -516,8 +708,10 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
   const std::size_t N = dimension(), BL = pow2(low_bits_), H = pow2(high_bits_), W = pow2(chunk_bits_);
   const std::size_t nblocks = N / BL, nchunks = BL / W;
   const std::size_t scratch = std::max(BL, H * W);
-  std::vector<Scratch> sc(static_cast<std::size_t>(num_threads_));
-  for (auto& s : sc) s.resize(scratch, false);
+  const bool stream = N >= kStreamMin;
+  scratch_.resize(static_cast<std::size_t>(num_threads_));
+  for (auto& v : scratch_)
+    if (v.size() < 3 * scratch) v.resize(3 * scratch);
   std::vector<double> tc, ts;
   const double norm = 1.0 / std::sqrt(static_cast<double>(N));
   const double cbytes = compact_ == 0 ? 8.0 : static_cast<double>(compact_);
@@ -530,17 +724,26 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
     const bool last = l == reps - 1;
     const double c = std::cos(beta[l]), s = std::sin(beta[l]);
     if (compact_) phase_table(gamma[l], tc, ts);
-    const CostSource nat{compact_, cost_.data(), idx8_.data(), idx16_.data(), tc.data(), ts.data(), table_.data(), gamma[l]};
+    const PhaseArgs ph{tc.data(), ts.data(), table_.data(), gamma[l], std::fabs(gamma[l]) * max_abs_cost_ < 1.0e6};
     const bool final_block = last && high_bits_ == 0;
+    const bool init_scratch = l == 0 && stream;  // compute in scratch, stream out
     std::fill(partial.begin(), partial.end(), 0.0);
     parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int tid) {
-      Scratch& S = sc[static_cast<std::size_t>(tid)];
+      double* sbuf = scratch_[static_cast<std::size_t>(tid)].data();
       double acc = 0.0;
       for (std::size_t b = b0; b < b1; ++b) {
-        nat.fill(b * BL, BL, S.pc.data(), S.ps.data(), final_block ? S.cv.data() : nullptr);
-        acc += k_block_forward(re + b * BL, im + b * BL, BL, low_bits_, S.pc.data(), S.ps.data(), l == 0 ? norm : 0.0,
-                               c, s, final_block ? S.cv.data() : nullptr);
+        const std::size_t o = b * BL;
+        double* r = init_scratch ? sbuf : re + o;
+        double* i = init_scratch ? sbuf + scratch : im + o;
+        const double nrm = l == 0 ? norm : 0.0;
+        if (compact_ == 1) acc += k_block_u8(r, i, BL, low_bits_, idx8_.data() + o, ph, nrm, c, s, final_block);
+        else if (compact_ == 2) acc += k_block_u16(r, i, BL, low_bits_, idx16_.data() + o, ph, nrm, c, s, final_block);
+        else acc += k_block_f64(r, i, BL, low_bits_, cost_.data() + o, ph, nrm, c, s, final_block);
+        if (init_scratch) k_stream_out(re + o, im + o, r, i, BL);
       }
+#if defined(__SSE2__)
+      if (init_scratch) _mm_sfence();
+#endif
       partial[static_cast<std::size_t>(tid)] = acc;
     });
     traffic += static_cast<double>(N) * ((l == 0 ? 16.0 : 32.0) + cbytes);
@@ -551,28 +754,26 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
     const bool scatter = !last || store_final;
     std::fill(partial.begin(), partial.end(), 0.0);
     parallel_for(nchunks, num_threads_, [&](std::size_t c0, std::size_t c1, int tid) {
-      Scratch& S = sc[static_cast<std::size_t>(tid)];
+      double* br = scratch_[static_cast<std::size_t>(tid)].data();
+      double* bi = br + scratch;
+      double* cv = bi + scratch;
       double acc = 0.0;
       for (std::size_t ci = c0; ci < c1; ++ci) {
         const std::size_t off = ci * W;
-        for (std::size_t t = 0; t < H; ++t) {
-          std::memcpy(S.br.data() + t * W, re + t * BL + off, W * sizeof(double));
-          std::memcpy(S.bi.data() + t * W, im + t * BL + off, W * sizeof(double));
-        }
-        double* cv = nullptr;
+        k_gather(br, re + off, H, W, BL);
+        k_gather(bi, im + off, H, W, BL);
+        double* cvp = nullptr;
         if (last) {
-          cv = S.cv.data();
+          cvp = cv;
           if (compact_ == 1) k_fill_u8(pidx8_.data() + ci * H * W, H * W, nullptr, nullptr, table_.data(), nullptr, nullptr, cv);
           else if (compact_ == 2) k_fill_u16(pidx16_.data() + ci * H * W, H * W, nullptr, nullptr, table_.data(), nullptr, nullptr, cv);
-          else
-            for (std::size_t t = 0; t < H; ++t) std::memcpy(cv + t * W, cost_.data() + t * BL + off, W * sizeof(double));
+          else k_gather(cv, cost_.data() + off, H, W, BL);
         }
-        acc += k_chunk_mix(S.br.data(), S.bi.data(), H * W, chunk_bits_, chunk_bits_ + high_bits_, c, s, cv);
-        if (scatter)
-          for (std::size_t t = 0; t < H; ++t) {
-            std::memcpy(re + t * BL + off, S.br.data() + t * W, W * sizeof(double));
-            std::memcpy(im + t * BL + off, S.bi.data() + t * W, W * sizeof(double));
-          }
+        acc += k_chunk_mix(br, bi, H * W, chunk_bits_, chunk_bits_ + high_bits_, c, s, cvp);
+        if (scatter) {
+          k_scatter(re + off, br, H, W, BL);
+          k_scatter(im + off, bi, H, W, BL);
+        }
       }
       partial[static_cast<std::size_t>(tid)] = acc;
     });

@@ -120,6 +120,8 @@ class QAOAEvaluator {
   std::vector<double> re_, im_;        // state
   std::vector<double> lre_, lim_;      // adjoint state (gradient)
   std::vector<double> cdf_;            // sampling
+  std::vector<std::vector<double>> scratch_;  // per-thread work buffers
+  double max_abs_cost_ = 0.0;          // largest |cost| (double costs), for the fast sincos range
   double last_traffic_ = 0.0;
 };
 
