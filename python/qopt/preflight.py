@@ -128,7 +128,11 @@ def _dwave(bqm, *, num_reads=100, annealing_time=None, child_sampler=None, sampl
             emb, _ = sampler.embedding_for(bqm, seed=seed, timeout=embedding_timeout)
             num_qubits = len(child.nodelist)
         else:
-            import dwave_networkx as dnx
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # dwave-networkx -> dwave-graphs notice
+                import dwave_networkx as dnx
 
             g = dnx.pegasus_graph(16)
             topo = {"type": "pegasus", "shape": [16]}

@@ -122,6 +122,12 @@ def find_embedding_cached(source_nodes, source_edges, target_nodes, target_edges
         kwargs["random_seed"] = int(seed) % (2**31)
     emb = minorminer.find_embedding(source_edges, list(target_edges), **kwargs) if source_edges else {}
     emb = {v: list(chain) for v, chain in emb.items()}
+    connected = {v for e in source_edges for v in e}
+    missing = [v for v in connected if not emb.get(v)]
+    if missing:
+        raise EmbeddingError(
+            f"minorminer found no embedding of {len(source_nodes)} variables / {len(source_edges)} "
+            f"interactions in the target graph ({len(target_nodes)} qubits, {len(target_edges)} couplers)")
     # minorminer only embeds nodes that have edges: give isolated variables free qubits.
     used = {q for chain in emb.values() for q in chain}
     free = (q for q in target_nodes if q not in used)
@@ -131,10 +137,6 @@ def find_embedding_cached(source_nodes, source_edges, target_nodes, target_edges
             if q is None:
                 raise EmbeddingError(f"no free qubit left for isolated variable {v!r}")
             emb[v] = [q]
-    if source_edges and any(v not in emb or not emb[v] for v in source_nodes):
-        raise EmbeddingError(
-            f"minorminer found no embedding of {len(source_nodes)} variables / {len(source_edges)} "
-            f"interactions in the target graph ({len(target_nodes)} qubits, {len(target_edges)} couplers)")
     with _CACHE_LOCK:
         _CACHE[key] = emb
         while len(_CACHE) > _CACHE_SIZE:
