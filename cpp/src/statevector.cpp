@@ -11,7 +11,12 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <cstdlib>
+#include <new>
 #include <type_traits>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #include <utility>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -37,6 +42,9 @@
 namespace qopt {
 namespace {
 
+#ifndef QOPT_G
+#define QOPT_G 2  // bits per sweep at L1-conflicting power-of-two strides (3 thrashes L1)
+#endif
 constexpr int kBlockBits = 16;          // 2^16 amplitudes * 16 bytes = 1 MiB per block (L2)
 constexpr int kGatherBits = 16;         // target size of a strided gather buffer (amplitudes)
 constexpr int kMinChunkBits = 5;        // >= 32 contiguous doubles (4 cache lines) per gathered row
@@ -70,7 +78,42 @@ void parallel_for(std::size_t count, int threads, F&& f) {
     bi = c * bi - s * t_ar;                 \
   } while (0)
 
-QOPT_INLINE void rx1(double* __restrict re, double* __restrict im, std::size_t L, int q, double c, double s) {
+// Rotation policies for a pair (a, b) of amplitudes.
+// Exact e^{-i beta X}: a' = c a - i s b, b' = c b - i s a.
+struct RotStd {
+  double c, s;
+  QOPT_INLINE void operator()(double& ar, double& ai, double& br, double& bi) const {
+    const double xr = ar, xi = ai, yr = br, yi = bi;
+    ar = c * xr + s * yi;
+    ai = c * xi - s * yr;
+    br = c * yr + s * xi;
+    bi = c * yi - s * xr;
+  }
+};
+// Unnormalised forms with one FMA per output (Kform = false: (I - i t X), t = tan beta, factor
+// cos beta dropped; Kform = true: (k I - i X), k = cot beta, factor sin beta dropped). The
+// caller keeps the dropped factors (one real number per layer).
+template <bool Kform>
+struct RotScaled {
+  double x;
+  QOPT_INLINE void operator()(double& ar, double& ai, double& br, double& bi) const {
+    const double xr = ar, xi = ai, yr = br, yi = bi;
+    if constexpr (!Kform) {
+      ar = xr + x * yi;
+      ai = xi - x * yr;
+      br = yr + x * xi;
+      bi = yi - x * xr;
+    } else {
+      ar = x * xr + yi;
+      ai = x * xi - yr;
+      br = x * yr + xi;
+      bi = x * yi - xr;
+    }
+  }
+};
+
+template <class Rot>
+QOPT_INLINE void rx1p(double* __restrict re, double* __restrict im, std::size_t L, int q, const Rot& rot) {
   const std::size_t st = std::size_t{1} << q;
   for (std::size_t base = 0; base < L; base += 2 * st) {
     double* __restrict r0 = re + base;
@@ -78,13 +121,14 @@ QOPT_INLINE void rx1(double* __restrict re, double* __restrict im, std::size_t L
     QOPT_IVDEP
     for (std::size_t j = 0; j < st; ++j) {
       double ar = r0[j], ai = i0[j], br = r0[j + st], bi = i0[j + st];
-      QOPT_ROT(ar, ai, br, bi);
+      rot(ar, ai, br, bi);
       r0[j] = ar; i0[j] = ai; r0[j + st] = br; i0[j + st] = bi;
     }
   }
 }
 
-QOPT_INLINE void rx2(double* __restrict re, double* __restrict im, std::size_t L, int q, double c, double s) {
+template <class Rot>
+QOPT_INLINE void rx2p(double* __restrict re, double* __restrict im, std::size_t L, int q, const Rot& rot) {
   const std::size_t st = std::size_t{1} << q;
   for (std::size_t base = 0; base < L; base += 4 * st) {
     double* __restrict r0 = re + base;
@@ -93,16 +137,17 @@ QOPT_INLINE void rx2(double* __restrict re, double* __restrict im, std::size_t L
     for (std::size_t j = 0; j < st; ++j) {
       double ar[4], ai[4];
       for (int m = 0; m < 4; ++m) { ar[m] = r0[j + m * st]; ai[m] = i0[j + m * st]; }
-      QOPT_ROT(ar[0], ai[0], ar[1], ai[1]);
-      QOPT_ROT(ar[2], ai[2], ar[3], ai[3]);
-      QOPT_ROT(ar[0], ai[0], ar[2], ai[2]);
-      QOPT_ROT(ar[1], ai[1], ar[3], ai[3]);
+      rot(ar[0], ai[0], ar[1], ai[1]);
+      rot(ar[2], ai[2], ar[3], ai[3]);
+      rot(ar[0], ai[0], ar[2], ai[2]);
+      rot(ar[1], ai[1], ar[3], ai[3]);
       for (int m = 0; m < 4; ++m) { r0[j + m * st] = ar[m]; i0[j + m * st] = ai[m]; }
     }
   }
 }
 
-QOPT_INLINE void rx3(double* __restrict re, double* __restrict im, std::size_t L, int q, double c, double s) {
+template <class Rot>
+QOPT_INLINE void rx3p(double* __restrict re, double* __restrict im, std::size_t L, int q, const Rot& rot) {
   const std::size_t st = std::size_t{1} << q;
   for (std::size_t base = 0; base < L; base += 8 * st) {
     double* __restrict r0 = re + base;
@@ -111,20 +156,38 @@ QOPT_INLINE void rx3(double* __restrict re, double* __restrict im, std::size_t L
     for (std::size_t j = 0; j < st; ++j) {
       double ar[8], ai[8];
       for (int m = 0; m < 8; ++m) { ar[m] = r0[j + m * st]; ai[m] = i0[j + m * st]; }
-      QOPT_ROT(ar[0], ai[0], ar[1], ai[1]);
-      QOPT_ROT(ar[2], ai[2], ar[3], ai[3]);
-      QOPT_ROT(ar[4], ai[4], ar[5], ai[5]);
-      QOPT_ROT(ar[6], ai[6], ar[7], ai[7]);
-      QOPT_ROT(ar[0], ai[0], ar[2], ai[2]);
-      QOPT_ROT(ar[1], ai[1], ar[3], ai[3]);
-      QOPT_ROT(ar[4], ai[4], ar[6], ai[6]);
-      QOPT_ROT(ar[5], ai[5], ar[7], ai[7]);
-      QOPT_ROT(ar[0], ai[0], ar[4], ai[4]);
-      QOPT_ROT(ar[1], ai[1], ar[5], ai[5]);
-      QOPT_ROT(ar[2], ai[2], ar[6], ai[6]);
-      QOPT_ROT(ar[3], ai[3], ar[7], ai[7]);
+      rot(ar[0], ai[0], ar[1], ai[1]);
+      rot(ar[2], ai[2], ar[3], ai[3]);
+      rot(ar[4], ai[4], ar[5], ai[5]);
+      rot(ar[6], ai[6], ar[7], ai[7]);
+      rot(ar[0], ai[0], ar[2], ai[2]);
+      rot(ar[1], ai[1], ar[3], ai[3]);
+      rot(ar[4], ai[4], ar[6], ai[6]);
+      rot(ar[5], ai[5], ar[7], ai[7]);
+      rot(ar[0], ai[0], ar[4], ai[4]);
+      rot(ar[1], ai[1], ar[5], ai[5]);
+      rot(ar[2], ai[2], ar[6], ai[6]);
+      rot(ar[3], ai[3], ar[7], ai[7]);
       for (int m = 0; m < 8; ++m) { r0[j + m * st] = ar[m]; i0[j + m * st] = ai[m]; }
     }
+  }
+}
+
+
+QOPT_INLINE void rx1(double* re, double* im, std::size_t L, int q, double c, double s) { rx1p(re, im, L, q, RotStd{c, s}); }
+QOPT_INLINE void rx2(double* re, double* im, std::size_t L, int q, double c, double s) { rx2p(re, im, L, q, RotStd{c, s}); }
+QOPT_INLINE void rx3(double* re, double* im, std::size_t L, int q, double c, double s) { rx3p(re, im, L, q, RotStd{c, s}); }
+
+template <bool K, int G = 3>
+QOPT_INLINE void rxu_range(double* re, double* im, std::size_t L, int lo, int hi, double x) {
+  const RotScaled<K> rot{x};
+  int q = lo;
+  while (q < hi) {
+    const int r = std::min(G, hi - q);
+    if (r == 3) rx3p(re, im, L, q, rot);
+    else if (r == 2) rx2p(re, im, L, q, rot);
+    else rx1p(re, im, L, q, rot);
+    q += r;
   }
 }
 
@@ -179,6 +242,51 @@ QOPT_INLINE void rx_all(double* re, double* im, std::size_t L, int lo, int hi, d
   } else {
     rx_range(re, im, L, lo, hi, c, s);
   }
+}
+
+template <bool K>
+QOPT_INLINE void rxu_low3(double* __restrict re, double* __restrict im, std::size_t L, double x) {
+  const v8d vx = {x, x, x, x, x, x, x, x};
+  for (std::size_t j = 0; j < L; j += 8) {
+    v8d r, i;
+    std::memcpy(&r, re + j, sizeof r);
+    std::memcpy(&i, im + j, sizeof i);
+    v8d rs = QOPT_SHUF(r, 1, 0, 3, 2, 5, 4, 7, 6), is = QOPT_SHUF(i, 1, 0, 3, 2, 5, 4, 7, 6);
+    if constexpr (!K) { r = r + vx * is; i = i - vx * rs; } else { r = vx * r + is; i = vx * i - rs; }
+    rs = QOPT_SHUF(r, 2, 3, 0, 1, 6, 7, 4, 5);
+    is = QOPT_SHUF(i, 2, 3, 0, 1, 6, 7, 4, 5);
+    if constexpr (!K) { r = r + vx * is; i = i - vx * rs; } else { r = vx * r + is; i = vx * i - rs; }
+    rs = QOPT_SHUF(r, 4, 5, 6, 7, 0, 1, 2, 3);
+    is = QOPT_SHUF(i, 4, 5, 6, 7, 0, 1, 2, 3);
+    if constexpr (!K) { r = r + vx * is; i = i - vx * rs; } else { r = vx * r + is; i = vx * i - rs; }
+    std::memcpy(re + j, &r, sizeof r);
+    std::memcpy(im + j, &i, sizeof i);
+  }
+}
+
+// Unnormalised mixer on bits [lo, hi) (see RotScaled); L1-sized sub-blocks first when lo == 0.
+struct MixArgs {
+  double x;
+  bool kform;
+};
+template <bool K>
+QOPT_INLINE void rxu_all_k(double* re, double* im, std::size_t L, int lo, int hi, double x) {
+  constexpr int kL1Bits = 10;  // 2^10 amplitudes = 16 KiB (re + im): L1-resident sub-block
+  if (lo == 0 && hi >= 3 && L >= 8) {
+    const int sub = std::min(hi, kL1Bits);
+    const std::size_t SL = std::size_t{1} << sub;
+    for (std::size_t o = 0; o < L; o += SL) {
+      rxu_low3<K>(re + o, im + o, SL, x);
+      rxu_range<K>(re + o, im + o, SL, 3, sub, x);
+    }
+    rxu_range<K, QOPT_G>(re, im, L, sub, hi, x);
+  } else {
+    rxu_range<K, QOPT_G>(re, im, L, lo, hi, x);
+  }
+}
+QOPT_INLINE void rxu_all(double* re, double* im, std::size_t L, int lo, int hi, const MixArgs& m) {
+  if (m.kform) rxu_all_k<true>(re, im, L, lo, hi, m.x);
+  else rxu_all_k<false>(re, im, L, lo, hi, m.x);
 }
 
 // Copy with non-temporal stores (the destination is not read again soon).
@@ -258,27 +366,6 @@ QOPT_SIMD void k_fill_u16(const std::uint16_t* idx, std::size_t L, const double*
   fill_compact(idx, L, tc, ts, tv, pc, ps, cv);
 }
 
-// Forward block: (init |+> or take the state), multiply by e^{-i gamma c}, mix bits [0, B);
-// returns sum |psi|^2 c when cv is given.
-QOPT_SIMD double k_block_forward(double* __restrict re, double* __restrict im, std::size_t L, int bits,
-                                 const double* __restrict pc, const double* __restrict ps, double init_norm,
-                                 double c, double s, const double* __restrict cv) {
-  if (init_norm > 0.0) {
-    for (std::size_t j = 0; j < L; ++j) { re[j] = init_norm * pc[j]; im[j] = -init_norm * ps[j]; }
-  } else {
-    for (std::size_t j = 0; j < L; ++j) {
-      const double a = re[j], b = im[j];
-      re[j] = a * pc[j] + b * ps[j];
-      im[j] = b * pc[j] - a * ps[j];
-    }
-  }
-  rx_range(re, im, L, 0, bits, c, s);
-  double acc = 0.0;
-  if (cv)
-    for (std::size_t j = 0; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * cv[j];
-  return acc;
-}
-
 // Forward block, templated on the cost storage (uint8/uint16 table indices or doubles):
 // (init |+> or take the state) * e^{-i gamma c}, mix bits [0, bits); returns sum |psi|^2 c when want_e.
 struct PhaseArgs {
@@ -289,9 +376,8 @@ struct PhaseArgs {
   bool fast;         // |gamma c| small enough for fast_sincos
 };
 template <class T>
-QOPT_INLINE double block_forward_t(double* __restrict re, double* __restrict im, std::size_t L, int bits,
-                                   const T* __restrict cost, const PhaseArgs& ph, double init_norm, double c,
-                                   double s, bool want_e) {
+QOPT_INLINE void phase_apply_t(double* __restrict re, double* __restrict im, std::size_t L,
+                               const T* __restrict cost, const PhaseArgs& ph, double init_norm) {
   const double* __restrict tc = ph.tc;
   const double* __restrict ts = ph.ts;
   const double* __restrict tv = ph.tv;
@@ -335,7 +421,21 @@ QOPT_INLINE double block_forward_t(double* __restrict re, double* __restrict im,
       }
     }
   }
-  rx_all(re, im, L, 0, bits, c, s);
+}
+
+template <class T>
+QOPT_INLINE double block_forward_t(double* __restrict re, double* __restrict im, std::size_t L, int bits,
+                                   const T* __restrict cost, const PhaseArgs& ph, double init_norm,
+                                   const MixArgs& mix, bool want_e) {
+  const double* __restrict tv = ph.tv;
+  constexpr int kL1Bits = 10;
+  const int sub = std::min(bits, kL1Bits);
+  const std::size_t SL = std::size_t{1} << sub;
+  for (std::size_t o = 0; o < L; o += SL) {  // phase + low mixer bits while the sub-block is in L1
+    phase_apply_t(re + o, im + o, SL, cost + o, ph, init_norm);
+    rxu_all(re + o, im + o, SL, 0, sub, mix);
+  }
+  rxu_all(re, im, L, sub, bits, mix);
   double acc = 0.0;
   if (want_e) {
     if constexpr (std::is_same_v<T, double>) {
@@ -347,16 +447,16 @@ QOPT_INLINE double block_forward_t(double* __restrict re, double* __restrict im,
   return acc;
 }
 QOPT_SIMD double k_block_u8(double* re, double* im, std::size_t L, int bits, const std::uint8_t* cost,
-                            const PhaseArgs& ph, double init_norm, double c, double s, bool want_e) {
-  return block_forward_t(re, im, L, bits, cost, ph, init_norm, c, s, want_e);
+                            const PhaseArgs& ph, double init_norm, const MixArgs& mix, bool want_e) {
+  return block_forward_t(re, im, L, bits, cost, ph, init_norm, mix, want_e);
 }
 QOPT_SIMD double k_block_u16(double* re, double* im, std::size_t L, int bits, const std::uint16_t* cost,
-                             const PhaseArgs& ph, double init_norm, double c, double s, bool want_e) {
-  return block_forward_t(re, im, L, bits, cost, ph, init_norm, c, s, want_e);
+                             const PhaseArgs& ph, double init_norm, const MixArgs& mix, bool want_e) {
+  return block_forward_t(re, im, L, bits, cost, ph, init_norm, mix, want_e);
 }
 QOPT_SIMD double k_block_f64(double* re, double* im, std::size_t L, int bits, const double* cost,
-                             const PhaseArgs& ph, double init_norm, double c, double s, bool want_e) {
-  return block_forward_t(re, im, L, bits, cost, ph, init_norm, c, s, want_e);
+                             const PhaseArgs& ph, double init_norm, const MixArgs& mix, bool want_e) {
+  return block_forward_t(re, im, L, bits, cost, ph, init_norm, mix, want_e);
 }
 QOPT_SIMD void k_stream_out(double* dst_re, double* dst_im, const double* re, const double* im, std::size_t L) {
   stream_copy(dst_re, re, L);
@@ -381,9 +481,9 @@ QOPT_SIMD void k_scatter(double* __restrict dst, const double* __restrict src, s
 }
 
 // Strided chunk: mix bits [lo, hi) of the gathered buffer; returns sum |psi|^2 c when cv is given.
-QOPT_SIMD double k_chunk_mix(double* __restrict re, double* __restrict im, std::size_t L, int lo, int hi, double c,
-                             double s, const double* __restrict cv) {
-  rx_all(re, im, L, lo, hi, c, s);
+QOPT_SIMD double k_chunk_mix(double* __restrict re, double* __restrict im, std::size_t L, int lo, int hi,
+                             const MixArgs& mix, const double* __restrict cv) {
+  rxu_all(re, im, L, lo, hi, mix);
   double acc = 0.0;
   if (cv)
     for (std::size_t j = 0; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * cv[j];
@@ -432,6 +532,10 @@ QOPT_SIMD double k_gphase(double* __restrict pr, double* __restrict pi, double* 
 QOPT_SIMD void k_scale(const double* __restrict pr, const double* __restrict pi, double* __restrict lr,
                        double* __restrict li, std::size_t L, const double* __restrict cv) {
   for (std::size_t j = 0; j < L; ++j) { lr[j] = cv[j] * pr[j]; li[j] = cv[j] * pi[j]; }
+}
+
+QOPT_SIMD void k_scale2(double* __restrict re, double* __restrict im, std::size_t L, double f) {
+  for (std::size_t j = 0; j < L; ++j) { re[j] *= f; im[j] *= f; }
 }
 
 QOPT_SIMD void k_prob(const double* __restrict re, const double* __restrict im, std::size_t L, double* __restrict out) {
@@ -530,6 +634,28 @@ void check_budget(std::size_t need, std::size_t max_memory, int n, const char* w
 }
 
 }  // namespace
+
+template <class T>
+T* HugePageAllocator<T>::allocate(std::size_t n) {
+  const std::size_t bytes = n * sizeof(T);
+  constexpr std::size_t kHuge = std::size_t{1} << 21;
+  if (bytes < 2 * kHuge) {
+    if (void* p = std::malloc(bytes ? bytes : 1)) return static_cast<T*>(p);
+    throw std::bad_alloc();
+  }
+  const std::size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+  void* p = std::aligned_alloc(kHuge, rounded);
+  if (!p) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+  return static_cast<T*>(p);
+}
+template <class T>
+void HugePageAllocator<T>::deallocate(T* p, std::size_t) noexcept {
+  std::free(p);
+}
+template struct HugePageAllocator<double>;
 
 std::size_t qaoa_memory_bytes(int num_qubits, bool gradient, bool sampling) {
   if (num_qubits < 0 || num_qubits > 62) return ~std::size_t{0};
@@ -716,6 +842,7 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
   const double norm = 1.0 / std::sqrt(static_cast<double>(N));
   const double cbytes = compact_ == 0 ? 8.0 : static_cast<double>(compact_);
   double traffic = 0.0, energy = 0.0;
+  double log_scale = 0.0;  // log of the factors the unnormalised mixers dropped
   double* re = re_.data();
   double* im = im_.data();
   std::vector<double> partial(static_cast<std::size_t>(num_threads_));
@@ -723,6 +850,9 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
   for (int l = 0; l < reps; ++l) {
     const bool last = l == reps - 1;
     const double c = std::cos(beta[l]), s = std::sin(beta[l]);
+    const bool kform = std::fabs(s) > std::fabs(c);
+    const MixArgs mix{kform ? c / s : s / c, kform};
+    log_scale += static_cast<double>(n_) * std::log(std::fabs(kform ? s : c));
     if (compact_) phase_table(gamma[l], tc, ts);
     const PhaseArgs ph{tc.data(), ts.data(), table_.data(), gamma[l], std::fabs(gamma[l]) * max_abs_cost_ < 1.0e6};
     const bool final_block = last && high_bits_ == 0;
@@ -736,9 +866,9 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
         double* r = init_scratch ? sbuf : re + o;
         double* i = init_scratch ? sbuf + scratch : im + o;
         const double nrm = l == 0 ? norm : 0.0;
-        if (compact_ == 1) acc += k_block_u8(r, i, BL, low_bits_, idx8_.data() + o, ph, nrm, c, s, final_block);
-        else if (compact_ == 2) acc += k_block_u16(r, i, BL, low_bits_, idx16_.data() + o, ph, nrm, c, s, final_block);
-        else acc += k_block_f64(r, i, BL, low_bits_, cost_.data() + o, ph, nrm, c, s, final_block);
+        if (compact_ == 1) acc += k_block_u8(r, i, BL, low_bits_, idx8_.data() + o, ph, nrm, mix, final_block);
+        else if (compact_ == 2) acc += k_block_u16(r, i, BL, low_bits_, idx16_.data() + o, ph, nrm, mix, final_block);
+        else acc += k_block_f64(r, i, BL, low_bits_, cost_.data() + o, ph, nrm, mix, final_block);
         if (init_scratch) k_stream_out(re + o, im + o, r, i, BL);
       }
 #if defined(__SSE2__)
@@ -769,7 +899,7 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
           else if (compact_ == 2) k_fill_u16(pidx16_.data() + ci * H * W, H * W, nullptr, nullptr, table_.data(), nullptr, nullptr, cv);
           else k_gather(cv, cost_.data() + off, H, W, BL);
         }
-        acc += k_chunk_mix(br, bi, H * W, chunk_bits_, chunk_bits_ + high_bits_, c, s, cvp);
+        acc += k_chunk_mix(br, bi, H * W, chunk_bits_, chunk_bits_ + high_bits_, mix, cvp);
         if (scatter) {
           k_scatter(re + off, br, H, W, BL);
           k_scatter(im + off, bi, H, W, BL);
@@ -781,8 +911,15 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
     if (last)
       for (double p : partial) energy += p;
   }
+  const double scale = std::exp(log_scale);  // true amplitude = scale * stored amplitude
+  if (store_final && scale != 1.0) {
+    parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int) {
+      for (std::size_t b = b0; b < b1; ++b) k_scale2(re + b * BL, im + b * BL, BL, scale);
+    });
+    traffic += static_cast<double>(N) * 32.0;
+  }
   last_traffic_ = traffic;
-  return energy;
+  return energy * scale * scale;
 }
 
 double QAOAEvaluator::expectation(const double* gamma, const double* beta, int reps) {

@@ -43,6 +43,23 @@ using index_type = std::int32_t;
 // Largest number of qubits the engine accepts (2^30 amplitudes = 16 GiB per state).
 constexpr int kMaxStatevectorQubits = 30;
 
+// Allocator for large state arrays: 2 MiB-aligned and advised for transparent huge pages
+// (strided passes touch a new 4 KiB page per row otherwise, and miss the TLB).
+template <class T>
+struct HugePageAllocator {
+  using value_type = T;
+  HugePageAllocator() = default;
+  template <class U>
+  HugePageAllocator(const HugePageAllocator<U>&) {}
+  T* allocate(std::size_t n);
+  void deallocate(T* p, std::size_t n) noexcept;
+  template <class U>
+  bool operator==(const HugePageAllocator<U>&) const { return true; }
+  template <class U>
+  bool operator!=(const HugePageAllocator<U>&) const { return false; }
+};
+using huge_vector = std::vector<double, HugePageAllocator<double>>;
+
 // Memory (bytes) the engine needs for a model on num_qubits qubits:
 // the cost vector as doubles (built first), one state (16 bytes per amplitude),
 // plus a second state when `gradient`, plus a cumulative-probability array when
@@ -117,8 +134,8 @@ class QAOAEvaluator {
   std::vector<std::uint8_t> pidx8_;    // compact costs in strided-gather order
   std::vector<std::uint16_t> pidx16_;
   std::vector<double> table_;          // cost value of each compact index
-  std::vector<double> re_, im_;        // state
-  std::vector<double> lre_, lim_;      // adjoint state (gradient)
+  huge_vector re_, im_;                // state
+  huge_vector lre_, lim_;              // adjoint state (gradient)
   std::vector<double> cdf_;            // sampling
   std::vector<std::vector<double>> scratch_;  // per-thread work buffers
   double max_abs_cost_ = 0.0;          // largest |cost| (double costs), for the fast sincos range
