@@ -380,7 +380,6 @@ QOPT_INLINE void phase_apply_t(double* __restrict re, double* __restrict im, std
                                const T* __restrict cost, const PhaseArgs& ph, double init_norm) {
   const double* __restrict tc = ph.tc;
   const double* __restrict ts = ph.ts;
-  const double* __restrict tv = ph.tv;
   const double g = ph.gamma;
   if constexpr (std::is_same_v<T, double>) {
     if (!ph.fast) {
