@@ -1,3 +1,1060 @@
+// QAOA statevector engine (see qopt/statevector.hpp for the maths and storage contract).
 #include "qopt/statevector.hpp"
 
-namespace qopt {}  // namespace qopt
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <cstdlib>
+#include <new>
+#include <type_traits>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+#include <utility>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+// Compile the hot kernels for AVX-512, AVX2+FMA and baseline x86-64; the loader picks one.
+#define QOPT_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define QOPT_SIMD
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+#define QOPT_IVDEP _Pragma("GCC ivdep")
+#else
+#define QOPT_IVDEP
+#endif
+#if defined(__GNUC__)
+#define QOPT_INLINE inline __attribute__((always_inline))
+#else
+#define QOPT_INLINE inline
+#endif
+
+namespace qopt {
+namespace {
+
+#ifndef QOPT_G
+#define QOPT_G 2  // bits per sweep at L1-conflicting power-of-two strides (3 thrashes L1)
+#endif
+constexpr int kBlockBits = 16;          // 2^16 amplitudes * 16 bytes = 1 MiB per block (L2)
+constexpr int kGatherBits = 16;         // target size of a strided gather buffer (amplitudes)
+constexpr int kMinChunkBits = 5;        // >= 32 contiguous doubles (4 cache lines) per gathered row
+constexpr std::size_t kStreamMin = std::size_t{1} << 24;  // states this large are written with NT stores
+constexpr std::size_t kParallelMin = std::size_t{1} << 15;  // smaller states run on one thread
+
+template <class F>
+void parallel_for(std::size_t count, int threads, F&& f) {
+  const std::size_t t = std::min<std::size_t>(static_cast<std::size_t>(std::max(threads, 1)), count);
+  if (t <= 1) {
+    if (count) f(std::size_t{0}, count, 0);
+    return;
+  }
+  std::vector<std::thread> pool;
+  pool.reserve(t - 1);
+  for (std::size_t i = 1; i < t; ++i)
+    pool.emplace_back([&f, count, t, i] { f(count * i / t, count * (i + 1) / t, static_cast<int>(i)); });
+  f(std::size_t{0}, count / t, 0);
+  for (auto& th : pool) th.join();
+}
+
+// ---------------------------------------------------------------- kernels
+// e^{-i beta X} on a pair (a, b): a' = c a - i s b, b' = c b - i s a, with c = cos beta, s = sin beta.
+#define QOPT_ROT(ar, ai, br, bi)            \
+  do {                                      \
+    const double t_ar = ar, t_ai = ai;      \
+    ar = c * t_ar + s * bi;                 \
+    ai = c * t_ai - s * br;                 \
+    const double t_br = br;                 \
+    br = c * t_br + s * t_ai;               \
+    bi = c * bi - s * t_ar;                 \
+  } while (0)
+
+// Rotation policies for a pair (a, b) of amplitudes.
+// Exact e^{-i beta X}: a' = c a - i s b, b' = c b - i s a.
+struct RotStd {
+  double c, s;
+  QOPT_INLINE void operator()(double& ar, double& ai, double& br, double& bi) const {
+    const double xr = ar, xi = ai, yr = br, yi = bi;
+    ar = c * xr + s * yi;
+    ai = c * xi - s * yr;
+    br = c * yr + s * xi;
+    bi = c * yi - s * xr;
+  }
+};
+// Unnormalised forms with one FMA per output (Kform = false: (I - i t X), t = tan beta, factor
+// cos beta dropped; Kform = true: (k I - i X), k = cot beta, factor sin beta dropped). The
+// caller keeps the dropped factors (one real number per layer).
+template <bool Kform>
+struct RotScaled {
+  double x;
+  QOPT_INLINE void operator()(double& ar, double& ai, double& br, double& bi) const {
+    const double xr = ar, xi = ai, yr = br, yi = bi;
+    if constexpr (!Kform) {
+      ar = xr + x * yi;
+      ai = xi - x * yr;
+      br = yr + x * xi;
+      bi = yi - x * xr;
+    } else {
+      ar = x * xr + yi;
+      ai = x * xi - yr;
+      br = x * yr + xi;
+      bi = x * yi - xr;
+    }
+  }
+};
+
+template <class Rot>
+QOPT_INLINE void rx1p(double* __restrict re, double* __restrict im, std::size_t L, int q, const Rot& rot) {
+  const std::size_t st = std::size_t{1} << q;
+  for (std::size_t base = 0; base < L; base += 2 * st) {
+    double* __restrict r0 = re + base;
+    double* __restrict i0 = im + base;
+    QOPT_IVDEP
+    for (std::size_t j = 0; j < st; ++j) {
+      double ar = r0[j], ai = i0[j], br = r0[j + st], bi = i0[j + st];
+      rot(ar, ai, br, bi);
+      r0[j] = ar; i0[j] = ai; r0[j + st] = br; i0[j + st] = bi;
+    }
+  }
+}
+
+template <class Rot>
+QOPT_INLINE void rx2p(double* __restrict re, double* __restrict im, std::size_t L, int q, const Rot& rot) {
+  const std::size_t st = std::size_t{1} << q;
+  for (std::size_t base = 0; base < L; base += 4 * st) {
+    double* __restrict r0 = re + base;
+    double* __restrict i0 = im + base;
+    QOPT_IVDEP
+    for (std::size_t j = 0; j < st; ++j) {
+      double ar[4], ai[4];
+      for (int m = 0; m < 4; ++m) { ar[m] = r0[j + m * st]; ai[m] = i0[j + m * st]; }
+      rot(ar[0], ai[0], ar[1], ai[1]);
+      rot(ar[2], ai[2], ar[3], ai[3]);
+      rot(ar[0], ai[0], ar[2], ai[2]);
+      rot(ar[1], ai[1], ar[3], ai[3]);
+      for (int m = 0; m < 4; ++m) { r0[j + m * st] = ar[m]; i0[j + m * st] = ai[m]; }
+    }
+  }
+}
+
+template <class Rot>
+QOPT_INLINE void rx3p(double* __restrict re, double* __restrict im, std::size_t L, int q, const Rot& rot) {
+  const std::size_t st = std::size_t{1} << q;
+  for (std::size_t base = 0; base < L; base += 8 * st) {
+    double* __restrict r0 = re + base;
+    double* __restrict i0 = im + base;
+    QOPT_IVDEP
+    for (std::size_t j = 0; j < st; ++j) {
+      double ar[8], ai[8];
+      for (int m = 0; m < 8; ++m) { ar[m] = r0[j + m * st]; ai[m] = i0[j + m * st]; }
+      rot(ar[0], ai[0], ar[1], ai[1]);
+      rot(ar[2], ai[2], ar[3], ai[3]);
+      rot(ar[4], ai[4], ar[5], ai[5]);
+      rot(ar[6], ai[6], ar[7], ai[7]);
+      rot(ar[0], ai[0], ar[2], ai[2]);
+      rot(ar[1], ai[1], ar[3], ai[3]);
+      rot(ar[4], ai[4], ar[6], ai[6]);
+      rot(ar[5], ai[5], ar[7], ai[7]);
+      rot(ar[0], ai[0], ar[4], ai[4]);
+      rot(ar[1], ai[1], ar[5], ai[5]);
+      rot(ar[2], ai[2], ar[6], ai[6]);
+      rot(ar[3], ai[3], ar[7], ai[7]);
+      for (int m = 0; m < 8; ++m) { r0[j + m * st] = ar[m]; i0[j + m * st] = ai[m]; }
+    }
+  }
+}
+
+
+QOPT_INLINE void rx1(double* re, double* im, std::size_t L, int q, double c, double s) { rx1p(re, im, L, q, RotStd{c, s}); }
+QOPT_INLINE void rx2(double* re, double* im, std::size_t L, int q, double c, double s) { rx2p(re, im, L, q, RotStd{c, s}); }
+QOPT_INLINE void rx3(double* re, double* im, std::size_t L, int q, double c, double s) { rx3p(re, im, L, q, RotStd{c, s}); }
+
+template <bool K, int G = 3>
+QOPT_INLINE void rxu_range(double* re, double* im, std::size_t L, int lo, int hi, double x) {
+  const RotScaled<K> rot{x};
+  int q = lo;
+  while (q < hi) {
+    const int r = std::min(G, hi - q);
+    if (r == 3) rx3p(re, im, L, q, rot);
+    else if (r == 2) rx2p(re, im, L, q, rot);
+    else rx1p(re, im, L, q, rot);
+    q += r;
+  }
+}
+
+// e^{-i beta X} on every bit in [lo, hi) of a local buffer of length L (three bits per sweep).
+QOPT_INLINE void rx_range(double* re, double* im, std::size_t L, int lo, int hi, double c, double s) {
+  int q = lo;
+  while (q < hi) {
+    const int r = std::min(3, hi - q);
+    if (r == 3) rx3(re, im, L, q, c, s);
+    else if (r == 2) rx2(re, im, L, q, c, s);
+    else rx1(re, im, L, q, c, s);
+    q += r;
+  }
+}
+
+// e^{-i beta X} on bits 0, 1, 2 of a buffer (L a multiple of 8): eight contiguous amplitudes
+// form one vector; partners are found by lane permutations.
+typedef double v8d __attribute__((vector_size(64)));
+typedef long long v8i __attribute__((vector_size(64)));
+#if defined(__clang__)
+#define QOPT_SHUF(v, a, b, c, d, e, f, g, h) __builtin_shufflevector(v, v, a, b, c, d, e, f, g, h)
+#else
+#define QOPT_SHUF(v, a, b, c, d, e, f, g, h) __builtin_shuffle(v, v8i{a, b, c, d, e, f, g, h})
+#endif
+QOPT_INLINE void rx_low3(double* __restrict re, double* __restrict im, std::size_t L, double c, double s) {
+  const v8d vc = {c, c, c, c, c, c, c, c};
+  const v8d vs = {s, s, s, s, s, s, s, s};
+  for (std::size_t j = 0; j < L; j += 8) {
+    v8d r, i;
+    std::memcpy(&r, re + j, sizeof r);
+    std::memcpy(&i, im + j, sizeof i);
+    v8d rs = QOPT_SHUF(r, 1, 0, 3, 2, 5, 4, 7, 6), is = QOPT_SHUF(i, 1, 0, 3, 2, 5, 4, 7, 6);
+    v8d nr = vc * r + vs * is, ni = vc * i - vs * rs;
+    rs = QOPT_SHUF(nr, 2, 3, 0, 1, 6, 7, 4, 5);
+    is = QOPT_SHUF(ni, 2, 3, 0, 1, 6, 7, 4, 5);
+    r = vc * nr + vs * is;
+    i = vc * ni - vs * rs;
+    rs = QOPT_SHUF(r, 4, 5, 6, 7, 0, 1, 2, 3);
+    is = QOPT_SHUF(i, 4, 5, 6, 7, 0, 1, 2, 3);
+    nr = vc * r + vs * is;
+    ni = vc * i - vs * rs;
+    std::memcpy(re + j, &nr, sizeof nr);
+    std::memcpy(im + j, &ni, sizeof ni);
+  }
+}
+
+// e^{-i beta X} on every bit in [lo, hi) of a buffer of length L = 2^bits (bits >= hi).
+QOPT_INLINE void rx_all(double* re, double* im, std::size_t L, int lo, int hi, double c, double s) {
+  if (lo == 0 && hi >= 3 && L >= 8) {
+    rx_low3(re, im, L, c, s);
+    rx_range(re, im, L, 3, hi, c, s);
+  } else {
+    rx_range(re, im, L, lo, hi, c, s);
+  }
+}
+
+template <bool K>
+QOPT_INLINE void rxu_low3(double* __restrict re, double* __restrict im, std::size_t L, double x) {
+  const v8d vx = {x, x, x, x, x, x, x, x};
+  for (std::size_t j = 0; j < L; j += 8) {
+    v8d r, i;
+    std::memcpy(&r, re + j, sizeof r);
+    std::memcpy(&i, im + j, sizeof i);
+    v8d rs = QOPT_SHUF(r, 1, 0, 3, 2, 5, 4, 7, 6), is = QOPT_SHUF(i, 1, 0, 3, 2, 5, 4, 7, 6);
+    if constexpr (!K) { r = r + vx * is; i = i - vx * rs; } else { r = vx * r + is; i = vx * i - rs; }
+    rs = QOPT_SHUF(r, 2, 3, 0, 1, 6, 7, 4, 5);
+    is = QOPT_SHUF(i, 2, 3, 0, 1, 6, 7, 4, 5);
+    if constexpr (!K) { r = r + vx * is; i = i - vx * rs; } else { r = vx * r + is; i = vx * i - rs; }
+    rs = QOPT_SHUF(r, 4, 5, 6, 7, 0, 1, 2, 3);
+    is = QOPT_SHUF(i, 4, 5, 6, 7, 0, 1, 2, 3);
+    if constexpr (!K) { r = r + vx * is; i = i - vx * rs; } else { r = vx * r + is; i = vx * i - rs; }
+    std::memcpy(re + j, &r, sizeof r);
+    std::memcpy(im + j, &i, sizeof i);
+  }
+}
+
+// Unnormalised mixer on bits [lo, hi) (see RotScaled); L1-sized sub-blocks first when lo == 0.
+struct MixArgs {
+  double x;
+  bool kform;
+};
+template <bool K>
+QOPT_INLINE void rxu_all_k(double* re, double* im, std::size_t L, int lo, int hi, double x) {
+  constexpr int kL1Bits = 10;  // 2^10 amplitudes = 16 KiB (re + im): L1-resident sub-block
+  if (lo == 0 && hi >= 3 && L >= 8) {
+    const int sub = std::min(hi, kL1Bits);
+    const std::size_t SL = std::size_t{1} << sub;
+    for (std::size_t o = 0; o < L; o += SL) {
+      rxu_low3<K>(re + o, im + o, SL, x);
+      rxu_range<K>(re + o, im + o, SL, 3, sub, x);
+    }
+    rxu_range<K, QOPT_G>(re, im, L, sub, hi, x);
+  } else {
+    rxu_range<K, QOPT_G>(re, im, L, lo, hi, x);
+  }
+}
+QOPT_INLINE void rxu_all(double* re, double* im, std::size_t L, int lo, int hi, const MixArgs& m) {
+  if (m.kform) rxu_all_k<true>(re, im, L, lo, hi, m.x);
+  else rxu_all_k<false>(re, im, L, lo, hi, m.x);
+}
+
+// Copy with non-temporal stores (the destination is not read again soon).
+QOPT_INLINE void stream_copy(double* __restrict dst, const double* __restrict src, std::size_t L) {
+#if defined(__SSE2__)
+  if ((reinterpret_cast<std::uintptr_t>(dst) & 15U) == 0 && (L & 1U) == 0) {
+    for (std::size_t j = 0; j < L; j += 2) _mm_stream_pd(dst + j, _mm_loadu_pd(src + j));
+    return;
+  }
+#endif
+  std::memcpy(dst, src, L * sizeof(double));
+}
+
+// sin and cos of x for |x| < 2^20 * pi/2 (fdlibm kernels, Cody-Waite reduction); branch-free.
+QOPT_INLINE void fast_sincos(double x, double& sn, double& cs) {
+  constexpr double kTwoOverPi = 6.36619772367581382433e-01;
+  constexpr double kPio2Hi = 1.57079632673412561417e+00;  // first 33 bits of pi/2
+  constexpr double kPio2Lo = 6.07710050650619224932e-11;  // pi/2 - kPio2Hi
+  constexpr double kRound = 6755399441055744.0;            // 1.5 * 2^52
+  const double k = (x * kTwoOverPi + kRound) - kRound;     // nearest integer
+  const double r = (x - k * kPio2Hi) - k * kPio2Lo;        // |r| <= pi/4 (+ tiny)
+  const double z = r * r;
+  const double sp = r + r * z * (-1.66666666666666324348e-01 +
+                                 z * (8.33333333332248946124e-03 +
+                                      z * (-1.98412698298579493134e-04 +
+                                           z * (2.75573137070700676789e-06 +
+                                                z * (-2.50507602534068634195e-08 + z * 1.58969099521155010221e-10)))));
+  const double cp = 1.0 - 0.5 * z + z * z * (4.16666666666666019037e-02 +
+                                             z * (-1.38888888888741095749e-03 +
+                                                  z * (2.48015872894767294178e-05 +
+                                                       z * (-2.75573143513906633035e-07 +
+                                                            z * (2.08757232129817482790e-09 +
+                                                                 z * -1.13596475577881948265e-11)))));
+  const double q = k - 4.0 * std::floor(k * 0.25);  // quadrant in {0, 1, 2, 3}
+  const bool odd = (q == 1.0) || (q == 3.0);
+  const double s0 = odd ? cp : sp;
+  const double c0 = odd ? sp : cp;
+  sn = (q >= 2.0) ? -s0 : s0;
+  cs = (q == 1.0 || q == 2.0) ? -c0 : c0;
+}
+
+// ---- kernels compiled per instruction set (QOPT_SIMD); everything hot is inlined into them.
+
+// Phases (cos, sin of gamma * cost) and costs for L entries of double costs.
+QOPT_SIMD void k_fill_double(const double* __restrict cost, std::size_t L, double gamma, double* __restrict pc,
+                             double* __restrict ps, double* __restrict cv) {
+  double amax = 0.0;
+  for (std::size_t j = 0; j < L; ++j) amax = std::max(amax, std::fabs(gamma * cost[j]));
+  if (pc) {
+    if (amax < 1.0e6) {
+      for (std::size_t j = 0; j < L; ++j) fast_sincos(gamma * cost[j], ps[j], pc[j]);
+    } else {
+      for (std::size_t j = 0; j < L; ++j) {
+        ps[j] = std::sin(gamma * cost[j]);
+        pc[j] = std::cos(gamma * cost[j]);
+      }
+    }
+  }
+  if (cv) std::memcpy(cv, cost, L * sizeof(double));
+}
+
+template <class I>
+QOPT_INLINE void fill_compact(const I* __restrict idx, std::size_t L, const double* __restrict tc,
+                         const double* __restrict ts, const double* __restrict tv, double* __restrict pc,
+                         double* __restrict ps, double* __restrict cv) {
+  if (pc)
+    for (std::size_t j = 0; j < L; ++j) { pc[j] = tc[idx[j]]; ps[j] = ts[idx[j]]; }
+  if (cv)
+    for (std::size_t j = 0; j < L; ++j) cv[j] = tv[idx[j]];
+}
+QOPT_SIMD void k_fill_u8(const std::uint8_t* idx, std::size_t L, const double* tc, const double* ts, const double* tv,
+                         double* pc, double* ps, double* cv) {
+  fill_compact(idx, L, tc, ts, tv, pc, ps, cv);
+}
+QOPT_SIMD void k_fill_u16(const std::uint16_t* idx, std::size_t L, const double* tc, const double* ts,
+                          const double* tv, double* pc, double* ps, double* cv) {
+  fill_compact(idx, L, tc, ts, tv, pc, ps, cv);
+}
+
+// Forward block, templated on the cost storage (uint8/uint16 table indices or doubles):
+// (init |+> or take the state) * e^{-i gamma c}, mix bits [0, bits); returns sum |psi|^2 c when want_e.
+struct PhaseArgs {
+  const double* tc;  // cos(gamma * table value), compact costs
+  const double* ts;  // sin(gamma * table value)
+  const double* tv;  // table values
+  double gamma;      // double costs
+  bool fast;         // |gamma c| small enough for fast_sincos
+};
+template <class T>
+QOPT_INLINE void phase_apply_t(double* __restrict re, double* __restrict im, std::size_t L,
+                               const T* __restrict cost, const PhaseArgs& ph, double init_norm) {
+  const double* __restrict tc = ph.tc;
+  const double* __restrict ts = ph.ts;
+  const double g = ph.gamma;
+  if constexpr (std::is_same_v<T, double>) {
+    if (!ph.fast) {
+      for (std::size_t j = 0; j < L; ++j) {
+        const double pc = std::cos(g * cost[j]), ps = std::sin(g * cost[j]);
+        const double a = init_norm > 0.0 ? init_norm : re[j], b = init_norm > 0.0 ? 0.0 : im[j];
+        re[j] = a * pc + b * ps;
+        im[j] = b * pc - a * ps;
+      }
+    } else if (init_norm > 0.0) {
+      for (std::size_t j = 0; j < L; ++j) {
+        double pc, ps;
+        fast_sincos(g * cost[j], ps, pc);
+        re[j] = init_norm * pc;
+        im[j] = -init_norm * ps;
+      }
+    } else {
+      for (std::size_t j = 0; j < L; ++j) {
+        double pc, ps;
+        fast_sincos(g * cost[j], ps, pc);
+        const double a = re[j], b = im[j];
+        re[j] = a * pc + b * ps;
+        im[j] = b * pc - a * ps;
+      }
+    }
+  } else {
+    if (init_norm > 0.0) {
+      for (std::size_t j = 0; j < L; ++j) {
+        re[j] = init_norm * tc[cost[j]];
+        im[j] = -init_norm * ts[cost[j]];
+      }
+    } else {
+      for (std::size_t j = 0; j < L; ++j) {
+        const double pc = tc[cost[j]], ps = ts[cost[j]];
+        const double a = re[j], b = im[j];
+        re[j] = a * pc + b * ps;
+        im[j] = b * pc - a * ps;
+      }
+    }
+  }
+}
+
+template <class T>
+QOPT_INLINE double block_forward_t(double* __restrict re, double* __restrict im, std::size_t L, int bits,
+                                   const T* __restrict cost, const PhaseArgs& ph, double init_norm,
+                                   const MixArgs& mix, bool want_e) {
+  const double* __restrict tv = ph.tv;
+  constexpr int kL1Bits = 10;
+  const int sub = std::min(bits, kL1Bits);
+  const std::size_t SL = std::size_t{1} << sub;
+  for (std::size_t o = 0; o < L; o += SL) {  // phase + low mixer bits while the sub-block is in L1
+    phase_apply_t(re + o, im + o, SL, cost + o, ph, init_norm);
+    rxu_all(re + o, im + o, SL, 0, sub, mix);
+  }
+  rxu_all(re, im, L, sub, bits, mix);
+  double acc = 0.0;
+  if (want_e) {
+    if constexpr (std::is_same_v<T, double>) {
+      for (std::size_t j = 0; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * cost[j];
+    } else {
+      for (std::size_t j = 0; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * tv[cost[j]];
+    }
+  }
+  return acc;
+}
+QOPT_SIMD double k_block_u8(double* re, double* im, std::size_t L, int bits, const std::uint8_t* cost,
+                            const PhaseArgs& ph, double init_norm, const MixArgs& mix, bool want_e) {
+  return block_forward_t(re, im, L, bits, cost, ph, init_norm, mix, want_e);
+}
+QOPT_SIMD double k_block_u16(double* re, double* im, std::size_t L, int bits, const std::uint16_t* cost,
+                             const PhaseArgs& ph, double init_norm, const MixArgs& mix, bool want_e) {
+  return block_forward_t(re, im, L, bits, cost, ph, init_norm, mix, want_e);
+}
+QOPT_SIMD double k_block_f64(double* re, double* im, std::size_t L, int bits, const double* cost,
+                             const PhaseArgs& ph, double init_norm, const MixArgs& mix, bool want_e) {
+  return block_forward_t(re, im, L, bits, cost, ph, init_norm, mix, want_e);
+}
+QOPT_SIMD void k_stream_out(double* dst_re, double* dst_im, const double* re, const double* im, std::size_t L) {
+  stream_copy(dst_re, re, L);
+  stream_copy(dst_im, im, L);
+}
+// Gather rows t * row_stride + [0, W) of src into dst[t * W + ...] for t < H (and back).
+QOPT_SIMD void k_gather(double* __restrict dst, const double* __restrict src, std::size_t H, std::size_t W,
+                        std::size_t row_stride) {
+  for (std::size_t t = 0; t < H; ++t) {
+    const double* __restrict a = src + t * row_stride;
+    double* __restrict b = dst + t * W;
+    for (std::size_t j = 0; j < W; ++j) b[j] = a[j];
+  }
+}
+QOPT_SIMD void k_scatter(double* __restrict dst, const double* __restrict src, std::size_t H, std::size_t W,
+                         std::size_t row_stride) {
+  for (std::size_t t = 0; t < H; ++t) {
+    const double* __restrict a = src + t * W;
+    double* __restrict b = dst + t * row_stride;
+    for (std::size_t j = 0; j < W; ++j) b[j] = a[j];
+  }
+}
+
+// Strided chunk: mix bits [lo, hi) of the gathered buffer; returns sum |psi|^2 c when cv is given.
+QOPT_SIMD double k_chunk_mix(double* __restrict re, double* __restrict im, std::size_t L, int lo, int hi,
+                             const MixArgs& mix, const double* __restrict cv) {
+  rxu_all(re, im, L, lo, hi, mix);
+  double acc = 0.0;
+  if (cv)
+    for (std::size_t j = 0; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * cv[j];
+  return acc;
+}
+
+// Gradient helper: for every bit in [lo, hi), accumulate Im <lam|X_q|psi>, then rotate both
+// states by e^{-i beta X_q} (c, s given for -beta by the caller).
+QOPT_SIMD double k_xrot(double* __restrict pr, double* __restrict pi, double* __restrict lr, double* __restrict li,
+                        std::size_t L, int lo, int hi, double c, double s) {
+  double acc = 0.0;
+  for (int q = lo; q < hi; ++q) {
+    const std::size_t st = std::size_t{1} << q;
+    for (std::size_t base = 0; base < L; base += 2 * st) {
+      for (std::size_t j = base; j < base + st; ++j) {
+        const std::size_t k = j + st;
+        acc += lr[j] * pi[k] - li[j] * pr[k] + lr[k] * pi[j] - li[k] * pr[j];
+      }
+    }
+  }
+  rx_range(pr, pi, L, lo, hi, c, s);
+  rx_range(lr, li, L, lo, hi, c, s);
+  return acc;
+}
+
+// Gradient helper: returns sum_k c_k Im(conj(lam_k) psi_k); then, when pc is given, multiplies
+// both states by e^{+i gamma c} (undoing the phase separator).
+QOPT_SIMD double k_gphase(double* __restrict pr, double* __restrict pi, double* __restrict lr, double* __restrict li,
+                          std::size_t L, const double* __restrict cv, const double* __restrict pc,
+                          const double* __restrict ps) {
+  double acc = 0.0;
+  for (std::size_t j = 0; j < L; ++j) acc += cv[j] * (lr[j] * pi[j] - li[j] * pr[j]);
+  if (pc) {
+    for (std::size_t j = 0; j < L; ++j) {
+      const double a = pr[j], b = pi[j];
+      pr[j] = a * pc[j] - b * ps[j];
+      pi[j] = b * pc[j] + a * ps[j];
+      const double x = lr[j], y = li[j];
+      lr[j] = x * pc[j] - y * ps[j];
+      li[j] = y * pc[j] + x * ps[j];
+    }
+  }
+  return acc;
+}
+
+QOPT_SIMD void k_scale(const double* __restrict pr, const double* __restrict pi, double* __restrict lr,
+                       double* __restrict li, std::size_t L, const double* __restrict cv) {
+  for (std::size_t j = 0; j < L; ++j) { lr[j] = cv[j] * pr[j]; li[j] = cv[j] * pi[j]; }
+}
+
+QOPT_SIMD void k_scale2(double* __restrict re, double* __restrict im, std::size_t L, double f) {
+  for (std::size_t j = 0; j < L; ++j) { re[j] *= f; im[j] *= f; }
+}
+
+QOPT_SIMD void k_prob(const double* __restrict re, const double* __restrict im, std::size_t L, double* __restrict out) {
+  for (std::size_t j = 0; j < L; ++j) out[j] = re[j] * re[j] + im[j] * im[j];
+}
+
+std::size_t pow2(int b) { return std::size_t{1} << b; }
+
+// Per-thread scratch arrays.
+struct Scratch {
+  std::vector<double> br, bi, blr, bli, pc, ps, cv;
+  void resize(std::size_t L, bool adjoint) {
+    br.resize(L); bi.resize(L); pc.resize(L); ps.resize(L); cv.resize(L);
+    if (adjoint) { blr.resize(L); bli.resize(L); }
+  }
+};
+
+struct Model {
+  std::vector<double> lin;
+  std::vector<std::vector<std::pair<int, double>>> lower;  // lower[j]: (i < j, b_ij)
+  double offset = 0.0;
+};
+
+Model make_model(int n, const double* lin, std::int64_t num_terms, const index_type* u, const index_type* v,
+                 const double* quad, double offset) {
+  if (n < 0 || n > kMaxStatevectorQubits)
+    throw std::invalid_argument("num_qubits must be in [0, " + std::to_string(kMaxStatevectorQubits) + "], was " +
+                                std::to_string(n));
+  if (num_terms < 0) throw std::invalid_argument("num_terms must be >= 0");
+  Model m;
+  m.offset = offset;
+  m.lin.assign(lin, lin + n);
+  std::vector<std::map<int, double>> lower(static_cast<std::size_t>(n));
+  for (std::int64_t e = 0; e < num_terms; ++e) {
+    int a = u[e], b = v[e];
+    if (a < 0 || a >= n || b < 0 || b >= n)
+      throw std::invalid_argument("quadratic term " + std::to_string(e) + " has a variable index out of range");
+    if (a == b) throw std::invalid_argument("quadratic term " + std::to_string(e) + " is a self-loop");
+    if (a > b) std::swap(a, b);
+    lower[static_cast<std::size_t>(b)][a] += quad[e];
+  }
+  m.lower.resize(static_cast<std::size_t>(n));
+  for (int j = 0; j < n; ++j)
+    for (const auto& kv : lower[static_cast<std::size_t>(j)])
+      if (kv.second != 0.0) m.lower[static_cast<std::size_t>(j)].emplace_back(kv.first, kv.second);
+  for (double x : m.lin)
+    if (!std::isfinite(x)) throw std::invalid_argument("linear biases must be finite");
+  for (const auto& row : m.lower)
+    for (const auto& kv : row)
+      if (!std::isfinite(kv.second)) throw std::invalid_argument("quadratic biases must be finite");
+  if (!std::isfinite(offset)) throw std::invalid_argument("offset must be finite");
+  return m;
+}
+
+// Doubling construction: C[2^j + k] = C[k] + lin_j + sum_{i<j} b_ij bit_i(k), k < 2^j.
+template <class T, class Coef>
+void build_costs(const Model& m, T start, const std::vector<Coef>& lin, const std::vector<std::vector<std::pair<int, Coef>>>& lower,
+                 T* out, int threads) {
+  const int n = static_cast<int>(m.lin.size());
+  out[0] = start;
+  for (int j = 0; j < n; ++j) {
+    const std::size_t half = pow2(j);
+    const Coef a = lin[static_cast<std::size_t>(j)];
+    const auto& nb = lower[static_cast<std::size_t>(j)];
+    auto body = [&](std::size_t b, std::size_t e, int) {
+      for (std::size_t k = b; k < e; ++k) {
+        Coef acc = a;
+        for (const auto& kv : nb)
+          if ((k >> kv.first) & 1U) acc += kv.second;
+        out[half + k] = static_cast<T>(out[k] + acc);
+      }
+    };
+    if (half >= kParallelMin) parallel_for(half, threads, body);
+    else body(0, half, 0);
+  }
+}
+
+std::string gib(std::size_t bytes) {
+  std::ostringstream os;
+  os.precision(3);
+  os << static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0) << " GiB";
+  return os.str();
+}
+
+void check_budget(std::size_t need, std::size_t max_memory, int n, const char* what) {
+  std::size_t limit = max_memory;
+  const char* source = "max_memory";
+  if (limit == 0) {
+    limit = available_memory_bytes();
+    source = "MemAvailable";
+  }
+  if (limit != 0 && need > limit)
+    throw std::invalid_argument(std::string("statevector ") + what + " on " + std::to_string(n) + " qubits needs " +
+                                std::to_string(need) + " bytes (" + gib(need) + "), more than the limit of " +
+                                std::to_string(limit) + " bytes (" + gib(limit) + ", " + source + ")");
+}
+
+}  // namespace
+
+template <class T>
+T* HugePageAllocator<T>::allocate(std::size_t n) {
+  const std::size_t bytes = n * sizeof(T);
+  constexpr std::size_t kHuge = std::size_t{1} << 21;
+  if (bytes < 2 * kHuge) {
+    if (void* p = std::malloc(bytes ? bytes : 1)) return static_cast<T*>(p);
+    throw std::bad_alloc();
+  }
+  const std::size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+  void* p = std::aligned_alloc(kHuge, rounded);
+  if (!p) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+  return static_cast<T*>(p);
+}
+template <class T>
+void HugePageAllocator<T>::deallocate(T* p, std::size_t) noexcept {
+  std::free(p);
+}
+template struct HugePageAllocator<double>;
+
+std::size_t qaoa_memory_bytes(int num_qubits, bool gradient, bool sampling) {
+  if (num_qubits < 0 || num_qubits > 62) return ~std::size_t{0};
+  const std::size_t N = pow2(num_qubits);
+  std::size_t per = 8 + 16;  // cost (as doubles, upper bound) + state
+  if (gradient) per += 16;
+  if (sampling) per += 8;
+  return N * per;
+}
+
+std::size_t available_memory_bytes() {
+  std::ifstream f("/proc/meminfo");
+  std::string key;
+  std::size_t value = 0;
+  std::string unit;
+  while (f >> key >> value) {
+    std::getline(f, unit);
+    if (key == "MemAvailable:") return value * 1024;
+  }
+  return 0;
+}
+
+void qaoa_cost_vector(int num_qubits, const double* lin, std::int64_t num_terms, const index_type* u,
+                      const index_type* v, const double* quad, double offset, double* cost, int num_threads) {
+  Model m = make_model(num_qubits, lin, num_terms, u, v, quad, offset);
+  if (num_threads <= 0) num_threads = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  build_costs<double, double>(m, m.offset, m.lin, m.lower, cost, num_threads);
+}
+
+QAOAEvaluator::QAOAEvaluator(int num_qubits, const double* lin, std::int64_t num_terms, const index_type* u,
+                             const index_type* v, const double* quad, double offset, int num_threads,
+                             std::size_t max_memory)
+    : n_(num_qubits), max_memory_(max_memory) {
+  Model m = make_model(num_qubits, lin, num_terms, u, v, quad, offset);
+  check_budget(qaoa_memory_bytes(n_, false, false), max_memory_, n_, "evaluation");
+  num_threads_ = num_threads > 0 ? num_threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  if (dimension() < kParallelMin) num_threads_ = 1;
+  low_bits_ = std::min(n_, kBlockBits);
+  high_bits_ = n_ - low_bits_;
+  chunk_bits_ = high_bits_ > 0 ? std::min(low_bits_, std::max(kMinChunkBits, kGatherBits - high_bits_)) : low_bits_;
+
+  // Compact costs when every coefficient is an integer multiple of the smallest one.
+  double step = 0.0;
+  for (double x : m.lin)
+    if (x != 0.0) step = step == 0.0 ? std::fabs(x) : std::min(step, std::fabs(x));
+  for (const auto& row : m.lower)
+    for (const auto& kv : row) step = step == 0.0 ? std::fabs(kv.second) : std::min(step, std::fabs(kv.second));
+  if (step == 0.0) step = 1.0;
+  // Greatest common step of all coefficients (Euclid on doubles, with a relative tolerance).
+  {
+    const double tol = 1e-9 * step;
+    auto fgcd = [tol](double a, double b) {
+      a = std::fabs(a);
+      b = std::fabs(b);
+      for (int it = 0; it < 64 && b > tol; ++it) {
+        const double r = std::fmod(a, b);
+        a = b;
+        b = (r > b - tol) ? 0.0 : r;
+      }
+      return a;
+    };
+    for (double x : m.lin)
+      if (x != 0.0) step = fgcd(step, x);
+    for (const auto& row : m.lower)
+      for (const auto& kv : row) step = fgcd(step, kv.second);
+    if (!(step > tol)) step = 1.0;
+  }
+  bool integral = true;
+  long long neg = 0, pos = 0;
+  std::vector<long long> ilin(m.lin.size());
+  std::vector<std::vector<std::pair<int, long long>>> ilower(m.lower.size());
+  auto to_int = [&](double x, long long& out) {
+    const double r = x / step;
+    const double k = std::nearbyint(r);
+    if (std::fabs(r - k) > 1e-9 * std::max(1.0, std::fabs(r)) || std::fabs(k) > 1e6) return false;
+    out = static_cast<long long>(k);
+    (out < 0 ? neg : pos) += out;
+    return true;
+  };
+  for (std::size_t i = 0; i < m.lin.size() && integral; ++i) integral = to_int(m.lin[i], ilin[i]);
+  for (std::size_t j = 0; j < m.lower.size() && integral; ++j)
+    for (const auto& kv : m.lower[j]) {
+      long long k = 0;
+      if (!(integral = to_int(kv.second, k))) break;
+      ilower[j].emplace_back(kv.first, k);
+    }
+  const long long span = pos - neg;
+  if (integral && span <= 65535) {
+    compact_ = span <= 255 ? 1 : 2;
+    table_.resize(static_cast<std::size_t>(span) + 1);
+    for (long long t = 0; t <= span; ++t)
+      table_[static_cast<std::size_t>(t)] = m.offset + step * static_cast<double>(t + neg);
+    const std::size_t N = dimension();
+    std::vector<int> tmp(N);
+    build_costs<int, long long>(m, static_cast<int>(-neg), ilin, ilower, tmp.data(), num_threads_);
+    const std::size_t H = pow2(high_bits_), W = pow2(chunk_bits_), BL = pow2(low_bits_);
+    auto fill = [&](auto& nat, auto& perm) {
+      using T = typename std::decay_t<decltype(nat)>::value_type;
+      nat.resize(N);
+      for (std::size_t k = 0; k < N; ++k) nat[k] = static_cast<T>(tmp[k]);
+      if (high_bits_ > 0) {
+        perm.resize(N);
+        std::size_t p = 0;
+        for (std::size_t ci = 0; ci < BL / W; ++ci)
+          for (std::size_t t = 0; t < H; ++t)
+            for (std::size_t j = 0; j < W; ++j) perm[p++] = static_cast<T>(tmp[t * BL + ci * W + j]);
+      }
+    };
+    if (compact_ == 1) fill(idx8_, pidx8_);
+    else fill(idx16_, pidx16_);
+  } else {
+    compact_ = 0;
+    cost_.resize(dimension());
+    build_costs<double, double>(m, m.offset, m.lin, m.lower, cost_.data(), num_threads_);
+    for (double x : cost_) max_abs_cost_ = std::max(max_abs_cost_, std::fabs(x));
+  }
+}
+
+std::size_t QAOAEvaluator::allocated_bytes() const {
+  return cost_.size() * 8 + idx8_.size() + pidx8_.size() + 2 * (idx16_.size() + pidx16_.size()) +
+         table_.size() * 8 + 8 * (re_.size() + im_.size() + lre_.size() + lim_.size() + cdf_.size());
+}
+
+void QAOAEvaluator::check_angles(const double* gamma, const double* beta, int reps) const {
+  if (reps < 1) throw std::invalid_argument("reps must be >= 1, was " + std::to_string(reps));
+  for (int l = 0; l < reps; ++l)
+    if (!std::isfinite(gamma[l]) || !std::isfinite(beta[l]))
+      throw std::invalid_argument("gamma and beta must be finite");
+}
+
+void QAOAEvaluator::ensure_state() {
+  if (re_.size() != dimension()) {
+    re_.assign(dimension(), 0.0);
+    im_.assign(dimension(), 0.0);
+  }
+}
+
+void QAOAEvaluator::ensure_adjoint() {
+  if (lre_.size() != dimension()) {
+    check_budget(allocated_bytes() + (re_.empty() ? 16 : 0) * dimension() + 16 * dimension(), max_memory_ ? max_memory_ : 0,
+                 n_, "gradient");
+    lre_.assign(dimension(), 0.0);
+    lim_.assign(dimension(), 0.0);
+  }
+}
+
+void QAOAEvaluator::phase_table(double gamma, std::vector<double>& pc, std::vector<double>& ps) const {
+  pc.resize(table_.size());
+  ps.resize(table_.size());
+  for (std::size_t t = 0; t < table_.size(); ++t) {
+    pc[t] = std::cos(gamma * table_[t]);
+    ps[t] = std::sin(gamma * table_[t]);
+  }
+}
+
+namespace {
+// Fill phases/costs for `L` entries starting at natural index `start` (block) or at position
+// `start` of the gather-ordered compact array (chunk, compact only).
+struct CostSource {
+  int compact;
+  const double* cost;
+  const std::uint8_t* i8;
+  const std::uint16_t* i16;
+  const double *tc, *ts, *tv;
+  double gamma;
+  void fill(std::size_t start, std::size_t L, double* pc, double* ps, double* cv) const {
+    if (compact == 1) k_fill_u8(i8 + start, L, tc, ts, tv, pc, ps, cv);
+    else if (compact == 2) k_fill_u16(i16 + start, L, tc, ts, tv, pc, ps, cv);
+    else k_fill_double(cost + start, L, gamma, pc, ps, cv);
+  }
+};
+}  // namespace
+
+double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps, bool store_final) {
+  ensure_state();
+  const std::size_t N = dimension(), BL = pow2(low_bits_), H = pow2(high_bits_), W = pow2(chunk_bits_);
+  const std::size_t nblocks = N / BL, nchunks = BL / W;
+  const std::size_t scratch = std::max(BL, H * W);
+  const bool stream = N >= kStreamMin;
+  scratch_.resize(static_cast<std::size_t>(num_threads_));
+  for (auto& v : scratch_)
+    if (v.size() < 3 * scratch) v.resize(3 * scratch);
+  std::vector<double> tc, ts;
+  const double norm = 1.0 / std::sqrt(static_cast<double>(N));
+  const double cbytes = compact_ == 0 ? 8.0 : static_cast<double>(compact_);
+  double traffic = 0.0, energy = 0.0;
+  double log_scale = 0.0;  // log of the factors the unnormalised mixers dropped
+  double* re = re_.data();
+  double* im = im_.data();
+  std::vector<double> partial(static_cast<std::size_t>(num_threads_));
+
+  for (int l = 0; l < reps; ++l) {
+    const bool last = l == reps - 1;
+    const double c = std::cos(beta[l]), s = std::sin(beta[l]);
+    const bool kform = std::fabs(s) > std::fabs(c);
+    const MixArgs mix{kform ? c / s : s / c, kform};
+    log_scale += static_cast<double>(n_) * std::log(std::fabs(kform ? s : c));
+    if (compact_) phase_table(gamma[l], tc, ts);
+    const PhaseArgs ph{tc.data(), ts.data(), table_.data(), gamma[l], std::fabs(gamma[l]) * max_abs_cost_ < 1.0e6};
+    const bool final_block = last && high_bits_ == 0;
+    const bool init_scratch = l == 0 && stream;  // compute in scratch, stream out
+    std::fill(partial.begin(), partial.end(), 0.0);
+    parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int tid) {
+      double* sbuf = scratch_[static_cast<std::size_t>(tid)].data();
+      double acc = 0.0;
+      for (std::size_t b = b0; b < b1; ++b) {
+        const std::size_t o = b * BL;
+        double* r = init_scratch ? sbuf : re + o;
+        double* i = init_scratch ? sbuf + scratch : im + o;
+        const double nrm = l == 0 ? norm : 0.0;
+        if (compact_ == 1) acc += k_block_u8(r, i, BL, low_bits_, idx8_.data() + o, ph, nrm, mix, final_block);
+        else if (compact_ == 2) acc += k_block_u16(r, i, BL, low_bits_, idx16_.data() + o, ph, nrm, mix, final_block);
+        else acc += k_block_f64(r, i, BL, low_bits_, cost_.data() + o, ph, nrm, mix, final_block);
+        if (init_scratch) k_stream_out(re + o, im + o, r, i, BL);
+      }
+#if defined(__SSE2__)
+      if (init_scratch) _mm_sfence();
+#endif
+      partial[static_cast<std::size_t>(tid)] = acc;
+    });
+    traffic += static_cast<double>(N) * ((l == 0 ? 16.0 : 32.0) + cbytes);
+    if (final_block)
+      for (double p : partial) energy += p;
+    if (high_bits_ == 0) continue;
+
+    const bool scatter = !last || store_final;
+    std::fill(partial.begin(), partial.end(), 0.0);
+    parallel_for(nchunks, num_threads_, [&](std::size_t c0, std::size_t c1, int tid) {
+      double* br = scratch_[static_cast<std::size_t>(tid)].data();
+      double* bi = br + scratch;
+      double* cv = bi + scratch;
+      double acc = 0.0;
+      for (std::size_t ci = c0; ci < c1; ++ci) {
+        const std::size_t off = ci * W;
+        k_gather(br, re + off, H, W, BL);
+        k_gather(bi, im + off, H, W, BL);
+        double* cvp = nullptr;
+        if (last) {
+          cvp = cv;
+          if (compact_ == 1) k_fill_u8(pidx8_.data() + ci * H * W, H * W, nullptr, nullptr, table_.data(), nullptr, nullptr, cv);
+          else if (compact_ == 2) k_fill_u16(pidx16_.data() + ci * H * W, H * W, nullptr, nullptr, table_.data(), nullptr, nullptr, cv);
+          else k_gather(cv, cost_.data() + off, H, W, BL);
+        }
+        acc += k_chunk_mix(br, bi, H * W, chunk_bits_, chunk_bits_ + high_bits_, mix, cvp);
+        if (scatter) {
+          k_scatter(re + off, br, H, W, BL);
+          k_scatter(im + off, bi, H, W, BL);
+        }
+      }
+      partial[static_cast<std::size_t>(tid)] = acc;
+    });
+    traffic += static_cast<double>(N) * ((scatter ? 32.0 : 16.0) + (last ? cbytes : 0.0));
+    if (last)
+      for (double p : partial) energy += p;
+  }
+  const double scale = std::exp(log_scale);  // true amplitude = scale * stored amplitude
+  if (store_final && scale != 1.0) {
+    parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int) {
+      for (std::size_t b = b0; b < b1; ++b) k_scale2(re + b * BL, im + b * BL, BL, scale);
+    });
+    traffic += static_cast<double>(N) * 32.0;
+  }
+  last_traffic_ = traffic;
+  return energy * scale * scale;
+}
+
+double QAOAEvaluator::expectation(const double* gamma, const double* beta, int reps) {
+  check_angles(gamma, beta, reps);
+  return forward(gamma, beta, reps, false);
+}
+
+double QAOAEvaluator::probabilities(const double* gamma, const double* beta, int reps, double* out) {
+  check_angles(gamma, beta, reps);
+  const double e = forward(gamma, beta, reps, true);
+  const std::size_t N = dimension(), BL = pow2(low_bits_);
+  parallel_for(N / BL, num_threads_, [&](std::size_t b0, std::size_t b1, int) {
+    for (std::size_t b = b0; b < b1; ++b) k_prob(re_.data() + b * BL, im_.data() + b * BL, BL, out + b * BL);
+  });
+  return e;
+}
+
+double QAOAEvaluator::statevector(const double* gamma, const double* beta, int reps, std::complex<double>* out) {
+  check_angles(gamma, beta, reps);
+  const double e = forward(gamma, beta, reps, true);
+  for (std::size_t k = 0; k < dimension(); ++k) out[k] = {re_[k], im_[k]};
+  return e;
+}
+
+void QAOAEvaluator::cost_vector(double* out) const {
+  const std::size_t N = dimension();
+  if (compact_ == 1)
+    for (std::size_t k = 0; k < N; ++k) out[k] = table_[idx8_[k]];
+  else if (compact_ == 2)
+    for (std::size_t k = 0; k < N; ++k) out[k] = table_[idx16_[k]];
+  else
+    std::memcpy(out, cost_.data(), N * sizeof(double));
+}
+
+double QAOAEvaluator::gradient(const double* gamma, const double* beta, int reps, double* dgamma, double* dbeta) {
+  check_angles(gamma, beta, reps);
+  ensure_state();
+  ensure_adjoint();
+  const double energy = forward(gamma, beta, reps, true);
+  const std::size_t N = dimension(), BL = pow2(low_bits_), H = pow2(high_bits_), W = pow2(chunk_bits_);
+  const std::size_t nblocks = N / BL, nchunks = BL / W;
+  const std::size_t scratch = std::max(BL, H * W);
+  std::vector<Scratch> sc(static_cast<std::size_t>(num_threads_));
+  for (auto& s : sc) s.resize(scratch, true);
+  std::vector<double> tc, ts;
+  double *pr = re_.data(), *pi = im_.data(), *lr = lre_.data(), *li = lim_.data();
+  std::vector<double> partial(static_cast<std::size_t>(num_threads_));
+  const CostSource nat0{compact_, cost_.data(), idx8_.data(), idx16_.data(), nullptr, nullptr, table_.data(), 0.0};
+
+  // lam = C psi
+  parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int tid) {
+    Scratch& S = sc[static_cast<std::size_t>(tid)];
+    for (std::size_t b = b0; b < b1; ++b) {
+      nat0.fill(b * BL, BL, nullptr, nullptr, S.cv.data());
+      k_scale(pr + b * BL, pi + b * BL, lr + b * BL, li + b * BL, BL, S.cv.data());
+    }
+  });
+
+  auto sum = [&] {
+    double t = 0.0;
+    for (double p : partial) t += p;
+    return t;
+  };
+  for (int l = reps - 1; l >= 0; --l) {
+    const double c = std::cos(beta[l]), s = -std::sin(beta[l]);  // rotation by -beta
+    double xsum = 0.0;
+    if (high_bits_ > 0) {
+      std::fill(partial.begin(), partial.end(), 0.0);
+      parallel_for(nchunks, num_threads_, [&](std::size_t c0, std::size_t c1, int tid) {
+        Scratch& S = sc[static_cast<std::size_t>(tid)];
+        double acc = 0.0;
+        for (std::size_t ci = c0; ci < c1; ++ci) {
+          const std::size_t off = ci * W;
+          double* src[4] = {pr, pi, lr, li};
+          double* dst[4] = {S.br.data(), S.bi.data(), S.blr.data(), S.bli.data()};
+          for (int a = 0; a < 4; ++a)
+            for (std::size_t t = 0; t < H; ++t) std::memcpy(dst[a] + t * W, src[a] + t * BL + off, W * sizeof(double));
+          acc += k_xrot(dst[0], dst[1], dst[2], dst[3], H * W, chunk_bits_, chunk_bits_ + high_bits_, c, s);
+          for (int a = 0; a < 4; ++a)
+            for (std::size_t t = 0; t < H; ++t) std::memcpy(src[a] + t * BL + off, dst[a] + t * W, W * sizeof(double));
+        }
+        partial[static_cast<std::size_t>(tid)] = acc;
+      });
+      xsum += sum();
+    }
+    if (compact_) phase_table(gamma[l], tc, ts);
+    const CostSource nat{compact_, cost_.data(), idx8_.data(), idx16_.data(), tc.data(), ts.data(), table_.data(), gamma[l]};
+    std::vector<double> gpart(static_cast<std::size_t>(num_threads_), 0.0);
+    std::fill(partial.begin(), partial.end(), 0.0);
+    const bool unphase = l > 0;
+    parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int tid) {
+      Scratch& S = sc[static_cast<std::size_t>(tid)];
+      double xacc = 0.0, gacc = 0.0;
+      for (std::size_t b = b0; b < b1; ++b) {
+        const std::size_t o = b * BL;
+        xacc += k_xrot(pr + o, pi + o, lr + o, li + o, BL, 0, low_bits_, c, s);
+        nat.fill(o, BL, unphase ? S.pc.data() : nullptr, unphase ? S.ps.data() : nullptr, S.cv.data());
+        gacc += k_gphase(pr + o, pi + o, lr + o, li + o, BL, S.cv.data(), unphase ? S.pc.data() : nullptr,
+                         unphase ? S.ps.data() : nullptr);
+      }
+      partial[static_cast<std::size_t>(tid)] = xacc;
+      gpart[static_cast<std::size_t>(tid)] = gacc;
+    });
+    xsum += sum();
+    double gsum = 0.0;
+    for (double g : gpart) gsum += g;
+    dbeta[l] = 2.0 * xsum;
+    dgamma[l] = 2.0 * gsum;
+  }
+  return energy;
+}
+
+double QAOAEvaluator::sample(const double* gamma, const double* beta, int reps, std::int64_t shots, std::uint64_t seed,
+                             std::uint64_t* out) {
+  if (shots < 0) throw std::invalid_argument("shots must be >= 0, was " + std::to_string(shots));
+  check_angles(gamma, beta, reps);
+  if (cdf_.size() != dimension()) {
+    check_budget(allocated_bytes() + (re_.empty() ? 16 : 0) * dimension() + 8 * dimension(),
+                 max_memory_, n_, "sampling");
+    cdf_.assign(dimension(), 0.0);
+  }
+  const double e = probabilities(gamma, beta, reps, cdf_.data());
+  double acc = 0.0;
+  for (double& p : cdf_) {
+    acc += p;
+    p = acc;
+  }
+  std::mt19937_64 gen(seed);
+  const std::size_t N = dimension();
+  for (std::int64_t i = 0; i < shots; ++i) {
+    const double u = static_cast<double>(gen() >> 11) * 0x1.0p-53 * acc;
+    std::size_t k = static_cast<std::size_t>(std::upper_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin());
+    if (k >= N) k = N - 1;
+    out[i] = k;
+  }
+  return e;
+}
+
+}  // namespace qopt

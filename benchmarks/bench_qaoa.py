@@ -1,0 +1,262 @@
+"""QAOA benchmark: qopt's C++ statevector engine vs qiskit-aer, side by side in one run.
+
+Usage::
+
+    PYTHONPATH=python python benchmarks/bench_qaoa.py [--quick] [--out benchmarks/results]
+
+Sections (each printed as a Markdown table and saved as CSV under ``--out``):
+
+1. ``stream``: single-thread streaming copy bandwidth of this machine (NumPy ``copyto`` on
+   256 MiB arrays, 2 x bytes moved), the physical limit for a statevector pass.
+2. ``speed``: one QAOA expectation <C> on 3-regular MaxCut (networkx ``random_regular_graph``,
+   seed 1), n = 20, 22, 24, 26 (``--quick``: 20, 22), reps 1 and 3, repeated calls on the same
+   model with new angles each call, as an optimiser makes them. Anchors: Aer ``EstimatorV2``
+   (exact, ``default_precision=0``) and ``AerSimulator(method="statevector")`` followed by the
+   diagonal cost over the probabilities (cost vector cached, not timed); both on a circuit
+   transpiled once. The ratio is the faster anchor over the C++ engine (median per call).
+   The engine's achieved bandwidth is its modelled memory traffic over its time.
+3. ``quality``: QAOASampler reps=2 on 3-regular MaxCut with 10-16 nodes: expected cut ratio
+   <cut>/max cut, whether the optimum is among the ranked candidates, fraction of optimal shots.
+4. ``peer``: qiskit-optimization's ``MinimumEigenOptimizer`` with its bundled QAOA (Aer
+   ``SamplerV2``, COBYLA, reps=2) on the same graphs: time, evaluations and quality.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import pathlib
+import platform
+import statistics
+import sys
+import time
+
+import dimod
+import networkx as nx
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
+
+from qopt.samplers.qaoa import QAOASampler, ising_operator  # noqa: E402
+from qopt.statevector import QAOAEvaluator  # noqa: E402
+
+
+def maxcut_bqm(n: int, seed: int = 1):
+    g = nx.random_regular_graph(3, n, seed=seed)
+    bqm = dimod.BinaryQuadraticModel({v: 0.0 for v in g.nodes}, {e: 0.5 for e in g.edges},
+                                     -0.5 * g.number_of_edges(), "SPIN")
+    return g, bqm
+
+
+def table(rows: list[dict], cols: list[str]) -> str:
+    def fmt(v):
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return str(v)
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    out += ["| " + " | ".join(fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def save(rows: list[dict], path: pathlib.Path):
+    if not rows:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def stream_bandwidth() -> dict:
+    n = 1 << 25  # 32 Mi doubles = 256 MiB per array
+    a = np.ones(n)
+    b = np.empty(n)
+    np.copyto(b, a)
+    best = min(_timed(lambda: np.copyto(b, a)) for _ in range(5))
+    c = np.empty(n)
+    best_triad = min(_timed(lambda: (np.multiply(a, 3.0, out=c), np.add(c, b, out=c))) for _ in range(3))
+    return {"copy_GBps": 2 * 8 * n / best / 1e9, "numpy_triad_GBps": 5 * 8 * n / best_triad / 1e9}
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def speed(ns, reps_list, stream_gbps) -> list[dict]:
+    from qiskit import transpile
+    from qiskit.circuit.library import qaoa_ansatz
+    from qiskit_aer import AerSimulator
+    from qiskit_aer.primitives import EstimatorV2
+
+    rows = []
+    rng = np.random.default_rng(0)
+    for n in ns:
+        _, bqm = maxcut_bqm(n)
+        op = ising_operator(bqm)
+        t0 = time.perf_counter()
+        ev = QAOAEvaluator(bqm)
+        build = time.perf_counter() - t0
+        cost = ev.cost_vector()
+        sim = AerSimulator(method="statevector")
+        est = EstimatorV2(options={"default_precision": 0.0})
+        for reps in reps_list:
+            k_core = 7 if n <= 22 else 4
+            k_aer = 3 if n <= 22 else (2 if n <= 24 else 1)
+            angles = [(rng.uniform(0.1, 0.6, reps), rng.uniform(0.1, 0.6, reps)) for _ in range(max(k_core, k_aer))]
+            ev.expectation(*angles[0])  # warm-up (buffers)
+            t_core, e_core = [], []
+            for g, b in angles[:k_core]:
+                t0 = time.perf_counter()
+                e_core.append(ev.expectation(g, b))
+                t_core.append(time.perf_counter() - t0)
+            traffic = ev.core.last_traffic_bytes
+            t0 = time.perf_counter()
+            ev.gradient(*angles[0])
+            t_grad = time.perf_counter() - t0
+
+            qc = qaoa_ansatz(op, reps=reps)
+            gam = sorted([p for p in qc.parameters if p.name.startswith("γ")], key=lambda p: p.index)
+            bet = sorted([p for p in qc.parameters if p.name.startswith("β")], key=lambda p: p.index)
+            qsv = qc.copy()
+            qsv.save_statevector()
+            tsv = transpile(qsv, sim)
+            tqc = transpile(qc, sim)
+            isa_op = op.apply_layout(tqc.layout)
+
+            def values(circ, g, b):
+                d = {**{p: v for p, v in zip(gam, g)}, **{p: v for p, v in zip(bet, b)}}
+                return [d[p] for p in circ.parameters]
+
+            t_sv, e_sv = [], []
+            for g, b in angles[:k_aer]:
+                t0 = time.perf_counter()
+                res = sim.run(tsv.assign_parameters(values(tsv, g, b))).result()
+                psi = np.asarray(res.get_statevector())
+                e_sv.append(float(np.dot(np.abs(psi) ** 2, cost)))
+                t_sv.append(time.perf_counter() - t0)
+                del psi, res
+            t_est, e_est = [], []
+            for g, b in angles[:k_aer]:
+                t0 = time.perf_counter()
+                e_est.append(float(est.run([(tqc, isa_op, values(tqc, g, b))]).result()[0].data.evs))
+                t_est.append(time.perf_counter() - t0)
+            tc, ts_, te = statistics.median(t_core), statistics.median(t_sv), statistics.median(t_est)
+            agree = max(abs(e_core[i] - e_sv[i]) / abs(e_sv[i]) for i in range(k_aer))
+            agree_est = max(abs(e_core[i] - e_est[i]) / abs(e_est[i]) for i in range(k_aer))
+            row = {"n": n, "reps": reps, "core_s": tc, "aer_estimator_s": te, "aer_statevector_s": ts_,
+                   "ratio_vs_faster_aer": min(te, ts_) / tc, "core_GBps": traffic / tc / 1e9,
+                   "stream_copy_GBps": stream_gbps, "bw_fraction": traffic / tc / 1e9 / stream_gbps,
+                   "core_gradient_s": t_grad, "core_build_s": build, "compact_costs": ev.core.compact_costs,
+                   "rel_diff_vs_aer_sv": agree, "rel_diff_vs_aer_est": agree_est,
+                   "calls_core": k_core, "calls_aer": k_aer}
+            rows.append(row)
+            print(f"  n={n} reps={reps}: core {tc*1e3:.1f} ms, aer est {te:.2f} s, aer sv {ts_:.2f} s, "
+                  f"ratio {row['ratio_vs_faster_aer']:.1f}x, {row['core_GBps']:.2f} GB/s, agree {agree:.1e}",
+                  flush=True)
+        del ev, cost
+    return rows
+
+
+def quality(node_counts, seeds) -> list[dict]:
+    rows = []
+    for n in node_counts:
+        for seed in seeds:
+            _, bqm = maxcut_bqm(n, seed)
+            opt = dimod.ExactSolver().sample(bqm).first.energy
+            for optimizer in ("L-BFGS-B", "COBYLA"):
+                t0 = time.perf_counter()
+                ss = QAOASampler().sample(bqm, reps=2, shots=2000, seed=seed, optimizer=optimizer, maxiter=200)
+                dt = time.perf_counter() - t0
+                optimal = ss.record.num_occurrences[ss.record.energy <= opt + 1e-9].sum() / 2000
+                rows.append({"nodes": n, "seed": seed, "method": f"qopt QAOASampler {optimizer}", "max_cut": -opt,
+                             "expected_cut_ratio": ss.info["expectation"] / opt,
+                             "optimum_found": bool(ss.first.energy <= opt + 1e-9),
+                             "optimal_shot_fraction": float(optimal), "evaluations": ss.info["optimizer"]["nfev"],
+                             "seconds": dt})
+                print(f"  quality n={n} seed={seed} {optimizer}: ratio {rows[-1]['expected_cut_ratio']:.3f}, "
+                      f"optimum {rows[-1]['optimum_found']}, {dt:.2f} s", flush=True)
+    return rows
+
+
+def peer(node_counts, seeds) -> list[dict]:
+    rows = []
+    try:
+        from qiskit.transpiler import generate_preset_pass_manager
+        from qiskit_aer import AerSimulator
+        from qiskit_aer.primitives import SamplerV2
+        from qiskit_optimization.algorithms import MinimumEigenOptimizer
+        from qiskit_optimization.applications import Maxcut
+        from qiskit_optimization.minimum_eigensolvers import QAOA
+        from qiskit_optimization.optimizers import COBYLA
+    except ImportError as exc:  # pragma: no cover
+        print(f"  peer skipped: {exc}")
+        return [{"method": "qiskit-optimization MinimumEigenOptimizer", "note": f"unavailable: {exc}"}]
+    for n in node_counts:
+        for seed in seeds:
+            g, bqm = maxcut_bqm(n, seed)
+            opt = -dimod.ExactSolver().sample(bqm).first.energy
+            qp = Maxcut(g).to_quadratic_program()
+            evals = []
+            pm = generate_preset_pass_manager(optimization_level=1, backend=AerSimulator(), seed_transpiler=seed)
+            qaoa = QAOA(sampler=SamplerV2(seed=seed), optimizer=COBYLA(), reps=2, pass_manager=pm,
+                        callback=lambda *a: evals.append(1))
+            t0 = time.perf_counter()
+            res = MinimumEigenOptimizer(qaoa).solve(qp)
+            dt = time.perf_counter() - t0
+            probs_opt = sum(s.probability for s in res.samples if abs(s.fval - opt) < 1e-9)
+            expected = sum(s.probability * s.fval for s in res.samples)
+            rows.append({"nodes": n, "seed": seed, "method": "qiskit-optimization MinimumEigenOptimizer+QAOA",
+                         "max_cut": opt, "expected_cut_ratio": expected / opt,
+                         "optimum_found": bool(abs(res.fval - opt) < 1e-9), "optimal_shot_fraction": probs_opt,
+                         "evaluations": len(evals), "seconds": dt})
+            print(f"  peer n={n} seed={seed}: fval {res.fval} / {opt}, {dt:.2f} s, {len(evals)} evals", flush=True)
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="n = 20, 22 only; fewer quality graphs")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--sections", default="stream,speed,quality,peer")
+    args = ap.parse_args(argv)
+    out = pathlib.Path(args.out)
+    sections = set(args.sections.split(","))
+    print(f"# bench_qaoa  {time.strftime('%Y-%m-%d %H:%M:%S')}  {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+    import qiskit
+    import qiskit_aer
+    print(f"qiskit {qiskit.__version__}, qiskit-aer {qiskit_aer.__version__}, numpy {np.__version__}")
+    bw = {"copy_GBps": float("nan")}
+    if "stream" in sections or "speed" in sections:
+        bw = stream_bandwidth()
+        print(f"\n## stream\ncopy {bw['copy_GBps']:.1f} GB/s, numpy triad {bw['numpy_triad_GBps']:.1f} GB/s")
+        save([bw], out / "qaoa_stream.csv")
+    if "speed" in sections:
+        ns = [20, 22] if args.quick else [20, 22, 24, 26]
+        print("\n## speed (seconds per expectation call, median)")
+        rows = speed(ns, [1, 3], bw["copy_GBps"])
+        save(rows, out / "qaoa_speed.csv")
+        print(table(rows, ["n", "reps", "core_s", "aer_estimator_s", "aer_statevector_s", "ratio_vs_faster_aer",
+                           "core_GBps", "bw_fraction", "core_gradient_s", "rel_diff_vs_aer_sv"]))
+    qrows = []
+    nodes = [10, 12] if args.quick else [10, 12, 14, 16]
+    seeds = [1] if args.quick else [1, 2]
+    if "quality" in sections:
+        print("\n## quality (QAOASampler reps=2, 2000 shots)")
+        qrows += quality(nodes, seeds)
+    if "peer" in sections:
+        print("\n## peer (qiskit-optimization MinimumEigenOptimizer + QAOA reps=2, COBYLA)")
+        qrows += peer([10, 12], seeds)
+    if qrows:
+        save(qrows, out / "qaoa_quality.csv")
+        print(table(qrows, ["nodes", "seed", "method", "max_cut", "expected_cut_ratio", "optimum_found",
+                            "optimal_shot_fraction", "evaluations", "seconds"]))
+
+
+if __name__ == "__main__":
+    main()

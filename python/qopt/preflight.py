@@ -1,0 +1,156 @@
+"""Preflight for the quantum backends: resources a run needs, before running it.
+
+:func:`preflight` answers "what would this cost?" for ``"qaoa"`` and ``"dwave"`` (the
+service's dry run uses it): qubits, transpiled circuit depth and two-qubit gates, shots,
+statevector memory, D-Wave embedding size, and an estimated run time. A problem that
+cannot run on the backend raises :class:`PreflightError` with the numbers.
+
+The time estimates are simple models, stated in ``estimate_model``: QAOA optimisation is
+``maxiter`` evaluations of the C++ statevector (one block pass and one strided pass per layer
+over 2^n amplitudes, ~34 bytes per amplitude per pass at :data:`ASSUMED_BANDWIDTH`) plus
+sampling on qiskit-aer (one statevector pass per transpiled gate); D-Wave is programming
+time plus ``num_reads * (annealing_time + readout)``.
+"""
+from __future__ import annotations
+
+import time
+
+import dimod
+
+from qopt._validation import check_choice, check_float, check_int
+
+__all__ = ["PreflightError", "preflight", "ASSUMED_BANDWIDTH"]
+
+#: Memory bandwidth (bytes/s) the run-time model assumes for the C++ statevector engine.
+ASSUMED_BANDWIDTH = 5.0e9
+#: D-Wave timing model (seconds): programming, readout + delay per read.
+DWAVE_PROGRAMMING_S = 0.015
+DWAVE_READOUT_S = 1.5e-4
+
+
+class PreflightError(ValueError):
+    """The problem is too big for the backend (the message gives the numbers)."""
+
+
+def preflight(bqm: dimod.BinaryQuadraticModel, backend: str, **params) -> dict:
+    """Resources a run of ``backend`` on ``bqm`` needs, without running it.
+
+    Args:
+        bqm: the model.
+        backend: ``"qaoa"`` or ``"dwave"``.
+        **params: the backend's sampling parameters. ``"qaoa"``: ``reps`` (1), ``shots`` (1024),
+            ``maxiter`` (100), ``optimizer`` ("COBYLA"), ``max_qubits`` (24), ``max_memory``
+            (bytes; None = MemAvailable), ``optimization_level`` (1), ``seed`` (0), ``transpile``
+            (True: build and transpile the circuit to count depth and gates). ``"dwave"``:
+            ``num_reads`` (100), ``annealing_time`` (µs, default 20), ``child_sampler`` or
+            ``sampler`` (a qopt ``DWaveSampler``; default: a Pegasus P16 graph, the Advantage
+            topology, without contacting the cloud), ``seed``.
+
+    Returns:
+        dict with ``backend``, ``num_variables``, ``qubits``, ``estimated_seconds`` and
+        ``estimate_model``; for qaoa ``reps``, ``shots``, ``memory_bytes``, ``depth``,
+        ``two_qubit_gates``, ``max_qubits``; for dwave ``num_reads``, ``annealing_time``,
+        ``physical_qubits``, ``max_chain_length``, ``target``, ``preflight_ns``.
+
+    Raises:
+        PreflightError: too many qubits, not enough memory, or no embedding.
+        ParameterError: a bad parameter.
+    """
+    backend = check_choice("backend", backend, ("qaoa", "dwave"))
+    t0 = time.perf_counter_ns()
+    out = _qaoa(bqm, **params) if backend == "qaoa" else _dwave(bqm, **params)
+    out["preflight_ns"] = time.perf_counter_ns() - t0
+    return out
+
+
+def _qaoa(bqm, *, reps=1, shots=1024, maxiter=100, optimizer="COBYLA", max_qubits=None, max_memory=None,
+          optimization_level=1, seed=0, transpile=True, evaluator="core", **_ignored) -> dict:
+    from qopt import statevector
+    from qopt.samplers.qaoa import DEFAULT_MAX_QUBITS, _GRADIENT_METHODS, _two_qubit_gates, ising_operator
+
+    reps = check_int("reps", reps, minimum=1)
+    shots = check_int("shots", shots, minimum=1)
+    maxiter = check_int("maxiter", maxiter, minimum=0)
+    max_qubits = DEFAULT_MAX_QUBITS if max_qubits is None else check_int("max_qubits", max_qubits, minimum=1)
+    n = bqm.num_variables
+    gradient = optimizer in _GRADIENT_METHODS
+    mem = statevector.memory_bytes(n, gradient=gradient, sampling=False) if n <= 62 else float("inf")
+    if n > max_qubits:
+        raise PreflightError(f"qaoa needs {n} qubits, more than max_qubits={max_qubits} "
+                             f"(a statevector needs {mem} bytes)")
+    try:
+        statevector.check_memory(n, max_memory=max_memory, gradient=gradient)
+    except statevector.MemoryLimitError as exc:
+        raise PreflightError(f"qaoa on {n} qubits: {exc}") from exc
+    out = {"backend": "qaoa", "num_variables": n, "qubits": n, "reps": reps, "shots": shots,
+           "memory_bytes": int(mem), "max_qubits": max_qubits, "evaluator": evaluator}
+    depth = gates2 = None
+    num_gates = 0
+    if transpile and n > 0:
+        from qiskit.circuit.library import qaoa_ansatz
+        from qiskit.transpiler import generate_preset_pass_manager
+        from qiskit_aer import AerSimulator
+
+        qc = qaoa_ansatz(ising_operator(bqm), reps=reps)
+        qc.measure_all()
+        pm = generate_preset_pass_manager(optimization_level=check_int("optimization_level", optimization_level,
+                                                                       minimum=0, maximum=3),
+                                          backend=AerSimulator(), seed_transpiler=int(seed or 0))
+        isa = pm.run(qc)
+        depth, gates2, num_gates = int(isa.depth()), _two_qubit_gates(isa), len(isa.data)
+    out.update({"depth": depth, "two_qubit_gates": gates2})
+    amp = 2.0 ** n
+    t_eval = reps * 2 * 34.0 * amp / ASSUMED_BANDWIDTH + 1e-4
+    evals = max(maxiter, 1) * (2 if gradient else 1)
+    t_sample = num_gates * 32.0 * amp / ASSUMED_BANDWIDTH + shots * 1e-6 + 0.01
+    out["estimated_seconds"] = float(evals * t_eval + t_sample)
+    out["estimate_model"] = (f"{evals} evaluations x {t_eval:.3g} s (C++ statevector, {reps} layers, "
+                             f"{ASSUMED_BANDWIDTH / 1e9:g} GB/s) + Aer sampling {t_sample:.3g} s "
+                             f"({num_gates} gates x 2^{n} amplitudes)")
+    return out
+
+
+def _dwave(bqm, *, num_reads=100, annealing_time=None, child_sampler=None, sampler=None, seed=None,
+           embedding_timeout=60.0, **_ignored) -> dict:
+    from qopt.samplers.dwave import DWaveSampler, EmbeddingError, embedding_stats, find_embedding_cached
+
+    num_reads = check_int("num_reads", num_reads, minimum=1)
+    at = 20.0 if annealing_time is None else check_float("annealing_time", annealing_time, minimum=0.0,
+                                                          strict_minimum=True)
+    n = bqm.num_variables
+    if sampler is None and child_sampler is not None:
+        sampler = DWaveSampler(child_sampler=child_sampler)
+    try:
+        if sampler is not None:
+            child = sampler.child
+            target = str(child.properties.get("chip_id", type(child).__name__))
+            topo = child.properties.get("topology", {})
+            emb, _ = sampler.embedding_for(bqm, seed=seed, timeout=embedding_timeout)
+            num_qubits = len(child.nodelist)
+        else:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # dwave-networkx -> dwave-graphs notice
+                import dwave_networkx as dnx
+
+            g = dnx.pegasus_graph(16)
+            topo = {"type": "pegasus", "shape": [16]}
+            target = "pegasus P16 graph (Advantage topology, no defects)"
+            emb, _ = find_embedding_cached(list(bqm.variables), list(bqm.quadratic), list(g.nodes), list(g.edges),
+                                           seed=seed, timeout=embedding_timeout)
+            num_qubits = g.number_of_nodes()
+    except EmbeddingError as exc:
+        raise PreflightError(f"dwave: {n} variables / {bqm.num_interactions} interactions do not embed: {exc}") \
+            from exc
+    stats = embedding_stats(emb)
+    if stats["physical_qubits"] > num_qubits:  # pragma: no cover - minorminer never returns this
+        raise PreflightError(f"dwave needs {stats['physical_qubits']} qubits, the target has {num_qubits}")
+    est = DWAVE_PROGRAMMING_S + num_reads * (at * 1e-6 + DWAVE_READOUT_S)
+    return {"backend": "dwave", "num_variables": n, "qubits": stats["physical_qubits"],
+            "physical_qubits": stats["physical_qubits"], "max_chain_length": stats["max_chain_length"],
+            "mean_chain_length": stats["mean_chain_length"], "num_reads": num_reads, "annealing_time": at,
+            "target": target, "topology": topo, "target_qubits": num_qubits,
+            "estimated_seconds": float(est),
+            "estimate_model": f"{DWAVE_PROGRAMMING_S} s programming + num_reads x (annealing_time + "
+                              f"{DWAVE_READOUT_S * 1e6:g} us readout); QPU access only, queueing not included"}

@@ -1,0 +1,132 @@
+"""The C++ QAOA statevector engine against Qiskit's Statevector, brute force and finite differences."""
+from __future__ import annotations
+
+import itertools
+
+import dimod
+import numpy as np
+import pytest
+
+from qopt import statevector as sv
+from qopt.statevector import (MemoryLimitError, QAOAEvaluator, cost_vector, qaoa_expectation,
+                              qaoa_gradient, qaoa_probabilities, qaoa_sample)
+
+from qhelpers import maxcut_bqm, qiskit_reference, random_bqm
+
+CASES = [(n, vt, reps, integer)
+         for n, reps in [(1, 1), (2, 2), (3, 3), (5, 1), (7, 2), (10, 3)]
+         for vt in ("SPIN", "BINARY") for integer in (False, True)]
+
+
+@pytest.mark.parametrize("n,vartype,reps,integer", CASES)
+def test_expectation_and_probabilities_match_qiskit(n, vartype, reps, integer):
+    seed = 1000 * n + 10 * reps + integer
+    bqm = random_bqm(n, vartype, seed, integer)
+    rng = np.random.default_rng(seed)
+    gamma, beta = rng.uniform(-1, 1, reps), rng.uniform(-1.5, 1.5, reps)
+    ref, op = qiskit_reference(bqm, gamma, beta)
+    expected = float(ref.expectation_value(op).real)
+    got = qaoa_expectation(bqm, gamma, beta)
+    assert abs(got - expected) <= 1e-9 * max(1.0, abs(expected))
+    np.testing.assert_allclose(qaoa_probabilities(bqm, gamma, beta), ref.probabilities(), rtol=0, atol=1e-12)
+    amps = QAOAEvaluator(bqm).statevector(gamma, beta)
+    assert abs(abs(np.vdot(amps, ref.data)) - 1.0) < 1e-12  # same state (global phase aside)
+
+
+@pytest.mark.parametrize("n", [17])
+def test_strided_path_matches_qiskit(n):
+    """n > 16 exercises the strided (high-qubit) passes and the gather-ordered cost table."""
+    bqm = maxcut_bqm(18, seed=3)
+    bqm.remove_variable(17)
+    gamma, beta = np.array([0.4, -0.2]), np.array([0.3, 0.9])
+    ref, op = qiskit_reference(bqm, gamma, beta, aer=True)
+    expected = float(ref.expectation_value(op).real)
+    assert abs(qaoa_expectation(bqm, gamma, beta) - expected) <= 1e-9 * abs(expected)
+    real = random_bqm(n, "BINARY", seed=5)  # non-integer biases: double cost vector, fast sincos
+    ref, op = qiskit_reference(real, gamma, beta, aer=True)
+    expected = float(ref.expectation_value(op).real)
+    assert abs(qaoa_expectation(real, gamma, beta) - expected) <= 1e-9 * max(1.0, abs(expected))
+
+
+@pytest.mark.parametrize("vartype", ["SPIN", "BINARY"])
+def test_cost_vector_is_brute_force_energy_in_bit_order(vartype):
+    bqm = random_bqm(6, vartype, seed=11)
+    c = cost_vector(bqm)
+    for k in range(2 ** 6):
+        bits = [(k >> i) & 1 for i in range(6)]
+        sample = bits if vartype == "BINARY" else [1 - 2 * b for b in bits]  # |0> -> s = +1
+        assert c[k] == pytest.approx(bqm.energy(dict(zip(bqm.variables, sample))), abs=1e-12)
+
+
+def test_zero_angles_give_uniform_mean():
+    bqm = random_bqm(8, "BINARY", seed=2)
+    energies = [bqm.energy(dict(enumerate(s))) for s in itertools.product([0, 1], repeat=8)]
+    assert qaoa_expectation(bqm, [0.0], [0.0]) == pytest.approx(np.mean(energies), abs=1e-12)
+
+
+@pytest.mark.parametrize("n,reps,vartype", [(6, 1, "SPIN"), (9, 3, "BINARY"), (17, 2, "SPIN")])
+def test_gradient_matches_finite_differences(n, reps, vartype):
+    bqm = random_bqm(n, vartype, seed=n + reps, integer=(n == 17)) if n < 17 else maxcut_bqm(18, 1)
+    if n == 17:
+        bqm.remove_variable(17)
+    rng = np.random.default_rng(n)
+    gamma, beta = rng.uniform(-0.6, 0.6, reps), rng.uniform(-0.6, 0.6, reps)
+    e, dg, db = qaoa_gradient(bqm, gamma, beta)
+    assert e == pytest.approx(qaoa_expectation(bqm, gamma, beta), abs=1e-12)
+    h = 1e-5
+    for arr, grad in ((gamma, dg), (beta, db)):
+        for i in range(reps):
+            up, dn = arr.copy(), arr.copy()
+            up[i] += h
+            dn[i] -= h
+            if arr is gamma:
+                fd = (qaoa_expectation(bqm, up, beta) - qaoa_expectation(bqm, dn, beta)) / (2 * h)
+            else:
+                fd = (qaoa_expectation(bqm, gamma, up) - qaoa_expectation(bqm, gamma, dn)) / (2 * h)
+            assert grad[i] == pytest.approx(fd, rel=1e-6, abs=1e-7)
+
+
+def test_sample_energies_seed_and_distribution():
+    bqm = random_bqm(5, "SPIN", seed=4)
+    gamma, beta = [0.5], [0.4]
+    a = qaoa_sample(bqm, gamma, beta, shots=20000, seed=9)
+    b = qaoa_sample(bqm, gamma, beta, shots=20000, seed=9)
+    assert np.array_equal(a.record.sample, b.record.sample)
+    assert np.array_equal(a.record.num_occurrences, b.record.num_occurrences)
+    np.testing.assert_allclose(a.record.energy, bqm.energies(a))
+    assert a.record.num_occurrences.sum() == 20000
+    ref, _ = qiskit_reference(bqm, np.array(gamma), np.array(beta))
+    p = ref.probabilities()
+    freq = np.zeros(32)
+    for row, count in zip(a.record.sample, a.record.num_occurrences):
+        k = sum(int(s == -1) << i for i, s in enumerate(row[[a.variables.index(v) for v in bqm.variables]]))
+        freq[k] = count / 20000
+    assert np.abs(freq - p).max() < 0.02  # ~5 standard errors at 20000 shots
+
+
+def test_memory_budget_refused_before_allocation():
+    bqm = maxcut_bqm(20, seed=1)
+    with pytest.raises(MemoryLimitError, match=r"needs 25165824 bytes") as exc:
+        QAOAEvaluator(bqm, max_memory=10_000_000)
+    assert exc.value.needed == 25165824 and exc.value.limit == 10_000_000
+    with pytest.raises(MemoryLimitError, match="needs"):
+        qaoa_expectation(bqm, [0.1], [0.1], max_memory=1_000_000)
+    # 40 qubits: 2**40 amplitudes would be 24 TiB; refused without trying to allocate.
+    big = dimod.BinaryQuadraticModel({i: 1.0 for i in range(40)}, {}, 0.0, "BINARY")
+    with pytest.raises(MemoryLimitError, match=r"40 qubits needs \d+ bytes"):
+        qaoa_expectation(big, [0.1], [0.1])
+    # The C++ side checks too (a direct core call with a tiny budget).
+    lin, u, v, quad, off = sv.bit_arrays(bqm)
+    from qopt import _core
+    with pytest.raises(ValueError, match="needs .* bytes"):
+        _core.QAOAEvaluator(20, lin, u, v, quad, off, 1, 1000)
+
+
+def test_bad_angles_raise():
+    bqm = random_bqm(3, "SPIN", seed=1)
+    with pytest.raises(ValueError):
+        qaoa_expectation(bqm, [0.1, 0.2], [0.1])
+    with pytest.raises(ValueError):
+        qaoa_expectation(bqm, [], [])
+    with pytest.raises(ValueError):
+        qaoa_expectation(bqm, [np.nan], [0.1])
