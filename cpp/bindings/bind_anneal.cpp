@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "bindings.hpp"
+#include "gil.hpp"
 #include "qopt/anneal.hpp"
 
 namespace py = pybind11;
@@ -48,7 +49,7 @@ bool run_interruptible(Fn&& fn, std::atomic<bool>& interrupt, const py::object& 
   std::exception_ptr error;
   bool signalled = false;
   {
-    py::gil_scoped_release release;
+    release_gil release;
     std::thread th([&]() {
       try {
         fn();
@@ -57,9 +58,27 @@ bool run_interruptible(Fn&& fn, std::atomic<bool>& interrupt, const py::object& 
       }
       done.store(true);
     });
+    // Joins the worker however this scope is left. At interpreter shutdown a daemon thread
+    // that asks for the GIL is ended by a forced unwind; destroying a joinable std::thread
+    // there would call std::terminate, so stop the kernel and join instead.
+    struct Joiner {
+      std::thread& t;
+      std::atomic<bool>& stop;
+      std::atomic<bool>& finished;
+      ~Joiner() {
+        if (!t.joinable()) return;
+        if (!finished.load()) stop.store(true);
+        t.join();
+      }
+    } joiner{th, interrupt, done};
     while (!done.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       if (done.load() || interrupt.load()) continue;
+      if (interpreter_finalizing()) {  // never ask a finalising interpreter for the GIL
+        interrupt.store(true);
+        th.join();
+        park_forever();
+      }
       py::gil_scoped_acquire acquire;
       if (PyErr_CheckSignals() != 0) {
         PyErr_Clear();
@@ -75,7 +94,6 @@ bool run_interruptible(Fn&& fn, std::atomic<bool>& interrupt, const py::object& 
         if (set) interrupt.store(true);
       }
     }
-    th.join();
   }
   if (error) std::rethrow_exception(error);
   return signalled;

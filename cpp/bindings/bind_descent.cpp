@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "bindings.hpp"
+#include "gil.hpp"
 #include "qopt/descent.hpp"
 
 namespace py = pybind11;
@@ -32,7 +33,7 @@ void bind_descent(py::module_& m) {
         double* ep = energies.mutable_data();
         std::int64_t* fp = flips.mutable_data();
         {
-          py::gil_scoped_release release;
+          release_gil release;
           steepest_descent(model, sp, k, ep, fp, num_threads);
         }
         return py::make_tuple(out, energies, flips);

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "bindings.hpp"
+#include "gil.hpp"
 #include "qopt/presolve.hpp"
 
 namespace py = pybind11;
@@ -43,7 +44,7 @@ void bind_presolve(py::module_& m) {
         if (h.ndim() != 1 || h.shape(0) != n) throw std::invalid_argument("h must have shape (num_variables,)");
         presolve::ForcedFixResult res;
         {
-          py::gil_scoped_release release;
+          release_gil release;
           res = presolve::forced_sign_fixing(n, h.data(), indptr.data(), indices.data(), data.data(), strict);
         }
         return py::make_tuple(to_array(res.fixed), to_array(res.h), res.offset_delta, to_array(res.order),
@@ -75,7 +76,7 @@ Raises:
         const std::int64_t n = check_csr_shapes(indptr, indices, data);
         presolve::MixingResult res;
         {
-          py::gil_scoped_release release;
+          release_gil release;
           res = presolve::sdp_mixing(n, indptr.data(), indices.data(), data.data(), rank, max_sweeps, tol,
                                      time_limit, seed);
         }

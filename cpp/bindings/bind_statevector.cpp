@@ -7,6 +7,7 @@
 #include <string>
 
 #include "bindings.hpp"
+#include "gil.hpp"
 #include "qopt/statevector.hpp"
 
 namespace py = pybind11;
@@ -57,7 +58,7 @@ void bind_statevector(py::module_& m) {
           throw std::invalid_argument("num_qubits must be in [0, 30], was " + std::to_string(n));
         py::array_t<double> out(static_cast<py::ssize_t>(std::size_t{1} << n));
         {
-          py::gil_scoped_release release;
+          release_gil release;
           qopt::qaoa_cost_vector(n, lin.data(), u.shape(0), u.data(), v.data(), quad.data(), offset,
                                  out.mutable_data(), num_threads);
         }
@@ -78,7 +79,7 @@ cost vector is built once and reused by every call. All calls release the GIL.
       .def(py::init([](int n, const f64& lin, const i32& u, const i32& v, const f64& quad, double offset,
                        int num_threads, std::size_t max_memory) {
              check_model(n, lin, u, v, quad);
-             py::gil_scoped_release release;
+             release_gil release;
              return std::make_unique<qopt::QAOAEvaluator>(n, lin.data(), u.shape(0), u.data(), v.data(), quad.data(),
                                                           offset, num_threads, max_memory);
            }),
@@ -93,7 +94,7 @@ cost vector is built once and reused by every call. All calls release the GIL.
           "expectation",
           [](qopt::QAOAEvaluator& ev, const f64& gamma, const f64& beta) {
             Angles a = angles(gamma, beta);
-            py::gil_scoped_release release;
+            release_gil release;
             return ev.expectation(a.gamma.data(), a.beta.data(), a.reps);
           },
           py::arg("gamma"), py::arg("beta"), "<psi|C|psi> (float, energy units, offset included).")
@@ -104,7 +105,7 @@ cost vector is built once and reused by every call. All calls release the GIL.
             py::array_t<double> out(static_cast<py::ssize_t>(ev.dimension()));
             double* p = out.mutable_data();
             {
-              py::gil_scoped_release release;
+              release_gil release;
               ev.probabilities(a.gamma.data(), a.beta.data(), a.reps, p);
             }
             return out;
@@ -117,7 +118,7 @@ cost vector is built once and reused by every call. All calls release the GIL.
             py::array_t<std::complex<double>> out(static_cast<py::ssize_t>(ev.dimension()));
             std::complex<double>* p = out.mutable_data();
             {
-              py::gil_scoped_release release;
+              release_gil release;
               ev.statevector(a.gamma.data(), a.beta.data(), a.reps, p);
             }
             return out;
@@ -131,7 +132,7 @@ cost vector is built once and reused by every call. All calls release the GIL.
             double *pg = dg.mutable_data(), *pb = db.mutable_data();
             double e;
             {
-              py::gil_scoped_release release;
+              release_gil release;
               e = ev.gradient(a.gamma.data(), a.beta.data(), a.reps, pg, pb);
             }
             return py::make_tuple(e, dg, db);
@@ -146,7 +147,7 @@ cost vector is built once and reused by every call. All calls release the GIL.
             std::uint64_t* p = out.mutable_data();
             double e;
             {
-              py::gil_scoped_release release;
+              release_gil release;
               e = ev.sample(a.gamma.data(), a.beta.data(), a.reps, shots, seed, p);
             }
             return py::make_tuple(out, e);
@@ -159,7 +160,7 @@ cost vector is built once and reused by every call. All calls release the GIL.
             py::array_t<double> out(static_cast<py::ssize_t>(ev.dimension()));
             double* p = out.mutable_data();
             {
-              py::gil_scoped_release release;
+              release_gil release;
               ev.cost_vector(p);
             }
             return out;

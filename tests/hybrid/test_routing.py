@@ -14,14 +14,15 @@ CASES = [
     (20, 190, None, BOTH, "exact", "exact enumeration"),
     (22, 50, None, QAOA, "qaoa", "fit the 24-qubit QAOA budget"),
     (24, 276, 30.0, QAOA, "qaoa", "QAOA"),
-    (42, 100, None, QAOA, "hybrid", "42 variables after presolve exceed the 24-qubit QAOA budget: hybrid with "
+    (42, 100, 30.0, QAOA, "hybrid", "42 variables after presolve exceed the 24-qubit QAOA budget: hybrid with "
                                     "20-variable subproblems"),
+    (42, 100, None, QAOA, "sa", "no deadline was given"),
     (800, 19176, 60.0, QAOA, "hybrid", "racing simulated annealing"),
     (800, 19176, 0.5, QAOA, "sa", "deadline of 0.5 s"),
     (22, 50, 0.5, QAOA, "sa", "deadline"),
     (800, 19176, None, NONE, "sa", "no quantum backend available"),
     (60, 300, None, BOTH, "dwave", "D-Wave"),
-    (500, 124750, None, BOTH, "hybrid", "D-Wave embedding"),
+    (500, 124750, 60.0, BOTH, "hybrid", "D-Wave embedding"),
 ]
 
 
@@ -36,6 +37,6 @@ def test_routing_table(n, m, time_limit, available, backend, words):
 
 
 def test_qubit_budget_is_a_parameter():
-    decision = choose_backend(30, 60, max_qubits=12, available=QAOA)
+    decision = choose_backend(30, 60, time_limit=10.0, max_qubits=12, available=QAOA)
     assert decision.backend == "hybrid" and decision.parameters["subproblem_size"] == 12
     assert "12-qubit" in decision.reason

@@ -61,6 +61,10 @@ def choose_backend(num_variables: int, num_interactions: int, *, time_limit: flo
                    presolved: bool = True) -> RoutingDecision:
     """Choose a backend for a model of ``num_variables`` (after presolve) and ``num_interactions``.
 
+    Large problems go to the hybrid solver only when the caller gives a deadline
+    (``time_limit``), since the hybrid works until its deadline; without one they go to
+    simulated annealing.
+
     Args:
         num_variables: variables left after presolve.
         num_interactions: quadratic interactions among them.
@@ -95,8 +99,12 @@ def choose_backend(num_variables: int, num_interactions: int, *, time_limit: flo
     if short:
         return RoutingDecision("sa", f"a deadline of {time_limit:.2g} s leaves no time for quantum "
                                      f"subproblems: simulated annealing on the C++ core")
+    if time_limit is None:
+        return RoutingDecision("sa", f"{n} {what} exceed the {max_qubits}-qubit QAOA budget and no deadline was "
+                                     "given (the hybrid solver works until a deadline): simulated annealing on "
+                                     "the C++ core")
     size = min(20, max_qubits)
-    params = {"quantum_backend": quantum, "subproblem_size": size}
+    params = {"quantum_backend": quantum, "subproblem_size": size, "time_limit": float(time_limit)}
     budget = f"the {max_qubits}-qubit QAOA budget" if quantum == "qaoa" else "a direct D-Wave embedding"
     return RoutingDecision("hybrid", f"{n} {what} exceed {budget}: hybrid with {size}-variable "
                                      f"subproblems on {quantum}, racing simulated annealing", params)
