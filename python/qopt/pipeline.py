@@ -262,6 +262,9 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
     backend_timing = info.pop("timing", None)
     versions = library_versions(tuple(info.pop("library_versions", {}) or ()))
     chain = chain + list(info.pop("fallback_chain", []) or [])
+    for key in ("branch_agreement", "quantum_value_added"):  # the hybrid's race, in confidence terms
+        if key in info:
+            confidence[key] = _jsonable(info[key])
     if bound is not None:
         best = confidence["best_energy"]
         confidence["lower_bound"] = bound["value"]

@@ -111,3 +111,18 @@ def test_parameters_validated():
         with pytest.raises(ParameterError) as info:
             HybridSampler().sample(bqm, **kw)
         assert info.value.name == name
+
+
+def test_pipeline_confidence_carries_the_race():
+    import qopt
+
+    bqm = dimod.generators.gnp_random_bqm(60, 0.1, dimod.SPIN, random_state=7)
+    result = qopt.solve(bqm, backend="hybrid", quantum_backend="exact", subproblem_size=8, time_limit=1.5, seed=4)
+    conf = result.confidence
+    assert isinstance(conf["branch_agreement"], bool)
+    qva = conf["quantum_value_added"]
+    branches = {c.info["branch"]: c.energy for c in result.candidates if c.info}
+    if "classical" in branches and "quantum" in branches:
+        assert conf["branch_agreement"] == (abs(branches["classical"] - branches["quantum"]) < 1e-9)
+    assert qva["hybrid_best_energy"] <= qva["hybrid_best_energy"] - qva["quantum_subproblem_energy_gain"]
+    assert result.provenance["backend_info"]["hybrid"]["subproblems"]
