@@ -24,8 +24,12 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _env():
+    """The child imports the same qopt as this test (installed, or the source tree in the
+    developer loop)."""
+    import qopt
+
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO / "python") + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(pathlib.Path(qopt.__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
 
