@@ -407,7 +407,8 @@ def save(out, stem, summaries, ttt_rows, P):
         axes[0].set_title("Equal sweeps throughput")
         for xi, s in zip(x, summaries):
             axes[0].text(xi, s["qopt_sa_1t"]["rate"], f"{s['ratio']:.1f}x", ha="center", va="bottom", fontsize=8)
-        axes[0].legend()
+        axes[0].set_ylim(top=max(s["qopt_sa_1t"]["rate"] for s in summaries) * 6)
+        axes[0].legend(loc="upper right", fontsize=8)
         tn = [r[0] for r in ttt_rows]
         xt = np.arange(len(tn))
         qv = [r[1]["median"] for r in ttt_rows]
@@ -419,7 +420,8 @@ def save(out, stem, summaries, ttt_rows, P):
         axes[1].set_xticks(xt, tn, rotation=45, ha="right")
         axes[1].set_ylabel("median time to best-known (s)")
         axes[1].set_title(f"Time to target (cap {cap:.0f} s shown as cap)")
-        axes[1].legend()
+        axes[1].set_ylim(top=max(v if math.isfinite(v) else cap for v in qv + dv) * 6)
+        axes[1].legend(loc="upper right", fontsize=8)
         fig.tight_layout()
         png = out / f"{stem}.png"
         fig.savefig(png, dpi=120)
