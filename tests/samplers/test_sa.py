@@ -221,3 +221,18 @@ def test_custom_beta_schedule():
         with pytest.raises(ParameterError) as err:
             SA().sample(bqm, **kwargs)
         assert err.value.name == name
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_default_beta_range_matches_dwave_samplers(seed):
+    from dwave.samplers.sa.sampler import _default_ising_beta_range
+    from qopt.samplers.sa import default_beta_range, ising_csr
+
+    rng = np.random.default_rng(seed)
+    bqm = random_bqm(30, 0.2, seed=seed)
+    bqm.add_variable("isolated", 0.0)
+    if seed % 2:  # integer biases: several variables share the smallest gap
+        bqm = dimod.BQM({v: float(rng.integers(-3, 4)) for v in bqm.variables},
+                        {uv: float(rng.integers(-3, 4)) for uv in bqm.quadratic}, 0.0, dimod.SPIN)
+    h, rp, _, J, _ = ising_csr(bqm)
+    np.testing.assert_allclose(default_beta_range(h, rp, J), _default_ising_beta_range(bqm.linear, bqm.quadratic))
