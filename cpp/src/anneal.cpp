@@ -221,16 +221,34 @@ inline __attribute__((always_inline)) std::int64_t lanes_body(const Prepared& P,
   return sweep;
 }
 
-QOPT_CLONES
-std::int64_t anneal_lanes_sparse(const Prepared& P, Control& ctl, std::int64_t r0, const spin_type* init, float* S,
-                                 float* F, spin_type* out_spins) {
-  return lanes_body<kLanesSparse, false>(P, ctl, r0, init, S, F, out_spins);
+using LanesFn = std::int64_t (*)(const Prepared&, Control&, std::int64_t, const spin_type*, float*, float*,
+                                 spin_type*);
+
+#define QOPT_LANES_FN(NAME, LANES, DENSE)                                                                    \
+  QOPT_CLONES std::int64_t NAME(const Prepared& P, Control& ctl, std::int64_t r0, const spin_type* init, float* S, \
+                                float* F, spin_type* out_spins) {                                            \
+    return lanes_body<LANES, DENSE>(P, ctl, r0, init, S, F, out_spins);                                      \
+  }
+QOPT_LANES_FN(anneal_sparse16, 16, false)
+QOPT_LANES_FN(anneal_sparse8, 8, false)
+QOPT_LANES_FN(anneal_sparse4, 4, false)
+QOPT_LANES_FN(anneal_dense8, 8, true)
+QOPT_LANES_FN(anneal_dense4, 4, true)
+#undef QOPT_LANES_FN
+
+// Lanes per group: the widest kernel the model allows (16 sparse, 8 dense), narrowed
+// to 8 or 4 when there are only that many reads (no work is spent on dummy lanes).
+// A read's arithmetic does not depend on the lane count, so neither do the results.
+int lanes_for(bool dense, std::int64_t num_reads) {
+  const int widest = dense ? kLanesDense : kLanesSparse;
+  if (num_reads <= 4) return 4;
+  if (num_reads <= 8) return std::min(8, widest);
+  return widest;
 }
 
-QOPT_CLONES
-std::int64_t anneal_lanes_dense(const Prepared& P, Control& ctl, std::int64_t r0, const spin_type* init, float* S,
-                                float* F, spin_type* out_spins) {
-  return lanes_body<kLanesDense, true>(P, ctl, r0, init, S, F, out_spins);
+LanesFn lanes_kernel(bool dense, int lanes) {
+  if (dense) return lanes == 4 ? anneal_dense4 : anneal_dense8;
+  return lanes == 4 ? anneal_sparse4 : lanes == 8 ? anneal_sparse8 : anneal_sparse16;
 }
 
 }  // namespace
@@ -314,7 +332,9 @@ AnnealStats simulated_annealing(const IsingCSR& m, const AnnealOptions& opt, spi
   ctl.timed = opt.time_limit > 0.0;
   ctl.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.time_limit));
 
-  const std::int64_t kLanes = dense ? kLanesDense : kLanesSparse;
+  const int lanes = lanes_for(dense, opt.num_reads);
+  const LanesFn kernel = lanes_kernel(dense, lanes);
+  const std::int64_t kLanes = lanes;
   const std::int64_t num_units = (opt.num_reads + kLanes - 1) / kLanes;
   std::vector<std::int64_t> unit_sweeps(static_cast<std::size_t>(num_units), -1);  // -1: not started
   std::atomic<std::int64_t> next_unit{0};
@@ -332,8 +352,7 @@ AnnealStats simulated_annealing(const IsingCSR& m, const AnnealOptions& opt, spi
       if (u > 0 && ctl.should_stop()) break;  // the first unit always starts
       const std::int64_t r0 = u * kLanes;
       const std::int64_t r1 = std::min(opt.num_reads, r0 + kLanes);
-      const std::int64_t done = dense ? anneal_lanes_dense(P, ctl, r0, init, S, F, lane_spins.data())
-                                      : anneal_lanes_sparse(P, ctl, r0, init, S, F, lane_spins.data());
+      const std::int64_t done = kernel(P, ctl, r0, init, S, F, lane_spins.data());
       for (std::int64_t r = r0; r < r1; ++r)
         std::memcpy(states + r * static_cast<std::int64_t>(n),
                     lane_spins.data() + (r - r0) * static_cast<std::int64_t>(n), static_cast<std::size_t>(n));

@@ -57,9 +57,10 @@ def test_same_seed_same_samples_any_threads(density):
     np.testing.assert_array_equal(a.record.sample, b.record.sample)
     np.testing.assert_array_equal(a.record.energy, b.record.energy)
     assert not np.array_equal(a.record.sample, c.record.sample)
-    # read r does not depend on how many reads run alongside it
-    d = SA().sample(bqm, num_reads=5, num_sweeps=100, seed=123)
-    np.testing.assert_array_equal(a.record.sample[:5], d.record.sample)
+    # read r does not depend on how many reads run alongside it (groups of 4, 8, 16 lanes)
+    for k in (1, 3, 5, 8):
+        d = SA().sample(bqm, num_reads=k, num_sweeps=100, seed=123)
+        np.testing.assert_array_equal(a.record.sample[:k], d.record.sample)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -221,3 +222,41 @@ def test_custom_beta_schedule():
         with pytest.raises(ParameterError) as err:
             SA().sample(bqm, **kwargs)
         assert err.value.name == name
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_default_beta_range_matches_dwave_samplers(seed):
+    from dwave.samplers.sa.sampler import _default_ising_beta_range
+    from qopt.samplers.sa import default_beta_range, ising_csr
+
+    rng = np.random.default_rng(seed)
+    bqm = random_bqm(30, 0.2, seed=seed)
+    bqm.add_variable("isolated", 0.0)
+    if seed % 2:  # integer biases: several variables share the smallest gap
+        bqm = dimod.BQM({v: float(rng.integers(-3, 4)) for v in bqm.variables},
+                        {uv: float(rng.integers(-3, 4)) for uv in bqm.quadratic}, 0.0, dimod.SPIN)
+    h, rp, _, J, _ = ising_csr(bqm)
+    np.testing.assert_allclose(default_beta_range(h, rp, J), _default_ising_beta_range(bqm.linear, bqm.quadratic))
+
+
+try:
+    from hypothesis import given, settings, strategies as st
+except ImportError:  # pragma: no cover - hypothesis is a test extra
+    given = None
+
+if given is not None:
+    @settings(max_examples=30, deadline=None)
+    @given(n=st.integers(0, 40), density=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+           vartype=st.sampled_from([dimod.SPIN, dimod.BINARY]), seed=st.integers(0, 2**31),
+           reads=st.integers(1, 40), threads=st.integers(1, 3), polish=st.booleans(),
+           integer=st.booleans())
+    def test_random_models_energies_and_polish(n, density, vartype, seed, reads, threads, polish, integer):
+        bqm = random_bqm(n, density, seed=seed % 1000, vartype=vartype, offset=1.5)
+        if integer:
+            bqm = dimod.BQM({v: round(b * 3) for v, b in bqm.linear.items()},
+                            {uv: round(b * 3) for uv, b in bqm.quadratic.items()}, 2.0, vartype)
+        ss = SA().sample(bqm, num_reads=reads, num_sweeps=20, seed=seed, num_threads=threads, polish=polish)
+        assert len(ss) == reads
+        np.testing.assert_allclose(ss.record.energy, bqm.energies(ss), rtol=1e-9, atol=1e-9)
+        if polish and n:
+            assert (flip_energies(bqm, ss) >= -1e-9).all()

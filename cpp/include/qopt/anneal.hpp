@@ -13,7 +13,7 @@
 // f_i = h_i + sum_j J_ij s_j, flip energy dE_i = -2 s_i f_i.
 //
 // Kernel ("replica lanes"): 16 reads (sparse) or 8 reads (dense) are annealed
-// together, one SIMD lane per read. Spins and local fields are float32[n][lanes]; a visited spin draws one
+// together, one SIMD lane per read (4 or 8 lanes when num_reads is that small). Spins and local fields are float32[n][lanes]; a visited spin draws one
 // uniform per lane, accepts branch-free per lane, and if any lane flips, the
 // neighbour fields of all lanes are updated with one vector multiply-add per
 // neighbour (lanes that did not flip add 0). Two coupling layouts:

@@ -65,21 +65,41 @@ def ising_csr(bqm: dimod.BinaryQuadraticModel):
 def default_beta_range(h: np.ndarray, row_ptr: np.ndarray, J: np.ndarray) -> tuple[float, float]:
     """Default (hot, cold) beta range (1/energy units) for an Ising model in CSR form.
 
-    Hot: a flip against the largest possible local field is accepted with probability 1/2.
-    Cold: a flip against the smallest non-zero bias is accepted with probability 1/100.
-    (The same rule as dwave-samplers' default.)
+    The rule of dwave-samplers' ``_default_ising_beta_range`` (with its defaults
+    ``max_single_qubit_excitation_rate=0.01``, ``scale_T_with_N=True``):
+
+    * hot: a flip against the largest possible local field, max_i (|h_i| + sum_j |J_ij|),
+      is accepted with probability 1/2: ``ln 2 / (2 max_field)``;
+    * cold: with min_i the smallest non-zero |bias| (h_i or J_ij) touching variable i,
+      m = min_i min_i and c = #{i : min_i = m}, ``ln(c / 0.01) / (2 m)``.
+
+    Args:
+        h: float64 (n,); row_ptr: int32 (n + 1,); J: float64 (nnz,), symmetric CSR as
+            returned by :func:`ising_csr`.
+
+    Returns:
+        ``(hot, cold)``; ``(0.1, 1.0)`` when every bias is zero.
     """
+    n = h.shape[0]
     absJ = np.abs(J)
     csum = np.concatenate([[0.0], np.cumsum(absJ)])
     row_sum = csum[row_ptr[1:]] - csum[row_ptr[:-1]]
-    max_field = float(np.max(np.abs(h) + row_sum)) if h.size else 0.0
-    nz = np.concatenate([np.abs(h[h != 0]), absJ[absJ != 0]])
-    if max_field == 0.0 or nz.size == 0:
+    absh = np.abs(h)
+    max_field = float(np.max(absh + row_sum)) if n else 0.0
+    row_min = np.where(absh > 0, absh, np.inf)
+    starts = np.asarray(row_ptr[:-1])
+    nonempty = starts < np.asarray(row_ptr[1:])
+    if absJ.size and nonempty.any():
+        vals = np.where(absJ > 0, absJ, np.inf)
+        row_min[nonempty] = np.minimum(row_min[nonempty], np.minimum.reduceat(vals, starts[nonempty]))
+    finite = np.isfinite(row_min)
+    if not finite.any():
         return 0.1, 1.0
-    min_field = float(nz.min())
-    hot = math.log(2.0) / (2.0 * max_field)
-    cold = math.log(100.0) / (2.0 * min_field)
-    return hot, max(cold, hot)
+    hot = math.log(2.0) / (2.0 * max_field) if max_field > 0 else 1.0
+    m = float(row_min[finite].min())
+    count = int(np.count_nonzero(row_min == m))
+    cold = math.log(count / 0.01) / (2.0 * m)
+    return hot, cold
 
 
 class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
