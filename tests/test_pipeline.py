@@ -148,3 +148,17 @@ def test_explicit_backend_runs_even_when_presolve_solves_everything():
     assert result.best.sample == {0: -1, 1: 1}
     with pytest.raises(ParameterError):
         qopt.solve(bqm, backend="sa", num_reads=0)
+
+
+def test_public_names():
+    import dimod
+
+    x = list(dimod.Binaries("ab"))
+    cqm = dimod.ConstrainedQuadraticModel()
+    cqm.set_objective(x[0] - x[1])
+    cqm.add_constraint(x[0] + x[1] <= 1, label="c")
+    bqm, decoder = qopt.compile(cqm)  # the function, even though qopt.compile is also a package
+    best = dimod.ExactSolver().sample(bqm).first
+    assert decoder.decode_sample(best.sample).objective == -1.0
+    for name in ("SimulatedAnnealingSampler", "SteepestDescentSampler", "ExactSampler", "HybridSampler", "Client"):
+        assert isinstance(getattr(qopt, name), type)

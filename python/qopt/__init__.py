@@ -9,14 +9,28 @@ Public entry points:
 from qopt._version import __version__
 from qopt.pipeline import solve
 from qopt.results import Candidate, Result
-from qopt.samplers.sa import SimulatedAnnealingSampler
+from qopt.samplers import ExactSampler, SimulatedAnnealingSampler, SteepestDescentSampler
 
-__all__ = ["__version__", "solve", "Client", "Candidate", "Result", "SimulatedAnnealingSampler"]
+__all__ = ["__version__", "solve", "compile", "Client", "Candidate", "Result", "SimulatedAnnealingSampler",
+           "SteepestDescentSampler", "ExactSampler", "QAOASampler", "DWaveSampler", "HybridSampler"]
 
 
-def __getattr__(name):  # lazy: importing qopt does not load grpc
-    if name == "Client":
-        from qopt.client import Client
+_LAZY = {  # imported on first use: grpc, qiskit and dwave-system are heavy
+    "Client": ("qopt.client", "Client"),
+    "QAOASampler": ("qopt.samplers.qaoa", "QAOASampler"),
+    "DWaveSampler": ("qopt.samplers.dwave", "DWaveSampler"),
+    "HybridSampler": ("qopt.hybrid.sampler", "HybridSampler"),
+}
 
-        return Client
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    if name == "compile":  # the package qopt.compile is callable: qopt.compile(model, ...)
+        import qopt.compile as compile_package
+
+        return compile_package
     raise AttributeError(f"module 'qopt' has no attribute {name!r}")

@@ -117,8 +117,13 @@ def format_table(result, instance, top: int) -> str:
     lines.append(f"reads reaching the best energy: {100 * conf.get('best_fraction', 0):.1f}% of "
                  f"{conf.get('num_reads')}   energy gap to runner-up: {gap if gap is not None else '-'}")
     if conf.get("lower_bound") is not None:
-        lines.append(f"certified lower bound on the energy: {conf['lower_bound']:g} "
-                     f"({conf.get('lower_bound_method', '')}), gap {100 * conf.get('gap', 0):.2f}%")
+        bound = instance.to_objective(conf["lower_bound"])
+        best = instance.to_objective(result.best.energy)
+        relation = "<=" if instance.sense == "max" else ">="
+        within = abs(bound - best) / max(1.0, abs(best))
+        lines.append(f"certified bound: {objective_name} {relation} {bound:g} ({conf.get('lower_bound_method', '')}); "
+                     f"the best candidate is within {100 * within:.2f}% of it"
+                     + (" (proven optimal)" if conf.get("proven_optimal") else ""))
     lines.append(_timing_line(result))
     prov = result.provenance
     lines.append(f"backend: {prov.get('backend')} ({prov.get('routing', {}).get('reason', '')}); "

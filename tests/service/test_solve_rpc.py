@@ -137,7 +137,7 @@ def test_client_error_names_field(client):
 def test_deadline_returns_best_found_in_time(client):
     bqm = dimod.generators.gnp_random_bqm(200, 0.5, dimod.SPIN, random_state=3)
     # The call would take hours without the deadline; a result (not DEADLINE_EXCEEDED) must come back.
-    result = client.solve(bqm, backend="sa", timeout=5.0, num_reads=4, num_sweeps=1_000_000, seed=1)
+    result = client.solve(bqm, backend="sa", timeout=5.0, num_reads=64, num_sweeps=5_000_000, seed=1)
     assert result.provenance["backend_info"]["stopped_early"] is True
     ss = result.to_sampleset()
     np.testing.assert_allclose(ss.record.energy, bqm.energies(ss))

@@ -15,3 +15,14 @@ from qopt.compile.calibrate import ConstrainedResult, RoundRecord, solve_constra
 
 __all__ = ["compile", "Decoder", "Candidate", "DecodedArrays", "solve_constrained", "ConstrainedResult",
            "RoundRecord", "integer_encoding_coefficients", "DEFAULT_UNBALANCED"]
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """``qopt.compile`` is both this package and, as the brief names it, the function
+    ``qopt.compile(model, ...) -> (bqm, decoder)``: calling the package calls :func:`compile`."""
+
+    def __call__(self, model, **options):
+        return compile(model, **options)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

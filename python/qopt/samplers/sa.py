@@ -210,7 +210,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             seed = secrets.randbits(52)  # exact as a double (protobuf Struct)
         seed = check_int("seed", seed, minimum=0, maximum=2**64 - 1)
         if time_limit is not None:
-            time_limit = check_float("time_limit", time_limit, minimum=0.0, strict_minimum=True)
+            time_limit = check_float("time_limit", time_limit, minimum=0.0, strict_minimum=True, maximum=1e9)
         if num_reads is not None:
             num_reads = check_int("num_reads", num_reads, minimum=1)
         if interrupt is not None and not callable(getattr(interrupt, "is_set", None)):
@@ -256,8 +256,10 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             init = np.ascontiguousarray(
                 init_ss.record.sample[:, [init_ss.variables.index(v) for v in variables]], dtype=np.int8)
         t1 = time.perf_counter_ns()
+        # the limit counts from this call's start: set-up time comes out of it
+        kernel_limit = 0.0 if time_limit is None else max(1e-6, time_limit - (t1 - t0) * 1e-9)
         states, energies, kinfo = _core.simulated_annealing(
-            h, row_ptr, col, J, betas, num_reads, seed, num_threads, init, time_limit or 0.0, bool(polish),
+            h, row_ptr, col, J, betas, num_reads, seed, num_threads, init, kernel_limit, bool(polish),
             "auto", 0.65, interrupt)
         t2 = time.perf_counter_ns()
         energies = energies + offset
