@@ -18,6 +18,7 @@ import dimod
 
 from qopt._validation import ParameterError
 from qopt.hybrid.sampler import classify_error
+from qopt.hybrid.workers import WORKERS
 
 __all__ = ["QUANTUM_BACKENDS", "ResultCache", "NoResultInTime", "sample_with_fallback", "RESULT_CACHE"]
 
@@ -65,7 +66,7 @@ RESULT_CACHE = ResultCache()
 
 
 def _run_with_timeout(sampler, bqm, params, timeout: float | None):
-    """Run ``sampler.sample`` in a daemon thread; returns (sampleset, error, timed_out)."""
+    """Run ``sampler.sample`` on a pooled daemon thread; returns (sampleset, error, timed_out)."""
     box = {}
 
     def target():
@@ -76,10 +77,16 @@ def _run_with_timeout(sampler, bqm, params, timeout: float | None):
         except BaseException as exc:  # noqa: BLE001 - reported to the caller
             box["err"] = exc
 
-    thread = threading.Thread(target=target, daemon=True, name="qopt-quantum-tier")
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
+    done = threading.Event()
+
+    def run():
+        try:
+            target()
+        finally:
+            done.set()
+
+    WORKERS.submit(run)
+    if not done.wait(timeout):
         return None, None, True
     return box.get("ss"), box.get("err"), False
 

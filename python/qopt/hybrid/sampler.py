@@ -33,6 +33,7 @@ import numpy as np
 
 from qopt._validation import ParameterError, check_choice, check_float, check_int
 from qopt.hybrid.decompose import STRATEGIES, IsingState, select_subproblem
+from qopt.hybrid.workers import WORKERS, WorkerPool
 from qopt.samplers.sa import SimulatedAnnealingSampler
 
 __all__ = ["HybridSampler", "TransientBackendError", "classify_error"]
@@ -56,18 +57,16 @@ def classify_error(exc: BaseException) -> str:
 
 
 class _Call:
-    """One subproblem dispatched to a sampler in its own daemon thread (a hung backend
-    must never block the deadline or interpreter exit)."""
+    """One subproblem dispatched to a sampler on a worker thread."""
 
-    def __init__(self, key, variables, strategy, sampler, bqm, params, results: queue.Queue, attempt: int):
+    def __init__(self, key, variables, strategy, sampler, bqm, params, results: queue.Queue, attempt: int,
+                 workers: "WorkerPool"):
         self.key = key
         self.variables = variables
         self.strategy = strategy
         self.attempt = attempt
         self.started = time.monotonic()
-        self.thread = threading.Thread(target=self._run, args=(sampler, bqm, params, results), daemon=True,
-                                       name="qopt-hybrid-sub")
-        self.thread.start()
+        workers.submit(lambda: self._run(sampler, bqm, params, results))
 
     def _run(self, sampler, bqm, params, results):
         try:
@@ -243,6 +242,7 @@ class HybridSampler(dimod.Sampler):
         polish_gain = 0.0
         use_quantum = True
         results: queue.Queue = queue.Queue()
+        workers = WORKERS
         in_flight: dict[int, _Call] = {}
         busy = np.zeros(n, dtype=bool)
         tabu = np.zeros(n)
@@ -271,11 +271,11 @@ class HybridSampler(dimod.Sampler):
             key = next_key
             next_key += 1
             if use_quantum:
-                call = _Call(key, vars_, strategy, quantum_sampler, sub, qparams, results, attempt)
+                call = _Call(key, vars_, strategy, quantum_sampler, sub, qparams, results, attempt, workers)
                 call.backend = qname
             else:
                 name, smp, prm = classical_tier(len(vars_))
-                call = _Call(key, vars_, strategy, smp, sub, prm, results, attempt)
+                call = _Call(key, vars_, strategy, smp, sub, prm, results, attempt, workers)
                 call.backend = name
             in_flight[key] = call
             busy[vars_] = True
