@@ -45,8 +45,14 @@ dev:
 protos:
 	$(PYTHON) scripts/gen_protos.py
 
+# Every benchmark in its quick mode (side by side with its anchor; figures in benchmarks/*.md).
 bench: install
-	$(VPY) benchmarks/run_all.py
+	$(VPY) benchmarks/bench_sa.py --quick
+	$(VPY) benchmarks/bench_bound.py
+	$(VPY) benchmarks/bench_qaoa.py --quick
+	$(VPY) benchmarks/bench_cqm.py --quick
+	$(VPY) benchmarks/bench_hybrid.py --quick
+	$(VPY) benchmarks/bench_service.py
 
 clean:
 	rm -rf build $(VENV) python/qopt/_core*.so
