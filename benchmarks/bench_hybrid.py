@@ -30,13 +30,13 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 
 
-def instances(quick: bool):
+def instances(problems):
     from qopt.io import read_instance
 
     out = [read_instance("G1", format="gset")]
     bqp = SHARED / "orlib_bqp" / "bqp250.txt"
     if bqp.exists():
-        for k in ([1] if quick else range(1, 11)):
+        for k in problems:
             out.append(read_instance(bqp, format="bqp", problem=k, best_known=_best_known(f"bqp250-{k}")))
     else:
         print(f"note: {bqp} absent; bqp250 skipped", file=sys.stderr)
@@ -143,18 +143,24 @@ def main(argv=None) -> int:
     parser.add_argument("--quantum-backend", default="qaoa")
     parser.add_argument("--adherence-runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--problems", default="1-10", help="bqp250 problems, e.g. 1-10 or 1,3 (quick: 1)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
     args = parser.parse_args(argv)
     if args.quick:
         args.deadline = min(args.deadline, 10.0)
         args.adherence_runs = min(args.adherence_runs, 2)
+        args.problems = "1"
+    problems = []
+    for part in args.problems.split(","):
+        lo, _, hi = part.partition("-")
+        problems.extend(range(int(lo), int(hi or lo) + 1))
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     rows = []
     print(f"deadline {args.deadline:g} s, subproblems <= {args.subproblem_size} variables on {args.quantum_backend}")
     print(f"{'instance':<12} {'method':<14} {'objective':>10} {'best known':>10} {'gap %':>7} {'wall s':>7}  notes")
-    for inst in instances(args.quick):
+    for inst in instances(problems):
         bqm = inst.bqm
         e, wall, info = run_qopt_hybrid(bqm, args.deadline, args.subproblem_size, args.seed, args.quantum_backend)
         h = info["hybrid"]
