@@ -444,6 +444,18 @@ QOPT_SIMD void k_scatter(double* __restrict dst, const double* __restrict src, s
   }
 }
 
+// sum_j (re_j^2 + im_j^2) v(j) with eight partial sums (vectorisable without -ffast-math).
+template <class V>
+QOPT_INLINE double energy_sum(const double* __restrict re, const double* __restrict im, std::size_t L, V&& v) {
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::size_t j = 0;
+  for (; j + 8 <= L; j += 8)
+    for (int u = 0; u < 8; ++u) a[u] += (re[j + u] * re[j + u] + im[j + u] * im[j + u]) * v(j + u);
+  double acc = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+  for (; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * v(j);
+  return acc;
+}
+
 // Fused passes. Block: [pre-mixer low bits] [phase (init |+> when init_norm > 0)] [post-mixer low
 // bits] [energy]; chunk (gathered strided rows): [pre-mixer high bits] [phase] [post-mixer high bits]
 // [energy]. Null pointers skip a stage. Returns sum |psi|^2 c when want_e.
@@ -468,9 +480,9 @@ QOPT_INLINE double block_fused_t(double* __restrict re, double* __restrict im, s
   double acc = 0.0;
   if (tv) {  // energy (tv: cost table; any non-null pointer for double costs)
     if constexpr (std::is_same_v<T, double>) {
-      for (std::size_t j = 0; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * cost[j];
+      acc = energy_sum(re, im, L, [&](std::size_t j) { return cost[j]; });
     } else {
-      for (std::size_t j = 0; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * tv[cost[j]];
+      acc = energy_sum(re, im, L, [&](std::size_t j) { return tv[cost[j]]; });
     }
   }
   return acc;
@@ -487,9 +499,9 @@ QOPT_INLINE double chunk_fused_t(double* __restrict re, double* __restrict im, s
   double acc = 0.0;
   if (tv) {  // energy (tv: cost table; any non-null pointer for double costs)
     if constexpr (std::is_same_v<T, double>) {
-      for (std::size_t j = 0; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * cost[j];
+      acc = energy_sum(re, im, L, [&](std::size_t j) { return cost[j]; });
     } else {
-      for (std::size_t j = 0; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * tv[cost[j]];
+      acc = energy_sum(re, im, L, [&](std::size_t j) { return tv[cost[j]]; });
     }
   }
   return acc;
@@ -511,20 +523,59 @@ QOPT_FUSED_KERNELS(f64, double)
 
 // Gradient helper: for every bit in [lo, hi), accumulate Im <lam|X_q|psi>, then rotate both
 // states by e^{-i beta X_q} (c, s given for -beta by the caller).
-QOPT_SIMD double k_xrot(double* __restrict pr, double* __restrict pi, double* __restrict lr, double* __restrict li,
-                        std::size_t L, int lo, int hi, double c, double s) {
-  double acc = 0.0;
-  for (int q = lo; q < hi; ++q) {
-    const std::size_t st = std::size_t{1} << q;
-    for (std::size_t base = 0; base < L; base += 2 * st) {
+// One sweep over bit q of both states: accumulate Im <lam|X_q|psi> and rotate both by the
+// exact e^{-i beta X} (c, s). Eight partial sums when the contiguous run allows it.
+QOPT_INLINE double xrot_bit(double* __restrict pr, double* __restrict pi, double* __restrict lr,
+                            double* __restrict li, std::size_t L, int q, double c, double s) {
+  const std::size_t st = std::size_t{1} << q;
+  const RotStd rot{c, s};
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (std::size_t base = 0; base < L; base += 2 * st) {
+    if (st >= 8) {
+      for (std::size_t j0 = base; j0 < base + st; j0 += 8) {
+        QOPT_IVDEP
+        for (int u = 0; u < 8; ++u) {
+          const std::size_t j = j0 + static_cast<std::size_t>(u), k = j + st;
+          double par = pr[j], pai = pi[j], pbr = pr[k], pbi = pi[k];
+          double lar = lr[j], lai = li[j], lbr = lr[k], lbi = li[k];
+          a[u] += lar * pbi - lai * pbr + lbr * pai - lbi * par;
+          rot(par, pai, pbr, pbi);
+          rot(lar, lai, lbr, lbi);
+          pr[j] = par; pi[j] = pai; pr[k] = pbr; pi[k] = pbi;
+          lr[j] = lar; li[j] = lai; lr[k] = lbr; li[k] = lbi;
+        }
+      }
+    } else {
       for (std::size_t j = base; j < base + st; ++j) {
         const std::size_t k = j + st;
-        acc += lr[j] * pi[k] - li[j] * pr[k] + lr[k] * pi[j] - li[k] * pr[j];
+        double par = pr[j], pai = pi[j], pbr = pr[k], pbi = pi[k];
+        double lar = lr[j], lai = li[j], lbr = lr[k], lbi = li[k];
+        a[0] += lar * pbi - lai * pbr + lbr * pai - lbi * par;
+        rot(par, pai, pbr, pbi);
+        rot(lar, lai, lbr, lbi);
+        pr[j] = par; pi[j] = pai; pr[k] = pbr; pi[k] = pbi;
+        lr[j] = lar; li[j] = lai; lr[k] = lbr; li[k] = lbi;
       }
     }
   }
-  rx_range(pr, pi, L, lo, hi, c, s);
-  rx_range(lr, li, L, lo, hi, c, s);
+  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+// Gradient helper: for every bit in [lo, hi), accumulate Im <lam|X_q|psi> and rotate both states
+// by e^{-i beta X_q} (c, s given for -beta by the caller); bits below 10 in L1-sized sub-blocks.
+QOPT_SIMD double k_xrot(double* __restrict pr, double* __restrict pi, double* __restrict lr, double* __restrict li,
+                        std::size_t L, int lo, int hi, double c, double s) {
+  constexpr int kL1Bits = 10;
+  double acc = 0.0;
+  int q0 = lo;
+  if (lo == 0 && hi > 0) {
+    const int sub = std::min(hi, kL1Bits);
+    const std::size_t SL = std::size_t{1} << sub;
+    for (std::size_t o = 0; o < L; o += SL)
+      for (int q = 0; q < sub; ++q) acc += xrot_bit(pr + o, pi + o, lr + o, li + o, SL, q, c, s);
+    q0 = sub;
+  }
+  for (int q = q0; q < hi; ++q) acc += xrot_bit(pr, pi, lr, li, L, q, c, s);
   return acc;
 }
 
