@@ -87,7 +87,7 @@ def _timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def speed(ns, reps_list, stream_gbps) -> list[dict]:
+def speed(ns, reps_list, stream_gbps, rounds=None) -> list[dict]:
     from qiskit import transpile
     from qiskit.circuit.library import qaoa_ansatz
     from qiskit_aer import AerSimulator
@@ -106,7 +106,7 @@ def speed(ns, reps_list, stream_gbps) -> list[dict]:
         est = EstimatorV2(options={"default_precision": 0.0})
         for reps in reps_list:
             k_core = 5 if n <= 22 else 3
-            k_aer = 3 if n <= 22 else (2 if n <= 24 else 1)
+            k_aer = rounds or (3 if n <= 22 else (2 if n <= 24 else 1))
             angles = [(rng.uniform(0.1, 0.6, reps), rng.uniform(0.1, 0.6, reps)) for _ in range(max(k_core, k_aer))]
             ev.expectation(*angles[0])  # warm-up (buffers)
             t0 = time.perf_counter()
@@ -229,6 +229,8 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="n = 20, 22 only; fewer quality graphs")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--sections", default="stream,speed,quality,peer")
+    ap.add_argument("--ns", default=None, help="comma-separated qubit counts for the speed section")
+    ap.add_argument("--rounds", type=int, default=None, help="Aer calls per (n, reps) (default 3/2/1 by n)")
     args = ap.parse_args(argv)
     out = pathlib.Path(args.out)
     sections = set(args.sections.split(","))
@@ -244,9 +246,11 @@ def main(argv=None):
         save([bw], out / "qaoa_stream.csv")
     if "speed" in sections:
         ns = [20, 22] if args.quick else [20, 22, 24, 26]
+        if args.ns:
+            ns = [int(x) for x in args.ns.split(",")]
         print("\n## speed (seconds per expectation call, best of the calls; medians in the CSV)")
-        rows = speed(ns, [1, 3], bw["copy_GBps"])
-        save(rows, out / "qaoa_speed.csv")
+        rows = speed(ns, [1, 3], bw["copy_GBps"], args.rounds)
+        save(rows, out / ("qaoa_speed.csv" if not args.ns else f"qaoa_speed_{'_'.join(map(str, ns))}.csv"))
         print(table(rows, ["n", "reps", "core_s", "aer_estimator_s", "aer_statevector_s", "ratio_vs_faster_aer",
                            "ratio_of_medians", "core_GBps", "bw_fraction", "core_gradient_s", "rel_diff_vs_aer_sv"]))
     qrows = []
