@@ -1067,7 +1067,11 @@ double QAOAEvaluator::gradient(const double* gamma, const double* beta, int reps
   ensure_state();
   ensure_adjoint();
   const double energy = forward(gamma, beta, reps, true);
-  const std::size_t N = dimension(), BL = pow2(low_bits_), H = pow2(high_bits_), W = pow2(chunk_bits_);
+  // The backward strided pass gathers four arrays (psi and lambda): half the forward rows'
+  // width keeps the gathered buffers (4 x 2^15 doubles = 1 MiB) in L2.
+  const int gbits = high_bits_ > 0 ? std::min(low_bits_, std::max(kMinChunkBits, kGatherBits - 1 - high_bits_))
+                                   : low_bits_;
+  const std::size_t N = dimension(), BL = pow2(low_bits_), H = pow2(high_bits_), W = pow2(gbits);
   const std::size_t nblocks = N / BL, nchunks = BL / W;
   const std::size_t scratch = std::max(BL, H * W);
   std::vector<Scratch> sc(static_cast<std::size_t>(num_threads_));
@@ -1105,7 +1109,7 @@ double QAOAEvaluator::gradient(const double* gamma, const double* beta, int reps
           double* dst[4] = {S.br.data(), S.bi.data(), S.blr.data(), S.bli.data()};
           for (int a = 0; a < 4; ++a)
             for (std::size_t t = 0; t < H; ++t) std::memcpy(dst[a] + t * W, src[a] + t * BL + off, W * sizeof(double));
-          acc += k_xrot(dst[0], dst[1], dst[2], dst[3], H * W, chunk_bits_, chunk_bits_ + high_bits_, c, s);
+          acc += k_xrot(dst[0], dst[1], dst[2], dst[3], H * W, gbits, gbits + high_bits_, c, s);
           for (int a = 0; a < 4; ++a)
             for (std::size_t t = 0; t < H; ++t) std::memcpy(src[a] + t * BL + off, dst[a] + t * W, W * sizeof(double));
         }
