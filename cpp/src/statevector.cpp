@@ -422,41 +422,6 @@ QOPT_INLINE void phase_apply_t(double* __restrict re, double* __restrict im, std
   }
 }
 
-template <class T>
-QOPT_INLINE double block_forward_t(double* __restrict re, double* __restrict im, std::size_t L, int bits,
-                                   const T* __restrict cost, const PhaseArgs& ph, double init_norm,
-                                   const MixArgs& mix, bool want_e) {
-  const double* __restrict tv = ph.tv;
-  constexpr int kL1Bits = 10;
-  const int sub = std::min(bits, kL1Bits);
-  const std::size_t SL = std::size_t{1} << sub;
-  for (std::size_t o = 0; o < L; o += SL) {  // phase + low mixer bits while the sub-block is in L1
-    phase_apply_t(re + o, im + o, SL, cost + o, ph, init_norm);
-    rxu_all(re + o, im + o, SL, 0, sub, mix);
-  }
-  rxu_all(re, im, L, sub, bits, mix);
-  double acc = 0.0;
-  if (want_e) {
-    if constexpr (std::is_same_v<T, double>) {
-      for (std::size_t j = 0; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * cost[j];
-    } else {
-      for (std::size_t j = 0; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * tv[cost[j]];
-    }
-  }
-  return acc;
-}
-QOPT_SIMD double k_block_u8(double* re, double* im, std::size_t L, int bits, const std::uint8_t* cost,
-                            const PhaseArgs& ph, double init_norm, const MixArgs& mix, bool want_e) {
-  return block_forward_t(re, im, L, bits, cost, ph, init_norm, mix, want_e);
-}
-QOPT_SIMD double k_block_u16(double* re, double* im, std::size_t L, int bits, const std::uint16_t* cost,
-                             const PhaseArgs& ph, double init_norm, const MixArgs& mix, bool want_e) {
-  return block_forward_t(re, im, L, bits, cost, ph, init_norm, mix, want_e);
-}
-QOPT_SIMD double k_block_f64(double* re, double* im, std::size_t L, int bits, const double* cost,
-                             const PhaseArgs& ph, double init_norm, const MixArgs& mix, bool want_e) {
-  return block_forward_t(re, im, L, bits, cost, ph, init_norm, mix, want_e);
-}
 QOPT_SIMD void k_stream_out(double* dst_re, double* dst_im, const double* re, const double* im, std::size_t L) {
   stream_copy(dst_re, re, L);
   stream_copy(dst_im, im, L);
@@ -479,32 +444,138 @@ QOPT_SIMD void k_scatter(double* __restrict dst, const double* __restrict src, s
   }
 }
 
-// Strided chunk: mix bits [lo, hi) of the gathered buffer; returns sum |psi|^2 c when cv is given.
-QOPT_SIMD double k_chunk_mix(double* __restrict re, double* __restrict im, std::size_t L, int lo, int hi,
-                             const MixArgs& mix, const double* __restrict cv) {
-  rxu_all(re, im, L, lo, hi, mix);
-  double acc = 0.0;
-  if (cv)
-    for (std::size_t j = 0; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * cv[j];
+// sum_j (re_j^2 + im_j^2) v(j) with eight partial sums (vectorisable without -ffast-math).
+template <class V>
+QOPT_INLINE double energy_sum(const double* __restrict re, const double* __restrict im, std::size_t L, V&& v) {
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::size_t j = 0;
+  for (; j + 8 <= L; j += 8)
+    for (int u = 0; u < 8; ++u) a[u] += (re[j + u] * re[j + u] + im[j + u] * im[j + u]) * v(j + u);
+  double acc = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+  for (; j < L; ++j) acc += (re[j] * re[j] + im[j] * im[j]) * v(j);
   return acc;
 }
 
+// Fused passes. Block: [pre-mixer low bits] [phase (init |+> when init_norm > 0)] [post-mixer low
+// bits] [energy]; chunk (gathered strided rows): [pre-mixer high bits] [phase] [post-mixer high bits]
+// [energy]. Null pointers skip a stage. Returns sum |psi|^2 c when want_e.
+template <class T>
+QOPT_INLINE double block_fused_t(double* __restrict re, double* __restrict im, std::size_t L, int bits,
+                                 const T* __restrict cost, const PhaseArgs* ph, double init_norm,
+                                 const MixArgs* pre, const MixArgs* post, const double* __restrict tv) {
+  constexpr int kL1Bits = 10;
+  const int sub = std::min(bits, kL1Bits);
+  const std::size_t SL = std::size_t{1} << sub;
+  if (pre) {
+    for (std::size_t o = 0; o < L; o += SL) rxu_all(re + o, im + o, SL, 0, sub, *pre);
+    rxu_all(re, im, L, sub, bits, *pre);
+  }
+  if (ph) {
+    for (std::size_t o = 0; o < L; o += SL) {
+      phase_apply_t(re + o, im + o, SL, cost + o, *ph, init_norm);
+      if (post) rxu_all(re + o, im + o, SL, 0, sub, *post);
+    }
+    if (post) rxu_all(re, im, L, sub, bits, *post);
+  }
+  double acc = 0.0;
+  if (tv) {  // energy (tv: cost table; any non-null pointer for double costs)
+    if constexpr (std::is_same_v<T, double>) {
+      acc = energy_sum(re, im, L, [&](std::size_t j) { return cost[j]; });
+    } else {
+      acc = energy_sum(re, im, L, [&](std::size_t j) { return tv[cost[j]]; });
+    }
+  }
+  return acc;
+}
+template <class T>
+QOPT_INLINE double chunk_fused_t(double* __restrict re, double* __restrict im, std::size_t L, int lo, int hi,
+                                 const T* __restrict cost, const PhaseArgs* ph, const MixArgs* pre,
+                                 const MixArgs* post, const double* __restrict tv) {
+  if (pre) rxu_all(re, im, L, lo, hi, *pre);
+  if (ph) {
+    phase_apply_t(re, im, L, cost, *ph, 0.0);
+    if (post) rxu_all(re, im, L, lo, hi, *post);
+  }
+  double acc = 0.0;
+  if (tv) {  // energy (tv: cost table; any non-null pointer for double costs)
+    if constexpr (std::is_same_v<T, double>) {
+      acc = energy_sum(re, im, L, [&](std::size_t j) { return cost[j]; });
+    } else {
+      acc = energy_sum(re, im, L, [&](std::size_t j) { return tv[cost[j]]; });
+    }
+  }
+  return acc;
+}
+#define QOPT_FUSED_KERNELS(SUFFIX, T)                                                                        \
+  QOPT_SIMD double k_blockf_##SUFFIX(double* re, double* im, std::size_t L, int bits, const T* cost,          \
+                                     const PhaseArgs* ph, double init_norm, const MixArgs* pre,             \
+                                     const MixArgs* post, const double* tv) {                                \
+    return block_fused_t(re, im, L, bits, cost, ph, init_norm, pre, post, tv);                              \
+  }                                                                                                          \
+  QOPT_SIMD double k_chunkf_##SUFFIX(double* re, double* im, std::size_t L, int lo, int hi, const T* cost,   \
+                                     const PhaseArgs* ph, const MixArgs* pre, const MixArgs* post,          \
+                                     const double* tv) {                                                     \
+    return chunk_fused_t(re, im, L, lo, hi, cost, ph, pre, post, tv);                                       \
+  }
+QOPT_FUSED_KERNELS(u8, std::uint8_t)
+QOPT_FUSED_KERNELS(u16, std::uint16_t)
+QOPT_FUSED_KERNELS(f64, double)
+
 // Gradient helper: for every bit in [lo, hi), accumulate Im <lam|X_q|psi>, then rotate both
 // states by e^{-i beta X_q} (c, s given for -beta by the caller).
-QOPT_SIMD double k_xrot(double* __restrict pr, double* __restrict pi, double* __restrict lr, double* __restrict li,
-                        std::size_t L, int lo, int hi, double c, double s) {
-  double acc = 0.0;
-  for (int q = lo; q < hi; ++q) {
-    const std::size_t st = std::size_t{1} << q;
-    for (std::size_t base = 0; base < L; base += 2 * st) {
+// One sweep over bit q of both states: accumulate Im <lam|X_q|psi> and rotate both by the
+// exact e^{-i beta X} (c, s). Eight partial sums when the contiguous run allows it.
+QOPT_INLINE double xrot_bit(double* __restrict pr, double* __restrict pi, double* __restrict lr,
+                            double* __restrict li, std::size_t L, int q, double c, double s) {
+  const std::size_t st = std::size_t{1} << q;
+  const RotStd rot{c, s};
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (std::size_t base = 0; base < L; base += 2 * st) {
+    if (st >= 8) {
+      for (std::size_t j0 = base; j0 < base + st; j0 += 8) {
+        QOPT_IVDEP
+        for (int u = 0; u < 8; ++u) {
+          const std::size_t j = j0 + static_cast<std::size_t>(u), k = j + st;
+          double par = pr[j], pai = pi[j], pbr = pr[k], pbi = pi[k];
+          double lar = lr[j], lai = li[j], lbr = lr[k], lbi = li[k];
+          a[u] += lar * pbi - lai * pbr + lbr * pai - lbi * par;
+          rot(par, pai, pbr, pbi);
+          rot(lar, lai, lbr, lbi);
+          pr[j] = par; pi[j] = pai; pr[k] = pbr; pi[k] = pbi;
+          lr[j] = lar; li[j] = lai; lr[k] = lbr; li[k] = lbi;
+        }
+      }
+    } else {
       for (std::size_t j = base; j < base + st; ++j) {
         const std::size_t k = j + st;
-        acc += lr[j] * pi[k] - li[j] * pr[k] + lr[k] * pi[j] - li[k] * pr[j];
+        double par = pr[j], pai = pi[j], pbr = pr[k], pbi = pi[k];
+        double lar = lr[j], lai = li[j], lbr = lr[k], lbi = li[k];
+        a[0] += lar * pbi - lai * pbr + lbr * pai - lbi * par;
+        rot(par, pai, pbr, pbi);
+        rot(lar, lai, lbr, lbi);
+        pr[j] = par; pi[j] = pai; pr[k] = pbr; pi[k] = pbi;
+        lr[j] = lar; li[j] = lai; lr[k] = lbr; li[k] = lbi;
       }
     }
   }
-  rx_range(pr, pi, L, lo, hi, c, s);
-  rx_range(lr, li, L, lo, hi, c, s);
+  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+// Gradient helper: for every bit in [lo, hi), accumulate Im <lam|X_q|psi> and rotate both states
+// by e^{-i beta X_q} (c, s given for -beta by the caller); bits below 10 in L1-sized sub-blocks.
+QOPT_SIMD double k_xrot(double* __restrict pr, double* __restrict pi, double* __restrict lr, double* __restrict li,
+                        std::size_t L, int lo, int hi, double c, double s) {
+  constexpr int kL1Bits = 10;
+  double acc = 0.0;
+  int q0 = lo;
+  if (lo == 0 && hi > 0) {
+    const int sub = std::min(hi, kL1Bits);
+    const std::size_t SL = std::size_t{1} << sub;
+    for (std::size_t o = 0; o < L; o += SL)
+      for (int q = 0; q < sub; ++q) acc += xrot_bit(pr + o, pi + o, lr + o, li + o, SL, q, c, s);
+    q0 = sub;
+  }
+  for (int q = q0; q < hi; ++q) acc += xrot_bit(pr, pi, lr, li, L, q, c, s);
   return acc;
 }
 
@@ -829,6 +900,10 @@ struct CostSource {
 }  // namespace
 
 double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps, bool store_final) {
+  // Passes alternate block (low bits) and strided (high bits); layer k's phase separator sits
+  // between the two halves of a pass: block k even: [M_{k-1} low, P_k, M_k low], strided k odd:
+  // [M_{k-1} high, P_k, M_k high]; reps + 1 passes in all (all mixer bits commute). Without
+  // high bits every layer is one block pass.
   ensure_state();
   const std::size_t N = dimension(), BL = pow2(low_bits_), H = pow2(high_bits_), W = pow2(chunk_bits_);
   const std::size_t nblocks = N / BL, nchunks = BL / W;
@@ -837,7 +912,6 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
   scratch_.resize(static_cast<std::size_t>(num_threads_));
   for (auto& v : scratch_)
     if (v.size() < 3 * scratch) v.resize(3 * scratch);
-  std::vector<double> tc, ts;
   const double norm = 1.0 / std::sqrt(static_cast<double>(N));
   const double cbytes = compact_ == 0 ? 8.0 : static_cast<double>(compact_);
   double traffic = 0.0, energy = 0.0;
@@ -845,17 +919,29 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
   double* re = re_.data();
   double* im = im_.data();
   std::vector<double> partial(static_cast<std::size_t>(num_threads_));
+  const double* tv_e = compact_ ? table_.data() : cost_.data();  // non-null: "compute the energy"
 
+  std::vector<MixArgs> mix(static_cast<std::size_t>(reps));
   for (int l = 0; l < reps; ++l) {
-    const bool last = l == reps - 1;
     const double c = std::cos(beta[l]), s = std::sin(beta[l]);
     const bool kform = std::fabs(s) > std::fabs(c);
-    const MixArgs mix{kform ? c / s : s / c, kform};
+    mix[static_cast<std::size_t>(l)] = MixArgs{kform ? c / s : s / c, kform};
     log_scale += static_cast<double>(n_) * std::log(std::fabs(kform ? s : c));
+  }
+  std::vector<double> tc, ts;
+  auto phase_args = [&](int l) {
     if (compact_) phase_table(gamma[l], tc, ts);
-    const PhaseArgs ph{tc.data(), ts.data(), table_.data(), gamma[l], std::fabs(gamma[l]) * max_abs_cost_ < 1.0e6};
-    const bool final_block = last && high_bits_ == 0;
-    const bool init_scratch = l == 0 && stream;  // compute in scratch, stream out
+    return PhaseArgs{tc.data(), ts.data(), table_.data(), gamma[l], std::fabs(gamma[l]) * max_abs_cost_ < 1.0e6};
+  };
+  auto sum_partial = [&] {
+    double t = 0.0;
+    for (double p : partial) t += p;
+    return t;
+  };
+
+  auto block_pass = [&](const PhaseArgs* ph, bool init, const MixArgs* pre, const MixArgs* post, bool want_e) {
+    const bool init_scratch = init && stream;  // compute in scratch, stream out with NT stores
+    const double* tv = want_e ? tv_e : nullptr;
     std::fill(partial.begin(), partial.end(), 0.0);
     parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int tid) {
       double* sbuf = scratch_[static_cast<std::size_t>(tid)].data();
@@ -864,10 +950,10 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
         const std::size_t o = b * BL;
         double* r = init_scratch ? sbuf : re + o;
         double* i = init_scratch ? sbuf + scratch : im + o;
-        const double nrm = l == 0 ? norm : 0.0;
-        if (compact_ == 1) acc += k_block_u8(r, i, BL, low_bits_, idx8_.data() + o, ph, nrm, mix, final_block);
-        else if (compact_ == 2) acc += k_block_u16(r, i, BL, low_bits_, idx16_.data() + o, ph, nrm, mix, final_block);
-        else acc += k_block_f64(r, i, BL, low_bits_, cost_.data() + o, ph, nrm, mix, final_block);
+        const double nrm = init ? norm : 0.0;
+        if (compact_ == 1) acc += k_blockf_u8(r, i, BL, low_bits_, idx8_.data() + o, ph, nrm, pre, post, tv);
+        else if (compact_ == 2) acc += k_blockf_u16(r, i, BL, low_bits_, idx16_.data() + o, ph, nrm, pre, post, tv);
+        else acc += k_blockf_f64(r, i, BL, low_bits_, cost_.data() + o, ph, nrm, pre, post, tv);
         if (init_scratch) k_stream_out(re + o, im + o, r, i, BL);
       }
 #if defined(__SSE2__)
@@ -875,12 +961,13 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
 #endif
       partial[static_cast<std::size_t>(tid)] = acc;
     });
-    traffic += static_cast<double>(N) * ((l == 0 ? 16.0 : 32.0) + cbytes);
-    if (final_block)
-      for (double p : partial) energy += p;
-    if (high_bits_ == 0) continue;
+    traffic += static_cast<double>(N) * ((init ? 16.0 : 32.0) + ((ph || want_e) ? cbytes : 0.0));
+    return sum_partial();
+  };
 
-    const bool scatter = !last || store_final;
+  auto strided_pass = [&](const PhaseArgs* ph, const MixArgs* pre, const MixArgs* post, bool want_e, bool scatter) {
+    const double* tv = want_e ? tv_e : nullptr;
+    const bool need_cost = ph || want_e;
     std::fill(partial.begin(), partial.end(), 0.0);
     parallel_for(nchunks, num_threads_, [&](std::size_t c0, std::size_t c1, int tid) {
       double* br = scratch_[static_cast<std::size_t>(tid)].data();
@@ -891,14 +978,16 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
         const std::size_t off = ci * W;
         k_gather(br, re + off, H, W, BL);
         k_gather(bi, im + off, H, W, BL);
-        double* cvp = nullptr;
-        if (last) {
-          cvp = cv;
-          if (compact_ == 1) k_fill_u8(pidx8_.data() + ci * H * W, H * W, nullptr, nullptr, table_.data(), nullptr, nullptr, cv);
-          else if (compact_ == 2) k_fill_u16(pidx16_.data() + ci * H * W, H * W, nullptr, nullptr, table_.data(), nullptr, nullptr, cv);
-          else k_gather(cv, cost_.data() + off, H, W, BL);
+        if (compact_ == 1) {
+          acc += k_chunkf_u8(br, bi, H * W, chunk_bits_, chunk_bits_ + high_bits_, pidx8_.data() + ci * H * W, ph, pre,
+                             post, tv);
+        } else if (compact_ == 2) {
+          acc += k_chunkf_u16(br, bi, H * W, chunk_bits_, chunk_bits_ + high_bits_, pidx16_.data() + ci * H * W, ph,
+                              pre, post, tv);
+        } else {
+          if (need_cost) k_gather(cv, cost_.data() + off, H, W, BL);
+          acc += k_chunkf_f64(br, bi, H * W, chunk_bits_, chunk_bits_ + high_bits_, cv, ph, pre, post, tv);
         }
-        acc += k_chunk_mix(br, bi, H * W, chunk_bits_, chunk_bits_ + high_bits_, mix, cvp);
         if (scatter) {
           k_scatter(re + off, br, H, W, BL);
           k_scatter(im + off, bi, H, W, BL);
@@ -906,10 +995,30 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
       }
       partial[static_cast<std::size_t>(tid)] = acc;
     });
-    traffic += static_cast<double>(N) * ((scatter ? 32.0 : 16.0) + (last ? cbytes : 0.0));
-    if (last)
-      for (double p : partial) energy += p;
+    traffic += static_cast<double>(N) * ((scatter ? 32.0 : 16.0) + (need_cost ? cbytes : 0.0));
+    return sum_partial();
+  };
+
+  if (high_bits_ == 0) {
+    for (int l = 0; l < reps; ++l) {
+      const PhaseArgs ph = phase_args(l);
+      const double e = block_pass(&ph, l == 0, nullptr, &mix[static_cast<std::size_t>(l)], l == reps - 1);
+      if (l == reps - 1) energy = e;
+    }
+  } else {
+    for (int k = 0; k <= reps; ++k) {
+      const bool last = k == reps;
+      PhaseArgs ph{};
+      if (!last) ph = phase_args(k);
+      const MixArgs* pre = k > 0 ? &mix[static_cast<std::size_t>(k - 1)] : nullptr;
+      const MixArgs* post = last ? nullptr : &mix[static_cast<std::size_t>(k)];
+      const PhaseArgs* php = last ? nullptr : &ph;
+      const double e = (k % 2 == 0) ? block_pass(php, k == 0, pre, post, last)
+                                    : strided_pass(php, pre, post, last, !last || store_final);
+      if (last) energy = e;
+    }
   }
+
   const double scale = std::exp(log_scale);  // true amplitude = scale * stored amplitude
   if (store_final && scale != 1.0) {
     parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int) {
@@ -958,7 +1067,11 @@ double QAOAEvaluator::gradient(const double* gamma, const double* beta, int reps
   ensure_state();
   ensure_adjoint();
   const double energy = forward(gamma, beta, reps, true);
-  const std::size_t N = dimension(), BL = pow2(low_bits_), H = pow2(high_bits_), W = pow2(chunk_bits_);
+  // The backward strided pass gathers four arrays (psi and lambda): half the forward rows'
+  // width keeps the gathered buffers (4 x 2^15 doubles = 1 MiB) in L2.
+  const int gbits = high_bits_ > 0 ? std::min(low_bits_, std::max(kMinChunkBits, kGatherBits - 1 - high_bits_))
+                                   : low_bits_;
+  const std::size_t N = dimension(), BL = pow2(low_bits_), H = pow2(high_bits_), W = pow2(gbits);
   const std::size_t nblocks = N / BL, nchunks = BL / W;
   const std::size_t scratch = std::max(BL, H * W);
   std::vector<Scratch> sc(static_cast<std::size_t>(num_threads_));
@@ -996,7 +1109,7 @@ double QAOAEvaluator::gradient(const double* gamma, const double* beta, int reps
           double* dst[4] = {S.br.data(), S.bi.data(), S.blr.data(), S.bli.data()};
           for (int a = 0; a < 4; ++a)
             for (std::size_t t = 0; t < H; ++t) std::memcpy(dst[a] + t * W, src[a] + t * BL + off, W * sizeof(double));
-          acc += k_xrot(dst[0], dst[1], dst[2], dst[3], H * W, chunk_bits_, chunk_bits_ + high_bits_, c, s);
+          acc += k_xrot(dst[0], dst[1], dst[2], dst[3], H * W, gbits, gbits + high_bits_, c, s);
           for (int a = 0; a < 4; ++a)
             for (std::size_t t = 0; t < H; ++t) std::memcpy(src[a] + t * BL + off, dst[a] + t * W, W * sizeof(double));
         }

@@ -350,6 +350,9 @@ def qaoa_sample(bqm: dimod.BinaryQuadraticModel, gamma, beta, shots: int, seed: 
     idx = ev.sample_indices(gamma, beta, shots, seed)
     uniq, counts = np.unique(idx, return_counts=True)
     samples = indices_to_samples(uniq, ev.num_qubits, bqm.vartype)
-    ss = dimod.SampleSet.from_samples_bqm((samples, ev.variables), bqm, num_occurrences=counts)
+    energies = bqm.energies((samples, ev.variables))
+    order = np.lexsort((-counts, energies))
+    ss = dimod.SampleSet.from_samples((samples[order], ev.variables), vartype=bqm.vartype,
+                                      energy=energies[order], num_occurrences=counts[order])
     ss.info["expectation"] = ev.expectation(gamma, beta)
     return ss

@@ -23,11 +23,19 @@
 // offset included.
 //
 // Storage: the state is kept as two double arrays (real and imaginary parts) of
-// length 2^n. The cost vector is kept compactly as uint8/uint16 indices into a table
-// of values when all coefficients are integer multiples of one step (MaxCut, integer
-// QUBOs), else as doubles. Passes are cache-blocked: the low B bits of the index are
-// processed in contiguous blocks of 2^B amplitudes, the high bits in gathered
-// buffers of strided chunks; threads split blocks/chunks.
+// length 2^n (2 MiB-aligned, transparent huge pages advised). The cost vector is kept
+// compactly as uint8/uint16 indices into a table of values when all coefficients are
+// integer multiples of one step (MaxCut, integer QUBOs; the phases e^{-i gamma c} are
+// then one table lookup), else as doubles (phases by a vectorised sincos).
+//
+// Passes are cache-blocked: the low B = 16 bits of the index are processed in contiguous
+// blocks of 2^16 amplitudes (1 MiB, L2; 2^10-amplitude sub-blocks in L1 for bits 0-9),
+// the high n - B bits in gathered buffers of strided rows. Mixer rotations on all bits
+// commute, so layer l's mixer is split into a low half and a high half and each pass
+// applies [previous layer's half, phase separator, this layer's half]: reps + 1 passes
+// over memory in all, the last one fused with the expectation (no write-back). The mixer
+// uses the one-FMA forms (I - i tan(beta) X) or (cot(beta) I - i X) and the dropped real
+// factors are applied once at the end. Threads split blocks/chunks (std::thread).
 #pragma once
 
 #include <complex>

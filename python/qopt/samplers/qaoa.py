@@ -108,7 +108,7 @@ class QAOASampler(dimod.Sampler):
         >>> from qopt.samplers.qaoa import QAOASampler
         >>> bqm = dimod.BinaryQuadraticModel({}, {(0, 1): 1, (1, 2): 1, (0, 2): 1}, 0, "SPIN")
         >>> ss = QAOASampler().sample(bqm, reps=1, shots=256, seed=7)
-        >>> ss.first.energy
+        >>> float(ss.first.energy)
         -1.0
     """
 
