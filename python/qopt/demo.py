@@ -12,15 +12,17 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
-def _start_server() -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "qopt", "serve", "--address", "127.0.0.1:0", "--log-level",
-                             "warning"], stdout=subprocess.PIPE, text=True)
+def _start_server(store: str) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "qopt", "serve", "--address", "127.0.0.1:0", "--store", store,
+                             "--log-level", "warning"], stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline().strip()
     if not line.startswith("qopt serving on "):
         proc.kill()
@@ -61,14 +63,17 @@ def main(argv=None) -> int:
     print(f"instance: Gset {instance.name}, {instance.bqm.num_variables} nodes, "
           f"{instance.bqm.num_interactions} edges, best-known cut {instance.best_known:g}")
     t0 = time.perf_counter()
-    proc, address = _start_server()
+    # A job store of its own, so every run solves afresh (a stored request_id would be
+    # answered from the store: that is the service's idempotency).
+    store_dir = tempfile.TemporaryDirectory(prefix="qopt-demo-")
+    proc, address = _start_server(os.path.join(store_dir.name, "jobs.sqlite"))
     try:
         _wait_serving(address)
         print(f"server: {address} SERVING after {time.perf_counter() - t0:.2f} s")
         with Client(address) as client, Progress("solving G1 through gRPC"):
             t1 = time.perf_counter()
             result = client.solve(instance.bqm, backend="sa", timeout=300, name=instance.name,
-                                  request_id="make-run-G1", num_reads=args.num_reads,
+                                  request_id=f"make-run-G1-{uuid.uuid4().hex[:12]}", num_reads=args.num_reads,
                                   num_sweeps=args.num_sweeps, seed=args.seed, num_threads=args.num_threads)
             wall = time.perf_counter() - t1
         print(f"solved in {wall:.2f} s (client wall clock), num_reads={args.num_reads}, "
@@ -82,6 +87,7 @@ def main(argv=None) -> int:
             proc.kill()
             code = proc.wait()
         print(f"\nserver stopped (exit code {code})")
+        store_dir.cleanup()
     return 0
 
 
