@@ -2,6 +2,7 @@
 loop, the source tree with ``PYTHONPATH=python`` after ``make dev``."""
 from __future__ import annotations
 
+import os
 import pathlib
 
 import pytest
@@ -12,7 +13,9 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 @pytest.fixture(scope="session")
 def shared_data() -> pathlib.Path:
-    """``../shared/data`` beside the repository; skips the test when it is absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not present (a user's clone has no shared data)")
-    return SHARED_DATA
+    """``$QOPT_SHARED_DATA``, or ``../shared/data`` beside the repository; skips the test
+    when neither exists (a user's clone has no shared data)."""
+    for candidate in (os.environ.get("QOPT_SHARED_DATA"), SHARED_DATA):
+        if candidate and pathlib.Path(candidate).is_dir():
+            return pathlib.Path(candidate)
+    pytest.skip("../shared/data is not present (set QOPT_SHARED_DATA to use another folder)")

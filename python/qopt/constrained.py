@@ -119,23 +119,9 @@ def solve_constrained_model(problem, backend, *, max_candidates, time_budget, fa
     decision = pipeline.route(bqm0, backend, time_budget=time_budget)
     name = decision.backend
     sampler = pipeline.get_sampler_class(name)()
-    accepted = set(sampler.parameters) - pipeline._INTERNAL_PARAMETERS
-    unknown = sorted(set(params) - accepted)
-    ignored = {}
-    if unknown and (not backend or backend == "auto"):
-        known = pipeline._parameters_of_all_backends()
-        ignored = {k: params[k] for k in unknown if k in known}
-        unknown = [k for k in unknown if k not in known]
-    if unknown:
-        raise ParameterError(unknown[0], f"is not a parameter of backend {name!r} "
-                                         f"(accepted: {', '.join(sorted(accepted | CONSTRAINED_OPTIONS))})")
-    params = {**decision.parameters, **{k: v for k, v in params.items() if k not in ignored}}
-    if "num_reads" in accepted and params.get("num_reads") is None:
+    params, ignored = pipeline.resolve_parameters(sampler, decision, backend, params)
+    if "num_reads" in sampler.parameters and params.get("num_reads") is None:
         params["num_reads"] = DEFAULT_NUM_READS  # calibration needs a population of reads
-    if "seed" in accepted and params.get("seed") is None:
-        import secrets
-
-        params["seed"] = secrets.randbits(52)
     timing["preprocess"] = time.perf_counter() - t0
 
     t0 = stage("sample")

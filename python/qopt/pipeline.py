@@ -23,7 +23,7 @@ from qopt._version import __version__
 from qopt.problem_hash import bqm_sha256
 from qopt.hybrid.fallback import NoResultInTime, sample_with_fallback
 from qopt.results import Result, confidence_from_sampleset, rank_sampleset
-from qopt.samplers.registry import get_sampler_class
+from qopt.samplers.registry import get_sampler_class, parameters_of_all_backends
 
 __all__ = ["solve", "route", "ProblemError", "Cancelled", "NoResultInTime", "library_versions", "DEFAULT_MAX_CANDIDATES"]
 
@@ -200,23 +200,9 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
     else:
         decision = route(bqm, backend, time_budget=time_budget)
     name, reason = decision.backend, decision.reason
-    sampler_cls = get_sampler_class(name)
-    sampler = sampler_cls()
+    sampler = get_sampler_class(name)()
+    params, ignored = resolve_parameters(sampler, decision, backend, parameters)
     accepted = set(sampler.parameters) - _INTERNAL_PARAMETERS
-    unknown = sorted(set(parameters) - accepted)
-    ignored = {}
-    if unknown and (not backend or backend == "auto"):
-        # Under "auto", parameters meant for another backend are set aside (and reported);
-        # a name no backend takes is still an error.
-        known_anywhere = _parameters_of_all_backends()
-        ignored = {k: parameters[k] for k in unknown if k in known_anywhere}
-        unknown = [k for k in unknown if k not in known_anywhere]
-    if unknown:
-        raise ParameterError(unknown[0], f"is not a parameter of backend {name!r} "
-                                         f"(accepted: {', '.join(sorted(accepted))})")
-    params = {**decision.parameters, **{k: v for k, v in parameters.items() if k not in ignored}}
-    if "seed" in accepted and params.get("seed") is None:
-        params["seed"] = secrets.randbits(52)  # exact in a protobuf double
     bound_task = None
     if lower_bound:  # computed in the background while the backend samples
         bound_limit = BOUND_TIME_LIMIT if time_budget is None else min(BOUND_TIME_LIMIT, 0.2 * time_budget)
@@ -436,16 +422,32 @@ def _with_vectors_of(expanded: dimod.SampleSet, source: dimod.SampleSet) -> dimo
                                         info=expanded.info, num_occurrences=rec.num_occurrences, **vectors)
 
 
-def _parameters_of_all_backends() -> set[str]:
-    from qopt.samplers.registry import BACKENDS, UnknownBackendError as _Unknown
+def resolve_parameters(sampler, decision, backend: str | None, parameters: dict,
+                       extra_accepted: frozenset = frozenset()) -> tuple[dict, dict]:
+    """Parameters for ``sampler`` as routed by ``decision``.
 
-    names: set[str] = set()
-    for backend in BACKENDS:
-        try:
-            names |= set(get_sampler_class(backend).parameters)
-        except (_Unknown, ImportError):
-            continue
-    return names - _INTERNAL_PARAMETERS
+    Returns ``(params, ignored)``: the router's parameters overlaid with the caller's, a
+    seed drawn when the backend takes one and none was given (below 2**53, so it is exact
+    as a protobuf double); and, under ``"auto"``, the caller's parameters meant for another
+    backend, set aside and reported.
+
+    Raises:
+        ParameterError: a name no backend (or, with an explicit backend, that one) accepts.
+    """
+    accepted = (set(sampler.parameters) - _INTERNAL_PARAMETERS) | extra_accepted
+    unknown = sorted(set(parameters) - accepted)
+    ignored = {}
+    if unknown and (not backend or backend == "auto"):
+        known_anywhere = parameters_of_all_backends() - _INTERNAL_PARAMETERS
+        ignored = {k: parameters[k] for k in unknown if k in known_anywhere}
+        unknown = [k for k in unknown if k not in known_anywhere]
+    if unknown:
+        raise ParameterError(unknown[0], f"is not a parameter of backend {decision.backend!r} "
+                                         f"(accepted: {', '.join(sorted(accepted))})")
+    params = {**decision.parameters, **{k: v for k, v in parameters.items() if k not in ignored}}
+    if "seed" in sampler.parameters and params.get("seed") is None:
+        params["seed"] = secrets.randbits(52)
+    return params, ignored
 
 
 def _jsonable(value):

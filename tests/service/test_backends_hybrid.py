@@ -21,19 +21,6 @@ from qopt.service.server import Server
 HYBRID = {"quantum_backend": "exact", "subproblem_size": 8, "time_limit": 2.0, "strategies": ["energy"]}
 
 
-@pytest.fixture(scope="module")
-def server():
-    srv = Server("127.0.0.1:0", max_workers=4).start()
-    yield srv
-    srv.stop(grace=1.0)
-
-
-@pytest.fixture()
-def client(server):
-    with Client(server.address) as c:
-        yield c
-
-
 def _model(n=60, seed=5):
     return dimod.generators.ran_r(1, n, seed=seed)
 

@@ -25,7 +25,6 @@ beta_0 .. beta_{reps-1}]``; gamma in 1/energy units of the BQM, beta in radians.
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
 import time
 from importlib import metadata

@@ -12,7 +12,7 @@ import importlib.util
 
 import dimod
 
-__all__ = ["BACKENDS", "UnknownBackendError", "get_sampler_class", "backend_names"]
+__all__ = ["BACKENDS", "UnknownBackendError", "get_sampler_class", "backend_names", "parameters_of_all_backends"]
 
 # name -> (module, class name, one-line description)
 BACKENDS: dict[str, tuple[str, str, str]] = {
@@ -59,3 +59,14 @@ def get_sampler_class(name: str) -> type[dimod.Sampler]:
             raise UnknownBackendError(f"backend {name!r} is not available in this installation") from None
         raise
     return getattr(mod, cls)
+
+
+def parameters_of_all_backends() -> set[str]:
+    """Every parameter name some backend installed here accepts (what ``"auto"`` may pass on)."""
+    names: set[str] = set()
+    for name in BACKENDS:
+        try:
+            names |= set(get_sampler_class(name).parameters)
+        except (UnknownBackendError, ImportError):
+            continue
+    return names

@@ -428,17 +428,11 @@ def _check_strategies(value):
 def _accepted_parameters(name: str) -> set[str]:
     """Parameter names a caller may send for backend ``name`` (``"auto"``: any backend's,
     as the pipeline sets aside those the chosen backend does not take)."""
-    from qopt.samplers.registry import BACKENDS
+    from qopt.samplers.registry import parameters_of_all_backends
 
     if name != "auto":
         return set(get_sampler_class(name).parameters)
-    out: set[str] = set()
-    for backend in BACKENDS:
-        try:
-            out |= set(get_sampler_class(backend).parameters)
-        except (UnknownBackendError, ImportError):
-            continue
-    return out
+    return parameters_of_all_backends()
 
 
 _CAPS = {"num_reads": "max_num_reads", "num_sweeps": "max_num_sweeps", "shots": "max_shots"}
