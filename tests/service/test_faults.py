@@ -52,12 +52,13 @@ def _serve_fails(store, timeout=30):
 
 def test_sigkill_with_jobs_queued_and_running_loses_nothing(tmp_path):
     store = tmp_path / "jobs.sqlite"
+    # each job anneals for about 1.5 s here, so jobs are still queued and running at the kill
     bqms = [dimod.generators.gnp_random_bqm(40, 0.5, dimod.SPIN, random_state=100 + i) for i in range(6)]
     proc, address = _start(store, "--job-workers", "1")
     try:
         with Client(address) as c:
             c.wait_until_ready(10)
-            ids = [c.submit(b, backend="sa", num_reads=8, num_sweeps=30000, seed=i, request_id=f"fault-{i}").job_id
+            ids = [c.submit(b, backend="sa", num_reads=8, num_sweeps=3_000_000, seed=i, request_id=f"fault-{i}").job_id
                    for i, b in enumerate(bqms)]
             deadline = time.monotonic() + 30
             while c.job(ids[0]).state == "QUEUED" and time.monotonic() < deadline:
@@ -77,7 +78,7 @@ def test_sigkill_with_jobs_queued_and_running_loses_nothing(tmp_path):
         with Client(address) as c:
             c.wait_until_ready(10)
             # resubmitting with the same request_ids returns the same jobs: no duplicates
-            again = [c.submit(b, backend="sa", num_reads=8, num_sweeps=30000, seed=i, request_id=f"fault-{i}").job_id
+            again = [c.submit(b, backend="sa", num_reads=8, num_sweeps=3_000_000, seed=i, request_id=f"fault-{i}").job_id
                      for i, b in enumerate(bqms)]
             assert again == ids
             for job_id, bqm in zip(ids, bqms):
