@@ -157,7 +157,8 @@ def _event(msg) -> JobEvent:
 
 
 def _problem(model, name: str = "") -> tuple[model_pb2.Problem, list]:
-    """The Problem message for a BQM, CQM or LP text, and the model's variable labels."""
+    """The Problem message for a BQM, CQM, qopt Problem, QuadraticProgram or LP text, and the
+    model's variable labels (empty for LP text: the response names them)."""
     if isinstance(model, dimod.BinaryQuadraticModel):
         return model_pb2.Problem(bqm=convert.bqm_to_proto(model), name=name), list(model.variables)
     if isinstance(model, dimod.ConstrainedQuadraticModel):
@@ -166,8 +167,15 @@ def _problem(model, name: str = "") -> tuple[model_pb2.Problem, list]:
         return model_pb2.Problem(cqm=cqm_to_proto(model), name=name), list(model.variables)
     if isinstance(model, str):
         return model_pb2.Problem(lp=model, name=name), []
-    raise TypeError(f"model must be a dimod.BinaryQuadraticModel, a dimod.ConstrainedQuadraticModel or LP text, "
-                    f"was {type(model).__name__}")
+    if type(model).__name__ in ("Problem", "QuadraticProgram"):
+        # a qopt.model.Problem (or a qiskit QuadraticProgram) travels as LP text, which keeps its sense
+        from qopt.model import as_problem
+        from qopt.model.importers import to_lp
+
+        problem = as_problem(model)
+        return model_pb2.Problem(lp=to_lp(problem), name=name or problem.name), []
+    raise TypeError(f"model must be a dimod.BinaryQuadraticModel, a dimod.ConstrainedQuadraticModel, a "
+                    f"qopt.model.Problem, a QuadraticProgram or LP text, was {type(model).__name__}")
 
 
 def _struct(parameters: dict) -> struct_pb2.Struct:

@@ -125,3 +125,14 @@ def test_empty_and_malformed_specs():
     with pytest.raises(ModelError) as info:
         qopt.solve({"variables": []})
     assert info.value.path == "variables"
+
+
+def test_problem_through_the_service_keeps_its_sense():
+    from qopt.client import Client
+    from qopt.service.server import Server
+
+    problem, _ = templates.knapsack(VALUES, WEIGHTS, CAPACITY)
+    with Server("127.0.0.1:0") as server, Client(server.address) as client:
+        result = client.solve(problem, backend="sa", num_reads=100, num_sweeps=1000, seed=3, timeout=60)
+    assert result.best.feasible
+    assert result.best.objective == pytest.approx(_highs_knapsack())  # maximised, reported as such
