@@ -73,7 +73,7 @@ def test_problem_hash_is_canonical():
 def test_bad_parameters_name_the_argument(kwargs, name):
     with pytest.raises(ParameterError) as info:
         qopt.solve(dimod.generators.ran_r(1, 5, seed=1), backend="sa", **kwargs)
-    assert info.value.name == name
+    assert info.value.field == name
 
 
 def test_bad_problems():

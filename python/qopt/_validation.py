@@ -1,22 +1,18 @@
 """Uniform argument validation: one message shape, ``name must be ..., was ...``.
 
-Every check raises :class:`ValueError` (or :class:`TypeError` for wrong types) whose
-message starts with the argument's name, so the service can map it to a field path.
+Every check raises :class:`qopt.errors.ParameterError` (an :class:`~qopt.errors.InvalidInput`,
+so also a :class:`ValueError`) whose ``.field`` is the argument's name.
 """
 from __future__ import annotations
 
 import math
 import numbers
 
+from qopt.errors import ParameterError
+
 __all__ = ["ParameterError", "check_int", "check_float", "check_choice"]
 
 
-class ParameterError(ValueError):
-    """A sampler parameter is invalid. ``.name`` is the parameter's name."""
-
-    def __init__(self, name: str, message: str):
-        super().__init__(f"{name} {message}")
-        self.name = name
 
 
 def check_int(name: str, value, *, minimum: int | None = None, maximum: int | None = None) -> int:

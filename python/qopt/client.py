@@ -27,6 +27,7 @@ import grpc
 from google.protobuf import struct_pb2
 from grpc_status import rpc_status
 
+from qopt.errors import QoptError
 from qopt.results import Result
 from qopt.service import convert
 from qopt.v1 import model_pb2, solver_service_pb2, solver_service_pb2_grpc
@@ -36,7 +37,7 @@ __all__ = ["Client", "SolveError", "JobHandle", "JobEvent", "JobFailed"]
 _TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
 
 
-class SolveError(RuntimeError):
+class SolveError(QoptError, RuntimeError):
     """The service refused or failed a call.
 
     Attributes:

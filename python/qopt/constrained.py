@@ -88,7 +88,7 @@ def solve_constrained_model(problem, backend, *, max_candidates, time_budget, fa
     "slack"). ``num_reads`` defaults to ``DEFAULT_NUM_READS`` when the backend takes it.
 
     Raises:
-        qopt.model.ModelError: the model is invalid (``.path`` names the field).
+        qopt.model.ModelError: the model is invalid (``.field`` names the part).
         ParameterError: an option or sampler parameter is invalid (named).
     """
     from qopt import pipeline

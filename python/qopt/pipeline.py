@@ -18,10 +18,10 @@ from collections.abc import Mapping
 import dimod
 import numpy as np
 
-from qopt._validation import ParameterError
+from qopt.errors import Cancelled, NoResultInTime, ParameterError, ProblemError, UnsupportedProblem
 from qopt._version import __version__
 from qopt.problem_hash import bqm_sha256
-from qopt.hybrid.fallback import NoResultInTime, sample_with_fallback
+from qopt.hybrid.fallback import sample_with_fallback
 from qopt.results import Result, confidence_from_sampleset, rank_sampleset
 from qopt.samplers.registry import get_sampler_class, parameters_of_all_backends
 
@@ -34,14 +34,6 @@ EXACT_COMPONENT_MAX = 16        # presolved components this small are enumerated
 # Parameters the pipeline itself supplies (from ``cancel`` and ``on_progress``), never the caller.
 _INTERNAL_PARAMETERS = frozenset({"interrupt", "on_progress"})
 _LIBRARIES = ("numpy", "scipy", "dimod", "dwave-samplers", "dwave-preprocessing")
-
-
-class ProblemError(ValueError):
-    """The problem itself is invalid. ``.field`` names the offending part (e.g. ``linear[3]``)."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
 
 
 def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
@@ -65,11 +57,11 @@ def validate_bqm(bqm) -> dimod.BinaryQuadraticModel:
     """Check that ``bqm`` is a non-empty BQM with finite biases.
 
     Raises:
-        TypeError: ``problem`` is not a dimod.BinaryQuadraticModel.
+        UnsupportedProblem (a TypeError): ``problem`` is not a dimod.BinaryQuadraticModel.
         ProblemError: no variables, or a non-finite bias (naming it).
     """
     if not isinstance(bqm, dimod.BinaryQuadraticModel):
-        raise TypeError(f"problem must be a dimod.BinaryQuadraticModel, was {type(bqm).__name__}")
+        raise UnsupportedProblem(f"problem must be a dimod.BinaryQuadraticModel, was {type(bqm).__name__}")
     if bqm.num_variables == 0:
         raise ProblemError("num_variables", "the model has no variables")
     linear, (_, _, quad), offset = bqm.to_numpy_vectors()
@@ -99,10 +91,6 @@ def route(bqm: dimod.BinaryQuadraticModel, backend: str | None, *, time_budget: 
     n = bqm.num_variables if num_variables is None else num_variables
     m = bqm.num_interactions if num_interactions is None else num_interactions
     return choose_backend(n, m, time_limit=time_budget, presolved=num_variables is not None)
-
-
-class Cancelled(RuntimeError):
-    """The caller cancelled the solve (``cancel`` was set) before sampling finished."""
 
 
 def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAULT_MAX_CANDIDATES,

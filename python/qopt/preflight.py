@@ -18,6 +18,7 @@ import time
 import dimod
 
 from qopt._validation import check_choice, check_float, check_int
+from qopt.errors import PreflightError
 
 __all__ = ["PreflightError", "preflight", "ASSUMED_BANDWIDTH"]
 
@@ -26,10 +27,6 @@ ASSUMED_BANDWIDTH = 5.0e9
 #: D-Wave timing model (seconds): programming, readout + delay per read.
 DWAVE_PROGRAMMING_S = 0.015
 DWAVE_READOUT_S = 1.5e-4
-
-
-class PreflightError(ValueError):
-    """The problem is too big for the backend (the message gives the numbers)."""
 
 
 def preflight(bqm: dimod.BinaryQuadraticModel, backend: str, **params) -> dict:

@@ -35,6 +35,7 @@ import dimod
 import numpy as np
 
 from qopt import _core
+from qopt.errors import MemoryLimitError
 
 __all__ = [
     "MAX_QUBITS",
@@ -52,20 +53,6 @@ __all__ = [
 
 #: Largest number of qubits the engine accepts (2**30 amplitudes, 16 GiB per state).
 MAX_QUBITS: int = int(_core.STATEVECTOR_MAX_QUBITS)
-
-
-class MemoryLimitError(ValueError):
-    """The statevector does not fit the memory budget (or the qubit limit).
-
-    Attributes:
-        needed: bytes the request needs.
-        limit: bytes available (the ``max_memory`` argument or MemAvailable).
-    """
-
-    def __init__(self, message: str, needed: int, limit: int):
-        super().__init__(message)
-        self.needed = needed
-        self.limit = limit
 
 
 def bit_arrays(bqm: dimod.BinaryQuadraticModel):

@@ -112,19 +112,19 @@ def test_bad_models_and_options_name_the_culprit():
     cqm.add_constraint(x * 1.0 <= float("nan"), label="broken")
     with pytest.raises(ModelError) as info:
         qopt.solve(cqm)
-    assert "broken" in info.value.path
+    assert "broken" in info.value.field
     with pytest.raises(ParameterError) as info:
         qopt.solve(_assignment_cqm(), inequality="sideways")
-    assert info.value.name == "inequality"
+    assert info.value.field == "inequality"
 
 
 def test_empty_and_malformed_specs():
     with pytest.raises(ModelError) as info:
         qopt.solve({"not": "a model"})
-    assert info.value.path == "not"
+    assert info.value.field == "not"
     with pytest.raises(ModelError) as info:
         qopt.solve({"variables": []})
-    assert info.value.path == "variables"
+    assert info.value.field == "variables"
 
 
 def test_problem_through_the_service_keeps_its_sense():

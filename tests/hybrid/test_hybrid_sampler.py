@@ -110,7 +110,7 @@ def test_parameters_validated():
                      ({"strategies": ["nope"]}, "strategies"), ({"quantum_backend": "hybrid"}, "quantum_backend")]:
         with pytest.raises(ParameterError) as info:
             HybridSampler().sample(bqm, **kw)
-        assert info.value.name == name
+        assert info.value.field == name
 
 
 def test_pipeline_confidence_carries_the_race():

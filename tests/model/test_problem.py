@@ -69,7 +69,7 @@ def test_spec_errors_name_the_field(mutate, path):
     mutate(spec)
     with pytest.raises(ModelError) as info:
         from_spec(spec)
-    assert info.value.path == path
+    assert info.value.field == path
     assert str(info.value).startswith(path)
 
 

@@ -41,10 +41,10 @@ def test_too_many_variables_raise():
     bqm = dimod.BQM.from_ising({i: 1.0 for i in range(25)}, {})
     with pytest.raises(ParameterError, match="at most 24") as err:
         ExactSampler().sample(bqm)
-    assert err.value.name == "bqm"
+    assert err.value.field == "bqm"
 
 
 def test_bad_num_reads():
     with pytest.raises(ParameterError) as err:
         ExactSampler().sample(random_bqm(3, 1.0, seed=1), num_reads=0)
-    assert err.value.name == "num_reads"
+    assert err.value.field == "num_reads"

@@ -173,7 +173,7 @@ def test_bad_parameters_raise(name, kwargs):
     bqm = random_bqm(5, 0.5, seed=1)
     with pytest.raises(ParameterError) as err:
         SA().sample(bqm, **kwargs)
-    assert err.value.name == name
+    assert err.value.field == name
     assert str(err.value).startswith(name)
 
 
@@ -205,7 +205,7 @@ def test_interrupt_event_stops_between_sweeps():
     np.testing.assert_allclose(ss.record.energy, bqm.energies(ss), rtol=1e-9)
     with pytest.raises(ParameterError) as err:
         SA().sample(bqm, num_reads=1, num_sweeps=1, interrupt=object())
-    assert err.value.name == "interrupt"
+    assert err.value.field == "interrupt"
 
 
 def test_custom_beta_schedule():
@@ -221,7 +221,7 @@ def test_custom_beta_schedule():
                          ({"beta_schedule_type": "custom", "beta_schedule": [1.0], "num_sweeps": 5}, "num_sweeps")]:
         with pytest.raises(ParameterError) as err:
             SA().sample(bqm, **kwargs)
-        assert err.value.name == name
+        assert err.value.field == name
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -89,7 +89,7 @@ def test_random_starts_seeded_and_thread_independent():
 def test_bad_parameters_raise(name, kwargs):
     with pytest.raises(ParameterError) as err:
         SD().sample(random_bqm(4, 0.5, seed=1), **kwargs)
-    assert err.value.name == name
+    assert err.value.field == name
 
 
 def test_mismatched_initial_states_raise():

@@ -13,6 +13,7 @@ import pytest
 
 from qopt import pipeline
 from qopt.client import Client, JobFailed, SolveError
+from qopt.errors import InvalidInput
 from qopt.service.errors import TransientError
 from qopt.service.limits import ServiceConfig
 from qopt.service.server import Server
@@ -189,17 +190,19 @@ def test_list_jobs_pages_and_filters():
 
 
 def test_transient_failures_retried_structural_not():
-    attempts = {"flaky": 0, "broken": 0, "down": 0}
+    attempts = {"flaky": 0, "broken": 0, "down": 0, "bug": 0}
 
     def solve_fn(problem, backend, **kw):
         name = kw.pop("seed_tag", None)
         del name
-        tag = {1: "flaky", 2: "broken", 3: "down"}[kw["seed"]]
+        tag = {1: "flaky", 2: "broken", 3: "down", 4: "bug"}[kw["seed"]]
         attempts[tag] += 1
         if tag == "flaky" and attempts[tag] < 3:
             raise ConnectionError("remote solver connection reset")
         if tag == "broken":
-            raise ValueError("structural: the backend cannot take this model")
+            raise InvalidInput("problem", "structural: the backend cannot take this model")
+        if tag == "bug":
+            raise ValueError("a defect inside qopt, not the caller's input")
         if tag == "down":
             raise TransientError("remote solver busy")
         return pipeline.solve(problem, backend, **kw)
@@ -209,6 +212,7 @@ def test_transient_failures_retried_structural_not():
         flaky = c.submit(_bqm(5), backend="sa", num_reads=2, seed=1)
         broken = c.submit(_bqm(5), backend="sa", num_reads=2, seed=2)
         down = c.submit(_bqm(5), backend="sa", num_reads=2, seed=3)
+        bug = c.submit(_bqm(5), backend="sa", num_reads=2, seed=4)
         assert flaky.result(timeout=20).best.energy == pytest.approx(dimod.ExactSolver().sample(_bqm(5)).first.energy)
         assert flaky.get().attempt == 3
         assert broken.wait(timeout=20).state == pb.JOB_STATE_FAILED
@@ -217,6 +221,11 @@ def test_transient_failures_retried_structural_not():
         assert down.wait(timeout=20).state == pb.JOB_STATE_FAILED
         assert down.get().error.code == grpc.StatusCode.UNAVAILABLE.value[0]
         assert down.get().attempt == 3
+        # a plain ValueError is a defect in qopt, not bad input: INTERNAL with a correlation id, not retried
+        assert bug.wait(timeout=20).state == pb.JOB_STATE_FAILED
+        assert bug.get().error.code == grpc.StatusCode.INTERNAL.value[0]
+        assert "correlation id" in bug.get().error.message and "defect" not in bug.get().error.message
+        assert bug.get().attempt == 1
         # Solve retries too, within its deadline
         attempts["flaky"] = 0
         result = c.solve(_bqm(5), backend="sa", num_reads=2, seed=1, timeout=20)

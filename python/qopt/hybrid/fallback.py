@@ -16,8 +16,7 @@ import time
 
 import dimod
 
-from qopt._validation import ParameterError
-from qopt.hybrid.sampler import classify_error
+from qopt.errors import InvalidInput, NoResultInTime, classify_error
 from qopt.hybrid.workers import WORKERS
 
 __all__ = ["QUANTUM_BACKENDS", "ResultCache", "NoResultInTime", "sample_with_fallback", "RESULT_CACHE"]
@@ -25,14 +24,6 @@ __all__ = ["QUANTUM_BACKENDS", "ResultCache", "NoResultInTime", "sample_with_fal
 QUANTUM_BACKENDS = frozenset({"qaoa", "dwave"})
 QUANTUM_SHARE = 0.7          # fraction of the deadline the quantum tier may use
 CLASSICAL_MIN_SECONDS = 0.05
-
-
-class NoResultInTime(RuntimeError):
-    """No tier produced an answer before the deadline. ``.fallback_chain`` says what was tried."""
-
-    def __init__(self, message: str, chain: list[dict]):
-        super().__init__(message)
-        self.fallback_chain = chain
 
 
 class ResultCache:
@@ -129,7 +120,7 @@ def sample_with_fallback(bqm: dimod.BinaryQuadraticModel, backend: str, sampler:
             chain.append({"tier": "quantum", "backend": backend, "outcome": "ok"})
             cache.put(problem_sha256, ss, backend)
             return ss, backend, chain
-        if err is not None and isinstance(err, ParameterError):
+        if err is not None and isinstance(err, InvalidInput):
             raise err
         if timed_out:
             chain.append({"tier": "quantum", "backend": backend, "classification": "transient",

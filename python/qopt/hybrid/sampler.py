@@ -32,6 +32,7 @@ import dimod
 import numpy as np
 
 from qopt._validation import ParameterError, check_choice, check_float, check_int
+from qopt.errors import BackendUnavailable, classify_error
 from qopt.hybrid.decompose import STRATEGIES, IsingState, select_subproblem
 from qopt.hybrid.workers import WORKERS, WorkerPool
 from qopt.samplers.sa import SimulatedAnnealingSampler
@@ -41,19 +42,8 @@ __all__ = ["HybridSampler", "TransientBackendError", "classify_error"]
 EXACT_SUBPROBLEM_MAX = 16
 
 
-class TransientBackendError(RuntimeError):
-    """A backend failure worth retrying (service unavailable, rate limit, timeout)."""
-
-
-def classify_error(exc: BaseException) -> str:
-    """``"transient"`` for errors worth retrying (connection, timeout, TransientBackendError,
-    dwave-cloud's request/timeout errors), ``"structural"`` otherwise."""
-    if isinstance(exc, (TransientBackendError, ConnectionError, TimeoutError)):
-        return "transient"
-    name = type(exc).__name__
-    if name in {"RequestTimeout", "PollingTimeout", "ServiceUnavailable", "RequestError", "SAPIError"}:
-        return "transient"
-    return "structural"
+#: The transient backend failure (an alias of :class:`qopt.errors.BackendUnavailable`).
+TransientBackendError = BackendUnavailable
 
 
 class _Call:

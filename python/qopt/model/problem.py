@@ -19,6 +19,8 @@ from collections.abc import Mapping
 import dimod
 import numpy as np
 
+from qopt.errors import ModelError, UnsupportedProblem
+
 __all__ = [
     "Problem", "ModelError", "as_problem", "validate", "from_spec", "to_spec",
     "MAX_INTEGER_RANGE", "expression_arrays",
@@ -32,12 +34,6 @@ MAX_INTEGER_RANGE = 2 ** 31
 SENSES = ("min", "max")
 
 
-class ModelError(ValueError):
-    """A model is invalid. ``path`` names the field (e.g. ``constraints['cap']``)."""
-
-    def __init__(self, path: str, message: str):
-        super().__init__(f"{path}: {message}")
-        self.path = path
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -194,7 +190,7 @@ def as_problem(model, *, sense: str | None = None) -> Problem:
         from qopt.model.importers import load_model
         problem = load_model(model)
     else:
-        raise TypeError(f"model must be a Problem, CQM, BQM, QuadraticProgram, spec dict, path or text, "
+        raise UnsupportedProblem(f"model must be a Problem, CQM, BQM, QuadraticProgram, spec dict, path or text, "
                         f"was {type(model).__name__}")
     validate(problem)
     return problem

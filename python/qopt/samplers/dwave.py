@@ -35,17 +35,14 @@ import dimod
 import numpy as np
 
 from qopt._validation import ParameterError, check_float, check_int
+from qopt.errors import BackendConfigurationError, EmbeddingError
 
 __all__ = ["DWaveSampler", "DWaveConfigurationError", "EmbeddingError", "find_embedding_cached",
            "embedding_stats", "graph_key"]
 
 
-class DWaveConfigurationError(RuntimeError):
+class DWaveConfigurationError(BackendConfigurationError):
     """No D-Wave credentials (token) could be found in the configuration or the environment."""
-
-
-class EmbeddingError(ValueError):
-    """minorminer found no embedding of the problem graph in the target graph."""
 
 
 _HINT = ("no D-Wave API token found: run `dwave config create` (writes dwave.conf with your Leap token) "

@@ -33,7 +33,7 @@ import dimod
 import numpy as np
 
 from qopt._validation import ParameterError, check_choice, check_int
-from qopt.preflight import PreflightError
+from qopt.errors import PreflightError
 
 __all__ = ["QAOASampler", "ising_operator", "linear_ramp", "DEFAULT_MAX_QUBITS", "OPTIMIZERS"]
 

@@ -12,6 +12,8 @@ import importlib.util
 
 import dimod
 
+from qopt.errors import UnknownBackendError
+
 __all__ = ["BACKENDS", "UnknownBackendError", "get_sampler_class", "backend_names", "parameters_of_all_backends"]
 
 # name -> (module, class name, one-line description)
@@ -23,10 +25,6 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     "dwave": ("qopt.samplers.dwave", "DWaveSampler", "D-Wave quantum annealer through dwave-system"),
     "hybrid": ("qopt.hybrid.sampler", "HybridSampler", "decomposition with quantum subproblems and a classical race"),
 }
-
-
-class UnknownBackendError(ValueError):
-    """The backend name is not registered (or its module is not present)."""
 
 
 def backend_names() -> list[str]:

@@ -12,6 +12,7 @@ import dimod
 import numpy as np
 from google.protobuf import json_format, struct_pb2
 
+from qopt.errors import InvalidInput
 from qopt.results import Candidate, Result
 from qopt.v1 import model_pb2, results_pb2, solver_service_pb2
 
@@ -22,13 +23,9 @@ VARTYPE_TO_PROTO = {dimod.SPIN: model_pb2.VARTYPE_SPIN, dimod.BINARY: model_pb2.
 PROTO_TO_VARTYPE = {v: k for k, v in VARTYPE_TO_PROTO.items()}
 
 
-class FieldError(ValueError):
-    """A request field is invalid. ``.field`` is its path, ``.description`` what is wrong."""
-
-    def __init__(self, field: str, description: str):
-        super().__init__(f"{field}: {description}")
-        self.field = field
-        self.description = description
+class FieldError(InvalidInput):
+    """A request field is invalid. ``.field`` is its path in the request
+    (``problem.bqm.linear[3]``), ``.description`` what is wrong."""
 
 
 def _first_bad(mask: np.ndarray) -> int:
@@ -42,6 +39,7 @@ class InvalidRequest(FieldError):
     def __init__(self, violations: list[FieldError]):
         first = violations[0]
         super().__init__(first.field, first.description)
+        self.request_prefix = ""
         self.violations = list(violations)
         if len(violations) > 1:
             self.args = (f"{first.field}: {first.description} (and {len(violations) - 1} more)",)

@@ -6,25 +6,25 @@ the message repeats it so clients without rich-status support still see it.
 """
 from __future__ import annotations
 
+import uuid
+
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from qopt._validation import ParameterError
-from qopt.pipeline import NoResultInTime, ProblemError
-from qopt.samplers.registry import UnknownBackendError
-from qopt.service.convert import FieldError, InvalidRequest
-from qopt.service.limits import LimitExceeded
+from qopt.errors import (BackendConfigurationError, BackendUnavailable, Cancelled, InvalidInput, NoResultInTime,
+                         QoptError, ResourceLimitError, UnsupportedProblem, is_transient)
+from qopt.service.convert import InvalidRequest
 
-__all__ = ["invalid_argument", "status_for_exception", "status_proto_for_exception", "ServiceError",
+__all__ = ["invalid_argument", "status_proto_for_exception", "internal_status", "ServiceError",
            "TransientError", "is_transient", "resource_exhausted", "PendingJob", "PENDING_JOB_REASON", "ERROR_DOMAIN"]
 
 ERROR_DOMAIN = "qopt.v1"
 PENDING_JOB_REASON = "PENDING_JOB"
 
 
-class ServiceError(Exception):
+class ServiceError(QoptError):
     """An error with a definite gRPC code (NOT_FOUND, FAILED_PRECONDITION, ...)."""
 
     def __init__(self, code: grpc.StatusCode, message: str):
@@ -64,22 +64,8 @@ def pending_job_proto(exc: PendingJob) -> status_pb2.Status:
                              details=[_pack(info), _pack(resource)])
 
 
-class TransientError(RuntimeError):
-    """A backend failure worth retrying (a lost connection, a busy remote solver).
-
-    Any exception is treated as transient when it is a :class:`ConnectionError`, a
-    :class:`TimeoutError`, an instance of this class, or has a true ``transient``
-    attribute; structural errors (``ValueError``, ``TypeError``, ...) never are.
-    """
-
-    transient = True
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether a failure should be retried (see :class:`TransientError`)."""
-    if isinstance(exc, (ValueError, TypeError, KeyError, IndexError, AttributeError)):
-        return bool(getattr(exc, "transient", False))
-    return isinstance(exc, (ConnectionError, TimeoutError, TransientError)) or bool(getattr(exc, "transient", False))
+#: The transient backend failure (an alias of :class:`qopt.errors.BackendUnavailable`).
+TransientError = BackendUnavailable
 
 
 def _pack(msg) -> any_pb2.Any:
@@ -122,11 +108,18 @@ def plain(code: grpc.StatusCode, message: str) -> grpc.Status:
 
 
 def status_proto_for_exception(exc: BaseException) -> status_pb2.Status | None:
-    """The ``google.rpc.Status`` for a domain exception; None for an unexpected one."""
+    """The ``google.rpc.Status`` for ``exc``, chosen by its class (:mod:`qopt.errors`);
+    None for an exception that is not a :class:`~qopt.errors.QoptError` (a defect: the
+    caller answers ``INTERNAL`` with a correlation id)."""
     if isinstance(exc, InvalidRequest):
         return invalid_argument_proto([(v.field, v.description) for v in exc.violations])
-    if isinstance(exc, LimitExceeded):
-        return resource_exhausted_proto(exc.subject, exc.description)
+    if isinstance(exc, UnsupportedProblem):
+        return status_pb2.Status(code=code_pb2.UNIMPLEMENTED,
+                                 message=f"this server's pipeline cannot solve this kind of model yet: {exc}")
+    if isinstance(exc, InvalidInput):
+        return invalid_argument_proto([(exc.request_field, str(exc))])
+    if isinstance(exc, ResourceLimitError):
+        return resource_exhausted_proto(exc.field, exc.description)
     if isinstance(exc, PendingJob):
         return pending_job_proto(exc)
     if isinstance(exc, ServiceError):
@@ -136,29 +129,28 @@ def status_proto_for_exception(exc: BaseException) -> status_pb2.Status | None:
                           for step in exc.fallback_chain if isinstance(step, dict))
         return status_pb2.Status(code=code_pb2.DEADLINE_EXCEEDED,
                                  message=f"{exc}" + (f"; fallback chain: {tiers}" if tiers else ""))
-    if isinstance(exc, FieldError):
-        return invalid_argument_proto([(exc.field, exc.description)])
-    if isinstance(exc, ParameterError):
-        field = exc.name if exc.name == "max_candidates" else f"parameters.{exc.name}"
-        return invalid_argument_proto([(field, str(exc))])
-    if isinstance(exc, UnknownBackendError):
-        return invalid_argument_proto([("backend", str(exc))])
-    if isinstance(exc, ProblemError):
-        return invalid_argument_proto([(f"problem.bqm.{exc.field}", str(exc))])
-    from qopt.model import ModelError
-
-    if isinstance(exc, ModelError):
-        return invalid_argument_proto([(f"problem.{exc.path}", str(exc))])
-    if isinstance(exc, TypeError) and str(exc).startswith("problem must be"):
-        return status_pb2.Status(code=code_pb2.UNIMPLEMENTED,
-                                 message=f"this server's pipeline cannot solve this kind of model yet: {exc}")
-    if isinstance(exc, (ValueError, TypeError)):
-        return invalid_argument_proto([("parameters", str(exc))])
+    if isinstance(exc, Cancelled):
+        return status_pb2.Status(code=code_pb2.CANCELLED, message=str(exc))
+    if isinstance(exc, BackendConfigurationError):
+        return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, QoptError) and is_transient(exc):
+        return status_pb2.Status(code=code_pb2.UNAVAILABLE,
+                                 message=f"transient backend failure: {type(exc).__name__}: {exc}")
+    if isinstance(exc, QoptError):
+        return status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=f"{type(exc).__name__}: {exc}")
+    if is_transient(exc):  # ConnectionError, TimeoutError, a library's transient error
+        return status_pb2.Status(code=code_pb2.UNAVAILABLE,
+                                 message=f"transient backend failure: {type(exc).__name__}: {exc}")
     return None
 
 
-def status_for_exception(exc: BaseException) -> grpc.Status | None:
-    """The status to answer with for a domain exception; None for an unexpected one."""
-    proto = status_proto_for_exception(exc)
-    return None if proto is None else rpc_status.to_status(proto)
-
+def internal_status(exc: BaseException, method: str, log, extra: dict | None = None) -> status_pb2.Status:
+    """``INTERNAL`` for an unexpected exception (a defect in qopt): logged with its traceback
+    and a correlation id, which is also in the message the client sees (the exception's
+    own text is not sent: it may hold internals)."""
+    correlation_id = uuid.uuid4().hex[:16]
+    log.error("%s failed (correlation id %s)", method, correlation_id, exc_info=exc,
+              extra={**(extra or {}), "method": method, "correlation_id": correlation_id})
+    return status_pb2.Status(code=code_pb2.INTERNAL,
+                             message=f"internal error ({type(exc).__name__}); correlation id {correlation_id} "
+                                     f"(in the server log)")

@@ -421,13 +421,7 @@ class JobManager:
                 return
             status = errors.status_proto_for_exception(exc)
             if status is None:
-                if errors.is_transient(exc):
-                    status = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=(
-                        f"transient backend failure after {rec.attempt} attempts: {type(exc).__name__}: {exc}"))
-                else:
-                    log.exception("job failed", extra=extra)
-                    status = status_pb2.Status(code=code_pb2.INTERNAL,
-                                               message=f"internal error: {type(exc).__name__}: {exc}")
+                status = errors.internal_status(exc, "job", log, extra)
             if self.store.finish(job_id, FAILED, error=status.SerializeToString()):
                 self._transitioned(job_id, FAILED)
             log.info("job failed: %s", status.message, extra={**extra, "state": "FAILED",

@@ -23,22 +23,19 @@ import json
 import os
 import pathlib
 
+from qopt.errors import ResourceLimitError
+
 __all__ = ["ServiceConfig", "LimitExceeded", "default_store_path", "load_config"]
 
 
-class LimitExceeded(Exception):
-    """A configured limit refused the request (answered with ``RESOURCE_EXHAUSTED``).
+class LimitExceeded(ResourceLimitError):
+    """A configured limit of the service refused the request (``RESOURCE_EXHAUSTED``).
 
     Attributes:
-        subject: the limit's name (``max_variables``, ``max_queue_length``, ...), used as
+        field: the limit's name (``max_variables``, ``max_queue_length``, ...), used as
             the ``google.rpc.QuotaFailure`` violation subject.
         description: what was asked and what the limit is.
     """
-
-    def __init__(self, subject: str, description: str):
-        super().__init__(f"{subject}: {description}")
-        self.subject = subject
-        self.description = description
 
 
 @dataclasses.dataclass

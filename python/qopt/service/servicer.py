@@ -128,12 +128,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
             raise exc  # the call was already aborted with its status
         status = errors.status_proto_for_exception(exc)
         if status is None:
-            if errors.is_transient(exc):
-                status = status_pb2.Status(code=code_pb2.UNAVAILABLE,
-                                           message=f"transient backend failure: {type(exc).__name__}: {exc}")
-            else:
-                log.exception("%s failed", method, extra={"method": method})
-                status = status_pb2.Status(code=code_pb2.INTERNAL, message=f"internal error: {type(exc).__name__}: {exc}")
+            status = errors.internal_status(exc, method, log)
         context.abort_with_status(rpc_status.to_status(status))
 
     @staticmethod

@@ -29,6 +29,8 @@ import sqlite3
 import threading
 import time
 
+from qopt.errors import QoptError
+
 __all__ = ["JobStore", "JobRecord", "StoreError", "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED",
            "TERMINAL"]
 
@@ -72,7 +74,7 @@ CREATE TABLE IF NOT EXISTS solves (
 """
 
 
-class StoreError(RuntimeError):
+class StoreError(QoptError, RuntimeError):
     """The store file cannot be used (corrupted, locked, unreadable); the message names
     the path and what to do."""
 

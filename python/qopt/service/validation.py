@@ -541,7 +541,7 @@ def inspect_problem(request, config: ServiceConfig) -> dict:
     try:
         report["violations"].extend(check_parameters(request.backend, parameters, config, model))
     except LimitExceeded as exc:
-        report["violations"].append(FieldError(f"parameters.{_param_of(exc.subject)}", exc.description))
+        report["violations"].append(FieldError(f"parameters.{_param_of(exc.field)}", exc.description))
     if model is None:
         return report
 
