@@ -5,15 +5,18 @@ Each number is a rule, not a tuning knob: change it here and every place follows
 """
 from __future__ import annotations
 
-__all__ = ["EXACT_MAX_VARIABLES", "ENUMERATION_MAX_VARIABLES", "QAOA_MAX_QUBITS"]
+__all__ = ["EXACT_MAX_VARIABLES", "EXACT_ROUTE_MAX_VARIABLES", "ENUMERATION_MAX_VARIABLES", "QAOA_MAX_QUBITS"]
 
 #: Largest model :class:`qopt.samplers.exact.ExactSampler` enumerates: 2**24 states
 #: (dimod.ExactSolver holds them all, about 0.5 GB of samples). A hard limit of that backend.
 EXACT_MAX_VARIABLES: int = 24
 
-#: Largest model, presolved component or hybrid subproblem qopt enumerates *by its own
-#: choice* (routing, components, the hybrid's classical tier): 2**16 states take a few
-#: milliseconds, so enumeration is never the slow part of a solve.
+#: Largest whole model ``backend="auto"`` sends to exact enumeration: one call of at most
+#: about a second (2**20 states with dimod.ExactSolver on the 2-core reference machine).
+EXACT_ROUTE_MAX_VARIABLES: int = 20
+
+#: Largest presolved component or hybrid subproblem qopt enumerates by its own choice
+#: (there may be many per solve): 2**16 states take under 0.1 s.
 ENUMERATION_MAX_VARIABLES: int = 16
 
 #: The statevector QAOA qubit budget: 2**24 complex128 amplitudes are 256 MiB per state.
