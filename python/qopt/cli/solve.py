@@ -93,8 +93,9 @@ def cmd_solve(args) -> int:
                 result = _solve_here(instance.bqm, args, params)
     except Exception as exc:  # noqa: BLE001 - a CLI reports every failure in one line
         print(f"qopt solve: {exc}", file=sys.stderr)
-        if getattr(exc, "job_id", None):
-            print(f"the server goes on with it as job {exc.job_id}: qopt result {exc.job_id} --server {args.server}",
+        job_id = getattr(exc, "job_id", None)
+        if job_id:
+            print(f"the server goes on with it as job {job_id}: qopt result {job_id} --server {args.server}",
                   file=sys.stderr)
         return 1
     if args.json:

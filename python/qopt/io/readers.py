@@ -27,6 +27,7 @@ import gzip
 import os
 import pathlib
 from collections.abc import Iterator
+from typing import Any
 
 import dimod
 import numpy as np
@@ -414,6 +415,7 @@ def read_instance(path, format: str | None = None, problem: int | None = None,
     if problem is not None and format != "bqp":
         raise _invalid("problem", f"problem applies to the bqp format only, was {problem!r} with format {format!r}")
     stem = _instance_stem(p)
+    inst: dict[str, Any]
     if format == "gset":
         bqm, total, _ = _read_gset(p)
         name = stem

@@ -8,6 +8,7 @@ coerces in-memory models through :func:`qopt.model.problem.coerce`.
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import dimod
 
@@ -48,17 +49,14 @@ def load_model(path_or_text, format: str | None = None) -> Problem:
     if format is not None and format not in MODEL_FORMATS:
         raise InvalidInput("format", f"must be one of {', '.join(repr(f) for f in MODEL_FORMATS)}, was {format!r}")
     path = source_path(path_or_text)
-    text = None
-    if path is None:
-        text = path_or_text.decode() if isinstance(path_or_text, bytes) else path_or_text
-    fmt = format or detect_format(path, text, among=MODEL_FORMATS, argument="path_or_text")
+    given = None if path is not None else (path_or_text.decode() if isinstance(path_or_text, bytes) else path_or_text)
+    fmt = format or detect_format(path, given, among=MODEL_FORMATS, argument="path_or_text")
     if fmt == "cqm":
         if path is None:
             raise InvalidInput("path_or_text", "a dimod CQM file is read from its path, not from text")
         with open(path, "rb") as f:
             return Problem.from_cqm(dimod.ConstrainedQuadraticModel.from_file(f))
-    if text is None:
-        text = path.read_text()
+    text = path.read_text() if path is not None else cast(str, given)
     name = path.stem if path is not None else ""
     if fmt == "lp":
         return from_lp(text, name=name)

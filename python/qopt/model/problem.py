@@ -15,6 +15,7 @@ import dataclasses
 import math
 import numbers
 from collections.abc import Mapping
+from typing import Any
 
 import dimod
 import numpy as np
@@ -335,7 +336,7 @@ def activity_bounds(idx, lin, qu, qv, qb, off, lo_val, hi_val) -> tuple[float, f
 # JSON-friendly spec (mirrors the protobuf ConstrainedModel message)
 # ---------------------------------------------------------------------------------------
 
-_VARTYPES = {"BINARY": dimod.BINARY, "SPIN": dimod.SPIN, "INTEGER": dimod.INTEGER, "REAL": dimod.REAL}
+_VARTYPES: dict[str, Any] = {"BINARY": dimod.BINARY, "SPIN": dimod.SPIN, "INTEGER": dimod.INTEGER, "REAL": dimod.REAL}
 _SENSES = {"<=": dimod.sym.Sense.Le, ">=": dimod.sym.Sense.Ge, "==": dimod.sym.Sense.Eq,
            "le": dimod.sym.Sense.Le, "ge": dimod.sym.Sense.Ge, "eq": dimod.sym.Sense.Eq}
 

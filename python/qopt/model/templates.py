@@ -158,7 +158,7 @@ def quadratic_knapsack(profits, quadratic, weights, capacity: float, *, _name: s
         iu, ju, qd = iu[nz], ju[nz], qd[nz]
         lin = p + np.diag(P)
     else:
-        iu = ju = qd = None
+        iu = ju = qd = None  # type: ignore[assignment]
         lin = p
     cqm = dimod.ConstrainedQuadraticModel()
     cqm.set_objective(_bqm_objective(labels, lin, iu, ju, qd))

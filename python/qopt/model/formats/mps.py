@@ -119,11 +119,11 @@ def _from_highs_model(model, highspy) -> Problem:
             cqm.add_constraint_from_iterable([(names[j], 1.0)], "==", rhs=float(lo[j]), label=f"fix_{names[j]}")
     a = lp.a_matrix_
     import scipy.sparse as sp
-    start, index, value = np.asarray(a.start_), np.asarray(a.index_), np.asarray(a.value_, dtype=float)
+    a_start, a_index, a_value = np.asarray(a.start_), np.asarray(a.index_), np.asarray(a.value_, dtype=float)
     if a.format_ == highspy.MatrixFormat.kColwise:
-        A = sp.csc_matrix((value, index, start), shape=(m, n)).tocsr()
+        A = sp.csc_matrix((a_value, a_index, a_start), shape=(m, n)).tocsr()
     else:
-        A = sp.csr_matrix((value, index, start), shape=(m, n))
+        A = sp.csr_matrix((a_value, a_index, a_start), shape=(m, n))
     rlo = np.asarray(lp.row_lower_, dtype=float)
     rhi = np.asarray(lp.row_upper_, dtype=float)
     for i in range(m):
