@@ -105,3 +105,21 @@ def test_solve_qkp_instance_within_one_percent(shared_data, capsys):
     bk = best_known["jeu_100_25_1"]
     best = out["candidates"][0]
     assert best["feasible"] and 0.99 * bk <= best["objective"] <= bk
+
+
+def test_solve_detects_a_model_file_by_its_content(tmp_path, capsys):
+    """No --format and no telling extension: the shared detector reads the first bytes."""
+    path = tmp_path / "model.txt"
+    path.write_text(LP)
+    assert main(["solve", str(path), "--backend", "sa", "--num-reads", "30", "--seed", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["instance"]["format"] == "lp"
+    assert out["candidates"][0]["objective"] == pytest.approx(_lp_optimum())
+
+
+def test_solve_unknown_file_format_is_reported(tmp_path, capsys):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello world\nthis is no model\n")
+    assert main(["solve", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "notes.txt" in err and "cannot tell the format" in err

@@ -171,7 +171,7 @@ def _problem(model, name: str = "") -> tuple[model_pb2.Problem, list]:
     if type(model).__name__ in ("Problem", "QuadraticProgram"):
         # a qopt.model.Problem (or a qiskit QuadraticProgram) travels as LP text, which keeps its sense
         from qopt.model import as_problem
-        from qopt.model.importers import to_lp
+        from qopt.model.formats.lp import to_lp
 
         problem = as_problem(model)
         return model_pb2.Problem(lp=to_lp(problem), name=name or problem.name), []

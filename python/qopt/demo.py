@@ -47,7 +47,7 @@ def _wait_serving(address: str, timeout: float = 30.0) -> None:
 
 
 def main(argv=None) -> int:
-    from qopt.cli import Progress, format_table
+    from qopt.cli.output import Progress, format_table
     from qopt.client import Client
     from qopt.data import instance_path
     from qopt.io import read_instance

@@ -13,14 +13,15 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from qopt import data
 from qopt.io import (
+    FORMATS,
     cut_value,
-    guess_format,
     read_bqp,
     read_bqp_all,
     read_gset,
     read_instance,
     read_sparse,
 )
+from qopt.model.formats.detect import detect_format
 
 
 def all_assignments(n, values):
@@ -135,7 +136,7 @@ def linearised_qubo_minimum(bqm: dimod.BinaryQuadraticModel) -> float:
     m = len(qv)
     c = np.concatenate([lin, qv])
     rows, lo, hi = [], [], []
-    for k, (i, j, q) in enumerate(zip(ir, ic, qv)):
+    for k, (i, j, q) in enumerate(zip(ir, ic, qv, strict=True)):
         if q < 0:  # minimisation pushes y up: y <= x_i, y <= x_j
             for a in (i, j):
                 r = np.zeros(n + m); r[n + k] = 1; r[a] = -1
@@ -147,7 +148,7 @@ def linearised_qubo_minimum(bqm: dimod.BinaryQuadraticModel) -> float:
                integrality=np.r_[np.ones(n), np.zeros(m)], bounds=Bounds(0, 1))
     assert res.status == 0, res.message
     x = np.round(res.x[:n]).astype(int)
-    return float(bqm.energy(dict(zip(range(n), x))))  # re-score the solution itself
+    return float(bqm.energy(dict(zip(range(n), x, strict=True))))  # re-score the solution itself
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
@@ -199,11 +200,11 @@ def test_gka1a_published_optimum_via_highs():
 
 # --------------------------------------------------------------------- dispatch and errors
 
-def test_guess_format():
-    assert guess_format("x/G1.txt") == "gset"
-    assert guess_format("pm1s_80.0") == "gset"
-    assert guess_format("bqp1000.txt.gz") == "bqp"
-    assert guess_format("gka1a.sparse") == "sparse"
+def test_detect_format_among_instance_formats():
+    assert detect_format("x/G1.txt", among=FORMATS) == "gset"
+    assert detect_format("pm1s_80.0", among=FORMATS) == "gset"
+    assert detect_format("bqp1000.txt.gz", among=FORMATS) == "bqp"
+    assert detect_format("gka1a.sparse", among=FORMATS) == "sparse"
 
 
 @pytest.mark.parametrize(
@@ -286,7 +287,8 @@ def test_shared_data_sizes_match_published_table(shared_data):
 
 # --------------------------------------------------------------------- fuzz: only ValueError escapes
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 _token = st.one_of(st.integers(-3, 6).map(str), st.sampled_from(["x", "1.5", "nan", "-", "1e3", "#"]))
 _line = st.lists(_token, min_size=0, max_size=4).map(" ".join)

@@ -84,7 +84,7 @@ def test_assignment_matches_highs():
         x[np.arange(T), choice] = 1
         feasible = np.all(loads @ x <= caps)
         bits = decoder.encode(x.ravel())
-        energy = bqm.energy(dict(zip(decoder.bqm_labels, bits[0])))
+        energy = bqm.energy(dict(zip(decoder.bqm_labels, bits[0], strict=True)))
         cost = float((costs * x).sum())
         if feasible:
             assert energy == pytest.approx(cost)
@@ -150,7 +150,7 @@ def test_tsp_asymmetric_without_fixed_start():
     x = np.zeros((4, 4))
     x[[0, 1, 2, 3], [0, 1, 2, 3]] = 1
     bits = decoder.encode(x.ravel())
-    assert bqm.energy(dict(zip(decoder.bqm_labels, bits[0]))) == pytest.approx(4.0)
+    assert bqm.energy(dict(zip(decoder.bqm_labels, bits[0], strict=True))) == pytest.approx(4.0)
 
 
 def test_template_input_errors():

@@ -175,7 +175,7 @@ def test_watch_line_names_improver(server, capsys):
     """The non-TTY watch log names who made the best (branch/backend), live or from the result."""
     with Client(server.address) as c:
         job = c.submit(_model(60, seed=12), backend="hybrid", seed=8, **HYBRID)
-        code = cli._watch(c, job.job_id, _Plain())
+        code = cli.jobs.watch(c, job.job_id, _Plain())
     assert code == 0
     lines = _Plain.written
     assert any(" by quantum/" in line or " by classical/" in line for line in lines), lines

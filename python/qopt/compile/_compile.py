@@ -65,8 +65,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from qopt._validation import ParameterError, check_choice, check_float
-from qopt.model.problem import ModelError, Problem, as_problem, expression_arrays, variable_info
 from qopt.compile.decoder import Decoder
+from qopt.model.load import as_problem
+from qopt.model.problem import ModelError, Problem, expression_arrays, variable_info
 
 __all__ = ["compile", "integer_encoding_coefficients", "DEFAULT_UNBALANCED"]
 
@@ -326,7 +327,7 @@ def compile(model, *, penalty=None, integer_encoding: str = "binary", slack: str
     decoder = Decoder._create(
         problem=problem, labels=labels, bit_labels=bit_labels[:num_var_bits], num_bits=nb, E=E, o=o,
         A_orig=A_orig, con_off=con_off, rhs=rhs, sense=sense, con_labels=con_labels,
-        weights={lab: float(w) for lab, w in zip(con_labels, weights)},
+        weights={lab: float(w) for lab, w in zip(con_labels, weights, strict=True)},
         A_bits=A, k0=k0, slack_spec=slack_spec, slack_labels=bit_labels[num_var_bits:],
         options={"integer_encoding": integer_encoding, "slack": slack, "inequality": inequality,
                  "unbalanced": [l1, l2], "margin": margin},

@@ -23,7 +23,7 @@ import numpy as np
 from qopt._validation import ParameterError, check_float, check_int
 from qopt.compile._compile import compile as compile_model
 from qopt.compile.decoder import Candidate
-from qopt.model.problem import as_problem
+from qopt.model.load import as_problem
 
 __all__ = ["solve_constrained", "ConstrainedResult", "RoundRecord"]
 
@@ -214,7 +214,7 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
     cands = []
     for x, energy, obj, viol, feas, occ in entries:
         vals = x.astype(np.int64).tolist() if ints else x.tolist()
-        cands.append(Candidate(dict(zip(labels, vals)), energy, obj, feas,
+        cands.append(Candidate(dict(zip(labels, vals, strict=True)), energy, obj, feas,
                                {con_labels[j]: float(viol[j]) for j in np.flatnonzero(viol > 0)}, occ))
     feasible_found = bool(cands and cands[0].feasible)
     if feasible_found:

@@ -14,19 +14,27 @@ Formats (see the README of ``qopt/data/instances``):
 * **Biq Mac QUBO** ``.sparse`` (gka, be): line 1 ``n m``, then ``i j q_ij`` with ``i <= j``.
   Minimise ``sum_i q_ii x_i + 2 sum_{i<j} q_ij x_i x_j`` (Wiegele 2007).
 
-All readers raise :class:`ValueError` whose message names the argument (``path``,
-``problem``, ``format``) and, for a malformed file, the line number.
+All readers raise :class:`qopt.errors.InvalidInput` (a ValueError) whose ``field`` is the
+argument (``path``, ``problem``, ``format``, ``bqm``) and whose message starts with it and,
+for a malformed file, gives the line number. A file's format, when not given, is
+:func:`qopt.model.formats.detect.detect_format`'s answer among the instance formats.
 """
 from __future__ import annotations
 
+import csv
 import dataclasses
 import gzip
 import os
 import pathlib
 from collections.abc import Iterator
+from typing import Any
 
 import dimod
 import numpy as np
+
+from qopt import data as shipped
+from qopt.errors import InvalidInput
+from qopt.model.formats.detect import INSTANCE_FORMATS, detect_format
 
 __all__ = [
     "Instance",
@@ -37,11 +45,18 @@ __all__ = [
     "read_instance",
     "cut_value",
     "maxcut_value",
-    "guess_format",
     "FORMATS",
 ]
 
-FORMATS = ("gset", "bqp", "sparse")
+#: The instance formats these readers take.
+FORMATS = INSTANCE_FORMATS
+
+
+def _invalid(field: str, message: str) -> InvalidInput:
+    """An :class:`InvalidInput` for ``field`` whose message (which names it) is ``message``."""
+    err = InvalidInput(field, message)
+    err.args = (message,)
+    return err
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,10 +107,10 @@ def _open_text(path_or_file, arg: str = "path") -> tuple[str, str]:
             data = data.decode("ascii", errors="replace")
         return data, getattr(path_or_file, "name", "<file>")
     if not isinstance(path_or_file, (str, os.PathLike)):
-        raise ValueError(f"{arg} must be a path or a file object, was {path_or_file!r}")
+        raise _invalid(arg, f"{arg} must be a path or a file object, was {path_or_file!r}")
     p = pathlib.Path(path_or_file)
     if not p.is_file():
-        raise ValueError(f"{arg} must name an existing file, was {str(p)!r}")
+        raise _invalid(arg, f"{arg} must name an existing file, was {str(p)!r}")
     raw = p.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
@@ -111,9 +126,9 @@ def _lines(text: str) -> Iterator[tuple[int, list[str]]]:
         yield lineno, tokens
 
 
-def _fail(src: str, lineno: int | None, msg: str, arg: str = "path") -> ValueError:
+def _fail(src: str, lineno: int | None, msg: str, arg: str = "path") -> InvalidInput:
     where = f" (line {lineno})" if lineno is not None else ""
-    return ValueError(f"{arg} {src!r} is malformed{where}: {msg}")
+    return _invalid(arg, f"{arg} {src!r} is malformed{where}: {msg}")
 
 
 def _ints(tokens, count, src, lineno, what):
@@ -211,7 +226,7 @@ def read_gset(path_or_file) -> dimod.BinaryQuadraticModel:
         dimod.BinaryQuadraticModel: SPIN, labels ``0..n-1``.
 
     Raises:
-        ValueError: file missing, malformed line (with its line number), index out of range,
+        InvalidInput: file missing, malformed line (with its line number), index out of range,
             fewer or more edges than the header says.
     """
     return _read_gset(path_or_file)[0]
@@ -230,10 +245,10 @@ def cut_value(bqm: dimod.BinaryQuadraticModel, samples) -> np.ndarray:
         float64 array, shape (num_samples,).
 
     Raises:
-        ValueError: the model has linear biases or is not SPIN (not a MaxCut model).
+        InvalidInput: the model has linear biases or is not SPIN (not a MaxCut model).
     """
     if bqm.vartype is not dimod.SPIN or any(bqm.linear.values()):
-        raise ValueError("bqm must be a SPIN MaxCut model without linear biases (from read_gset)")
+        raise _invalid("bqm", "bqm must be a SPIN MaxCut model without linear biases (from read_gset)")
     total = bqm.offset + sum(bqm.quadratic.values())
     return (total - bqm.energies(samples)) / 2.0
 
@@ -278,18 +293,18 @@ def read_bqp(path_or_file, problem: int = 1) -> dimod.BinaryQuadraticModel:
         dimod.BinaryQuadraticModel: BINARY, labels ``0..n-1``.
 
     Raises:
-        ValueError: ``problem`` not an integer in ``1..count``; file missing or malformed
+        InvalidInput: ``problem`` not an integer in ``1..count``; file missing or malformed
             (message gives the line number).
     """
     if isinstance(problem, bool) or not isinstance(problem, (int, np.integer)) or problem < 1:
-        raise ValueError(f"problem must be an integer >= 1, was {problem!r}")
+        raise _invalid("problem", f"problem must be an integer >= 1, was {problem!r}")
     text, src = _open_text(path_or_file)
     found = 0
     for k, n, rows, cols, vals in _bqp_problems(text, src):
         found = k
         if k == problem:
             return _qubo_bqm(n, rows, cols, vals, -1.0)
-    raise ValueError(f"problem must be in 1..{found} for {src!r}, was {problem}")
+    raise _invalid("problem", f"problem must be in 1..{found} for {src!r}, was {problem}")
 
 
 def read_bqp_all(path_or_file) -> list[dimod.BinaryQuadraticModel]:
@@ -299,7 +314,7 @@ def read_bqp_all(path_or_file) -> list[dimod.BinaryQuadraticModel]:
         list of BINARY models; element ``k - 1`` is problem ``k``.
 
     Raises:
-        ValueError: file missing or malformed.
+        InvalidInput: file missing or malformed.
     """
     text, src = _open_text(path_or_file)
     return [_qubo_bqm(n, rows, cols, vals, -1.0) for _, n, rows, cols, vals in _bqp_problems(text, src)]
@@ -316,7 +331,7 @@ def read_sparse(path_or_file) -> dimod.BinaryQuadraticModel:
         dimod.BinaryQuadraticModel: BINARY, labels ``0..n-1``.
 
     Raises:
-        ValueError: file missing or malformed (message gives the line number).
+        InvalidInput: file missing or malformed (message gives the line number).
     """
     text, src = _open_text(path_or_file)
     it = _lines(text)
@@ -343,25 +358,9 @@ def _instance_stem(path) -> str:
     return name
 
 
-def guess_format(path) -> str:
-    """Guess ``'gset'``, ``'bqp'`` or ``'sparse'`` from a file name.
-
-    ``*.sparse`` is Biq Mac QUBO; a name starting with ``bqp`` is OR-Library; anything else
-    (``G1.txt``, rudy ``pm1s_80.0``) is read as a MaxCut graph.
-    """
-    name = pathlib.Path(path).name.lower()
-    if name.endswith(".sparse") or name.endswith(".sparse.gz"):
-        return "sparse"
-    if name.startswith("bqp"):
-        return "bqp"
-    return "gset"
-
-
 def _best_known_beside(path: pathlib.Path, name: str) -> float | None:
     """Look ``name`` up in a ``best_known.csv`` in one of the file's parent folders (the
     layout of the public data set: ``data/best_known.csv`` beside ``data/gset/G1.txt``)."""
-    import csv
-
     for parent in list(path.resolve().parents)[:3]:
         table = parent / "best_known.csv"
         if table.is_file():
@@ -383,8 +382,10 @@ def read_instance(path, format: str | None = None, problem: int | None = None,
     Args:
         path: file path, or a name shipped with qopt (``"G1"``, ``"bqp50"``, ``"gka1a"``;
             see :func:`qopt.data.instance_path`) when no such file exists.
-        format: ``"gset"``, ``"bqp"`` or ``"sparse"``; None guesses from the name
-            (:func:`guess_format`).
+        format: ``"gset"``, ``"bqp"`` or ``"sparse"``; None:
+            :func:`~qopt.model.formats.detect.detect_format` among these (``*.sparse`` is
+            Biq Mac QUBO, a name starting with ``bqp`` or a count line then ``n nnz`` is
+            OR-Library, anything else a MaxCut graph).
         problem: 1-based problem number, bqp only (default 1).
         best_known: published objective to attach; None looks the instance up in the table
             shipped with qopt (:func:`qopt.data.best_known`), then in a ``best_known.csv``
@@ -396,26 +397,25 @@ def read_instance(path, format: str | None = None, problem: int | None = None,
         ``cut = (W - E)/2``; bqp: ``objective = -E`` (maximise); sparse: ``objective = E``.
 
     Raises:
-        ValueError: ``format`` unknown; ``problem`` given for a non-bqp format or out of range;
+        InvalidInput: ``format`` unknown; ``problem`` given for a non-bqp format or out of range;
             file missing or malformed.
     """
-    from qopt import data as _data
-
     p = pathlib.Path(path) if isinstance(path, (str, os.PathLike)) else None
     if p is None:
-        raise ValueError(f"path must be a path, was {path!r}")
+        raise _invalid("path", f"path must be a path, was {path!r}")
     if not p.is_file():
         try:
-            p = _data.instance_path(str(path))
+            p = shipped.instance_path(str(path))
         except (KeyError, ValueError):
-            raise ValueError(f"path must name an existing file or a shipped instance, was {str(path)!r}") from None
+            raise _invalid("path", f"path must name an existing file or a shipped instance, was {str(path)!r}") from None
     if format is None:
-        format = guess_format(p)
+        format = detect_format(p, among=FORMATS)
     if format not in FORMATS:
-        raise ValueError(f"format must be one of {list(FORMATS)}, was {format!r}")
+        raise _invalid("format", f"format must be one of {list(FORMATS)}, was {format!r}")
     if problem is not None and format != "bqp":
-        raise ValueError(f"problem applies to the bqp format only, was {problem!r} with format {format!r}")
+        raise _invalid("problem", f"problem applies to the bqp format only, was {problem!r} with format {format!r}")
     stem = _instance_stem(p)
+    inst: dict[str, Any]
     if format == "gset":
         bqm, total, _ = _read_gset(p)
         name = stem
@@ -430,7 +430,7 @@ def read_instance(path, format: str | None = None, problem: int | None = None,
         name = stem
         inst = dict(sense="min", objective_name="objective", objective_scale=1.0, objective_offset=0.0)
     if best_known is None:
-        best_known = _data.best_known(name)
+        best_known = shipped.best_known(name)
     if best_known is None:
         best_known = _best_known_beside(p, name)
     return Instance(name=name, bqm=bqm, format=format, best_known=best_known, **inst)

@@ -5,7 +5,7 @@ the user's objective sense. For ``sense="max"`` the stored objective is the nega
 user's objective; :meth:`Problem.objective` gives values back in the user's sense.
 
 Models are validated by :func:`validate`, which raises :class:`ModelError` (a ValueError)
-whose ``path`` names the offending field (``constraints['cap']``, ``variables['x']``), so the
+whose ``field`` names the offending part (``constraints['cap']``, ``variables['x']``), so the
 service can turn it into ``INVALID_ARGUMENT`` with a field path.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ import dataclasses
 import math
 import numbers
 from collections.abc import Mapping
+from typing import Any
 
 import dimod
 import numpy as np
@@ -22,7 +23,7 @@ import numpy as np
 from qopt.errors import ModelError, UnsupportedProblem
 
 __all__ = [
-    "Problem", "ModelError", "as_problem", "validate", "from_spec", "to_spec",
+    "Problem", "ModelError", "coerce", "validate", "from_spec", "to_spec",
     "MAX_INTEGER_RANGE", "expression_arrays",
 ]
 
@@ -32,8 +33,6 @@ __all__ = [
 MAX_INTEGER_RANGE = 2 ** 31
 
 SENSES = ("min", "max")
-
-
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -162,38 +161,32 @@ def _negate_objective(cqm: dimod.ConstrainedQuadraticModel) -> None:
     cqm.set_objective(obj)
 
 
-def as_problem(model, *, sense: str | None = None) -> Problem:
-    """Coerce ``model`` into a validated :class:`Problem`.
+def coerce(model, *, sense: str | None = None) -> Problem:
+    """The :class:`Problem` of an in-memory model (the part of :func:`qopt.model.as_problem`
+    that needs no file format).
 
     Args:
-        model: a :class:`Problem`, a :class:`dimod.ConstrainedQuadraticModel` (minimised unless
-            ``sense="max"``), a :class:`dimod.BinaryQuadraticModel` or :class:`dimod.QuadraticModel`
-            (unconstrained), a ``qiskit_optimization.QuadraticProgram``, a spec dict
-            (:func:`from_spec`), or a path / LP / MPS text (see :func:`qopt.model.load_model`).
+        model: a :class:`Problem` (returned as is), a :class:`dimod.ConstrainedQuadraticModel`
+            (minimised unless ``sense="max"``), a :class:`dimod.BinaryQuadraticModel` or
+            :class:`dimod.QuadraticModel` (unconstrained), or a spec dict (:func:`from_spec`).
         sense: objective sense for a bare CQM/BQM (default ``"min"``); ignored otherwise.
 
+    Returns:
+        The problem, not validated again (:func:`from_spec` validates; a bare model is not).
+
     Raises:
-        ModelError: invalid model; TypeError: unsupported type.
+        ModelError: invalid spec dict; UnsupportedProblem (a TypeError): any other type.
     """
     if isinstance(model, Problem):
-        problem = model
-    elif isinstance(model, dimod.ConstrainedQuadraticModel):
-        problem = Problem.from_cqm(model, sense or "min")
-    elif isinstance(model, (dimod.BinaryQuadraticModel, dimod.QuadraticModel)):
-        problem = Problem.from_cqm(dimod.ConstrainedQuadraticModel.from_quadratic_model(model), sense or "min")
-    elif isinstance(model, Mapping):
-        problem = from_spec(model)
-    elif type(model).__name__ == "QuadraticProgram":
-        from qopt.model.importers import from_quadratic_program
-        problem = from_quadratic_program(model)
-    elif isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
-        from qopt.model.importers import load_model
-        problem = load_model(model)
-    else:
-        raise UnsupportedProblem(f"model must be a Problem, CQM, BQM, QuadraticProgram, spec dict, path or text, "
-                        f"was {type(model).__name__}")
-    validate(problem)
-    return problem
+        return model
+    if isinstance(model, dimod.ConstrainedQuadraticModel):
+        return Problem.from_cqm(model, sense or "min")
+    if isinstance(model, (dimod.BinaryQuadraticModel, dimod.QuadraticModel)):
+        return Problem.from_cqm(dimod.ConstrainedQuadraticModel.from_quadratic_model(model), sense or "min")
+    if isinstance(model, Mapping):
+        return from_spec(model)
+    raise UnsupportedProblem(f"model must be a Problem, CQM, BQM, QuadraticProgram, spec dict, path or text, "
+                             f"was {type(model).__name__}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -343,7 +336,7 @@ def activity_bounds(idx, lin, qu, qv, qb, off, lo_val, hi_val) -> tuple[float, f
 # JSON-friendly spec (mirrors the protobuf ConstrainedModel message)
 # ---------------------------------------------------------------------------------------
 
-_VARTYPES = {"BINARY": dimod.BINARY, "SPIN": dimod.SPIN, "INTEGER": dimod.INTEGER, "REAL": dimod.REAL}
+_VARTYPES: dict[str, Any] = {"BINARY": dimod.BINARY, "SPIN": dimod.SPIN, "INTEGER": dimod.INTEGER, "REAL": dimod.REAL}
 _SENSES = {"<=": dimod.sym.Sense.Le, ">=": dimod.sym.Sense.Ge, "==": dimod.sym.Sense.Eq,
            "le": dimod.sym.Sense.Le, "ge": dimod.sym.Sense.Ge, "eq": dimod.sym.Sense.Eq}
 
@@ -361,7 +354,7 @@ def _terms(path: str, expr: Mapping, known: Mapping, kind: str):
     if isinstance(linear, Mapping):
         linear = list(linear.items())
     lin = []
-    for k, (v, b) in enumerate(linear):
+    for v, b in linear:
         if v not in known:
             raise ModelError(f"{path}.linear[{v!r}]", f"unknown variable {v!r} in {kind}")
         lin.append((v, _num(f"{path}.linear[{v!r}]", b)))
@@ -474,8 +467,19 @@ def from_spec(spec: Mapping) -> Problem:
 
 
 def to_spec(model) -> dict:
-    """JSON-friendly dict of a :class:`Problem` (objective in the user's sense); inverse of :func:`from_spec`."""
-    problem = as_problem(model) if not isinstance(model, Problem) else model
+    """JSON-friendly dict of a :class:`Problem` (objective in the user's sense); inverse of :func:`from_spec`.
+
+    Args:
+        model: a :class:`Problem`, or an in-memory model :func:`coerce` accepts.
+
+    Returns:
+        The spec dict (see :func:`from_spec` for its shape).
+
+    Raises:
+        UnsupportedProblem: ``model`` is not an in-memory model (read files with
+            :func:`qopt.model.load_model` first).
+    """
+    problem = coerce(model)
     ucqm = problem.user_cqm()
     names = {dimod.BINARY: "BINARY", dimod.SPIN: "SPIN", dimod.INTEGER: "INTEGER", dimod.REAL: "REAL"}
     variables = []

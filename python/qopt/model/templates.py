@@ -104,7 +104,7 @@ def maxcut(edges, num_nodes: int | None = None):
         cut = x[u] != x[v]
         return {"side_a": [i for i in range(n) if x[i] == 0], "side_b": [i for i in range(n) if x[i] == 1],
                 "cut_value": float(w[cut].sum()),
-                "cut_edges": [[int(a), int(b)] for a, b in zip(u[cut], v[cut])]}
+                "cut_edges": [[int(a), int(b)] for a, b in zip(u[cut], v[cut], strict=True)]}
 
     return problem, interpret
 
@@ -158,7 +158,7 @@ def quadratic_knapsack(profits, quadratic, weights, capacity: float, *, _name: s
         iu, ju, qd = iu[nz], ju[nz], qd[nz]
         lin = p + np.diag(P)
     else:
-        iu = ju = qd = None
+        iu = ju = qd = None  # type: ignore[assignment]
         lin = p
     cqm = dimod.ConstrainedQuadraticModel()
     cqm.set_objective(_bqm_objective(labels, lin, iu, ju, qd))
@@ -227,15 +227,15 @@ def portfolio(mu, sigma, *, risk_aversion: float = 1.0, budget: int, units: int 
             obj.add_variable("INTEGER", v, lower_bound=0, upper_bound=units)
     # maximise mu.y/B - q y^T S y / B^2 (user's sense); linear part + diagonal
     lin = m / B - q * np.diag(S) / B ** 2
-    obj.add_linear_from(zip(labels, lin))
+    obj.add_linear_from(zip(labels, lin, strict=True))
     iu, ju = np.triu_indices(n, 1)
     qd = -2.0 * q * S[iu, ju] / B ** 2
     nz = qd != 0
-    obj.add_quadratic_from(zip([labels[i] for i in iu[nz]], [labels[j] for j in ju[nz]], qd[nz]))
+    obj.add_quadratic_from(zip([labels[i] for i in iu[nz]], [labels[j] for j in ju[nz]], qd[nz], strict=True))
     if not binary:
         # y_i^2 terms: the diagonal of S applies to y_i^2, not y_i (undo the linear part)
-        obj.add_linear_from(zip(labels, q * np.diag(S) / B ** 2))
-        for v, d in zip(labels, np.diag(S)):
+        obj.add_linear_from(zip(labels, q * np.diag(S) / B ** 2, strict=True))
+        for v, d in zip(labels, np.diag(S), strict=True):
             if d:
                 obj.add_quadratic(v, v, -q * d / B ** 2)
     cqm.set_objective(obj)

@@ -350,10 +350,10 @@ def decode_problem(problem: model_pb2.Problem, config: ServiceConfig) -> Decoded
         cqm, sign = cqm_from_proto(problem.cqm)
         kind_ = "cqm"
     else:
-        from qopt.model.importers import _lp_sense
+        from qopt.model.formats.lp import objective_sense
 
         # dimod's LP reader negates a Maximize objective; report objectives in the LP's own sense
-        cqm, sign = _lp_from_text(problem.lp), (-1 if _lp_sense(problem.lp) == "max" else 1)
+        cqm, sign = _lp_from_text(problem.lp), (-1 if objective_sense(problem.lp) == "max" else 1)
         kind_ = "lp"
         check_limits(len(cqm.variables), _cqm_interactions(cqm), len(cqm.constraints), config)
     return DecodedProblem(cqm, kind_, len(cqm.variables), _cqm_interactions(cqm), len(cqm.constraints),

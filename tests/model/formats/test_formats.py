@@ -7,9 +7,22 @@ import dimod
 import numpy as np
 import pytest
 
-from qopt.model import (Problem, from_lp, from_mps, from_quadratic_program, load_model, read_qkp, read_tsplib,
-                        to_lp, to_mps, to_quadratic_program, write_qkp, write_tsplib)
-from qopt.model.importers import parse_qkp, parse_tsplib, tsplib_distances
+from qopt.model import (
+    Problem,
+    from_lp,
+    from_mps,
+    from_quadratic_program,
+    load_model,
+    read_qkp,
+    read_tsplib,
+    to_lp,
+    to_mps,
+    to_quadratic_program,
+    write_qkp,
+    write_tsplib,
+)
+from qopt.model.formats.qkp import parse_qkp
+from qopt.model.formats.tsplib import parse_tsplib, tsplib_distances
 
 
 def _mixed_problem(sense="max"):
@@ -119,7 +132,7 @@ def test_quadratic_program_to_problem_objective_matches_qiskit():
     qp.linear_constraint({"a": 1, "b": 1, "c": 1}, "==", 1, "one")
     p = from_quadratic_program(qp)
     for bits in itertools.product([0, 1], repeat=3):
-        s = dict(zip("abc", bits))
+        s = dict(zip("abc", bits, strict=True))
         assert p.objective(s) == pytest.approx(qp.objective.evaluate(list(bits)))
         assert p.cqm.check_feasible(s) == qp.is_feasible(list(bits))
 
@@ -135,7 +148,7 @@ def test_qkp_parse_and_write_round_trip():
     np.testing.assert_array_equal(back["weights"], inst["weights"])
     p = load_model(text, format="qkp")
     # brute-force optimum: pick {1, 2} (weight 5, profit 0 + 3 + 7 = 10) vs {0, 1} (6, 5 + 0 + 2 = 7)
-    best = max((p.objective(dict(zip([f"x_{i}" for i in range(3)], bits))), bits)
+    best = max((p.objective(dict(zip([f"x_{i}" for i in range(3)], bits, strict=True))), bits)
                for bits in itertools.product([0, 1], repeat=3)
                if np.dot(bits, inst["weights"]) <= 6)
     assert best[0] == 10
