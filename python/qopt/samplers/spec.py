@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import secrets
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -200,7 +201,7 @@ class Param:
             bad |= arr > self.maximum
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
-            raise ParameterError(self.name, f"must have every entry {self._range_text()}, was {arr[k]!r} "
+            raise ParameterError(self.name, f"must have every entry {self._range_text()}, was {float(arr[k])!r} "
                                             f"at index {k}")
         return arr
 
@@ -329,6 +330,18 @@ class ParameterSpec(Mapping):
         problem of ``num_variables`` is over this backend's limit for ``params``."""
         if self.size is not None:
             self.size.check(num_variables, params)
+
+    def random_seed(self, bits: int = 52) -> int:
+        """A random value of this backend's ``seed`` parameter, below ``2**bits`` (52: exact as
+        a double, so it survives a protobuf Struct) and within the parameter's range.
+
+        Raises:
+            KeyError: the backend takes no ``seed``.
+        """
+        param = self._params["seed"]
+        low = int(param.minimum or 0)
+        high = 2**bits if param.maximum is None else min(2**bits, int(param.maximum) + 1)
+        return low + secrets.randbelow(high - low)
 
     def dimod_parameters(self) -> dict[str, list[str]]:
         """The :attr:`dimod.Sampler.parameters` mapping: name -> list of property names."""
