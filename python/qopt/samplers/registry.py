@@ -64,13 +64,17 @@ def get_sampler_class(name: str) -> type[dimod.Sampler]:
 
 
 def parameter_spec(name: str) -> ParameterSpec:
-    """The :class:`~qopt.samplers.spec.ParameterSpec` of backend ``name``.
+    """The :class:`~qopt.samplers.spec.ParameterSpec` of backend ``name`` (for a dimod
+    sampler registered without one, :meth:`~qopt.samplers.spec.ParameterSpec.from_dimod`
+    of its ``parameters``).
 
     Raises:
         UnknownBackendError: ``name`` is not a known backend.
         ImportError: its module needs a dependency that is not installed.
     """
-    return get_sampler_class(name).parameter_spec
+    cls = get_sampler_class(name)
+    spec = getattr(cls, "parameter_spec", None)
+    return spec if isinstance(spec, ParameterSpec) else ParameterSpec.from_dimod(cls.parameters)
 
 
 def parameter_specs() -> dict[str, ParameterSpec]:

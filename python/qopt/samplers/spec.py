@@ -287,6 +287,15 @@ class ParameterSpec(Mapping):
             self._params[p.name] = p
         self.size = size
 
+    @classmethod
+    def from_dimod(cls, parameters: Mapping) -> ParameterSpec:
+        """A spec for a :class:`dimod.Sampler` that declares none: every name of its dimod
+        ``parameters`` mapping is accepted (as an unchecked ``object`` that may travel in a
+        request), the sampler checking its own values."""
+        return cls([Param(name, "object", None, wire=True, properties=tuple(props or ()),
+                          doc="declared by the sampler's dimod parameters; checked by the sampler")
+                    for name, props in parameters.items()])
+
     def __getitem__(self, name: str) -> Param:
         return self._params[name]
 

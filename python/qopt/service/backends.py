@@ -15,7 +15,7 @@ import importlib
 
 from google.protobuf import struct_pb2
 
-from qopt.samplers.registry import BACKENDS
+from qopt.samplers.registry import BACKENDS, parameter_spec
 from qopt.v1 import solver_service_pb2 as pb
 
 __all__ = ["BackendInfo", "list_backends", "backend_to_proto", "WIRE_EXCLUDED_PARAMETERS", "INTERNAL_PARAMETERS"]
@@ -74,8 +74,8 @@ def _describe(name: str) -> BackendInfo:
     specs: tuple[dict, ...] = ()
     max_variables = 0
     try:
-        module = importlib.import_module(module_name)
-        spec = getattr(module, cls_name).parameter_spec
+        importlib.import_module(module_name)
+        spec = parameter_spec(name)
         parameters = tuple(sorted(set(spec.wire_names()) - INTERNAL_PARAMETERS - set(WIRE_EXCLUDED_PARAMETERS)))
         specs = tuple(spec.to_dicts(parameters))
         max_variables = spec.max_variables
