@@ -14,11 +14,15 @@ time plus ``num_reads * (annealing_time + readout)``.
 from __future__ import annotations
 
 import time
+import warnings
 
 import dimod
 
-from qopt._validation import check_choice, check_float, check_int
-from qopt.errors import PreflightError
+from qopt import statevector
+from qopt._validation import check_choice
+from qopt.errors import EmbeddingError, PreflightError
+from qopt.samplers.dwave import DWaveSampler, embedding_stats, find_embedding_cached
+from qopt.samplers.qaoa import GRADIENT_METHODS, QAOASampler, ising_operator, two_qubit_gates
 
 __all__ = ["PreflightError", "preflight", "ASSUMED_BANDWIDTH"]
 
@@ -27,6 +31,8 @@ ASSUMED_BANDWIDTH = 5.0e9
 #: D-Wave timing model (seconds): programming, readout + delay per read.
 DWAVE_PROGRAMMING_S = 0.015
 DWAVE_READOUT_S = 1.5e-4
+#: Annealing time (microseconds) assumed when none is given (the Advantage default).
+DWAVE_DEFAULT_ANNEALING_TIME_US = 20.0
 
 
 def preflight(bqm: dimod.BinaryQuadraticModel, backend: str, **params) -> dict:
@@ -36,7 +42,8 @@ def preflight(bqm: dimod.BinaryQuadraticModel, backend: str, **params) -> dict:
         bqm: the model.
         backend: ``"qaoa"`` or ``"dwave"``.
         **params: the backend's sampling parameters. ``"qaoa"``: ``reps`` (1), ``shots`` (1024),
-            ``maxiter`` (100), ``optimizer`` ("COBYLA"), ``max_qubits`` (24), ``max_memory``
+            ``maxiter`` (100), ``optimizer`` ("COBYLA"), ``max_qubits`` (at most and by default
+            ``QAOA_MAX_QUBITS``, 24), ``max_memory``
             (bytes; None = MemAvailable), ``optimization_level`` (1), ``seed`` (0), ``transpile``
             (True: build and transpile the circuit to count depth and gates). ``"dwave"``:
             ``num_reads`` (100), ``annealing_time`` (µs, default 20), ``child_sampler`` or
@@ -51,7 +58,7 @@ def preflight(bqm: dimod.BinaryQuadraticModel, backend: str, **params) -> dict:
 
     Raises:
         PreflightError: too many qubits, not enough memory, or no embedding.
-        ParameterError: a bad parameter.
+        ParameterError: a bad parameter (checked against the backend's ``parameter_spec``).
     """
     backend = check_choice("backend", backend, ("qaoa", "dwave"))
     t0 = time.perf_counter_ns()
@@ -62,19 +69,22 @@ def preflight(bqm: dimod.BinaryQuadraticModel, backend: str, **params) -> dict:
 
 def _qaoa(bqm, *, reps=1, shots=1024, maxiter=100, optimizer="COBYLA", max_qubits=None, max_memory=None,
           optimization_level=1, seed=0, transpile=True, evaluator="core", **_ignored) -> dict:
-    from qopt import statevector
-    from qopt.samplers.qaoa import DEFAULT_MAX_QUBITS, _GRADIENT_METHODS, _two_qubit_gates, ising_operator
-
-    reps = check_int("reps", reps, minimum=1)
-    shots = check_int("shots", shots, minimum=1)
-    maxiter = check_int("maxiter", maxiter, minimum=0)
-    max_qubits = DEFAULT_MAX_QUBITS if max_qubits is None else check_int("max_qubits", max_qubits, minimum=1)
+    spec = QAOASampler.parameter_spec
+    reps = spec.check("reps", reps)
+    shots = spec.check("shots", shots)
+    maxiter = spec.check("maxiter", maxiter)
+    optimizer = spec.check("optimizer", optimizer)
+    evaluator = spec.check("evaluator", evaluator)
+    optimization_level = spec.check("optimization_level", optimization_level)
+    seed = spec.check("seed", seed)
+    max_qubits = spec.check("max_qubits", spec["max_qubits"].default if max_qubits is None else max_qubits)
     n = bqm.num_variables
-    gradient = optimizer in _GRADIENT_METHODS
+    gradient = optimizer in GRADIENT_METHODS
     mem = statevector.memory_bytes(n, gradient=gradient, sampling=False) if n <= 62 else float("inf")
-    if n > max_qubits:
-        raise PreflightError(f"qaoa needs {n} qubits, more than max_qubits={max_qubits} "
-                             f"(a statevector needs {mem} bytes)")
+    try:
+        spec.check_size(n, {"max_qubits": max_qubits})
+    except PreflightError as exc:
+        raise PreflightError(f"{exc}; a statevector needs {mem} bytes") from None
     try:
         statevector.check_memory(n, max_memory=max_memory, gradient=gradient)
     except statevector.MemoryLimitError as exc:
@@ -90,11 +100,10 @@ def _qaoa(bqm, *, reps=1, shots=1024, maxiter=100, optimizer="COBYLA", max_qubit
 
         qc = qaoa_ansatz(ising_operator(bqm), reps=reps)
         qc.measure_all()
-        pm = generate_preset_pass_manager(optimization_level=check_int("optimization_level", optimization_level,
-                                                                       minimum=0, maximum=3),
-                                          backend=AerSimulator(), seed_transpiler=int(seed or 0))
+        pm = generate_preset_pass_manager(optimization_level=optimization_level, backend=AerSimulator(),
+                                          seed_transpiler=int(seed or 0))
         isa = pm.run(qc)
-        depth, gates2, num_gates = int(isa.depth()), _two_qubit_gates(isa), len(isa.data)
+        depth, gates2, num_gates = int(isa.depth()), two_qubit_gates(isa), len(isa.data)
     out.update({"depth": depth, "two_qubit_gates": gates2})
     amp = 2.0 ** n
     t_eval = reps * 2 * 34.0 * amp / ASSUMED_BANDWIDTH + 1e-4
@@ -109,11 +118,12 @@ def _qaoa(bqm, *, reps=1, shots=1024, maxiter=100, optimizer="COBYLA", max_qubit
 
 def _dwave(bqm, *, num_reads=100, annealing_time=None, child_sampler=None, sampler=None, seed=None,
            embedding_timeout=60.0, **_ignored) -> dict:
-    from qopt.samplers.dwave import DWaveSampler, EmbeddingError, embedding_stats, find_embedding_cached
-
-    num_reads = check_int("num_reads", num_reads, minimum=1)
-    at = 20.0 if annealing_time is None else check_float("annealing_time", annealing_time, minimum=0.0,
-                                                          strict_minimum=True)
+    spec = DWaveSampler.parameter_spec
+    num_reads = spec.check("num_reads", num_reads)
+    annealing_time = spec.check("annealing_time", annealing_time)
+    at = DWAVE_DEFAULT_ANNEALING_TIME_US if annealing_time is None else annealing_time
+    seed = spec.check("seed", seed)
+    embedding_timeout = spec.check("embedding_timeout", embedding_timeout)
     n = bqm.num_variables
     if sampler is None and child_sampler is not None:
         sampler = DWaveSampler(child_sampler=child_sampler)
@@ -125,8 +135,6 @@ def _dwave(bqm, *, num_reads=100, annealing_time=None, child_sampler=None, sampl
             emb, _ = sampler.embedding_for(bqm, seed=seed, timeout=embedding_timeout)
             num_qubits = len(child.nodelist)
         else:
-            import warnings
-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # dwave-networkx -> dwave-graphs notice
                 import dwave_networkx as dnx

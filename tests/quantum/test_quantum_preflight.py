@@ -5,10 +5,10 @@ import dimod
 import pytest
 from dwave.samplers import SimulatedAnnealingSampler
 from dwave.system.testing import MockDWaveSampler
-
-from qopt.preflight import PreflightError, preflight
-
 from qhelpers import maxcut_bqm
+
+from qopt.errors import ParameterError
+from qopt.preflight import PreflightError, preflight
 
 
 def test_qaoa_preflight_counts():
@@ -26,8 +26,11 @@ def test_qaoa_preflight_refusals():
     bqm = maxcut_bqm(26, 1)
     with pytest.raises(PreflightError, match="26 qubits, more than max_qubits=24"):
         preflight(bqm, "qaoa")
-    with pytest.raises(PreflightError, match=r"needs 1610612736 bytes .* limit of 1000000 bytes"):
+    # max_qubits cannot lift the advertised budget (QAOA_MAX_QUBITS)
+    with pytest.raises(ParameterError, match="max_qubits must be <= 24, was 30"):
         preflight(bqm, "qaoa", max_qubits=30, max_memory=1_000_000, transpile=False)
+    with pytest.raises(PreflightError, match=r"needs 25165824 bytes .* limit of 1000000 bytes"):
+        preflight(maxcut_bqm(20, 1), "qaoa", max_memory=1_000_000, transpile=False)
 
 
 def test_dwave_preflight_on_mock_and_default_topology():

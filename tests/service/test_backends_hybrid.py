@@ -11,10 +11,10 @@ import pytest
 
 from qopt import cli, pipeline
 from qopt.client import Client, SolveError
-from qopt.hybrid.routing import DEFAULT_MAX_QUBITS, dwave_credentials_configured
+from qopt.hybrid.routing import dwave_credentials_configured
 from qopt.results import Candidate, Result
 from qopt.samplers import registry
-from qopt.samplers.exact import MAX_EXACT_VARIABLES
+from qopt.samplers.limits import EXACT_MAX_VARIABLES, QAOA_MAX_QUBITS
 from qopt.service import convert
 from qopt.service.server import Server
 
@@ -34,8 +34,8 @@ def test_list_backends_names_capabilities_and_parameters(client):
     assert {"num_reads", "num_sweeps", "seed"} <= set(sa["parameters"])
     assert not ({"interrupt", "on_progress"} & set(sa["parameters"]))   # set by the server, never sent
     assert sa["max_variables"] == 0 and not sa["quantum"] and not sa["hybrid"]
-    assert backends["exact"]["max_variables"] == MAX_EXACT_VARIABLES == 24
-    assert backends["qaoa"]["max_variables"] == DEFAULT_MAX_QUBITS
+    assert backends["exact"]["max_variables"] == EXACT_MAX_VARIABLES == 24
+    assert backends["qaoa"]["max_variables"] == QAOA_MAX_QUBITS
     assert backends["qaoa"]["quantum"] and backends["qaoa"]["simulator"]
     assert backends["dwave"]["quantum"] and not backends["dwave"]["simulator"]
     hybrid = backends["hybrid"]

@@ -3,7 +3,6 @@ WatchJob stream limit, and the ValidateProblem presolve hook."""
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import types
 
@@ -122,14 +121,16 @@ def test_watch_stream_limit_falls_back_to_polling():
         stream.cancel()
 
 
-def test_validate_uses_presolve_when_present(monkeypatch):
+def test_validate_reports_variables_after_presolve(monkeypatch):
+    from qopt.service import validation
+
     calls = []
 
     def fake_presolve(bqm):
         calls.append(bqm.num_variables)
-        return types.SimpleNamespace(fixed={0: 1, 1: -1})
+        return types.SimpleNamespace(fixed={0: 1, 1: -1}, num_free=bqm.num_variables - 2)
 
-    monkeypatch.setitem(sys.modules, "qopt.presolve", types.SimpleNamespace(presolve=fake_presolve))
+    monkeypatch.setattr(validation, "presolve", fake_presolve)
     bqm = dimod.generators.gnp_random_bqm(7, 0.5, dimod.SPIN, random_state=1)
     with Server("127.0.0.1:0") as srv, Client(srv.address) as c:
         resp = c.validate(bqm)

@@ -31,11 +31,12 @@ import time
 import dimod
 import numpy as np
 
-from qopt._validation import ParameterError, check_choice, check_float, check_int
 from qopt.errors import BackendUnavailable, classify_error
 from qopt.hybrid.decompose import STRATEGIES, IsingState, select_subproblem
 from qopt.hybrid.workers import WORKERS, WorkerPool
+from qopt.samplers.registry import BACKENDS
 from qopt.samplers.sa import SimulatedAnnealingSampler
+from qopt.samplers.spec import Param, ParameterSpec, callable_validator, event_validator, has_method_validator
 
 __all__ = ["HybridSampler", "TransientBackendError", "classify_error"]
 
@@ -89,11 +90,33 @@ class HybridSampler(dimod.Sampler):
         ['exact']
     """
 
-    parameters = {
-        "quantum_backend": [], "quantum_sampler": [], "quantum_parameters": [], "subproblem_size": [],
-        "time_limit": [], "seed": [], "num_workers": [], "subproblem_timeout": [], "max_retries": [],
-        "classical_branch": [], "strategies": [], "patience": [], "interrupt": [], "on_progress": [],
-    }
+    #: The backend's parameters (any size of model: it decomposes).
+    parameter_spec = ParameterSpec([
+        Param("quantum_backend", "str", "qaoa", choices=tuple(name for name in BACKENDS if name != "hybrid"),
+              doc="registry name of the subproblem solver (ignored when quantum_sampler is given)"),
+        Param("quantum_sampler", "object", None, validator=has_method_validator("quantum_sampler", "sample",
+                                                                                "a dimod.Sampler"),
+              doc="a dimod.Sampler instance for subproblems (overrides quantum_backend)"),
+        Param("quantum_parameters", "mapping", None, doc="keyword arguments of every subproblem call"),
+        Param("subproblem_size", "int", 12, minimum=1, maximum=64, doc="most variables (qubits) per subproblem"),
+        Param("time_limit", "float", 10.0, minimum=0.0, exclusive_minimum=True, maximum=86400.0, unit="s",
+              doc="wall clock for the whole call; the answer comes back before it expires"),
+        Param("seed", "int", None, minimum=0, maximum=2**63 - 1,
+              doc="seed of selection, the initial state and the classical branch (None: drawn)"),
+        Param("num_workers", "int", 2, minimum=1, maximum=64, doc="subproblems in flight at once"),
+        Param("subproblem_timeout", "float", None, minimum=0.0, exclusive_minimum=True, unit="s",
+              doc="before a subproblem call counts as hung (None: min(5, time_limit / 4))"),
+        Param("max_retries", "int", 1, minimum=0, maximum=10, doc="retries of a subproblem after a transient error"),
+        Param("classical_branch", "bool", True, doc="race simulated annealing alongside"),
+        Param("strategies", "str_list", STRATEGIES, choices=STRATEGIES, doc="subproblem selections to rotate through"),
+        Param("patience", "int", None, minimum=1,
+              doc="stop after this many subproblems without gain (None: 4 n / subproblem_size + 20)"),
+        Param("interrupt", "object", None, validator=event_validator("interrupt"),
+              doc="an object with is_set() (threading.Event); stops the loop when set"),
+        Param("on_progress", "object", None, validator=callable_validator("on_progress"),
+              doc="callback receiving each improvement of either branch's best"),
+    ])
+    parameters = parameter_spec.dimod_parameters()
     properties = {"description": "decomposition with quantum subproblems racing simulated annealing "
                                  "(after Kerberos, dwave-hybrid), with fallback tiers"}
 
@@ -141,25 +164,31 @@ class HybridSampler(dimod.Sampler):
             UnknownBackendError: ``quantum_backend`` is not a registered backend.
         """
         t_start = time.monotonic()
-        time_limit = check_float("time_limit", time_limit, minimum=0.0, strict_minimum=True, maximum=86400.0)
-        subproblem_size = check_int("subproblem_size", subproblem_size, minimum=1, maximum=64)
-        num_workers = check_int("num_workers", num_workers, minimum=1, maximum=64)
-        max_retries = check_int("max_retries", max_retries, minimum=0, maximum=10)
-        seed = secrets.randbits(52) if seed is None else check_int("seed", seed, minimum=0, maximum=2**63 - 1)
+        spec = self.parameter_spec
+        time_limit = spec.check("time_limit", time_limit)
+        subproblem_size = spec.check("subproblem_size", subproblem_size)
+        num_workers = spec.check("num_workers", num_workers)
+        max_retries = spec.check("max_retries", max_retries)
+        seed = spec.check("seed", seed)
+        if seed is None:
+            seed = secrets.randbits(52)
         if subproblem_timeout is None:
             subproblem_timeout = min(5.0, time_limit / 4.0)
-        subproblem_timeout = check_float("subproblem_timeout", subproblem_timeout, minimum=0.0, strict_minimum=True)
+        subproblem_timeout = spec.check("subproblem_timeout", subproblem_timeout)
+        strategies = spec.check("strategies", strategies)
         if isinstance(strategies, str):
             strategies = [strategies]
-        for s in strategies:
-            check_choice("strategies", s, STRATEGIES)
-        if quantum_parameters is not None and not isinstance(quantum_parameters, dict):
-            raise ParameterError("quantum_parameters", f"must be a mapping, was {quantum_parameters!r}")
+        quantum_parameters = spec.check("quantum_parameters", quantum_parameters)
+        classical_branch = spec.check("classical_branch", classical_branch)
+        patience = spec.check("patience", patience)
+        interrupt = spec.check("interrupt", interrupt)
+        on_progress = spec.check("on_progress", on_progress)
+        quantum_sampler = spec.check("quantum_sampler", quantum_sampler)
         qparams = dict(quantum_parameters or {})
         if quantum_sampler is None:
             from qopt.samplers.registry import get_sampler_class
 
-            check_choice("quantum_backend", quantum_backend, _subproblem_backends())
+            spec.check("quantum_backend", quantum_backend)
             quantum_sampler = get_sampler_class(quantum_backend)()
             qname = quantum_backend
         else:
@@ -175,8 +204,6 @@ class HybridSampler(dimod.Sampler):
         n = len(variables)
         if patience is None:
             patience = int(4 * n / subproblem_size) + 20
-        else:
-            patience = check_int("patience", patience, minimum=1)
         stop_event = threading.Event()
 
         def stopped() -> bool:
@@ -404,12 +431,6 @@ class HybridSampler(dimod.Sampler):
             "timing": {"sampling_ns": int((time.monotonic() - t_start) * 1e9)},
         })
         return ss
-
-
-def _subproblem_backends() -> tuple[str, ...]:
-    from qopt.samplers.registry import BACKENDS
-
-    return tuple(name for name in BACKENDS if name != "hybrid")
 
 
 def _descent_sampler():

@@ -34,8 +34,9 @@ from importlib import metadata
 import dimod
 import numpy as np
 
-from qopt._validation import ParameterError, check_float, check_int
-from qopt.errors import BackendConfigurationError, EmbeddingError
+from qopt._validation import check_float
+from qopt.errors import BackendConfigurationError, EmbeddingError, ParameterError
+from qopt.samplers.spec import Param, ParameterSpec
 
 __all__ = ["DWaveSampler", "DWaveConfigurationError", "EmbeddingError", "find_embedding_cached",
            "embedding_stats", "graph_key"]
@@ -152,6 +153,12 @@ _PROPERTY_SUBSET = ("chip_id", "topology", "num_qubits", "h_range", "j_range", "
                     "default_annealing_time", "problem_run_duration_range", "category")
 
 
+def _check_chain_strength(value):
+    if callable(value):
+        return value
+    return check_float("chain_strength", value, minimum=0.0, strict_minimum=True)
+
+
 class DWaveSampler(dimod.Sampler):
     """D-Wave annealer with embedding cache (a qopt backend, ``"dwave"``).
 
@@ -168,8 +175,19 @@ class DWaveSampler(dimod.Sampler):
             raised before any network access.
     """
 
-    parameters = {"num_reads": [], "annealing_time": [], "chain_strength": [], "seed": [],
-                  "embedding_timeout": [], "label": []}
+    #: The backend's parameters (the QPU's own size is checked by embedding).
+    parameter_spec = ParameterSpec([
+        Param("num_reads", "int", 100, minimum=1, doc="anneals (reads)"),
+        Param("annealing_time", "float", None, minimum=0.0, exclusive_minimum=True, unit="us",
+              doc="per anneal (None: the solver's default)"),
+        Param("chain_strength", "object", None, wire=True, validator=_check_chain_strength, unit="energy",
+              doc="a number > 0 or a callable f(bqm, embedding) (None: uniform torque compensation)"),
+        Param("seed", "int", None, minimum=0, doc="minorminer's random seed when a new embedding is needed"),
+        Param("embedding_timeout", "float", 60.0, minimum=0.0, exclusive_minimum=True, unit="s",
+              doc="minorminer's time limit"),
+        Param("label", "str", None, doc="problem label shown in the Leap dashboard"),
+    ])
+    parameters = parameter_spec.dimod_parameters()
 
     def __init__(self, child_sampler=None, **config):
         self._child = child_sampler
@@ -246,12 +264,13 @@ class DWaveSampler(dimod.Sampler):
 
         t0 = time.perf_counter_ns()
         self.remove_unknown_kwargs(**kwargs)
-        num_reads = check_int("num_reads", num_reads, minimum=1)
-        if annealing_time is not None:
-            annealing_time = check_float("annealing_time", annealing_time, minimum=0.0, strict_minimum=True)
-        embedding_timeout = check_float("embedding_timeout", embedding_timeout, minimum=0.0, strict_minimum=True)
-        if seed is not None:
-            seed = check_int("seed", seed, minimum=0)
+        spec = self.parameter_spec
+        num_reads = spec.check("num_reads", num_reads)
+        annealing_time = spec.check("annealing_time", annealing_time)
+        embedding_timeout = spec.check("embedding_timeout", embedding_timeout)
+        seed = spec.check("seed", seed)
+        chain_strength = spec.check("chain_strength", chain_strength)
+        label = spec.check("label", label)
         child = self.child
         if bqm.num_variables == 0:
             return dimod.SampleSet.from_samples_bqm(([[]], []), bqm)
@@ -262,7 +281,7 @@ class DWaveSampler(dimod.Sampler):
         elif callable(chain_strength):
             cs = float(chain_strength(bqm, embedding))
         else:
-            cs = check_float("chain_strength", chain_strength, minimum=0.0, strict_minimum=True)
+            cs = chain_strength
         composite = FixedEmbeddingComposite(child, embedding)
         child_kwargs = {"num_reads": num_reads}
         if annealing_time is not None:

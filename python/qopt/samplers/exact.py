@@ -10,16 +10,19 @@ import time
 
 import dimod
 
-from qopt._validation import ParameterError, check_int
+from qopt.errors import ParameterError
+from qopt.samplers.limits import EXACT_MAX_VARIABLES
+from qopt.samplers.spec import Param, ParameterSpec, SizeRule
 
-__all__ = ["ExactSampler", "MAX_EXACT_VARIABLES"]
+__all__ = ["ExactSampler"]
 
-MAX_EXACT_VARIABLES = 24
-"""Largest number of variables enumerated (2**24 states, about 0.5 GB of samples)."""
+
+def _too_many(num_variables: int, limit: int) -> ParameterError:
+    return ParameterError("bqm", f"must have at most {limit} variables for exact enumeration, was {num_variables}")
 
 
 class ExactSampler(dimod.Sampler):
-    """Brute-force sampler for models with at most 24 variables.
+    """Brute-force sampler for models with at most ``EXACT_MAX_VARIABLES`` (24) variables.
 
     Examples:
         >>> import dimod
@@ -29,9 +32,14 @@ class ExactSampler(dimod.Sampler):
         [-1.0, -1.0]
     """
 
-    parameters = {"num_reads": []}
+    #: The backend's parameters and size rule (at most ``EXACT_MAX_VARIABLES`` variables).
+    parameter_spec = ParameterSpec([
+        Param("num_reads", "int", None, minimum=1,
+              doc="states returned, lowest energy first (None: all 2**n)"),
+    ], size=SizeRule(EXACT_MAX_VARIABLES, _too_many))
+    parameters = parameter_spec.dimod_parameters()
     properties = {
-        "max_num_variables": MAX_EXACT_VARIABLES,
+        "max_num_variables": EXACT_MAX_VARIABLES,
         "description": "exhaustive enumeration of all 2**n states (dimod.ExactSolver)",
     }
 
@@ -40,7 +48,7 @@ class ExactSampler(dimod.Sampler):
         """Enumerate every state of ``bqm`` and return the lowest-energy ones.
 
         Args:
-            bqm: the model, SPIN or BINARY, with at most 24 variables.
+            bqm: the model, SPIN or BINARY, with at most ``EXACT_MAX_VARIABLES`` (24) variables.
             num_reads: how many states to return, lowest energy first (ties in
                 enumeration order). Default None: all 2**n states, sorted by energy.
 
@@ -49,17 +57,14 @@ class ExactSampler(dimod.Sampler):
             ``min(num_reads, 2**n)`` rows; ``info["timing"]`` has ``sampling_ns``.
 
         Raises:
-            ParameterError (a ValueError): ``bqm`` has more than 24 variables, or
+            ParameterError (a ValueError): ``bqm`` has more than ``EXACT_MAX_VARIABLES``
+                (:mod:`qopt.samplers.limits`) variables, or
                 ``num_reads`` is not a positive integer.
         """
         t0 = time.perf_counter_ns()
         self.remove_unknown_kwargs(**kwargs)
-        if num_reads is not None:
-            num_reads = check_int("num_reads", num_reads, minimum=1)
-        n = bqm.num_variables
-        if n > MAX_EXACT_VARIABLES:
-            raise ParameterError(
-                "bqm", f"must have at most {MAX_EXACT_VARIABLES} variables for exact enumeration, was {n}")
+        num_reads = self.parameter_spec.check("num_reads", num_reads)
+        self.parameter_spec.check_size(bqm.num_variables)
         ss = dimod.ExactSolver().sample(bqm)
         ss = ss.truncate(len(ss) if num_reads is None else num_reads, sorted_by="energy")
         t1 = time.perf_counter_ns()

@@ -32,19 +32,34 @@ from importlib import metadata
 import dimod
 import numpy as np
 
-from qopt._validation import ParameterError, check_choice, check_int
-from qopt.errors import PreflightError
+from qopt.errors import ParameterError, PreflightError
+from qopt.samplers.limits import QAOA_MAX_QUBITS
+from qopt.samplers.spec import Param, ParameterSpec, SizeRule, has_method_validator
 
-__all__ = ["QAOASampler", "ising_operator", "linear_ramp", "DEFAULT_MAX_QUBITS", "OPTIMIZERS"]
-
-#: Default qubit budget of :class:`QAOASampler` (2**24 amplitudes: 256 MiB of state,
-#: ~0.1-1 s per expectation on the C++ engine; qiskit-aer sampling takes seconds per call).
-DEFAULT_MAX_QUBITS = 24
+__all__ = ["QAOASampler", "ising_operator", "linear_ramp", "energy_scale", "two_qubit_gates", "OPTIMIZERS",
+           "GRADIENT_METHODS", "EVALUATORS"]
 
 #: Optimisers accepted by ``optimizer`` (scipy.optimize.minimize methods).
 OPTIMIZERS = ("COBYLA", "L-BFGS-B", "Nelder-Mead", "Powell", "BFGS", "CG", "SLSQP", "TNC", "COBYQA",
               "trust-constr")
-_GRADIENT_METHODS = {"L-BFGS-B", "BFGS", "CG", "SLSQP", "TNC", "trust-constr"}
+#: The optimisers that use a gradient (the C++ adjoint gradient with ``evaluator="core"``).
+GRADIENT_METHODS = frozenset({"L-BFGS-B", "BFGS", "CG", "SLSQP", "TNC", "trust-constr"})
+#: Expectation evaluators accepted by ``evaluator``.
+EVALUATORS = ("core", "aer")
+
+
+def _too_many_qubits(num_variables: int, limit: int) -> PreflightError:
+    return PreflightError(f"qaoa needs {num_variables} qubits, more than max_qubits={limit} "
+                          f"(one qubit per variable)")
+
+
+def _check_sampler(value):
+    if isinstance(value, str):
+        if value != "core":
+            raise ParameterError("sampler", f"must be a Qiskit SamplerV2, 'core' or None, was {value!r}")
+    elif not callable(getattr(value, "run", None)):
+        raise ParameterError("sampler", f"must be a Qiskit SamplerV2, 'core' or None, was {value!r}")
+    return value
 
 
 def _versions() -> dict[str, str]:
@@ -95,7 +110,8 @@ def linear_ramp(reps: int, scale: float = 1.0, dt: float = 0.75) -> np.ndarray:
     return np.concatenate([t * dt / scale, (1.0 - t) * dt])
 
 
-def _two_qubit_gates(circuit) -> int:
+def two_qubit_gates(circuit) -> int:
+    """Number of two-qubit operations in a Qiskit circuit."""
     return sum(1 for inst in circuit.data if inst.operation.num_qubits == 2)
 
 
@@ -111,30 +127,40 @@ class QAOASampler(dimod.Sampler):
         -1.0
     """
 
-    parameters = {
-        "reps": [],
-        "shots": [],
-        "optimizer": ["optimizers"],
-        "maxiter": [],
-        "initial_point": [],
-        "seed": [],
-        "evaluator": ["evaluators"],
-        "sampler": [],
-        "max_qubits": [],
-        "optimization_level": [],
-        "pass_manager": [],
-    }
+    #: The backend's parameters and qubit budget (``QAOA_MAX_QUBITS``, one qubit per variable;
+    #: ``max_qubits`` may lower it per call, never raise it).
+    parameter_spec = ParameterSpec([
+        Param("reps", "int", 1, minimum=1, maximum=1000, doc="QAOA layers p"),
+        Param("shots", "int", 1024, minimum=1, doc="measurement shots of the final circuit"),
+        Param("optimizer", "str", "COBYLA", choices=OPTIMIZERS, properties=("optimizers",),
+              doc="scipy.optimize.minimize method for the angles"),
+        Param("maxiter", "int", 100, minimum=0, doc="optimiser iterations (0 keeps the initial point)"),
+        Param("initial_point", "array", None,
+              doc="2*reps angles [gammas (1/energy), betas (rad)] (None: the linear ramp)"),
+        Param("seed", "int", None, minimum=0, maximum=2**63 - 1,
+              doc="seeds the transpiler, Aer's estimator and sampler (None: drawn, reported in info)"),
+        Param("evaluator", "str", "core", choices=EVALUATORS, properties=("evaluators",),
+              doc="expectation during optimisation: qopt C++ statevector or qiskit-aer"),
+        Param("sampler", "object", None, wire=True, validator=_check_sampler,
+              doc="a Qiskit SamplerV2 for the final shots, or 'core' (the C++ statevector); None: Aer"),
+        Param("max_qubits", "int", QAOA_MAX_QUBITS, minimum=1, maximum=QAOA_MAX_QUBITS,
+              doc="refuse models with more variables (at most the backend's qubit budget)"),
+        Param("optimization_level", "int", 1, minimum=0, maximum=3, doc="preset pass-manager level"),
+        Param("pass_manager", "object", None, validator=has_method_validator("pass_manager", "run", "a Qiskit pass manager"),
+              doc="a Qiskit pass manager to transpile with (None: the preset one for AerSimulator)"),
+    ], size=SizeRule(QAOA_MAX_QUBITS, _too_many_qubits, parameter="max_qubits"))
+    parameters = parameter_spec.dimod_parameters()
     properties = {
         "optimizers": OPTIMIZERS,
-        "evaluators": ("core", "aer"),
-        "max_qubits": DEFAULT_MAX_QUBITS,
+        "evaluators": EVALUATORS,
+        "max_qubits": QAOA_MAX_QUBITS,
         "description": "QAOA (Farhi et al. 2014): Qiskit qaoa_ansatz, SciPy angles on the qopt C++ "
                        "statevector engine or qiskit-aer, samples from a Qiskit SamplerV2",
     }
 
     def sample(self, bqm: dimod.BinaryQuadraticModel, *, reps: int = 1, shots: int = 1024,
                optimizer: str = "COBYLA", maxiter: int = 100, initial_point=None, seed: int | None = None,
-               evaluator: str = "core", sampler=None, max_qubits: int = DEFAULT_MAX_QUBITS,
+               evaluator: str = "core", sampler=None, max_qubits: int = QAOA_MAX_QUBITS,
                optimization_level: int = 1, pass_manager=None, **kwargs) -> dimod.SampleSet:
         """Optimise QAOA angles on ``bqm`` and sample the final circuit.
 
@@ -155,7 +181,8 @@ class QAOASampler(dimod.Sampler):
             sampler: a Qiskit ``BaseSamplerV2`` for the final shots (default
                 ``qiskit_aer.primitives.SamplerV2(seed=seed)``), or ``"core"`` to draw the shots
                 from the C++ statevector. A hardware sampler needs a matching ``pass_manager``.
-            max_qubits: refuse models with more variables (default 24); checked before building anything.
+            max_qubits: refuse models with more variables (default and maximum: ``QAOA_MAX_QUBITS``,
+                24, of :mod:`qopt.samplers.limits`); checked before building anything.
             optimization_level: preset pass-manager level (0-3, default 1).
             pass_manager: a Qiskit pass manager to transpile with (default: the preset one for
                 ``AerSimulator`` with ``seed_transpiler=seed``).
@@ -172,35 +199,37 @@ class QAOASampler(dimod.Sampler):
             ``optimization_ns``, ``sampling_ns``, ``postprocessing_ns``).
 
         Raises:
-            ParameterError (a ValueError): a parameter out of range, naming it.
+            ParameterError (a ValueError): a parameter out of range, naming it (``max_qubits``
+                above ``QAOA_MAX_QUBITS`` included).
             PreflightError (a ValueError): more variables than ``max_qubits``.
             qopt.statevector.MemoryLimitError: the C++ statevector does not fit in memory.
         """
         t0 = time.perf_counter_ns()
         self.remove_unknown_kwargs(**kwargs)
-        reps = check_int("reps", reps, minimum=1, maximum=1000)
-        shots = check_int("shots", shots, minimum=1)
-        maxiter = check_int("maxiter", maxiter, minimum=0)
-        optimizer = check_choice("optimizer", optimizer, OPTIMIZERS)
-        evaluator = check_choice("evaluator", evaluator, ("core", "aer"))
-        max_qubits = check_int("max_qubits", max_qubits, minimum=1)
-        optimization_level = check_int("optimization_level", optimization_level, minimum=0, maximum=3)
+        spec = self.parameter_spec
+        reps = spec.check("reps", reps)
+        shots = spec.check("shots", shots)
+        maxiter = spec.check("maxiter", maxiter)
+        optimizer = spec.check("optimizer", optimizer)
+        evaluator = spec.check("evaluator", evaluator)
+        max_qubits = spec.check("max_qubits", max_qubits)
+        optimization_level = spec.check("optimization_level", optimization_level)
+        seed = spec.check("seed", seed)
         if seed is None:
             seed = secrets.randbits(31)
-        seed = check_int("seed", seed, minimum=0, maximum=2**63 - 1)
+        initial_point = spec.check("initial_point", initial_point)
+        sampler = spec.check("sampler", sampler)
+        pass_manager = spec.check("pass_manager", pass_manager)
         n = bqm.num_variables
-        if n > max_qubits:
-            raise PreflightError(f"qaoa needs {n} qubits for {n} variables, more than max_qubits={max_qubits}")
+        spec.check_size(n, {"max_qubits": max_qubits})
         scale = energy_scale(bqm)
         if initial_point is None:
             x0 = linear_ramp(reps, scale)
         else:
-            x0 = np.asarray(initial_point, dtype=np.float64).ravel()
-            if x0.shape != (2 * reps,) or not np.all(np.isfinite(x0)):
+            x0 = initial_point
+            if x0.shape != (2 * reps,):
                 raise ParameterError("initial_point", f"must be {2 * reps} finite angles [gammas, betas], "
                                      f"was {initial_point!r}")
-        if isinstance(sampler, str) and sampler != "core":
-            raise ParameterError("sampler", f"must be a Qiskit SamplerV2, 'core' or None, was {sampler!r}")
         if n == 0:
             ss = dimod.SampleSet.from_samples_bqm(([[]], []), bqm, num_occurrences=[shots])
             ss.info.update({"seed": seed, "num_qubits": 0})
@@ -230,8 +259,8 @@ class QAOASampler(dimod.Sampler):
         betas.sort(key=lambda p: p.index)
 
         def bind_dict(x):
-            d = {p: float(v) for p, v in zip(gammas, x[:reps])}
-            d.update({p: float(v) for p, v in zip(betas, x[reps:])})
+            d = {p: float(v) for p, v in zip(gammas, x[:reps], strict=True)}
+            d.update({p: float(v) for p, v in zip(betas, x[reps:], strict=True)})
             return d
 
         trace: list[dict] = []
@@ -281,7 +310,7 @@ class QAOASampler(dimod.Sampler):
         else:
             from scipy.optimize import minimize
 
-            if optimizer in _GRADIENT_METHODS and fun_grad is not None:
+            if optimizer in GRADIENT_METHODS and fun_grad is not None:
                 res = minimize(fun_grad, x0, jac=True, method=optimizer, options={"maxiter": maxiter})
             else:
                 res = minimize(fun, x0, method=optimizer, options={"maxiter": maxiter})
@@ -347,7 +376,7 @@ class QAOASampler(dimod.Sampler):
             "transpile": transpile_info,
             "num_qubits": int(isa_measured.num_qubits),
             "depth": int(isa_measured.depth()),
-            "two_qubit_gates": _two_qubit_gates(isa_measured),
+            "two_qubit_gates": two_qubit_gates(isa_measured),
             "versions": _versions(),
         })
         t4 = time.perf_counter_ns()

@@ -1,9 +1,11 @@
 """Backend registry: backend name -> dimod.Sampler class, imported lazily.
 
-Every backend is a :class:`dimod.Sampler`; its ``parameters`` mapping lists the keyword
-arguments ``sample`` accepts, which is what the pipeline and the service validate
-parameter names against. Optional heavy dependencies (qiskit, dwave-system) are only
-imported when their backend is used.
+Every backend is a :class:`dimod.Sampler` with a ``parameter_spec``
+(:class:`qopt.samplers.spec.ParameterSpec`): the keyword arguments ``sample`` accepts, with
+their types and ranges, and the backend's size rule. Its dimod ``parameters`` mapping is
+derived from it. The pipeline and the service validate requests against the specs.
+Optional heavy dependencies (qiskit, dwave-system) are only imported when their backend
+is used (the backend modules import them lazily, so reading a spec imports none).
 """
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ import importlib.util
 import dimod
 
 from qopt.errors import UnknownBackendError
+from qopt.samplers.spec import ParameterSpec
 
-__all__ = ["BACKENDS", "UnknownBackendError", "get_sampler_class", "backend_names", "parameters_of_all_backends"]
+__all__ = ["BACKENDS", "UnknownBackendError", "get_sampler_class", "backend_names", "parameters_of_all_backends",
+           "parameter_spec", "parameter_specs"]
 
 # name -> (module, class name, one-line description)
 BACKENDS: dict[str, tuple[str, str, str]] = {
@@ -59,12 +63,34 @@ def get_sampler_class(name: str) -> type[dimod.Sampler]:
     return getattr(mod, cls)
 
 
+def parameter_spec(name: str) -> ParameterSpec:
+    """The :class:`~qopt.samplers.spec.ParameterSpec` of backend ``name`` (for a dimod
+    sampler registered without one, :meth:`~qopt.samplers.spec.ParameterSpec.from_dimod`
+    of its ``parameters``).
+
+    Raises:
+        UnknownBackendError: ``name`` is not a known backend.
+        ImportError: its module needs a dependency that is not installed.
+    """
+    cls = get_sampler_class(name)
+    spec = getattr(cls, "parameter_spec", None)
+    return spec if isinstance(spec, ParameterSpec) else ParameterSpec.from_dimod(cls.parameters)
+
+
+def parameter_specs() -> dict[str, ParameterSpec]:
+    """backend name -> spec, for every backend whose module imports here (registry order)."""
+    out: dict[str, ParameterSpec] = {}
+    for name in BACKENDS:
+        try:
+            out[name] = parameter_spec(name)
+        except (UnknownBackendError, ImportError):
+            continue
+    return out
+
+
 def parameters_of_all_backends() -> set[str]:
     """Every parameter name some backend installed here accepts (what ``"auto"`` may pass on)."""
     names: set[str] = set()
-    for name in BACKENDS:
-        try:
-            names |= set(get_sampler_class(name).parameters)
-        except (UnknownBackendError, ImportError):
-            continue
+    for spec in parameter_specs().values():
+        names |= set(spec)
     return names

@@ -13,8 +13,8 @@ spin-flip attempts per second of dwave-samplers 1.8 at equal sweeps (see
 from __future__ import annotations
 
 import math
-import time
 import secrets
+import time
 import warnings
 
 import dimod
@@ -22,9 +22,13 @@ import numpy as np
 import scipy.sparse
 
 from qopt import _core
-from qopt._validation import ParameterError, check_choice, check_float, check_int
+from qopt.errors import ParameterError
+from qopt.samplers.spec import Param, ParameterSpec, event_validator
 
-__all__ = ["SimulatedAnnealingSampler", "ising_csr", "default_beta_range"]
+__all__ = ["SimulatedAnnealingSampler", "ising_csr", "default_beta_range", "INITIAL_STATES_GENERATORS"]
+
+#: How :class:`dimod.Initialized` fills missing initial states.
+INITIAL_STATES_GENERATORS = ("none", "tile", "random")
 
 
 def ising_csr(bqm: dimod.BinaryQuadraticModel):
@@ -113,20 +117,31 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         True
     """
 
-    parameters = {
-        "num_reads": [],
-        "num_sweeps": [],
-        "beta_range": [],
-        "beta_schedule_type": ["beta_schedule_options"],
-        "beta_schedule": [],
-        "seed": [],
-        "num_threads": [],
-        "initial_states": [],
-        "initial_states_generator": [],
-        "time_limit": [],
-        "polish": [],
-        "interrupt": [],
-    }
+    #: The backend's parameters (any size of model).
+    parameter_spec = ParameterSpec([
+        Param("num_reads", "int", None, minimum=1, doc="independent anneals (None: 1, or the number of initial "
+                                                       "states)"),
+        Param("num_sweeps", "int", None, minimum=0,
+              doc="sweeps of n flip attempts per read (None: 1000, or len(beta_schedule))"),
+        Param("beta_range", "pair", None, minimum=0.0, unit="1/energy",
+              doc="(hot, cold) inverse temperatures (None: from the biases)"),
+        Param("beta_schedule_type", "str", "geometric", choices=("linear", "geometric", "custom"),
+              properties=("beta_schedule_options",), doc="interpolation over beta_range, or custom"),
+        Param("beta_schedule", "array", None, minimum=0.0, unit="1/energy",
+              doc="one beta per sweep; only with beta_schedule_type='custom'"),
+        Param("seed", "int", None, minimum=0, maximum=2**64 - 1,
+              doc="64-bit seed (None: drawn, reported in info); results do not depend on num_threads"),
+        Param("num_threads", "int", 1, minimum=1, maximum=1024, doc="worker threads (the GIL is released)"),
+        Param("initial_states", "object", None, doc="samples-like, one state per read, in the BQM's vartype"),
+        Param("initial_states_generator", "str", "random", choices=INITIAL_STATES_GENERATORS,
+              doc="how missing initial states are filled (dimod.Initialized)"),
+        Param("time_limit", "float", None, minimum=0.0, exclusive_minimum=True, maximum=1e9, unit="s",
+              doc="wall-clock limit; reads stop at the next sweep boundary (None: no limit)"),
+        Param("polish", "bool", False, doc="finish every read by steepest descent (1-flip local minima)"),
+        Param("interrupt", "object", None, wire=False, validator=event_validator("interrupt"),
+              doc="an object with is_set() (threading.Event), polled every 5 ms"),
+    ])
+    parameters = parameter_spec.dimod_parameters()
     properties = {
         "beta_schedule_options": ("linear", "geometric", "custom"),
         "description": "Metropolis single-spin-flip simulated annealing (Kirkpatrick et al. 1983), qopt C++ core",
@@ -188,38 +203,28 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         """
         t0 = time.perf_counter_ns()
         self.remove_unknown_kwargs(**kwargs)
+        spec = self.parameter_spec
         num_sweeps_given = num_sweeps is not None
-        num_sweeps = check_int("num_sweeps", 1000 if num_sweeps is None else num_sweeps, minimum=0)
-        num_threads = check_int("num_threads", num_threads, minimum=1, maximum=1024)
-        beta_schedule_type = check_choice("beta_schedule_type", beta_schedule_type, ("linear", "geometric", "custom"))
-        custom = None
+        num_sweeps = spec.check("num_sweeps", 1000 if num_sweeps is None else num_sweeps)
+        num_threads = spec.check("num_threads", num_threads)
+        beta_schedule_type = spec.check("beta_schedule_type", beta_schedule_type)
+        custom = spec.check("beta_schedule", beta_schedule)
         if beta_schedule_type == "custom":
-            if beta_schedule is None:
+            if custom is None:
                 raise ParameterError("beta_schedule", "must be given when beta_schedule_type is 'custom', was None")
             if beta_range is not None:
                 raise ParameterError("beta_range", "must be None when beta_schedule_type is 'custom'")
-            try:
-                custom = np.asarray(beta_schedule, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise ParameterError("beta_schedule", f"must be a 1-D array of numbers, was {beta_schedule!r}") from None
-            if custom.ndim != 1 or not np.all(np.isfinite(custom)) or np.any(custom < 0):
-                raise ParameterError("beta_schedule", "must be a 1-D array of finite betas >= 0")
-        elif beta_schedule is not None:
+        elif custom is not None:
             raise ParameterError("beta_schedule", "must be None unless beta_schedule_type is 'custom'")
+        seed = spec.check("seed", seed)
         if seed is None:
             seed = secrets.randbits(52)  # exact as a double (protobuf Struct)
-        seed = check_int("seed", seed, minimum=0, maximum=2**64 - 1)
-        if time_limit is not None:
-            time_limit = check_float("time_limit", time_limit, minimum=0.0, strict_minimum=True, maximum=1e9)
-        if num_reads is not None:
-            num_reads = check_int("num_reads", num_reads, minimum=1)
-        if interrupt is not None and not callable(getattr(interrupt, "is_set", None)):
-            raise ParameterError("interrupt", f"must be None or have an is_set() method, was {interrupt!r}")
-        if not isinstance(polish, (bool, np.bool_)):
-            raise ParameterError("polish", f"must be True or False, was {polish!r}")
-
-        initial_states_generator = check_choice(
-            "initial_states_generator", initial_states_generator, ("none", "tile", "random"))
+        time_limit = spec.check("time_limit", time_limit)
+        num_reads = spec.check("num_reads", num_reads)
+        interrupt = spec.check("interrupt", interrupt)
+        polish = spec.check("polish", polish)
+        beta_range = spec.check("beta_range", beta_range)
+        initial_states_generator = spec.check("initial_states_generator", initial_states_generator)
         if initial_states is None and initial_states_generator == "random":
             # the kernel draws the random initial states itself (dimod would build and
             # score a SampleSet of them first, which costs more than annealing on big models)
@@ -240,14 +245,6 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             beta_range = (float(custom[0]), float(custom[-1])) if len(custom) else (0.0, 0.0)
         elif beta_range is None:
             beta_range = default_beta_range(h, row_ptr, J)
-        else:
-            try:
-                hot, cold = beta_range
-            except (TypeError, ValueError):
-                raise ParameterError("beta_range", f"must be a pair (hot, cold), was {beta_range!r}") from None
-            hot = check_float("beta_range", hot, minimum=0.0)
-            cold = check_float("beta_range", cold, minimum=0.0)
-            beta_range = (hot, cold)
         betas = custom if custom is not None else _beta_schedule(beta_range, num_sweeps, beta_schedule_type)
 
         init = None

@@ -19,8 +19,8 @@ import dimod
 import numpy as np
 
 from qopt import _core
-from qopt._validation import ParameterError, check_int
-from qopt.samplers.sa import ising_csr
+from qopt.samplers.sa import INITIAL_STATES_GENERATORS, ising_csr
+from qopt.samplers.spec import Param, ParameterSpec
 
 __all__ = ["SteepestDescentSampler"]
 
@@ -39,13 +39,18 @@ class SteepestDescentSampler(dimod.Sampler, dimod.Initialized):
         True
     """
 
-    parameters = {
-        "initial_states": [],
-        "initial_states_generator": [],
-        "num_reads": [],
-        "seed": [],
-        "num_threads": [],
-    }
+    #: The backend's parameters (any size of model).
+    parameter_spec = ParameterSpec([
+        Param("initial_states", "object", None, doc="samples-like or a SampleSet: one descent per state"),
+        Param("initial_states_generator", "str", "random", choices=INITIAL_STATES_GENERATORS,
+              doc="how missing initial states are filled (dimod.Initialized)"),
+        Param("num_reads", "int", None, minimum=1,
+              doc="descents (None: the number of initial states, or 1)"),
+        Param("seed", "int", None, minimum=0, maximum=2**32 - 1,
+              doc="32-bit seed of the random initial states (None: drawn, reported in info)"),
+        Param("num_threads", "int", 1, minimum=1, maximum=1024, doc="worker threads; results do not depend on it"),
+    ])
+    parameters = parameter_spec.dimod_parameters()
     properties = {
         "description": "greedy steepest descent to a 1-flip local minimum, qopt C++ core",
     }
@@ -81,15 +86,13 @@ class SteepestDescentSampler(dimod.Sampler, dimod.Initialized):
         """
         t0 = time.perf_counter_ns()
         self.remove_unknown_kwargs(**kwargs)
-        num_threads = check_int("num_threads", num_threads, minimum=1, maximum=1024)
-        if num_reads is not None:
-            num_reads = check_int("num_reads", num_reads, minimum=1)
+        spec = self.parameter_spec
+        num_threads = spec.check("num_threads", num_threads)
+        num_reads = spec.check("num_reads", num_reads)
+        seed = spec.check("seed", seed)
         if seed is None:
             seed = secrets.randbits(32)
-        seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1)
-        if initial_states_generator not in ("none", "tile", "random"):
-            raise ParameterError("initial_states_generator",
-                                 f"must be one of ['none', 'random', 'tile'], was {initial_states_generator!r}")
+        initial_states_generator = spec.check("initial_states_generator", initial_states_generator)
         parsed = self.parse_initial_states(
             bqm, num_reads=num_reads, initial_states=initial_states,
             initial_states_generator=initial_states_generator, seed=seed)

@@ -1,5 +1,6 @@
 """What ``ListBackends`` reports: every registered backend, whether it can run here and why
-not, the parameters it accepts over the wire and its capabilities.
+not, the parameters it accepts over the wire (each with its type, range, default, unit and
+doc, read from the sampler class's ``parameter_spec``), its size limit and its capabilities.
 
 Availability is probed locally and cheaply: the backend's module must import (optional
 dependencies such as qiskit and dwave-system are imported lazily, here, and an import
@@ -12,9 +13,12 @@ from __future__ import annotations
 import dataclasses
 import importlib
 
-from qopt.samplers.registry import BACKENDS
+from google.protobuf import struct_pb2
 
-__all__ = ["BackendInfo", "list_backends", "WIRE_EXCLUDED_PARAMETERS", "INTERNAL_PARAMETERS"]
+from qopt.samplers.registry import BACKENDS, parameter_spec
+from qopt.v1 import solver_service_pb2 as pb
+
+__all__ = ["BackendInfo", "list_backends", "backend_to_proto", "WIRE_EXCLUDED_PARAMETERS", "INTERNAL_PARAMETERS"]
 
 # Parameters the pipeline supplies itself (cancellation, progress events); never sent by callers.
 INTERNAL_PARAMETERS = frozenset({"interrupt", "on_progress"})
@@ -43,7 +47,8 @@ class BackendInfo:
         available: it can run here now.
         unavailable_reason: why not (with an install or configuration hint); "" when available.
         parameters: accepted parameter names, sorted (internal and object-valued ones left out).
-        max_variables: most variables (qubits for qaoa) one call accepts; 0 when there is no fixed limit.
+        max_variables: most variables (qubits for qaoa) one call accepts; 0 when there is no fixed limit
+            (the spec's size rule).
         quantum: a quantum device or a quantum-circuit simulator (qaoa, dwave).
         simulator: a quantum backend simulated classically (qaoa).
         hybrid: decomposes and dispatches subproblems to a quantum backend (hybrid).
@@ -58,27 +63,22 @@ class BackendInfo:
     quantum: bool
     simulator: bool
     hybrid: bool
-
-
-def _max_variables(name: str, module) -> int:
-    if name == "qaoa":
-        from qopt.hybrid.routing import DEFAULT_MAX_QUBITS
-
-        return int(DEFAULT_MAX_QUBITS)
-    if name == "exact":
-        return int(getattr(module, "MAX_EXACT_VARIABLES", 24))
-    return 0
+    parameter_specs: tuple[dict, ...] = ()
+    """one :meth:`qopt.samplers.spec.Param.to_dict` per entry of ``parameters``, same order."""
 
 
 def _describe(name: str) -> BackendInfo:
     module_name, cls_name, description = BACKENDS[name]
     reason = ""
     parameters: tuple[str, ...] = ()
-    module = None
+    specs: tuple[dict, ...] = ()
+    max_variables = 0
     try:
-        module = importlib.import_module(module_name)
-        cls = getattr(module, cls_name)
-        parameters = tuple(sorted(set(cls.parameters) - INTERNAL_PARAMETERS - set(WIRE_EXCLUDED_PARAMETERS)))
+        importlib.import_module(module_name)
+        spec = parameter_spec(name)
+        parameters = tuple(sorted(set(spec.wire_names()) - INTERNAL_PARAMETERS - set(WIRE_EXCLUDED_PARAMETERS)))
+        specs = tuple(spec.to_dicts(parameters))
+        max_variables = spec.max_variables
     except ModuleNotFoundError as exc:
         if exc.name == module_name:
             reason = f"not part of this qopt installation ({module_name} is absent)"
@@ -98,8 +98,9 @@ def _describe(name: str) -> BackendInfo:
         elif not available_backends().get(name, False):
             reason = f"its dependencies are missing (install with: {_INSTALL_HINT[name]})"
     return BackendInfo(name=name, description=description, available=not reason, unavailable_reason=reason,
-                       parameters=parameters, max_variables=_max_variables(name, module),
-                       quantum=name in _QUANTUM, simulator=name in _SIMULATOR, hybrid=name in _HYBRID)
+                       parameters=parameters, max_variables=max_variables,
+                       quantum=name in _QUANTUM, simulator=name in _SIMULATOR, hybrid=name in _HYBRID,
+                       parameter_specs=specs)
 
 
 def list_backends(*, available_only: bool = False) -> list[BackendInfo]:
@@ -113,3 +114,33 @@ def list_backends(*, available_only: bool = False) -> list[BackendInfo]:
     """
     out = [_describe(name) for name in BACKENDS]
     return [b for b in out if b.available] if available_only else out
+
+
+def _bound(value) -> str:
+    return "" if value is None else repr(value)
+
+
+def backend_to_proto(info: BackendInfo) -> pb.Backend:
+    """The ``qopt.v1.Backend`` message of ``info``, its parameter specs included (bounds as
+    exact decimals, defaults as ``google.protobuf.Value``)."""
+    msg = pb.Backend(name=info.name, description=info.description, available=info.available,
+                     unavailable_reason=info.unavailable_reason, parameters=list(info.parameters),
+                     max_variables=info.max_variables, quantum=info.quantum, simulator=info.simulator,
+                     hybrid=info.hybrid)
+    for d in info.parameter_specs:
+        default = struct_pb2.Value()
+        if d["default"] is None:
+            default.null_value = struct_pb2.NULL_VALUE
+        elif isinstance(d["default"], list):
+            default.list_value.extend(d["default"])
+        elif isinstance(d["default"], bool):
+            default.bool_value = d["default"]
+        elif isinstance(d["default"], str):
+            default.string_value = d["default"]
+        else:
+            default.number_value = float(d["default"])
+        msg.parameter_specs.add(name=d["name"], type=d["type"], default=default, minimum=_bound(d["minimum"]),
+                                maximum=_bound(d["maximum"]), exclusive_minimum=d["exclusive_minimum"],
+                                choices=[str(c) for c in d["choices"] or ()], unit=d["unit"], doc=d["doc"],
+                                nullable=d["nullable"])
+    return msg

@@ -44,7 +44,7 @@ from grpc_status import rpc_status
 
 from qopt.pipeline import NoResultInTime
 from qopt.service import errors, validation
-from qopt.service.backends import list_backends
+from qopt.service.backends import backend_to_proto, list_backends
 from qopt.service.auth import ANONYMOUS
 from qopt.service.jobs import JobManager, backoff_delay, finish_response, job_to_proto, request_hash, solve_request
 from qopt.service.limits import LimitExceeded, ServiceConfig
@@ -401,10 +401,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         try:
             resp = pb.ListBackendsResponse()
             for b in list_backends(available_only=request.available_only):
-                resp.backends.add(name=b.name, description=b.description, available=b.available,
-                                  unavailable_reason=b.unavailable_reason, parameters=list(b.parameters),
-                                  max_variables=b.max_variables, quantum=b.quantum, simulator=b.simulator,
-                                  hybrid=b.hybrid)
+                resp.backends.append(backend_to_proto(b))
             return resp
         except Exception as exc:  # noqa: BLE001
             self._fail(context, exc, "ListBackends")

@@ -16,8 +16,13 @@ import math
 import dimod
 import numpy as np
 
-from qopt._validation import ParameterError, check_choice, check_float, check_int
-from qopt.samplers.registry import UnknownBackendError, get_sampler_class
+from qopt.constrained import CONSTRAINED_OPTIONS
+from qopt.errors import InvalidInput, ParameterError, PreflightError, UnknownBackendError
+from qopt.preflight import preflight
+from qopt.presolve import presolve
+from qopt.samplers.registry import parameter_spec, parameter_specs
+from qopt.samplers.spec import ParameterSpec
+from qopt.service.backends import INTERNAL_PARAMETERS, WIRE_EXCLUDED_PARAMETERS
 from qopt.service.convert import FieldError, InvalidRequest, bqm_from_proto, parameters_from_struct
 from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.v1 import model_pb2
@@ -31,7 +36,7 @@ __all__ = ["DecodedProblem", "decode_problem", "cqm_from_proto", "cqm_to_proto",
 # 64 reads x 4000 sweeps): ~1.3 s per thread -> ~3e-9 s per update. A coarse estimate.
 SA_SECONDS_PER_SPIN_UPDATE = 3e-9
 SA_DEFAULT_NUM_SWEEPS = 1000
-# ValidateProblem runs presolve (when qopt.presolve exists) only up to this size, to stay a quick dry run.
+# ValidateProblem runs presolve only up to this size, to stay a quick dry run.
 PRESOLVE_MAX_VARIABLES = 20_000
 
 _CQM_VARTYPE = {model_pb2.VARIABLE_TYPE_BINARY: dimod.BINARY, model_pb2.VARIABLE_TYPE_SPIN: dimod.SPIN,
@@ -365,102 +370,79 @@ def _cqm_interactions(cqm: dimod.ConstrainedQuadraticModel) -> int:
 
 
 # -- parameters ---------------------------------------------------------------------------
-def _common_checks(config: ServiceConfig):
-    """name -> check(value) for parameters whose meaning is the same on every backend."""
-    return {
-        "num_reads": lambda v: check_int("num_reads", v, minimum=1),
-        "num_sweeps": lambda v: check_int("num_sweeps", v, minimum=0),
-        "shots": lambda v: check_int("shots", v, minimum=1),
-        "reps": lambda v: check_int("reps", v, minimum=1),
-        "seed": lambda v: check_int("seed", v, minimum=0, maximum=2**64 - 1) if v is not None else v,
-        "num_threads": lambda v: check_int("num_threads", v, minimum=1, maximum=1024),
-        "time_limit": lambda v: check_float("time_limit", v, minimum=0.0, strict_minimum=True) if v is not None else v,
-        "beta_schedule_type": lambda v: check_choice("beta_schedule_type", v, ("linear", "geometric")),
-        # hybrid (qopt.hybrid.sampler.HybridSampler)
-        "quantum_backend": _check_quantum_backend,
-        "quantum_parameters": _check_mapping("quantum_parameters"),
-        "subproblem_size": lambda v: check_int("subproblem_size", v, minimum=1, maximum=64),
-        "num_workers": lambda v: check_int("num_workers", v, minimum=1, maximum=64),
-        "max_retries": lambda v: check_int("max_retries", v, minimum=0, maximum=10),
-        "subproblem_timeout": lambda v: (check_float("subproblem_timeout", v, minimum=0.0, strict_minimum=True)
-                                         if v is not None else v),
-        "patience": lambda v: check_int("patience", v, minimum=1) if v is not None else v,
-        "classical_branch": _check_bool("classical_branch"),
-        "strategies": _check_strategies,
-    }
-
-
-def _check_bool(name: str):
-    def check(value):
-        if not isinstance(value, bool):
-            raise ParameterError(name, f"must be true or false, was {value!r}")
-        return value
-    return check
-
-
-def _check_mapping(name: str):
-    def check(value):
-        if value is not None and not isinstance(value, dict):
-            raise ParameterError(name, f"must be a mapping (a Struct), was {value!r}")
-        return value
-    return check
-
-
-def _check_quantum_backend(value):
-    from qopt.samplers.registry import BACKENDS
-
-    choices = tuple(name for name in BACKENDS if name != "hybrid")
-    return check_choice("quantum_backend", value, choices)
-
-
-def _check_strategies(value):
-    from qopt.hybrid.decompose import STRATEGIES
-
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not items:
-        raise ParameterError("strategies", f"must be a strategy name or a non-empty list of them "
-                                           f"({', '.join(STRATEGIES)}), was {value!r}")
-    for item in items:
-        check_choice("strategies", item, tuple(STRATEGIES))
-    return value
-
-
-def _accepted_parameters(name: str) -> set[str]:
-    """Parameter names a caller may send for backend ``name`` (``"auto"``: any backend's,
-    as the pipeline sets aside those the chosen backend does not take)."""
-    from qopt.samplers.registry import parameters_of_all_backends
-
-    if name != "auto":
-        return set(get_sampler_class(name).parameters)
-    return parameters_of_all_backends()
-
-
+#: Parameters capped by this server's configuration (ServiceConfig attribute), over which a
+#: request is RESOURCE_EXHAUSTED rather than invalid.
 _CAPS = {"num_reads": "max_num_reads", "num_sweeps": "max_num_sweeps", "shots": "max_shots"}
 
 
+def _backend_specs(name: str) -> dict[str, ParameterSpec]:
+    """The specs a request for backend ``name`` is checked against: that backend's, or
+    (``"auto"``) every installed backend's, as the pipeline sets aside the parameters the
+    chosen backend does not take.
+
+    Raises:
+        UnknownBackendError: ``name`` is not a backend.
+        ImportError: its module cannot be imported here.
+    """
+    if name == "auto":
+        return parameter_specs()
+    return {name: parameter_spec(name)}
+
+
+def _check_value(key: str, value, specs: dict[str, ParameterSpec]) -> str | None:
+    """None when some backend in ``specs`` accepts ``value`` for ``key``, else why not (the
+    first backend's message)."""
+    first = None
+    for spec in specs.values():
+        if key not in spec:
+            continue
+        param = spec[key]
+        if not param.wire:
+            message = f"{key} takes a Python object, which cannot be sent over the wire"
+        else:
+            try:
+                param.check(value)
+                return None
+            except ParameterError as exc:
+                message = str(exc)
+        first = first or message
+    return first
+
+
 def check_parameters(backend: str, parameters: dict, config: ServiceConfig, model=None) -> list[FieldError]:
-    """Every problem with ``backend`` and ``parameters`` as FieldErrors (``backend``,
-    ``parameters.NAME``), checked without running anything.
+    """Every problem with ``backend``, ``parameters`` and the model's size as FieldErrors
+    (``backend``, ``parameters.NAME``, ``problem``), checked against the backends' parameter
+    specs (:mod:`qopt.samplers.spec`) without running anything: what ``Solve`` refuses,
+    ``ValidateProblem`` reports.
+
+    Args:
+        backend: the request's backend ("" or ``"auto"``: a parameter is valid when some
+            installed backend accepts it with that value).
+        parameters: the decoded ``parameters`` Struct.
+        config: the server's configuration (its caps on ``num_reads``, ``num_sweeps``, ``shots``).
+        model: the decoded model, when it decoded: its variable count is checked against the
+            backend's size rule (exact enumeration, the QAOA qubit budget or ``max_qubits``),
+            and a constrained model also accepts the penalty options of
+            :data:`qopt.constrained.CONSTRAINED_OPTIONS`.
 
     Raises:
         LimitExceeded: ``num_reads``, ``num_sweeps`` or ``shots`` over its configured cap.
     """
-    from qopt.service.backends import INTERNAL_PARAMETERS, WIRE_EXCLUDED_PARAMETERS
-
     out: list[FieldError] = []
     name = backend or "auto"
     try:
-        accepted = _accepted_parameters(name)
+        specs = _backend_specs(name)
     except UnknownBackendError as exc:
         return [FieldError("backend", str(exc))]
     except ImportError as exc:
         return [FieldError("backend", f"backend {name!r} is not available here: {exc}")]
-    if model is not None and not isinstance(model, dimod.BinaryQuadraticModel):
-        from qopt.constrained import CONSTRAINED_OPTIONS
-
+    accepted = set().union(*specs.values()) if specs else set()
+    constrained = model is not None and not isinstance(model, dimod.BinaryQuadraticModel)
+    if constrained:
         accepted = accepted | CONSTRAINED_OPTIONS  # penalty calibration options of constrained models
-    checks = _common_checks(config)
+    valid: dict = {}
     for key in sorted(parameters):
+        value = parameters[key]
         if key in WIRE_EXCLUDED_PARAMETERS:
             out.append(FieldError(f"parameters.{key}", f"{key} {WIRE_EXCLUDED_PARAMETERS[key]}"))
             continue
@@ -472,17 +454,23 @@ def check_parameters(backend: str, parameters: dict, config: ServiceConfig, mode
             out.append(FieldError(f"parameters.{key}", f"{key} is not a parameter of backend {name!r} "
                                                        f"(accepted: {', '.join(sorted(accepted))})"))
             continue
-        if key in checks:
-            try:
-                checks[key](parameters[key])
-            except (ParameterError, TypeError, ValueError) as exc:
-                out.append(FieldError(f"parameters.{key}", str(exc)))
+        if not (constrained and key in CONSTRAINED_OPTIONS):
+            problem = _check_value(key, value, specs)
+            if problem is not None:
+                out.append(FieldError(f"parameters.{key}", problem))
                 continue
-        if key in _CAPS and isinstance(parameters[key], int):
+        valid[key] = value
+        if key in _CAPS and isinstance(value, int) and not isinstance(value, bool):
             cap = getattr(config, _CAPS[key])
-            if parameters[key] > cap:
-                raise LimitExceeded(_CAPS[key], f"{key}={parameters[key]} is over this server's limit of {cap} "
+            if value > cap:
+                raise LimitExceeded(_CAPS[key], f"{key}={value} is over this server's limit of {cap} "
                                                 f"({_CAPS[key]})")
+    if model is not None and name != "auto":
+        # a constrained model only grows when compiled (slack variables): its count is a lower bound
+        try:
+            specs[name].check_size(len(model.variables), valid)
+        except InvalidInput as exc:
+            out.append(FieldError("problem", str(exc)))
     return out
 
 
@@ -511,9 +499,18 @@ def check_request(request, config: ServiceConfig) -> tuple[DecodedProblem, dict]
 
 # -- dry run ------------------------------------------------------------------------------
 def inspect_problem(request, config: ServiceConfig) -> dict:
-    """Everything ``ValidateProblem`` reports, without running a sampler: sizes, variables
-    after presolve (when ``qopt.presolve`` exists), qubits per backend, estimated SA time
-    and every violation (FieldErrors; limits reported as violations too)."""
+    """Everything ``ValidateProblem`` reports, without running a sampler.
+
+    Returns:
+        dict with ``num_variables``, ``num_interactions``, ``num_constraints``,
+        ``violations`` (FieldErrors: every problem :func:`check_request` would refuse, the
+        size limits and parameter caps included), ``qubits`` (backend -> qubits: one per
+        variable for ``qaoa``; for ``dwave`` one per variable, a lower bound as chains add
+        more), ``estimated_seconds`` (backend -> seconds: ``sa`` from the spin-update
+        model, ``qaoa`` from :func:`qopt.preflight.preflight` when the model fits its
+        budget), ``notes`` (how each estimate was made) and, for a BQM of at most
+        ``PRESOLVE_MAX_VARIABLES``, ``num_variables_after_presolve``.
+    """
     report: dict = {"violations": [], "qubits": {}, "estimated_seconds": {}, "notes": []}
     problem = request.problem
     n, m, c = _size_of(problem)
@@ -535,7 +532,7 @@ def inspect_problem(request, config: ServiceConfig) -> dict:
             report["violations"].append(FieldError("problem", exc.description))
     try:
         parameters = parameters_from_struct(request.parameters)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - a Struct that does not decode
         parameters = {}
         report["violations"].append(FieldError("parameters", f"cannot decode: {exc}"))
     try:
@@ -550,47 +547,22 @@ def inspect_problem(request, config: ServiceConfig) -> dict:
         report["notes"].append("constrained model: qubit and time estimates use its variable count before "
                                "slack variables are added by compiling")
     n_eff = report["num_variables"]
-    # presolve, when the module exists (qopt.presolve.presolve -> PresolveResult.fixed)
-    try:
-        import importlib
-
-        presolve_mod = importlib.import_module("qopt.presolve")
-    except ImportError:
-        presolve_mod = None
-    fn = getattr(presolve_mod, "presolve", None)
-    if callable(fn) and bqm is not None and bqm.num_variables <= PRESOLVE_MAX_VARIABLES:
+    if bqm is not None and bqm.num_variables <= PRESOLVE_MAX_VARIABLES:
         try:
-            out = fn(bqm)
-            fixed = getattr(out, "fixed", None)
-            reduced = getattr(out, "bqm", None)
-            if fixed is not None:
-                report["num_variables_after_presolve"] = bqm.num_variables - len(fixed)
-            elif isinstance(reduced, dimod.BinaryQuadraticModel):
-                report["num_variables_after_presolve"] = reduced.num_variables
-            if "num_variables_after_presolve" in report:
-                report["notes"].append("variables after presolve: qopt.presolve.presolve (fixings)")
-        except Exception as exc:  # noqa: BLE001 - an estimate must not fail the dry run
-            report["notes"].append(f"presolve estimate unavailable: {type(exc).__name__}: {exc}")
-    # qubits per backend
+            report["num_variables_after_presolve"] = presolve(bqm).num_free
+            report["notes"].append("variables after presolve: qopt.presolve.presolve (fixings)")
+        except InvalidInput as exc:  # an estimate must not fail the dry run
+            report["notes"].append(f"presolve estimate unavailable: {exc}")
     report["qubits"]["qaoa"] = n_eff
-    dwave_q = n_eff
-    try:
-        import importlib
-
-        preflight = importlib.import_module("qopt.preflight")
-        for fname in ("estimate_qubits", "embedding_estimate", "estimate_embedding"):
-            fn = getattr(preflight, fname, None)
-            if callable(fn) and bqm is not None:
-                est = fn(bqm)
-                dwave_q = int(getattr(est, "num_qubits", est))
-                report["notes"].append(f"dwave qubits from qopt.preflight.{fname}")
-                break
-        else:
-            report["notes"].append("dwave qubits: one per variable (a lower bound; chains add more)")
-    except Exception:  # noqa: BLE001 - absent or failing preflight: fall back to n
-        report["notes"].append("dwave qubits: one per variable (a lower bound; chains add more)")
-    report["qubits"]["dwave"] = dwave_q
-    # SA run time
+    report["qubits"]["dwave"] = n_eff
+    report["notes"].append("dwave qubits: one per variable (a lower bound; chains add more)")
+    if bqm is not None and (request.backend or "auto") in ("qaoa", "auto"):
+        try:
+            est = preflight(bqm, "qaoa", transpile=False, **_qaoa_parameters(parameters))
+            report["estimated_seconds"]["qaoa"] = est["estimated_seconds"]
+            report["notes"].append(f"qaoa time: {est['estimate_model']}")
+        except (PreflightError, ParameterError) as exc:
+            report["notes"].append(f"qaoa estimate unavailable: {exc}")
     reads = parameters.get("num_reads", 1)
     sweeps = parameters.get("num_sweeps", SA_DEFAULT_NUM_SWEEPS)
     threads = parameters.get("num_threads", 1)
@@ -600,6 +572,12 @@ def inspect_problem(request, config: ServiceConfig) -> dict:
         report["notes"].append(f"sa time = num_reads x num_sweeps x (variables + 2 x interactions) x "
                                f"{SA_SECONDS_PER_SPIN_UPDATE:g} s / num_threads")
     return report
+
+
+def _qaoa_parameters(parameters: dict) -> dict:
+    """The request's parameters that the QAOA preflight reads (names of the qaoa spec)."""
+    names = ("reps", "shots", "maxiter", "optimizer", "max_qubits", "optimization_level", "evaluator")
+    return {k: parameters[k] for k in names if k in parameters}
 
 
 def _param_of(subject: str) -> str:

@@ -255,7 +255,7 @@ class ListBackendsRequest(_message.Message):
     def __init__(self, available_only: _Optional[bool] = ...) -> None: ...
 
 class Backend(_message.Message):
-    __slots__ = ("name", "description", "available", "unavailable_reason", "parameters", "max_variables", "quantum", "simulator", "hybrid")
+    __slots__ = ("name", "description", "available", "unavailable_reason", "parameters", "max_variables", "quantum", "simulator", "hybrid", "parameter_specs")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
@@ -265,6 +265,7 @@ class Backend(_message.Message):
     QUANTUM_FIELD_NUMBER: _ClassVar[int]
     SIMULATOR_FIELD_NUMBER: _ClassVar[int]
     HYBRID_FIELD_NUMBER: _ClassVar[int]
+    PARAMETER_SPECS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     available: bool
@@ -274,7 +275,32 @@ class Backend(_message.Message):
     quantum: bool
     simulator: bool
     hybrid: bool
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., available: _Optional[bool] = ..., unavailable_reason: _Optional[str] = ..., parameters: _Optional[_Iterable[str]] = ..., max_variables: _Optional[int] = ..., quantum: _Optional[bool] = ..., simulator: _Optional[bool] = ..., hybrid: _Optional[bool] = ...) -> None: ...
+    parameter_specs: _containers.RepeatedCompositeFieldContainer[ParameterSpec]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., available: _Optional[bool] = ..., unavailable_reason: _Optional[str] = ..., parameters: _Optional[_Iterable[str]] = ..., max_variables: _Optional[int] = ..., quantum: _Optional[bool] = ..., simulator: _Optional[bool] = ..., hybrid: _Optional[bool] = ..., parameter_specs: _Optional[_Iterable[_Union[ParameterSpec, _Mapping]]] = ...) -> None: ...
+
+class ParameterSpec(_message.Message):
+    __slots__ = ("name", "type", "default", "minimum", "maximum", "exclusive_minimum", "choices", "unit", "doc", "nullable")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    MINIMUM_FIELD_NUMBER: _ClassVar[int]
+    MAXIMUM_FIELD_NUMBER: _ClassVar[int]
+    EXCLUSIVE_MINIMUM_FIELD_NUMBER: _ClassVar[int]
+    CHOICES_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    DOC_FIELD_NUMBER: _ClassVar[int]
+    NULLABLE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    type: str
+    default: _struct_pb2.Value
+    minimum: str
+    maximum: str
+    exclusive_minimum: bool
+    choices: _containers.RepeatedScalarFieldContainer[str]
+    unit: str
+    doc: str
+    nullable: bool
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., default: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., minimum: _Optional[str] = ..., maximum: _Optional[str] = ..., exclusive_minimum: _Optional[bool] = ..., choices: _Optional[_Iterable[str]] = ..., unit: _Optional[str] = ..., doc: _Optional[str] = ..., nullable: _Optional[bool] = ...) -> None: ...
 
 class ListBackendsResponse(_message.Message):
     __slots__ = ("backends",)
