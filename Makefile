@@ -11,7 +11,7 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.qopt-installed
 SOURCES := $(shell find cpp python protos -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.py' -o -name '*.proto' -o -name '*.txt' \) 2>/dev/null) pyproject.toml CMakeLists.txt
 
-.PHONY: all venv install run test test-all dev bench protos clean
+.PHONY: all venv install run test test-all test-cpp dev bench protos clean
 
 all: install
 
@@ -35,6 +35,28 @@ test: install
 
 test-all: install
 	$(VPY) -m pytest -q
+
+# C++ habits for CI: the core, the bindings (_core) and the kernels' unit tests (tests/cpp)
+# built with -Wall -Wextra ... -Werror in build/cpp-tests, then CTest. Needs a C++17 compiler
+# and CMake, as `make install` does; pybind11 comes from $(PYTHON), else from the venv
+# (installed there if missing). The _core built here stays in build/cpp-tests/python.
+CPP_TEST_DIR ?= build/cpp-tests
+CPP_JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+
+test-cpp:
+	@py=; for p in $(PYTHON) $(VPY); do \
+	  if $$p -c 'import pybind11' >/dev/null 2>&1; then py=$$p; break; fi; \
+	done; \
+	if [ -z "$$py" ]; then \
+	  $(MAKE) venv && $(VPY) -m pip install "pybind11>=2.13" && py=$(VPY); \
+	fi; \
+	set -ex; \
+	cmake -S . -B $(CPP_TEST_DIR) -DCMAKE_BUILD_TYPE=Release -DQOPT_BUILD_TESTS=ON -DQOPT_WERROR=ON \
+	  -DQOPT_EXTENSION_DIR="$(CURDIR)/$(CPP_TEST_DIR)/python" \
+	  -DPython_EXECUTABLE="$$($$py -c 'import sys; print(sys.executable)')" \
+	  -Dpybind11_DIR="$$($$py -c 'import pybind11; print(pybind11.get_cmake_dir())')"; \
+	cmake --build $(CPP_TEST_DIR) -j $(CPP_JOBS); \
+	cd $(CPP_TEST_DIR) && ctest --output-on-failure
 
 dev:
 	cmake -S . -B build/dev -G Ninja -DCMAKE_BUILD_TYPE=Release \

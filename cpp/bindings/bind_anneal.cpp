@@ -16,10 +16,6 @@ namespace py = pybind11;
 
 namespace qopt::bindings {
 
-using f64 = py::array_t<double, py::array::c_style | py::array::forcecast>;
-using i32 = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>;
-using i8 = py::array_t<std::int8_t, py::array::c_style | py::array::forcecast>;
-
 IsingCSR make_csr(const f64& h, const i32& row_ptr, const i32& col, const f64& J) {
   if (h.ndim() != 1 || row_ptr.ndim() != 1 || col.ndim() != 1 || J.ndim() != 1)
     throw std::invalid_argument("h, row_ptr, col and J must be one-dimensional");

@@ -11,12 +11,6 @@ namespace py = pybind11;
 
 namespace qopt::bindings {
 
-using f64 = py::array_t<double, py::array::c_style | py::array::forcecast>;
-using i32 = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>;
-using i8 = py::array_t<std::int8_t, py::array::c_style | py::array::forcecast>;
-
-IsingCSR make_csr(const f64& h, const i32& row_ptr, const i32& col, const f64& J);  // bind_anneal.cpp
-
 void bind_descent(py::module_& m) {
   m.def(
       "steepest_descent",

@@ -13,9 +13,6 @@ namespace py = pybind11;
 namespace qopt::bindings {
 namespace {
 
-using f64 = py::array_t<double, py::array::c_style | py::array::forcecast>;
-using i64 = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
-
 std::int64_t check_csr_shapes(const i64& indptr, const i64& indices, const f64& data) {
   if (indptr.ndim() != 1 || indices.ndim() != 1 || data.ndim() != 1)
     throw std::invalid_argument("indptr, indices and data must be one-dimensional");

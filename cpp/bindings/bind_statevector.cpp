@@ -15,9 +15,6 @@ namespace py = pybind11;
 namespace qopt::bindings {
 namespace {
 
-using f64 = py::array_t<double, py::array::c_style | py::array::forcecast>;
-using i32 = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>;
-
 struct Angles {
   f64 gamma, beta;
   int reps;

@@ -37,8 +37,8 @@ struct ForcedFixResult {
 /// adds J_ij s_i to every free neighbour's field; the rule is re-applied until nothing
 /// changes (a work-list, so each spin is re-examined only when a neighbour was fixed).
 ///
-/// @throws std::invalid_argument on inconsistent array lengths, indices out of range,
-///         or non-finite biases.
+/// @throws std::invalid_argument on a bad indptr (n < 0, indptr[0] != 0, decreasing) or
+///         non-finite biases; std::out_of_range on indices out of range.
 ForcedFixResult forced_sign_fixing(index_type n, const bias_type* h, const index_type* indptr,
                                    const index_type* indices, const bias_type* data,
                                    bool strict);
@@ -63,7 +63,8 @@ struct MixingResult {
 /// positive semidefinite and sum(y) is the optimal value. They are only an estimate: the
 /// caller certifies a bound from them with an eigenvalue check.
 ///
-/// @throws std::invalid_argument on bad sizes (rank < 1, n < 0) or indices out of range.
+/// @throws std::invalid_argument on bad sizes (rank < 1, n < 0, max_sweeps < 0, tol < 0);
+///         std::out_of_range on indices out of range.
 MixingResult sdp_mixing(index_type n, const index_type* indptr, const index_type* indices,
                         const bias_type* data, index_type rank, index_type max_sweeps,
                         double tol, double time_limit, std::uint64_t seed);

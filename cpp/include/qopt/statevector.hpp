@@ -108,7 +108,8 @@ class QAOAEvaluator {
   double expectation(const double* gamma, const double* beta, int reps);
   // Probabilities |<k|psi>|^2 into out[0 .. 2^n); returns the expectation.
   double probabilities(const double* gamma, const double* beta, int reps, double* out);
-  // Amplitudes into out[0 .. 2^n); returns the expectation.
+  // Amplitudes into out[0 .. 2^n); returns the expectation. They are the state up to a
+  // global sign: the factors the unnormalised mixers drop are restored by magnitude.
   double statevector(const double* gamma, const double* beta, int reps, std::complex<double>* out);
   // Expectation and its gradient dgamma[0..reps), dbeta[0..reps) (adjoint method:
   // one forward and one backward sweep, 2 vectors). Throws std::invalid_argument if
