@@ -11,7 +11,7 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.qopt-installed
 SOURCES := $(shell find cpp python protos -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.py' -o -name '*.proto' -o -name '*.txt' \) 2>/dev/null) pyproject.toml CMakeLists.txt
 
-.PHONY: all venv install run test test-all test-cpp dev bench protos clean
+.PHONY: all venv install run test test-all test-cpp lint dev bench protos clean
 
 all: install
 
@@ -32,6 +32,11 @@ run: install
 
 test: install
 	$(VPY) -m pytest -q -m "not slow"
+
+# ruff (pyflakes, bugbear, import order) on the whole tree; mypy on python/qopt (settings in pyproject.toml)
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test-all: install
 	$(VPY) -m pytest -q
