@@ -26,7 +26,7 @@ from scipy.sparse import diags
 
 from qopt.io import read_instance
 from qopt.presolve import roof_duality_bound, spectral_bound
-from qopt.presolve.bound import ising_arrays, _homogenise
+from qopt.presolve.bound import _homogenise, ising_arrays
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -84,7 +84,7 @@ def main(argv=None):
     for inst in instances(data):
         bk = inst.best_known
 
-        def gap(energy_bound):
+        def gap(energy_bound, inst=inst, bk=bk):
             return 100.0 * abs(inst.to_objective(energy_bound) - bk) / abs(bk)
 
         rd = roof_duality_bound(inst.bqm)

@@ -166,7 +166,7 @@ def big_model(n=10_000, q=100_000, m=1_000, k=20, seed=0):
         w = rng.integers(1, 10, k)
         sense = ("<=", ">=", "==")[c % 3]
         rhs = float(w.sum() // 2)
-        cqm.add_constraint_from_iterable([(labels[t], float(x)) for t, x in zip(idx, w)], sense, rhs=rhs,
+        cqm.add_constraint_from_iterable([(labels[t], float(x)) for t, x in zip(idx, w, strict=True)], sense, rhs=rhs,
                                          label=f"c{c}")
     return cqm
 

@@ -122,8 +122,8 @@ def speed(ns, reps_list, stream_gbps, rounds=None) -> list[dict]:
             tqc = transpile(qc, sim)
             isa_op = op.apply_layout(tqc.layout)
 
-            def values(circ, g, b):
-                d = {**{p: v for p, v in zip(gam, g)}, **{p: v for p, v in zip(bet, b)}}
+            def values(circ, g, b, gam=gam, bet=bet):
+                d = {**{p: v for p, v in zip(gam, g, strict=True)}, **{p: v for p, v in zip(bet, b, strict=True)}}
                 return [d[p] for p in circ.parameters]
 
             # Rounds interleave the three methods so they see the same background load; within a
@@ -210,7 +210,7 @@ def peer(node_counts, seeds) -> list[dict]:
             evals = []
             pm = generate_preset_pass_manager(optimization_level=1, backend=AerSimulator(), seed_transpiler=seed)
             qaoa = QAOA(sampler=SamplerV2(seed=seed), optimizer=COBYLA(), reps=2, pass_manager=pm,
-                        callback=lambda *a: evals.append(1))
+                        callback=lambda *a, evals=evals: evals.append(1))
             t0 = time.perf_counter()
             res = MinimumEigenOptimizer(qaoa).solve(qp)
             dt = time.perf_counter() - t0

@@ -44,10 +44,10 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "python"))  # developer tree (make dev); harmless when installed
 
-from qopt.samplers.sa import SimulatedAnnealingSampler, default_beta_range, ising_csr  # noqa: E402
-
 from dwave.samplers import SimulatedAnnealingSampler as DWaveSA  # noqa: E402
 from dwave.samplers import TabuSampler  # noqa: E402
+
+from qopt.samplers.sa import SimulatedAnnealingSampler, default_beta_range, ising_csr  # noqa: E402
 
 
 # --------------------------------------------------------------------------- instances
@@ -134,12 +134,12 @@ def throughput(name, bqm, num_reads, num_sweeps, seeds, scaling=True):
     q, d = SimulatedAnnealingSampler(), DWaveSA()
     res = {"q": [], "d": [], "q2": []}
     for seed in seeds:
-        ssd, td, cd = timed(lambda: d.sample(bqm, seed=seed, **kw))
-        ssq, tq, cq = timed(lambda: q.sample(bqm, seed=seed, num_threads=1, **kw))
+        ssd, td, cd = timed(lambda seed=seed: d.sample(bqm, seed=seed, **kw))
+        ssq, tq, cq = timed(lambda seed=seed: q.sample(bqm, seed=seed, num_threads=1, **kw))
         res["d"].append((td, cd, ssd.record.energy.min(), ssd.record.energy.mean()))
         res["q"].append((tq, cq, ssq.record.energy.min(), ssq.record.energy.mean()))
         if scaling:
-            ss2, t2, c2 = timed(lambda: q.sample(bqm, seed=seed, num_threads=2, **kw))
+            ss2, t2, c2 = timed(lambda seed=seed: q.sample(bqm, seed=seed, num_threads=2, **kw))
             res["q2"].append((t2, c2, ss2.record.energy.min(), ss2.record.energy.mean()))
     out = {"instance": name, "n": n, "nnz": bqm.num_interactions, "num_reads": num_reads, "num_sweeps": num_sweeps}
     for key, solver in (("q", "qopt_sa_1t"), ("d", "dwave_sa"), ("q2", "qopt_sa_2t")):
@@ -174,8 +174,8 @@ def scaling_only(name, bqm, num_reads, num_sweeps, seeds):
     ratios, cores = [], []
     for seed in seeds:
         kw = dict(num_reads=num_reads, num_sweeps=num_sweeps, seed=seed)
-        _, t1, _ = timed(lambda: q.sample(bqm, num_threads=1, **kw))
-        _, t2, c2 = timed(lambda: q.sample(bqm, num_threads=2, **kw))
+        _, t1, _ = timed(lambda kw=kw: q.sample(bqm, num_threads=1, **kw))
+        _, t2, c2 = timed(lambda kw=kw: q.sample(bqm, num_threads=2, **kw))
         ratios.append(t1 / t2)
         cores.append(c2 / t2)
     r = max(ratios)  # best of the alternated pairs: the least disturbed by other load
@@ -406,7 +406,7 @@ def save(out, stem, summaries, ttt_rows, P):
         axes[0].set_xticks(x, names, rotation=45, ha="right")
         axes[0].set_ylabel("spin-flip attempts / s")
         axes[0].set_title("Equal sweeps throughput")
-        for xi, s in zip(x, summaries):
+        for xi, s in zip(x, summaries, strict=True):
             axes[0].text(xi, s["qopt_sa_1t"]["rate"], f"{s['ratio']:.1f}x", ha="center", va="bottom", fontsize=8)
         axes[0].set_ylim(top=max(s["qopt_sa_1t"]["rate"] for s in summaries) * 6)
         axes[0].legend(loc="upper right", fontsize=8)

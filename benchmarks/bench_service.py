@@ -83,7 +83,8 @@ def run(args) -> dict:
                 lock = threading.Lock()
                 barrier = threading.Barrier(n_clients + 1)
 
-                def client(k):
+                def client(k, kind=kind, lat=lat, e2e=e2e, errors=errors, phase_end=phase_end, lock=lock,
+                           barrier=barrier):
                     mine, mine_e2e = [], []
                     with Client(srv.address) as c:
                         c.solve(problems[0], "sa", seed=0, timeout=60, **params)  # connect and warm up

@@ -98,7 +98,7 @@ def test_polish_repairs_and_improves_knapsack():
     brute = max(np.dot(b, values) for b in itertools.product([0, 1], repeat=6) if np.dot(b, weights) <= cap)
     x = feasible_descent(problem, np.ones((1, 6)))[0]  # start: everything packed (infeasible)
     assert np.dot(x, weights) <= cap
-    assert problem.objective(dict(zip(problem.cqm.variables, x))) >= 0.8 * brute
+    assert problem.objective(dict(zip(problem.cqm.variables, x, strict=True))) >= 0.8 * brute
     x0 = feasible_descent(problem, np.zeros((1, 6)))[0]
     assert np.dot(x0, weights) <= cap and np.dot(x0, values) > 0
 

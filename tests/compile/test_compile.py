@@ -49,7 +49,7 @@ def _brute(cqm):
     labels = list(cqm.variables)
     best = None
     for vals in itertools.product(*_domain(cqm)):
-        s = dict(zip(labels, vals))
+        s = dict(zip(labels, vals, strict=True))
         if cqm.check_feasible(s):
             e = cqm.objective.energy(s)
             best = e if best is None else min(best, e)
@@ -73,15 +73,15 @@ def test_feasible_points_have_energy_equal_objective(seed):
     bqm, decoder = compile(cqm)
     labels = list(cqm.variables)
     for vals in itertools.product(*_domain(cqm)):
-        s = dict(zip(labels, vals))
+        s = dict(zip(labels, vals, strict=True))
         bits = decoder.encode(np.array(vals, dtype=float))[0]
-        energy = bqm.energy(dict(zip(decoder.bqm_labels, bits)))
+        energy = bqm.energy(dict(zip(decoder.bqm_labels, bits, strict=True)))
         if cqm.check_feasible(s):
             assert energy == pytest.approx(cqm.objective.energy(s))
         else:
             assert energy > cqm.objective.energy(s)
         # and decoding gives the same original values back
-        assert decoder.decode_sample(dict(zip(decoder.bqm_labels, bits))).sample == s
+        assert decoder.decode_sample(dict(zip(decoder.bqm_labels, bits, strict=True))).sample == s
 
 
 def test_matches_dimod_cqm_to_bqm_ground_state():
@@ -113,8 +113,8 @@ def test_decimal_coefficients_keep_feasible_points_penalty_free():
     cqm.add_constraint(0.5 * x + 0.25 * y + 0.75 * z <= 1.0, label="cap")
     bqm, decoder = compile(cqm)
     for bits in itertools.product([0, 1], repeat=3):
-        s = dict(zip("xyz", bits))
-        e = bqm.energy(dict(zip(decoder.bqm_labels, decoder.encode(np.array(bits, float))[0])))
+        s = dict(zip("xyz", bits, strict=True))
+        e = bqm.energy(dict(zip(decoder.bqm_labels, decoder.encode(np.array(bits, float))[0], strict=True)))
         if cqm.check_feasible(s):
             assert e == pytest.approx(cqm.objective.energy(s))
     best = decoder.decode(dimod.ExactSolver().sample(bqm))[0]
@@ -141,7 +141,7 @@ def test_one_hot_penalty_is_squared():
     cqm.set_objective([("a", 1.0), ("b", 2.0), ("c", 3.0)])
     bqm, decoder = compile(cqm, penalty={"pick": 5.0})
     for bits in itertools.product([0, 1], repeat=3):
-        s = dict(zip("abc", bits))
+        s = dict(zip("abc", bits, strict=True))
         assert bqm.energy(s) == pytest.approx(np.dot(bits, [1, 2, 3]) + 5.0 * (sum(bits) - 1) ** 2)
     assert decoder.weights["pick"] == 5.0
 
@@ -256,6 +256,6 @@ def test_large_model_builds_and_round_trips_a_sample():
     x = np.zeros(n)
     x[np.arange(m) * 10] = 1
     bits = decoder.encode(x)
-    sample = dict(zip(decoder.bqm_labels, bits[0]))
-    assert bqm.energy(sample) == pytest.approx(cqm.objective.energy(dict(zip(labels, x))))
+    sample = dict(zip(decoder.bqm_labels, bits[0], strict=True))
+    assert bqm.energy(sample) == pytest.approx(cqm.objective.energy(dict(zip(labels, x, strict=True))))
     assert decoder.decode_sample(sample).feasible

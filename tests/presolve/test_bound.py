@@ -12,8 +12,8 @@ import scipy.sparse as sp
 from qopt import data
 from qopt._validation import ParameterError
 from qopt.io import read_instance
-from qopt.presolve import lower_bound, roof_duality_bound, spectral_bound
 from qopt.presolve import bound as bound_mod
+from qopt.presolve import lower_bound, roof_duality_bound, spectral_bound
 
 
 def random_bqm(rng, n, vartype, density=0.6, integral=False):

@@ -24,7 +24,7 @@ def ground_states(bqm):
     e = ss.record.energy
     emin = e.min()
     keep = e <= emin + 1e-9 * max(1.0, abs(emin))
-    return emin, [dict(zip(ss.variables, row)) for row in ss.record.sample[keep]]
+    return emin, [dict(zip(ss.variables, row, strict=True)) for row in ss.record.sample[keep]]
 
 
 @pytest.mark.parametrize("vartype", [dimod.SPIN, dimod.BINARY])
@@ -74,7 +74,7 @@ def test_presolve_preserves_minimum_and_fixings_agree(vartype):
         strong = {}
         for entry in r.log:
             if entry["rule"] in ("forced_sign", "roof_duality"):
-                strong.update(zip(entry["variables"], entry["values"]))
+                strong.update(zip(entry["variables"], entry["values"], strict=True))
         # forced-sign and roof-duality fixings hold in every minimiser
         for s in optima:
             assert all(s[v] == val for v, val in strong.items()), trial
@@ -108,7 +108,7 @@ def test_components_and_expand_energies():
     assert out.vartype is dimod.BINARY and set(out.variables) == set(bqm.variables)
     np.testing.assert_allclose(out.record.energy, bqm.energies(out))
     for k in range(5):  # read k is read k of every component
-        for c, s in zip(r.components, sets):
+        for c, s in zip(r.components, sets, strict=True):
             assert all(out.record.sample[k][out.variables.index(v)] == s.record.sample[k][s.variables.index(v)]
                        for v in c.variables)
     # spin-valued samples are converted

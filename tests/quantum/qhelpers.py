@@ -6,7 +6,6 @@ import networkx as nx
 import numpy as np
 
 
-
 def qiskit_reference(bqm: dimod.BinaryQuadraticModel, gamma, beta, aer: bool = False):
     """(Statevector, SparsePauliOp) of Qiskit's own qaoa_ansatz for bqm, built independently of qopt.
 

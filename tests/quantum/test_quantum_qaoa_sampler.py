@@ -4,13 +4,12 @@ from __future__ import annotations
 import dimod
 import numpy as np
 import pytest
+from qhelpers import maxcut_bqm, qiskit_reference, random_bqm
 
 from qopt._validation import ParameterError
 from qopt.preflight import PreflightError
 from qopt.samplers.qaoa import QAOASampler, ising_operator, linear_ramp
 from qopt.samplers.registry import get_sampler_class
-
-from qhelpers import maxcut_bqm, qiskit_reference, random_bqm
 
 
 def test_registry_names_this_class():

@@ -6,12 +6,18 @@ import itertools
 import dimod
 import numpy as np
 import pytest
+from qhelpers import maxcut_bqm, qiskit_reference, random_bqm
 
 from qopt import statevector as sv
-from qopt.statevector import (MemoryLimitError, QAOAEvaluator, cost_vector, qaoa_expectation,
-                              qaoa_gradient, qaoa_probabilities, qaoa_sample)
-
-from qhelpers import maxcut_bqm, qiskit_reference, random_bqm
+from qopt.statevector import (
+    MemoryLimitError,
+    QAOAEvaluator,
+    cost_vector,
+    qaoa_expectation,
+    qaoa_gradient,
+    qaoa_probabilities,
+    qaoa_sample,
+)
 
 CASES = [(n, vt, reps, integer)
          for n, reps in [(1, 1), (2, 2), (3, 3), (5, 1), (7, 2), (10, 3)]
@@ -59,7 +65,7 @@ def test_cost_vector_is_brute_force_energy_in_bit_order(vartype):
     for k in range(2 ** 6):
         bits = [(k >> i) & 1 for i in range(6)]
         sample = bits if vartype == "BINARY" else [1 - 2 * b for b in bits]  # |0> -> s = +1
-        assert c[k] == pytest.approx(bqm.energy(dict(zip(bqm.variables, sample))), abs=1e-12)
+        assert c[k] == pytest.approx(bqm.energy(dict(zip(bqm.variables, sample, strict=True))), abs=1e-12)
 
 
 def test_zero_angles_give_uniform_mean():
@@ -102,7 +108,7 @@ def test_sample_energies_seed_and_distribution():
     ref, _ = qiskit_reference(bqm, np.array(gamma), np.array(beta))
     p = ref.probabilities()
     freq = np.zeros(32)
-    for row, count in zip(a.record.sample, a.record.num_occurrences):
+    for row, count in zip(a.record.sample, a.record.num_occurrences, strict=True):
         k = sum(int(s == -1) << i for i, s in enumerate(row[[a.variables.index(v) for v in bqm.variables]]))
         freq[k] = count / 20000
     assert np.abs(freq - p).max() < 0.02  # ~5 standard errors at 20000 shots

@@ -6,11 +6,10 @@ import itertools
 import dimod
 import numpy as np
 import pytest
+from _models import random_bqm
 
 from qopt._validation import ParameterError
 from qopt.samplers.exact import ExactSampler
-
-from _models import random_bqm
 
 
 @pytest.mark.parametrize("vartype", [dimod.SPIN, dimod.BINARY])

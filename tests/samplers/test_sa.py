@@ -9,11 +9,10 @@ import threading
 import dimod
 import numpy as np
 import pytest
+from _models import best_known, bqp_as_min_bqm, flip_energies, random_bqm, read_orlib_bqp
 
 from qopt._validation import ParameterError
 from qopt.samplers.sa import SimulatedAnnealingSampler
-
-from _models import best_known, bqp_as_min_bqm, flip_energies, random_bqm, read_orlib_bqp
 
 SA = SimulatedAnnealingSampler
 
@@ -23,7 +22,7 @@ def big_sparse_bqm(n=2000, m=6000, seed=4):
     rng = np.random.default_rng(seed)
     i, j = rng.integers(0, n, size=(2, m))
     keep = i != j
-    return dimod.BQM.from_ising(rng.normal(size=n), dict(zip(zip(i[keep], j[keep]), rng.normal(size=keep.sum()))))
+    return dimod.BQM.from_ising(rng.normal(size=n), dict(zip(zip(i[keep], j[keep], strict=True), rng.normal(size=keep.sum()), strict=True)))
 
 
 @pytest.mark.parametrize("vartype", [dimod.SPIN, dimod.BINARY])
@@ -227,6 +226,7 @@ def test_custom_beta_schedule():
 @pytest.mark.parametrize("seed", range(4))
 def test_default_beta_range_matches_dwave_samplers(seed):
     from dwave.samplers.sa.sampler import _default_ising_beta_range
+
     from qopt.samplers.sa import default_beta_range, ising_csr
 
     rng = np.random.default_rng(seed)
@@ -240,7 +240,8 @@ def test_default_beta_range_matches_dwave_samplers(seed):
 
 
 try:
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 except ImportError:  # pragma: no cover - hypothesis is a test extra
     given = None
 

@@ -6,12 +6,11 @@ import itertools
 import dimod
 import numpy as np
 import pytest
+from _models import flip_energies, random_bqm
 from dwave.samplers import SimulatedAnnealingSampler as DWaveSA
 
 from qopt._validation import ParameterError
 from qopt.samplers.steepest import SteepestDescentSampler
-
-from _models import flip_energies, random_bqm
 
 SD = SteepestDescentSampler
 

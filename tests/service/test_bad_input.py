@@ -18,9 +18,8 @@ from qopt.service import convert, validation
 from qopt.service.convert import InvalidRequest
 from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.service.server import Server
-from qopt.v1 import model_pb2
+from qopt.v1 import model_pb2, solver_service_pb2_grpc
 from qopt.v1 import solver_service_pb2 as pb
-from qopt.v1 import solver_service_pb2_grpc
 
 CONFIG = ServiceConfig(max_variables=1000, max_quadratic_terms=5000, max_num_reads=1000, max_constraints=20,
                        max_message_bytes=1024 * 1024)
@@ -276,7 +275,7 @@ def bqm_requests(draw):
 
 def _oracle_energy(msg, sample):
     e = msg.offset + sum(b * sample[i] for i, b in enumerate(msg.linear))
-    for i, j, b in zip(msg.quadratic_row, msg.quadratic_col, msg.quadratic_bias):
+    for i, j, b in zip(msg.quadratic_row, msg.quadratic_col, msg.quadratic_bias, strict=True):
         e += b * sample[i] * sample[j]
     return e
 
@@ -298,7 +297,7 @@ def test_fuzz_validation_never_crashes(req):
     assert all(math.isfinite(x) for x in msg.linear) and bqm.num_variables == msg.num_variables
     ones = [1] * msg.num_variables
     variables = list(bqm.variables)
-    assert bqm.energy(dict(zip(variables, ones))) == pytest.approx(_oracle_energy(msg, ones), rel=1e-9, abs=1e-9)
+    assert bqm.energy(dict(zip(variables, ones, strict=True))) == pytest.approx(_oracle_energy(msg, ones), rel=1e-9, abs=1e-9)
 
 
 @settings(max_examples=200, deadline=None)

@@ -81,7 +81,7 @@ def test_sigkill_with_jobs_queued_and_running_loses_nothing(tmp_path):
             again = [c.submit(b, backend="sa", num_reads=8, num_sweeps=3_000_000, seed=i, request_id=f"fault-{i}").job_id
                      for i, b in enumerate(bqms)]
             assert again == ids
-            for job_id, bqm in zip(ids, bqms):
+            for job_id, bqm in zip(ids, bqms, strict=True):
                 result = c.job(job_id).result(timeout=60)
                 assert result.provenance["problem_sha256"] == bqm_sha256(bqm)
                 ss = result.to_sampleset()

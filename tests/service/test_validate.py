@@ -51,7 +51,7 @@ def _samples(cqm):
         else:
             ranges.append((0, 1))
     for values in itertools.product(*ranges):
-        yield dict(zip(cqm.variables, values))
+        yield dict(zip(cqm.variables, values, strict=True))
 
 
 def test_cqm_round_trip_preserves_objective_and_constraints():
@@ -235,7 +235,7 @@ def test_fuzz_constrained_models(seed):
             e.constant = draw(floats)
 
         expr(msg.objective)
-        for j in range(draw(st.integers(0, 3))):
+        for _ in range(draw(st.integers(0, 3))):
             c = msg.constraints.add(label=draw(st.sampled_from(["c0", "c1", ""])), sense=draw(st.integers(0, 4)),
                                     rhs=draw(floats), one_hot=draw(st.booleans()))
             expr(c.lhs)

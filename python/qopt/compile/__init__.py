@@ -10,8 +10,8 @@ Public API:
       weights, repeat.
 """
 from qopt.compile._compile import DEFAULT_UNBALANCED, compile, integer_encoding_coefficients
-from qopt.compile.decoder import Candidate, DecodedArrays, Decoder
 from qopt.compile.calibrate import ConstrainedResult, RoundRecord, solve_constrained
+from qopt.compile.decoder import Candidate, DecodedArrays, Decoder
 
 __all__ = ["compile", "Decoder", "Candidate", "DecodedArrays", "solve_constrained", "ConstrainedResult",
            "RoundRecord", "integer_encoding_coefficients", "DEFAULT_UNBALANCED"]

@@ -84,7 +84,7 @@ class DecodedArrays:
             row = self.x[r].astype(np.int64).tolist() if ints else self.x[r].tolist()
             viol = {self.constraint_labels[j]: float(self.violation[r, j])
                     for j in np.flatnonzero(self.violation[r] > 0)}
-            out.append(Candidate(dict(zip(self.labels, row)), float(self.energy[r]), float(self.objective[r]),
+            out.append(Candidate(dict(zip(self.labels, row, strict=True)), float(self.energy[r]), float(self.objective[r]),
                                  bool(self.feasible[r]), viol, int(self.num_occurrences[r])))
         return out
 

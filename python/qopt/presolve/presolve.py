@@ -29,7 +29,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from qopt._validation import check_choice
-from qopt.presolve.bound import _finish, _is_integral, ising_arrays, lower_bound as _lower_bound
+from qopt.presolve.bound import _finish, _is_integral, ising_arrays
+from qopt.presolve.bound import lower_bound as _lower_bound
 from qopt.presolve.bound import roof_duality as _roof_duality
 
 __all__ = ["PresolveResult", "presolve", "solve_presolved", "forced_sign_fixing"]
@@ -148,7 +149,7 @@ class PresolveResult:
         if self.fixed:
             cols = np.fromiter((index[v] for v in self.fixed), dtype=np.int64, count=len(self.fixed))
             samples[:, cols] = np.fromiter(self.fixed.values(), dtype=np.int8, count=len(self.fixed))
-        for part, group in zip(parts, groups):
+        for part, group in zip(parts, groups, strict=True):
             if part.vartype is not vartype:
                 part = part.change_vartype(vartype, inplace=False)
             if set(part.variables) != set(group):
