@@ -18,7 +18,7 @@ __all__ = ["bqm_sha256"]
 def bqm_sha256(bqm: dimod.BinaryQuadraticModel) -> str:
     """Hex SHA-256 (64 characters) of the canonical form of ``bqm``."""
     variables = list(bqm.variables)
-    linear, (irow, icol, quad), offset = bqm.to_numpy_vectors(variables, sort_indices=True)
+    linear, (irow, icol, quad), offset = bqm.to_numpy_vectors(variables, sort_indices=True)  # type: ignore[misc]  # dimod types it as a 3- or 4-tuple
     lo = np.minimum(irow, icol).astype(np.int64)
     hi = np.maximum(irow, icol).astype(np.int64)
     order = np.lexsort((hi, lo))

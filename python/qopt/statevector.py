@@ -65,7 +65,7 @@ def bit_arrays(bqm: dimod.BinaryQuadraticModel):
         ``bqm.energy`` of the corresponding sample (variables in ``bqm.variables`` order).
     """
     n = bqm.num_variables
-    ldata, (irow, icol, qdata), offset = bqm.to_numpy_vectors(bqm.variables, sort_indices=False)
+    ldata, (irow, icol, qdata), offset = bqm.to_numpy_vectors(bqm.variables, sort_indices=False)  # type: ignore[misc]  # dimod types it as a 3- or 4-tuple
     ldata = np.asarray(ldata, dtype=np.float64)
     qdata = np.asarray(qdata, dtype=np.float64)
     irow = np.asarray(irow, dtype=np.int32)

@@ -9,20 +9,23 @@ Public API:
       -> ConstrainedResult``: compile, sample, decode, raise only the violated constraints'
       weights, repeat.
 """
-from qopt.compile._compile import DEFAULT_UNBALANCED, compile, integer_encoding_coefficients
+import sys
+import types
+
 from qopt.compile.calibrate import ConstrainedResult, RoundRecord, solve_constrained
+from qopt.compile.compiler import DEFAULT_UNBALANCED, compile, integer_encoding_coefficients
 from qopt.compile.decoder import Candidate, DecodedArrays, Decoder
 
 __all__ = ["compile", "Decoder", "Candidate", "DecodedArrays", "solve_constrained", "ConstrainedResult",
            "RoundRecord", "integer_encoding_coefficients", "DEFAULT_UNBALANCED"]
 
 
-class _CallableModule(__import__("types").ModuleType):
-    """``qopt.compile`` is both this package and, as the brief names it, the function
+class _CallableModule(types.ModuleType):
+    """``qopt.compile`` is both this package and the function
     ``qopt.compile(model, ...) -> (bqm, decoder)``: calling the package calls :func:`compile`."""
 
     def __call__(self, model, **options):
         return compile(model, **options)
 
 
-__import__("sys").modules[__name__].__class__ = _CallableModule
+sys.modules[__name__].__class__ = _CallableModule

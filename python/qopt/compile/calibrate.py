@@ -21,7 +21,7 @@ import dimod
 import numpy as np
 
 from qopt._validation import ParameterError, check_float, check_int
-from qopt.compile._compile import compile as compile_model
+from qopt.compile.compiler import compile as compile_model
 from qopt.compile.decoder import Candidate
 from qopt.model.load import as_problem
 
@@ -140,7 +140,7 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
         max_rounds = 1
     rounds: list[RoundRecord] = []
     pool: dict[bytes, list] = {}  # original sample bytes -> [x, energy, objective, viol, feasible, occ]
-    labels = None
+    labels: tuple = ()
     con_labels = ()
     nbqm = 0
     seed = sample_params.get("seed")

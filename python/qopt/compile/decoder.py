@@ -9,6 +9,8 @@ import dimod
 import numpy as np
 import scipy.sparse as sp
 
+from qopt.model.problem import Problem
+
 __all__ = ["Decoder", "Candidate", "DecodedArrays"]
 
 
@@ -115,7 +117,7 @@ class Decoder:
         rtol, atol: feasibility tolerances (dimod's ``check_feasible`` rule).
     """
 
-    problem: object
+    problem: Problem
     labels: tuple
     bit_labels: tuple
     num_bits: int
@@ -128,8 +130,8 @@ class Decoder:
     constraint_labels: tuple
     weights: Mapping
     options: Mapping
-    A_bits: sp.csr_matrix = None
-    k0: np.ndarray = None
+    A_bits: sp.csr_matrix
+    k0: np.ndarray
     slack_spec: tuple = ()
     slack_labels: tuple = ()
     rtol: float = 1e-6

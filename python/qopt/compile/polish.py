@@ -108,7 +108,7 @@ def feasible_descent(problem: Problem, x: np.ndarray, *, max_iter: int = 10_000,
                 v1 = _violation(L1, lo[:, None], hi[:, None], tol[:, None])
             else:
                 v1 = np.zeros(n)
-            move = None
+            move: tuple[int, ...] | None = None
             if v_now > 0:
                 better = v1 < v_now - 1e-12
                 if np.any(better):
@@ -136,12 +136,12 @@ def feasible_descent(problem: Problem, x: np.ndarray, *, max_iter: int = 10_000,
                         move = (int(ones[i]), int(zeros[j]))
             if move is None:
                 break
-            for i in move:
-                di = 1.0 - 2.0 * xr[i]
-                xr[i] += di
-                col = S[:, i] if isinstance(S, np.ndarray) else S[:, i].toarray().ravel()
+            for v in move:
+                di = 1.0 - 2.0 * xr[v]
+                xr[v] += di
+                col = S[:, v] if isinstance(S, np.ndarray) else S[:, v].toarray().ravel()
                 h = h + di * col
                 if m:
-                    L = L + di * (A[:, i] if dense_A else A[:, i].toarray().ravel())
+                    L = L + di * (A[:, v] if dense_A else A[:, v].toarray().ravel())
         X[r] = xr
     return X

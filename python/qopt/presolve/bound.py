@@ -54,7 +54,7 @@ import scipy.sparse.linalg as spla
 
 from qopt._validation import check_choice, check_float, check_int
 
-__all__ = ["lower_bound", "roof_duality", "roof_duality_bound", "spectral_bound", "ising_arrays"]
+__all__ = ["lower_bound", "roof_duality", "roof_duality_bound", "spectral_bound", "ising_arrays", "certified_value"]
 
 _U = np.finfo(float).eps / 2  # unit roundoff
 _SLACK = 1e-9
@@ -81,7 +81,7 @@ def ising_arrays(bqm: dimod.BinaryQuadraticModel, variables=None):
     if variables is None:
         variables = list(bqm.variables)
     n = len(variables)
-    h, (ir, ic, J), offset = spin.to_numpy_vectors(variable_order=variables)
+    h, (ir, ic, J), offset = spin.to_numpy_vectors(variable_order=variables)  # type: ignore[misc]  # dimod types it as a 3- or 4-tuple
     ir = np.asarray(ir, dtype=np.int64)
     ic = np.asarray(ic, dtype=np.int64)
     A = sp.coo_matrix((np.r_[J, J], (np.r_[ir, ic], np.r_[ic, ir])), shape=(n, n)).tocsr()
@@ -91,18 +91,22 @@ def ising_arrays(bqm: dimod.BinaryQuadraticModel, variables=None):
 
 
 def _scale(bqm: dimod.BinaryQuadraticModel) -> float:
-    lin, (_, _, q), off = bqm.to_numpy_vectors()
+    lin, (_, _, q), off = bqm.to_numpy_vectors()  # type: ignore[misc]  # dimod types it as a 3- or 4-tuple
     return 1.0 + abs(float(off)) + float(np.abs(lin).sum()) + float(np.abs(q).sum())
 
 
 def _is_integral(bqm: dimod.BinaryQuadraticModel) -> bool:
-    lin, (_, _, q), off = bqm.to_numpy_vectors()
+    lin, (_, _, q), off = bqm.to_numpy_vectors()  # type: ignore[misc]  # dimod types it as a 3- or 4-tuple
     return bool(np.all(lin == np.round(lin)) and np.all(q == np.round(q)) and off == round(off))
 
 
-def _finish(value: float, bqm: dimod.BinaryQuadraticModel, integral: bool) -> float:
+def certified_value(value: float, bqm: dimod.BinaryQuadraticModel) -> float:
+    """A lower bound ``value`` (energy units of ``bqm``) made safe against floating-point
+    rounding: lowered by a slack proportional to the model's scale (sum of |biases|), then
+    rounded up to an integer when every bias and the offset are integers (the energy of
+    every sample is then an integer too). Every bound qopt reports passes through here."""
     value = value - _SLACK * _scale(bqm)
-    if integral:
+    if _is_integral(bqm):
         value = float(math.ceil(value))
     return float(value)
 
@@ -137,7 +141,7 @@ def roof_duality_bound(bqm: dimod.BinaryQuadraticModel) -> dict:
     if len(bqm) == 0:
         return {"value": float(bqm.offset), "method": "roof_duality", "seconds": 0.0, "num_fixable": 0}
     lb, fixed = roof_duality(bqm, strict=True)
-    value = _finish(float(lb), bqm, _is_integral(bqm))
+    value = certified_value(float(lb), bqm)
     return {"value": value, "method": "roof_duality", "seconds": time.perf_counter() - start,
             "num_fixable": len(fixed)}
 
@@ -307,7 +311,7 @@ def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0,
     A = _homogenise(h, A)
     N = A.shape[0]
     if A.nnz == 0:  # no interactions at all: E = offset exactly
-        return {"value": _finish(offset, bqm, _is_integral(bqm)), "method": "spectral",
+        return {"value": certified_value(offset, bqm), "method": "spectral",
                 "seconds": time.perf_counter() - start, "num_spins": N}
     if rank is None:
         # sqrt(2N) + 1 columns suffice for an SDP optimum (Barvinok 1995; Pataki 1998); capped
@@ -340,7 +344,7 @@ def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0,
         theta = 0.0
         lam, cert = _gershgorin(diag0, offabs), {"certificate": "gershgorin"}
     quad = 0.5 * (math.fsum(y) + N * lam)
-    value = _finish(offset + quad, bqm, _is_integral(bqm))
+    value = certified_value(offset + quad, bqm)
     return {"value": value, "method": "spectral", "seconds": time.perf_counter() - start,
             "sdp_estimate": offset + 0.5 * float(primal), "lambda_estimate": theta,
             "lambda_certified": lam, "sweeps": int(sweeps), "mixing_seconds": mixing_seconds, "rank": rank, "num_spins": N, **cert}

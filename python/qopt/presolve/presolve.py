@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from qopt._validation import check_choice
-from qopt.presolve.bound import _finish, _is_integral, ising_arrays
+from qopt.presolve.bound import certified_value, ising_arrays
 from qopt.presolve.bound import lower_bound as _lower_bound
 from qopt.presolve.bound import roof_duality as _roof_duality
 
@@ -156,7 +156,7 @@ class PresolveResult:
                 raise ValueError("samplesets must cover exactly the variables of their component")
             arr = np.asarray(part.record.sample)
             where = {v: i for i, v in enumerate(part.variables)}
-            pos = [where[v] for v in group]
+            pos = np.array([where[v] for v in group], dtype=np.int64)
             rows = np.arange(num_reads) % len(part)
             samples[:, [index[v] for v in group]] = arr[np.ix_(rows, pos)]
         energies = self.bqm.energies((samples, variables))
@@ -175,7 +175,7 @@ def _fix(bqm: dimod.BinaryQuadraticModel, fixed: Mapping) -> dimod.BinaryQuadrat
     variables = list(bqm.variables)
     n = len(variables)
     index = {v: i for i, v in enumerate(variables)}
-    lin, (ir, ic, q), offset = bqm.to_numpy_vectors(variable_order=variables)
+    lin, (ir, ic, q), offset = bqm.to_numpy_vectors(variable_order=variables)  # type: ignore[misc]  # dimod types it as a 3- or 4-tuple
     lin = np.array(lin, dtype=float)
     ir = np.asarray(ir, dtype=np.int64)
     ic = np.asarray(ic, dtype=np.int64)
@@ -236,11 +236,11 @@ def presolve(bqm: dimod.BinaryQuadraticModel, *, forced_sign: bool = True, roof_
     """
     if bound is not None:
         check_choice("bound", bound, ("best", "spectral", "roof_duality"))
-    timing = {}
+    timing: dict[str, float] = {}
     log: list[dict] = []
     work = bqm.copy()
     fixed: dict = {}
-    rd_bound = None
+    rd_bound: dict | None = None
     start = time.perf_counter()
     for round_ in range(50):
         changed = False
@@ -262,7 +262,7 @@ def presolve(bqm: dimod.BinaryQuadraticModel, *, forced_sign: bool = True, roof_
             if rd_bound is None:
                 # First roof-duality pass: the bound for the model after forced fixing, which
                 # has the same minimum as the original. Slack as in lower_bound().
-                rd_bound = {"value": _finish(float(lb), bqm, _is_integral(bqm)),
+                rd_bound = {"value": certified_value(float(lb), bqm),
                             "method": "roof_duality"}
             if f:
                 work = _fix(work, f)
@@ -324,7 +324,7 @@ def presolve(bqm: dimod.BinaryQuadraticModel, *, forced_sign: bool = True, roof_
                 "num_singletons": sum(1 for s in sizes if s == 1), "num_free": sum(sizes),
                 "num_fixed": len(fixed), "num_variables": len(bqm)})
 
-    result_bound = None
+    result_bound: dict | None = None
     if rd_bound is not None:
         result_bound = dict(rd_bound)
         # Fixings by roof duality leave the bound's value unchanged; report it as is.
@@ -333,14 +333,14 @@ def presolve(bqm: dimod.BinaryQuadraticModel, *, forced_sign: bool = True, roof_
         total = offset
         parts = []
         remaining = float(time_limit)
-        for c in comps:
+        for comp in comps:
             t1 = time.perf_counter()
-            b = _lower_bound(c, time_limit=max(1e-3, remaining), method=bound)
+            b = _lower_bound(comp, time_limit=max(1e-3, remaining), method=bound)
             remaining -= time.perf_counter() - t1
             total += b["value"]
-            parts.append({"size": len(c), "value": b["value"], "method": b["method"]})
+            parts.append({"size": len(comp), "value": b["value"], "method": b["method"]})
         # Rounding in the fixings' offset: same slack (and integer rounding) as lower_bound().
-        value = _finish(float(total), bqm, _is_integral(bqm))
+        value = certified_value(float(total), bqm)
         if result_bound is None or value >= result_bound["value"]:
             methods = sorted({p["method"] for p in parts}) or ["exact"]
             result_bound = {"value": value, "method": "+".join(methods), "components": parts[:20],
