@@ -107,7 +107,7 @@ class Server:
             raise
         host = address.rsplit(":", 1)[0]
         self.address = f"{host}:{self.port}"
-        self.metrics_port = None
+        self.metrics_port: int | None = None
         if not config.auth_enabled and not is_loopback(address):
             log.warning("authentication is off on a non-loopback address %s: anyone who can reach it can submit "
                         "jobs; configure tokens (see docs/service.md)", address)

@@ -110,6 +110,10 @@ _SUMMARY = _SELECT.replace("result, error", "NULL, error")
 def _record(row) -> JobRecord | None:
     if row is None:
         return None
+    return _existing(row)
+
+
+def _existing(row) -> JobRecord:
     rec = JobRecord(*row)
     rec.cancel_requested = bool(rec.cancel_requested)
     return rec
@@ -206,7 +210,7 @@ class JobStore:
                     db.close()
                 except sqlite3.Error:
                     pass
-                self._db = None
+                self._db = None  # type: ignore[assignment]  # closed: every later use is a bug
             self._release_flock()
 
     def _execute(self, sql: str, args=()):
@@ -232,7 +236,7 @@ class JobStore:
                 "INSERT INTO jobs (job_id, principal, request_id, request_hash, request, backend, problem_name, "
                 "state, attempt, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
                 (job_id, principal, request_id, request_hash, request, backend, problem_name, QUEUED, now, now))
-            return self.get_job(job_id), True
+            return _existing(self._execute(_SELECT + " WHERE job_id = ?", (job_id,)).fetchone()), True
 
     def get_job(self, job_id: str, *, principal: str | None = None, with_result: bool = True) -> JobRecord | None:
         """The job, or None when unknown (or owned by another principal when ``principal`` is given)."""
@@ -251,7 +255,8 @@ class JobStore:
                   limit: int = 50) -> list[JobRecord]:
         """Jobs newest first (without result bodies): of ``principal`` (all when None),
         in ``state`` (any when 0), with ``seq < before_seq`` (paging)."""
-        sql, args = _SUMMARY + " WHERE 1=1", []
+        sql = _SUMMARY + " WHERE 1=1"
+        args: list[str | int] = []
         if principal is not None:
             sql += " AND principal = ?"
             args.append(principal)
@@ -263,7 +268,7 @@ class JobStore:
             args.append(before_seq)
         sql += " ORDER BY seq DESC LIMIT ?"
         args.append(limit)
-        return [_record(r) for r in self._execute(sql, args).fetchall()]
+        return [_existing(r) for r in self._execute(sql, args).fetchall()]
 
     def queued_job_ids(self) -> list[str]:
         """Ids of QUEUED jobs, oldest first."""
