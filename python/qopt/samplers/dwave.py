@@ -283,7 +283,7 @@ class DWaveSampler(dimod.Sampler):
         else:
             cs = chain_strength
         composite = FixedEmbeddingComposite(child, embedding)
-        child_kwargs = {"num_reads": num_reads}
+        child_kwargs: dict[str, object] = {"num_reads": num_reads}
         if annealing_time is not None:
             if "annealing_time" not in child.parameters:
                 raise ParameterError("annealing_time", "is not supported by the child sampler, was "

@@ -89,7 +89,7 @@ def ising_operator(bqm: dimod.BinaryQuadraticModel):
     spin = bqm.spin if bqm.vartype is dimod.BINARY else bqm
     # dimod's BINARY->SPIN uses s = 2x - 1, i.e. s = -Z for x = (1 - Z)/2: flip the linear sign.
     sign = -1.0 if bqm.vartype is dimod.BINARY else 1.0
-    terms = [("", [], float(spin.offset))]
+    terms: list[tuple[str, list[int], float]] = [("", [], float(spin.offset))]
     terms += [("Z", [index[v]], sign * float(b)) for v, b in spin.linear.items() if b != 0]
     terms += [("ZZ", [index[u], index[v]], float(b)) for (u, v), b in spin.quadratic.items() if b != 0]
     return SparsePauliOp.from_sparse_list(terms, num_qubits=max(n, 1)).simplify(atol=0.0)
@@ -299,7 +299,7 @@ class QAOASampler(dimod.Sampler):
                 record(x, e)
                 return e
 
-            fun_grad = None
+            fun_grad = None  # type: ignore[assignment]  # no gradient on this evaluator
 
         t1 = time.perf_counter_ns()
         opt_info = {"name": optimizer, "maxiter": maxiter}
@@ -331,6 +331,7 @@ class QAOASampler(dimod.Sampler):
         if sampler == "core":
             from qopt.statevector import indices_to_samples
 
+            assert core_ev is not None  # sampler == "core" builds it
             idx = core_ev.sample_indices(x[:reps], x[reps:], shots, seed)
             uniq, counts = np.unique(idx, return_counts=True)
             samples = indices_to_samples(uniq, n, bqm.vartype)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Mapping
+from typing import cast
 
 import dimod
 
@@ -74,7 +76,7 @@ def parameter_spec(name: str) -> ParameterSpec:
     """
     cls = get_sampler_class(name)
     spec = getattr(cls, "parameter_spec", None)
-    return spec if isinstance(spec, ParameterSpec) else ParameterSpec.from_dimod(cls.parameters)
+    return spec if isinstance(spec, ParameterSpec) else ParameterSpec.from_dimod(cast(Mapping, cls.parameters))
 
 
 def parameter_specs() -> dict[str, ParameterSpec]:

@@ -16,6 +16,7 @@ import math
 import secrets
 import time
 import warnings
+from typing import Literal
 
 import dimod
 import numpy as np
@@ -25,10 +26,13 @@ from qopt import _core
 from qopt.errors import ParameterError
 from qopt.samplers.spec import Param, ParameterSpec, event_validator
 
-__all__ = ["SimulatedAnnealingSampler", "ising_csr", "default_beta_range", "INITIAL_STATES_GENERATORS"]
+__all__ = ["SimulatedAnnealingSampler", "ising_csr", "default_beta_range", "INITIAL_STATES_GENERATORS",
+           "InitialStatesGenerator"]
 
 #: How :class:`dimod.Initialized` fills missing initial states.
-INITIAL_STATES_GENERATORS = ("none", "tile", "random")
+#: dimod.Initialized's ways to fill missing initial states.
+InitialStatesGenerator = Literal["none", "tile", "random"]
+INITIAL_STATES_GENERATORS: tuple[InitialStatesGenerator, ...] = ("none", "tile", "random")
 
 
 def ising_csr(bqm: dimod.BinaryQuadraticModel):
@@ -43,7 +47,8 @@ def ising_csr(bqm: dimod.BinaryQuadraticModel):
         ``bqm.variables`` order. Each coupling appears in both rows.
     """
     n = bqm.num_variables
-    lin, (irow, icol, q), offset = bqm.to_numpy_vectors(bqm.variables, sort_indices=False)
+    lin, (irow, icol, q), offset = bqm.to_numpy_vectors(  # type: ignore[misc]  # dimod types it as a 3- or 4-tuple
+        bqm.variables, sort_indices=False)
     lin = np.asarray(lin, dtype=np.float64)
     q = np.asarray(q, dtype=np.float64)
     irow = np.asarray(irow, dtype=np.int64)
@@ -150,7 +155,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
     def sample(self, bqm: dimod.BinaryQuadraticModel, *, num_reads: int | None = None, num_sweeps: int | None = None,
                beta_range: tuple[float, float] | None = None, beta_schedule_type: str = "geometric",
                seed: int | None = None, num_threads: int = 1, initial_states=None,
-               initial_states_generator: str = "random", time_limit: float | None = None,
+               initial_states_generator: InitialStatesGenerator = "random", time_limit: float | None = None,
                polish: bool = False, interrupt=None, beta_schedule=None, **kwargs) -> dimod.SampleSet:
         """Sample from ``bqm`` by simulated annealing.
 

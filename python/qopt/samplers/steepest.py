@@ -19,7 +19,7 @@ import dimod
 import numpy as np
 
 from qopt import _core
-from qopt.samplers.sa import INITIAL_STATES_GENERATORS, ising_csr
+from qopt.samplers.sa import INITIAL_STATES_GENERATORS, InitialStatesGenerator, ising_csr
 from qopt.samplers.spec import Param, ParameterSpec
 
 __all__ = ["SteepestDescentSampler"]
@@ -56,7 +56,7 @@ class SteepestDescentSampler(dimod.Sampler, dimod.Initialized):
     }
 
     def sample(self, bqm: dimod.BinaryQuadraticModel, *, initial_states=None, num_reads: int | None = None,
-               seed: int | None = None, num_threads: int = 1, initial_states_generator: str = "random",
+               seed: int | None = None, num_threads: int = 1, initial_states_generator: InitialStatesGenerator = "random",
                **kwargs) -> dimod.SampleSet:
         """Descend from each initial state to a 1-flip local minimum of ``bqm``.
 
