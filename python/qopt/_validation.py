@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 
 from qopt.errors import ParameterError
 
 __all__ = ["ParameterError", "check_int", "check_float", "check_choice"]
-
-
 
 
 def check_int(name: str, value, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -24,11 +23,12 @@ def check_int(name: str, value, *, minimum: int | None = None, maximum: int | No
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ParameterError(name, f"must be an integer, was {value!r}")
     if isinstance(value, numbers.Integral):
-        ivalue = int(value)
+        ivalue = operator.index(value)
     else:
-        if not math.isfinite(value) or float(value) != int(value):
+        fvalue = float(value)
+        if not math.isfinite(fvalue) or fvalue != int(fvalue):
             raise ParameterError(name, f"must be an integer, was {value!r}")
-        ivalue = int(value)
+        ivalue = int(fvalue)
     if minimum is not None and ivalue < minimum:
         raise ParameterError(name, f"must be >= {minimum}, was {ivalue}")
     if maximum is not None and ivalue > maximum:
