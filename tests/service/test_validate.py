@@ -12,7 +12,7 @@ import pytest
 
 from qopt import pipeline
 from qopt.client import SolveError
-from qopt.service import validation
+from qopt.service import convert, validation
 from qopt.service.limits import ServiceConfig
 from qopt.service.server import Server
 from qopt.v1 import model_pb2
@@ -51,12 +51,12 @@ def _samples(cqm):
         else:
             ranges.append((0, 1))
     for values in itertools.product(*ranges):
-        yield dict(zip(cqm.variables, values))
+        yield dict(zip(cqm.variables, values, strict=True))
 
 
 def test_cqm_round_trip_preserves_objective_and_constraints():
     cqm = _cqm()
-    back, sign = validation.cqm_from_proto(validation.cqm_to_proto(cqm))
+    back, sign = convert.cqm_from_proto(convert.cqm_to_proto(cqm))
     assert sign == 1
     assert set(back.variables) == set(cqm.variables)
     assert set(back.constraints) == set(cqm.constraints) and "pick" in back.discrete
@@ -69,9 +69,9 @@ def test_cqm_round_trip_preserves_objective_and_constraints():
 
 
 def test_maximise_is_negated():
-    msg = validation.cqm_to_proto(_cqm())
+    msg = convert.cqm_to_proto(_cqm())
     msg.sense = model_pb2.OBJECTIVE_SENSE_MAXIMIZE
-    back, sign = validation.cqm_from_proto(msg)
+    back, sign = convert.cqm_from_proto(msg)
     assert sign == -1
     sample = next(_samples(_cqm()))
     assert back.objective.energy(sample) == pytest.approx(-_cqm().objective.energy(sample))
@@ -183,7 +183,7 @@ def test_constrained_fields_mapped_to_response_and_back():
     from qopt.client import Client
 
     cqm = _cqm()
-    msg = validation.cqm_to_proto(cqm)
+    msg = convert.cqm_to_proto(cqm)
     expected = min(cqm.objective.energy(s) for s in _samples(cqm) if cqm.check_feasible(s))
     with Server("127.0.0.1:0", solve_fn=_exact_cqm_solve) as srv, Client(srv.address) as c:
         result = c.solve(cqm, backend="sa", max_candidates=5)
@@ -235,7 +235,7 @@ def test_fuzz_constrained_models(seed):
             e.constant = draw(floats)
 
         expr(msg.objective)
-        for j in range(draw(st.integers(0, 3))):
+        for _j in range(draw(st.integers(0, 3))):
             c = msg.constraints.add(label=draw(st.sampled_from(["c0", "c1", ""])), sense=draw(st.integers(0, 4)),
                                     rhs=draw(floats), one_hot=draw(st.booleans()))
             expr(c.lhs)
@@ -245,8 +245,8 @@ def test_fuzz_constrained_models(seed):
     @given(cqms())
     def check(msg):
         try:
-            cqm, sign = validation.cqm_from_proto(msg)
-        except validation.InvalidRequest as exc:
+            cqm, sign = convert.cqm_from_proto(msg)
+        except convert.InvalidRequest as exc:
             assert all(v.field.startswith("problem.cqm") for v in exc.violations)
             return
         assert len(cqm.variables) == len(msg.variables) and sign in (1, -1)
