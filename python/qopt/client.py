@@ -163,9 +163,7 @@ def _problem(model, name: str = "") -> tuple[model_pb2.Problem, list]:
     if isinstance(model, dimod.BinaryQuadraticModel):
         return model_pb2.Problem(bqm=convert.bqm_to_proto(model), name=name), list(model.variables)
     if isinstance(model, dimod.ConstrainedQuadraticModel):
-        from qopt.service.validation import cqm_to_proto
-
-        return model_pb2.Problem(cqm=cqm_to_proto(model), name=name), list(model.variables)
+        return model_pb2.Problem(cqm=convert.cqm_to_proto(model), name=name), list(model.variables)
     if isinstance(model, str):
         return model_pb2.Problem(lp=model, name=name), []
     if type(model).__name__ in ("Problem", "QuadraticProgram"):

@@ -11,7 +11,7 @@ def _random_state(bqm, rng):
 
 
 def _energy(bqm, spins):
-    sample = dict(zip(bqm.variables, spins))
+    sample = dict(zip(bqm.variables, spins, strict=True))
     if bqm.vartype is dimod.BINARY:
         sample = {v: (s + 1) // 2 for v, s in sample.items()}
     return bqm.energy(sample)

@@ -8,8 +8,8 @@ import pytest
 
 import qopt
 from qopt import pipeline
+from qopt.errors import BackendUnavailable as TransientBackendError
 from qopt.hybrid.fallback import NoResultInTime, ResultCache, sample_with_fallback
-from qopt.hybrid.sampler import TransientBackendError
 
 
 class _Broken(dimod.Sampler):

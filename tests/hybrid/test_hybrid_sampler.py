@@ -6,7 +6,9 @@ import dimod
 import numpy as np
 import pytest
 
-from qopt.hybrid.sampler import HybridSampler, TransientBackendError, classify_error
+from qopt.errors import BackendUnavailable as TransientBackendError
+from qopt.errors import classify_error
+from qopt.hybrid.sampler import HybridSampler
 
 
 class _Failing(dimod.Sampler):
@@ -61,7 +63,7 @@ def test_quantum_improvements_counted_against_classical_branch():
     qva = ss.info["quantum_value_added"]
     improvements = ss.info["hybrid"]["improvements"].get("ExactSolver", 0)
     assert (improvements > 0) == (qva["quantum_subproblem_energy_gain"] < 0)
-    best_rows = {b: e for b, e in zip(ss.record.branch, ss.record.energy)}
+    best_rows = {b: e for b, e in zip(ss.record.branch, ss.record.energy, strict=True)}
     assert qva["hybrid_best_energy"] == pytest.approx(best_rows["quantum"])
     assert qva["classical_branch_best_energy"] == pytest.approx(best_rows["classical"])
 

@@ -299,7 +299,7 @@ def test_restart_runs_queued_and_requeues_running(tmp_path):
     srv = Server("127.0.0.1:0", config=config, store_path=str(store)).start()
     try:
         with Client(srv.address) as c:
-            for i, (job_id, bqm) in enumerate(zip(ids, bqms)):
+            for i, (job_id, bqm) in enumerate(zip(ids, bqms, strict=True)):
                 result = c.job(job_id).result(timeout=30)
                 assert result.best.energy == pytest.approx(dimod.ExactSolver().sample(bqm).first.energy)
                 assert c.job(job_id).get().attempt == (2 if i == 0 else 1)

@@ -12,7 +12,7 @@ import pytest
 
 from qopt import pipeline
 from qopt.client import SolveError
-from qopt.service import validation
+from qopt.service import convert, validation
 from qopt.service.limits import ServiceConfig
 from qopt.service.server import Server
 from qopt.v1 import model_pb2
@@ -56,7 +56,7 @@ def _samples(cqm):
 
 def test_cqm_round_trip_preserves_objective_and_constraints():
     cqm = _cqm()
-    back, sign = validation.cqm_from_proto(validation.cqm_to_proto(cqm))
+    back, sign = convert.cqm_from_proto(convert.cqm_to_proto(cqm))
     assert sign == 1
     assert set(back.variables) == set(cqm.variables)
     assert set(back.constraints) == set(cqm.constraints) and "pick" in back.discrete
@@ -69,9 +69,9 @@ def test_cqm_round_trip_preserves_objective_and_constraints():
 
 
 def test_maximise_is_negated():
-    msg = validation.cqm_to_proto(_cqm())
+    msg = convert.cqm_to_proto(_cqm())
     msg.sense = model_pb2.OBJECTIVE_SENSE_MAXIMIZE
-    back, sign = validation.cqm_from_proto(msg)
+    back, sign = convert.cqm_from_proto(msg)
     assert sign == -1
     sample = next(_samples(_cqm()))
     assert back.objective.energy(sample) == pytest.approx(-_cqm().objective.energy(sample))
@@ -183,7 +183,7 @@ def test_constrained_fields_mapped_to_response_and_back():
     from qopt.client import Client
 
     cqm = _cqm()
-    msg = validation.cqm_to_proto(cqm)
+    msg = convert.cqm_to_proto(cqm)
     expected = min(cqm.objective.energy(s) for s in _samples(cqm) if cqm.check_feasible(s))
     with Server("127.0.0.1:0", solve_fn=_exact_cqm_solve) as srv, Client(srv.address) as c:
         result = c.solve(cqm, backend="sa", max_candidates=5)
@@ -245,8 +245,8 @@ def test_fuzz_constrained_models(seed):
     @given(cqms())
     def check(msg):
         try:
-            cqm, sign = validation.cqm_from_proto(msg)
-        except validation.InvalidRequest as exc:
+            cqm, sign = convert.cqm_from_proto(msg)
+        except convert.InvalidRequest as exc:
             assert all(v.field.startswith("problem.cqm") for v in exc.violations)
             return
         assert len(cqm.variables) == len(msg.variables) and sign in (1, -1)

@@ -90,7 +90,7 @@ class IsingState:
         rows, cols, vals = [], [], []
         for a, v in enumerate(variables):
             lo, hi = self.row_ptr[v], self.row_ptr[v + 1]
-            for j, Jij in zip(self.col[lo:hi], self.J[lo:hi]):
+            for j, Jij in zip(self.col[lo:hi], self.J[lo:hi], strict=True):
                 b = local.get(int(j))
                 if b is None:
                     continue
@@ -112,7 +112,7 @@ class IsingState:
         members = set(int(v) for v in flip)
         for i in flip:
             lo, hi = self.row_ptr[i], self.row_ptr[i + 1]
-            for j, Jij in zip(self.col[lo:hi], self.J[lo:hi]):
+            for j, Jij in zip(self.col[lo:hi], self.J[lo:hi], strict=True):
                 if int(j) in members and j > i:
                     delta += 4.0 * Jij * s[i] * s[j]
         return delta

@@ -14,8 +14,13 @@ Algorithm (after Kerberos in D-Wave's dwave-hybrid, with a deadline that holds):
 4. Fallback tiers for subproblems: a transient backend error (connection, timeout) is
    retried with backoff; a structural one (refusal, bad model), a hang past
    ``subproblem_timeout`` or exhausted retries sends the remaining subproblems to the
-   classical tier (exact enumeration, or annealing above 16 variables). Every switch is
-   recorded in ``info["fallback_chain"]``, so a classical answer never passes as a quantum one.
+   classical tier (exact enumeration up to ``ENUMERATION_MAX_VARIABLES`` variables,
+   annealing above). Every switch is recorded in ``info["fallback_chain"]``, so a
+   classical answer never passes as a quantum one.
+
+:meth:`HybridSampler.sample` checks its arguments; the run loop is :class:`_HybridRun`,
+one object per call holding the incumbent, the subproblems in flight and the fallback
+state, with one method per step.
 
 Every returned sample records the branch and backend that produced it (``branch`` and
 ``backend`` vectors of the sample set).
@@ -31,20 +36,15 @@ import time
 import dimod
 import numpy as np
 
-from qopt.errors import BackendUnavailable, classify_error
+from qopt.errors import classify_error
 from qopt.hybrid.decompose import STRATEGIES, IsingState, select_subproblem
 from qopt.hybrid.workers import WORKERS, WorkerPool
+from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES
 from qopt.samplers.registry import BACKENDS
 from qopt.samplers.sa import SimulatedAnnealingSampler
 from qopt.samplers.spec import Param, ParameterSpec, callable_validator, event_validator, has_method_validator
 
-__all__ = ["HybridSampler", "TransientBackendError", "classify_error"]
-
-EXACT_SUBPROBLEM_MAX = 16
-
-
-#: The transient backend failure (an alias of :class:`qopt.errors.BackendUnavailable`).
-TransientBackendError = BackendUnavailable
+__all__ = ["HybridSampler"]
 
 
 class _Call:
@@ -196,239 +196,329 @@ class HybridSampler(dimod.Sampler):
         if "seed" in getattr(quantum_sampler, "parameters", {}) and "seed" not in qparams:
             qparams["seed"] = seed % (2**31)
 
-        deadline = t_start + time_limit
-        margin = min(0.25, max(0.05, 0.03 * time_limit))
-        stop_at = deadline - margin
-        rng = np.random.default_rng(seed)
-        variables = list(bqm.variables)
-        n = len(variables)
+        n = len(bqm.variables)
         if patience is None:
             patience = int(4 * n / subproblem_size) + 20
-        stop_event = threading.Event()
+        run = _HybridRun(bqm, quantum_sampler, qname, qparams, t_start=t_start, time_limit=time_limit,
+                         subproblem_size=subproblem_size, seed=seed, num_workers=num_workers,
+                         subproblem_timeout=subproblem_timeout, max_retries=max_retries,
+                         classical_branch=classical_branch, strategies=list(strategies), patience=patience,
+                         interrupt=interrupt, on_progress=on_progress)
+        return run.run()
 
-        def stopped() -> bool:
-            return stop_event.is_set() or (interrupt is not None and interrupt.is_set())
 
-        sa = SimulatedAnnealingSampler()
-        lock = threading.Lock()
-        progress_best = [np.inf]
+class _HybridRun:
+    """One call of :meth:`HybridSampler.sample`: the incumbent, the subproblems in flight,
+    the fallback state and the classical branch, with one method per step.
 
-        def report(energy: float, branch: str, backend: str) -> None:
-            with lock:
-                if energy < progress_best[0] - 1e-12:
-                    progress_best[0] = energy
-                    if on_progress is not None:
-                        on_progress({"event": "best", "energy": float(energy), "branch": branch, "backend": backend})
+    The caller has checked every argument; :meth:`run` does the work and returns the
+    sample set. Two threads touch the run: the classical branch (:meth:`classical_branch`)
+    writes ``classical_energy``, ``classical_spins`` and ``classical_reads``; everything
+    else belongs to the thread that called :meth:`run`. Subproblem calls run on the
+    shared worker pool and report through ``results``.
+    """
 
-        # --- classical branch: repeated anneals until the deadline -----------------------
-        classical = {"energy": np.inf, "spins": None, "reads": 0}
-        spin_bqm = bqm.spin if bqm.vartype is dimod.BINARY else bqm
+    def __init__(self, bqm: dimod.BinaryQuadraticModel, quantum_sampler, qname: str, qparams: dict, *,
+                 t_start: float, time_limit: float, subproblem_size: int, seed: int, num_workers: int,
+                 subproblem_timeout: float, max_retries: int, classical_branch: bool, strategies: list[str],
+                 patience: int, interrupt, on_progress):
+        self.bqm = bqm
+        self.quantum_sampler = quantum_sampler
+        self.qname = qname
+        self.qparams = qparams
+        self.t_start = t_start
+        self.subproblem_size = subproblem_size
+        self.seed = seed
+        self.num_workers = num_workers
+        self.subproblem_timeout = subproblem_timeout
+        self.max_retries = max_retries
+        self.with_classical_branch = classical_branch
+        self.strategies = strategies
+        self.patience = patience
+        self.interrupt = interrupt
+        self.on_progress = on_progress
 
-        def classical_loop():
-            k = 0
-            while not stopped():
-                left = stop_at - time.monotonic()
-                if left <= 0.01:
-                    break
-                # 16 reads cost what one does (one SIMD lane each in the C++ kernel)
-                ss = sa.sample(spin_bqm, num_reads=16, num_sweeps=1000, seed=(seed + 1 + k) % 2**52,
-                               time_limit=left, interrupt=stop_event)
-                k += 1
-                e = float(ss.first.energy)
-                classical["reads"] += len(ss)
-                if e < classical["energy"]:
-                    classical["energy"] = e
-                    classical["spins"] = np.array([ss.first.sample[v] for v in variables], dtype=np.int8)
-                    report(e, "classical", "sa")
+        # deadline: the answer is assembled by stop_at, a margin before the caller's deadline
+        self.deadline = t_start + time_limit
+        self.stop_at = self.deadline - min(0.25, max(0.05, 0.03 * time_limit))
+        self.rng = np.random.default_rng(seed)
+        self.variables = list(bqm.variables)
+        self.n = len(self.variables)
+        self.stop_event = threading.Event()
+        self.sa = SimulatedAnnealingSampler()
+        self.descent = None
+        self.state: IsingState | None = None  # the quantum branch's incumbent
 
-        classical_thread = None
-        if classical_branch:
-            classical_thread = threading.Thread(target=classical_loop, daemon=True, name="qopt-hybrid-classical")
-            classical_thread.start()
+        # progress events: the best energy either branch has reported
+        self._lock = threading.Lock()
+        self._progress_best = np.inf
 
-        # --- initial incumbent: a random state, as in Kerberos ------------------------------
-        state = IsingState.from_bqm(bqm, rng.choice(np.array([-1, 1], dtype=np.int8), n))
-        report(state.energy, "quantum", "initial")
+        # classical branch (written by its thread)
+        self.spin_bqm = bqm.spin if bqm.vartype is dimod.BINARY else bqm
+        self.classical_energy = np.inf
+        self.classical_spins: np.ndarray | None = None
+        self.classical_reads = 0
+        self._classical_thread: threading.Thread | None = None
 
-        subproblems = collections.Counter()
-        improvements = collections.Counter()
-        strategy_counts = collections.Counter()
-        fallback_chain: list[dict] = []
-        quantum_gain = 0.0
-        classical_tier_gain = 0.0
-        polish_gain = 0.0
-        use_quantum = True
-        results: queue.Queue = queue.Queue()
-        workers = WORKERS
-        in_flight: dict[int, _Call] = {}
-        busy = np.zeros(n, dtype=bool)
-        tabu = np.zeros(n)
-        next_key = 0
-        rounds = 0
-        since_gain = 0
-        descent = _descent_sampler()
+        # quantum branch: counters reported in info["hybrid"] and info["quantum_value_added"]
+        self.subproblems: collections.Counter = collections.Counter()
+        self.improvements: collections.Counter = collections.Counter()
+        self.strategy_counts: collections.Counter = collections.Counter()
+        self.quantum_gain = 0.0
+        self.classical_tier_gain = 0.0
+        self.polish_gain = 0.0
+        self.rounds = 0
+        self.since_gain = 0
+        self.adopted = 0
+        self.adopt_after = max(1, self.n // subproblem_size)
 
-        def classical_tier(k: int):
-            if k <= EXACT_SUBPROBLEM_MAX:
-                return "exact", dimod.ExactSolver(), {}
-            return "sa", sa, {"num_reads": 8, "num_sweeps": 200, "seed": int(rng.integers(2**31))}
+        # subproblems in flight and the fallback state
+        self.results: queue.Queue = queue.Queue()
+        self.workers = WORKERS
+        self.in_flight: dict[int, _Call] = {}
+        self.busy = np.zeros(self.n, dtype=bool)
+        self.tabu = np.zeros(self.n)
+        self.next_key = 0
+        self.use_quantum = True  # False once the quantum backend failed: the classical tier takes over
+        self.use_quantum_at_dispatch: dict[int, bool] = {}
+        self.fallback_chain: list[dict] = []
 
-        def record_fallback(reason: str, classification: str, error: BaseException | None):
-            entry = {"tier": "quantum", "backend": qname, "outcome": reason, "classification": classification}
-            if error is not None:
-                entry["error"] = f"{type(error).__name__}: {error}"[:300]
-            fallback_chain.append(entry)
-            fallback_chain.append({"tier": "classical", "backend": f"exact (<= {EXACT_SUBPROBLEM_MAX} variables) "
-                                                                   f"or sa", "outcome": "used for later subproblems"})
+    # -- the run ------------------------------------------------------------------------
+    def run(self) -> dimod.SampleSet:
+        """Race both branches until the deadline and return the sample set (see
+        :meth:`HybridSampler.sample` for its rows and ``info``)."""
+        if self.with_classical_branch:
+            self._classical_thread = threading.Thread(target=self.classical_branch, daemon=True,
+                                                      name="qopt-hybrid-classical")
+            self._classical_thread.start()
+        # initial incumbent: a random state, as in Kerberos
+        self.state = IsingState.from_bqm(self.bqm, self.rng.choice(np.array([-1, 1], dtype=np.int8), self.n))
+        self.report(self.state.energy, "quantum", "initial")
+        self.descent = _descent_sampler()
+        self.quantum_branch()
+        # final polish: descent on the incumbent
+        if self.descent is not None and time.monotonic() < self.stop_at:
+            self.polish_gain += _polish_descent(self.descent, self.bqm, self.state, self.variables)
+            self.report(self.state.energy, "quantum", "polish")
+        self.stop_event.set()
+        if self._classical_thread is not None:
+            self._classical_thread.join(timeout=max(0.0, self.deadline - time.monotonic() - 0.02))
+        return self.sample_set()
 
-        def dispatch(vars_, strategy, attempt=0):
-            nonlocal next_key
-            h_sub, r, c, v = state.subproblem(vars_)
-            sub = _sub_bqm(h_sub, r, c, v)
-            key = next_key
-            next_key += 1
-            if use_quantum:
-                call = _Call(key, vars_, strategy, quantum_sampler, sub, qparams, results, attempt, workers)
-                call.backend = qname
-            else:
-                name, smp, prm = classical_tier(len(vars_))
-                call = _Call(key, vars_, strategy, smp, sub, prm, results, attempt, workers)
-                call.backend = name
-            in_flight[key] = call
-            busy[vars_] = True
+    def stopped(self) -> bool:
+        """Whether the run was told to stop (its own stop event or the caller's ``interrupt``)."""
+        return self.stop_event.is_set() or (self.interrupt is not None and self.interrupt.is_set())
 
-        def splice(call, ss):
-            nonlocal quantum_gain, classical_tier_gain, since_gain
-            vars_ = call.variables
-            subproblems[call.backend] += 1
-            new_spins = _best_spins(ss, len(vars_))
-            delta = state.delta_energy(vars_, new_spins)
-            if delta < -1e-9 * max(1.0, abs(state.energy)):
-                state.apply(vars_, new_spins)
-                improvements[call.backend] += 1
-                if call.backend == qname and use_quantum_at_dispatch.get(call.key, True):
-                    quantum_gain += delta
-                else:
-                    classical_tier_gain += delta
-                since_gain = 0
-                report(state.energy, "quantum", call.backend)
-            else:
-                since_gain += 1
-                tabu[vars_] += 0.5 * (np.abs(state.fields[vars_]).mean() + 1e-12)
+    def report(self, energy: float, branch: str, backend: str) -> None:
+        """Send a ``best`` progress event when ``energy`` beats every energy reported so far."""
+        with self._lock:
+            if energy < self._progress_best - 1e-12:
+                self._progress_best = energy
+                if self.on_progress is not None:
+                    self.on_progress({"event": "best", "energy": float(energy), "branch": branch,
+                                      "backend": backend})
 
-        use_quantum_at_dispatch: dict[int, bool] = {}
-        strategies = list(strategies)
-        adopted = 0
-        adopt_after = max(1, n // subproblem_size)
-        while not stopped() and time.monotonic() < stop_at and since_gain < patience:
-            # Shared incumbent (as in Kerberos), but only once the quantum branch has stalled for
-            # a full pass over the variables: until then it improves its own trajectory.
-            c_spins = classical["spins"]
-            if (c_spins is not None and since_gain >= adopt_after
-                    and classical["energy"] < state.energy - 1e-9 * max(1.0, abs(state.energy))):
-                state.spins = c_spins.copy()
-                state.recompute()
-                adopted += 1
-                since_gain = 0
-            # keep num_workers disjoint subproblems in flight
-            while len(in_flight) < num_workers and time.monotonic() < stop_at:
-                strategy = strategies[rounds % len(strategies)]
-                vars_ = select_subproblem(state, min(subproblem_size, n), strategy, rng, exclude=busy, tabu=tabu)
-                if vars_.size == 0:
-                    break
-                rounds += 1
-                strategy_counts[strategy] += 1
-                use_quantum_at_dispatch[next_key] = use_quantum
-                dispatch(vars_, strategy)
-            if not in_flight:
+    # -- classical branch: repeated anneals until the deadline --------------------------
+    def classical_branch(self) -> None:
+        """Anneal the whole model again and again (its own thread) until the run stops."""
+        k = 0
+        while not self.stopped():
+            left = self.stop_at - time.monotonic()
+            if left <= 0.01:
                 break
-            wait = max(0.0, min(0.05, stop_at - time.monotonic()))
+            # 16 reads cost what one does (one SIMD lane each in the C++ kernel)
+            ss = self.sa.sample(self.spin_bqm, num_reads=16, num_sweeps=1000, seed=(self.seed + 1 + k) % 2**52,
+                                time_limit=left, interrupt=self.stop_event)
+            k += 1
+            e = float(ss.first.energy)
+            self.classical_reads += len(ss)
+            if e < self.classical_energy:
+                self.classical_energy = e
+                self.classical_spins = np.array([ss.first.sample[v] for v in self.variables], dtype=np.int8)
+                self.report(e, "classical", "sa")
+
+    # -- quantum branch: subproblems spliced into the incumbent -------------------------
+    def quantum_branch(self) -> None:
+        """Dispatch subproblems and splice their answers in until the deadline, the
+        caller's interrupt or ``patience`` subproblems without gain."""
+        while not self.stopped() and time.monotonic() < self.stop_at and self.since_gain < self.patience:
+            self.adopt_classical_incumbent()
+            self.fill()
+            if not self.in_flight:
+                break
+            wait = max(0.0, min(0.05, self.stop_at - time.monotonic()))
             try:
-                key, ss, err = results.get(timeout=wait)
+                key, ss, err = self.results.get(timeout=wait)
             except queue.Empty:
-                now = time.monotonic()
-                for key, call in list(in_flight.items()):
-                    if now - call.started > subproblem_timeout:
-                        del in_flight[key]
-                        busy[call.variables] = False
-                        if use_quantum and call.backend == qname:
-                            use_quantum = False
-                            record_fallback(f"no answer within subproblem_timeout={subproblem_timeout:g} s",
-                                            "transient", None)
+                self.expire_hung_calls()
                 continue
-            call = in_flight.pop(key, None)
+            call = self.in_flight.pop(key, None)
             if call is None:  # a call we already gave up on
                 continue
-            busy[call.variables] = False
+            self.busy[call.variables] = False
             if err is not None:
-                kind = classify_error(err)
-                if kind == "transient" and call.attempt < max_retries and use_quantum:
-                    time.sleep(min(0.05 * 2 ** call.attempt, max(0.0, stop_at - time.monotonic())))
-                    use_quantum_at_dispatch[next_key] = use_quantum
-                    dispatch(call.variables, call.strategy, call.attempt + 1)
-                    fallback_chain.append({"tier": "quantum", "backend": qname, "outcome": "retry",
-                                           "classification": kind, "error": f"{type(err).__name__}: {err}"[:300]})
-                    continue
-                if call.backend == qname and use_quantum:
-                    use_quantum = False
-                    record_fallback("failed", kind, err)
-                elif call.backend != qname:
-                    raise err
+                self.handle_error(call, err)
                 continue
-            splice(call, ss)
-            if improvements.total() and improvements.total() % 10 == 0 and descent is not None:
-                polish_gain += _polish_descent(descent, bqm, state, variables)
+            self.splice(call, ss)
+            if self.improvements.total() and self.improvements.total() % 10 == 0 and self.descent is not None:
+                self.polish_gain += _polish_descent(self.descent, self.bqm, self.state, self.variables)
 
-        # --- final polish: descent on the incumbent ----------------------------------------
-        if descent is not None and time.monotonic() < stop_at:
-            polish_gain += _polish_descent(descent, bqm, state, variables)
-            report(state.energy, "quantum", "polish")
-        stop_event.set()
-        if classical_thread is not None:
-            classical_thread.join(timeout=max(0.0, deadline - time.monotonic() - 0.02))
+    def adopt_classical_incumbent(self) -> None:
+        """Shared incumbent (as in Kerberos), but only once the quantum branch has stalled
+        for a full pass over the variables: until then it improves its own trajectory."""
+        state = self.state
+        c_spins = self.classical_spins
+        if (c_spins is not None and self.since_gain >= self.adopt_after
+                and self.classical_energy < state.energy - 1e-9 * max(1.0, abs(state.energy))):
+            state.spins = c_spins.copy()
+            state.recompute()
+            self.adopted += 1
+            self.since_gain = 0
 
-        # --- assemble ------------------------------------------------------------------------
+    def fill(self) -> None:
+        """Keep ``num_workers`` disjoint subproblems in flight."""
+        while len(self.in_flight) < self.num_workers and time.monotonic() < self.stop_at:
+            strategy = self.strategies[self.rounds % len(self.strategies)]
+            vars_ = select_subproblem(self.state, min(self.subproblem_size, self.n), strategy, self.rng,
+                                      exclude=self.busy, tabu=self.tabu)
+            if vars_.size == 0:
+                return
+            self.rounds += 1
+            self.strategy_counts[strategy] += 1
+            self.dispatch(vars_, strategy)
+
+    def dispatch(self, vars_: np.ndarray, strategy: str, attempt: int = 0) -> None:
+        """Send the subproblem on ``vars_`` (the rest clamped at the incumbent) to the
+        quantum backend, or to the classical tier once the quantum backend has failed."""
+        h_sub, r, c, v = self.state.subproblem(vars_)
+        sub = _sub_bqm(h_sub, r, c, v)
+        key = self.next_key
+        self.next_key += 1
+        self.use_quantum_at_dispatch[key] = self.use_quantum
+        if self.use_quantum:
+            call = _Call(key, vars_, strategy, self.quantum_sampler, sub, self.qparams, self.results, attempt,
+                         self.workers)
+            call.backend = self.qname
+        else:
+            name, smp, prm = self.classical_tier(len(vars_))
+            call = _Call(key, vars_, strategy, smp, sub, prm, self.results, attempt, self.workers)
+            call.backend = name
+        self.in_flight[key] = call
+        self.busy[vars_] = True
+
+    def classical_tier(self, k: int) -> tuple[str, dimod.Sampler, dict]:
+        """(backend name, sampler, parameters) of the classical tier for ``k`` variables:
+        exact enumeration up to ``ENUMERATION_MAX_VARIABLES``, a short anneal above."""
+        if k <= ENUMERATION_MAX_VARIABLES:
+            return "exact", dimod.ExactSolver(), {}
+        return "sa", self.sa, {"num_reads": 8, "num_sweeps": 200, "seed": int(self.rng.integers(2**31))}
+
+    def splice(self, call: _Call, ss: dimod.SampleSet) -> None:
+        """Apply the subproblem's best sample when it lowers the incumbent's energy; else
+        count a subproblem without gain and make its variables less likely next time."""
+        state = self.state
+        vars_ = call.variables
+        self.subproblems[call.backend] += 1
+        new_spins = _best_spins(ss, len(vars_))
+        delta = state.delta_energy(vars_, new_spins)
+        if delta < -1e-9 * max(1.0, abs(state.energy)):
+            state.apply(vars_, new_spins)
+            self.improvements[call.backend] += 1
+            if call.backend == self.qname and self.use_quantum_at_dispatch.get(call.key, True):
+                self.quantum_gain += delta
+            else:
+                self.classical_tier_gain += delta
+            self.since_gain = 0
+            self.report(state.energy, "quantum", call.backend)
+        else:
+            self.since_gain += 1
+            self.tabu[vars_] += 0.5 * (np.abs(state.fields[vars_]).mean() + 1e-12)
+
+    # -- fallback tiers -----------------------------------------------------------------
+    def expire_hung_calls(self) -> None:
+        """Give up on calls older than ``subproblem_timeout``; a hung quantum call sends
+        later subproblems to the classical tier."""
+        now = time.monotonic()
+        for key, call in list(self.in_flight.items()):
+            if now - call.started > self.subproblem_timeout:
+                del self.in_flight[key]
+                self.busy[call.variables] = False
+                if self.use_quantum and call.backend == self.qname:
+                    self.use_quantum = False
+                    self.record_fallback(f"no answer within subproblem_timeout={self.subproblem_timeout:g} s",
+                                         "transient", None)
+
+    def handle_error(self, call: _Call, err: BaseException) -> None:
+        """Retry a transient quantum failure with backoff while retries are left; else fall
+        back to the classical tier. A failure of the classical tier itself is raised."""
+        kind = classify_error(err)
+        if kind == "transient" and call.attempt < self.max_retries and self.use_quantum:
+            time.sleep(min(0.05 * 2 ** call.attempt, max(0.0, self.stop_at - time.monotonic())))
+            self.dispatch(call.variables, call.strategy, call.attempt + 1)
+            self.fallback_chain.append({"tier": "quantum", "backend": self.qname, "outcome": "retry",
+                                        "classification": kind, "error": f"{type(err).__name__}: {err}"[:300]})
+            return
+        if call.backend == self.qname and self.use_quantum:
+            self.use_quantum = False
+            self.record_fallback("failed", kind, err)
+        elif call.backend != self.qname:
+            raise err
+
+    def record_fallback(self, reason: str, classification: str, error: BaseException | None) -> None:
+        """Record in ``fallback_chain`` that the quantum tier failed and the classical one took over."""
+        entry = {"tier": "quantum", "backend": self.qname, "outcome": reason, "classification": classification}
+        if error is not None:
+            entry["error"] = f"{type(error).__name__}: {error}"[:300]
+        self.fallback_chain.append(entry)
+        self.fallback_chain.append({"tier": "classical",
+                                    "backend": f"exact (<= {ENUMERATION_MAX_VARIABLES} variables) or sa",
+                                    "outcome": "used for later subproblems"})
+
+    # -- the answer ---------------------------------------------------------------------
+    def sample_set(self) -> dimod.SampleSet:
+        """The quantum-branch incumbent and the classical branch's best, in the model's
+        vartype, with ``branch``/``backend`` vectors and the run's ``info``."""
+        bqm, state = self.bqm, self.state
         rows = [state.spins.copy()]
         branch = ["quantum"]
-        backend = [qname if quantum_gain < 0 else ("classical-tier" if classical_tier_gain < 0 else "initial+polish")]
-        energies = [state.energy]
-        c_energy = classical["energy"]
-        if classical["spins"] is not None:
-            rows.append(classical["spins"])
+        backend = [self.qname if self.quantum_gain < 0
+                   else ("classical-tier" if self.classical_tier_gain < 0 else "initial+polish")]
+        c_energy = self.classical_energy
+        if self.classical_spins is not None:
+            rows.append(self.classical_spins)
             branch.append("classical")
             backend.append("sa")
-            energies.append(c_energy)
         samples = np.vstack(rows)
         if bqm.vartype is dimod.BINARY:
             samples = ((samples + 1) // 2).astype(np.int8)
-        ss = dimod.SampleSet.from_samples_bqm((samples, variables), bqm, branch=np.array(branch),
+        ss = dimod.SampleSet.from_samples_bqm((samples, self.variables), bqm, branch=np.array(branch),
                                               backend=np.array(backend))
         hybrid_best = float(state.energy)
         agreement = bool(np.isfinite(c_energy) and abs(hybrid_best - c_energy) <= 1e-9 * max(1.0, abs(c_energy)))
         ss.info.update({
-            "seed": seed,
+            "seed": self.seed,
             "hybrid": {
-                "quantum_backend": qname,
-                "subproblems": dict(subproblems),
-                "improvements": dict(improvements),
-                "rounds": rounds,
-                "strategies": dict(strategy_counts),
-                "subproblem_size": subproblem_size,
-                "incumbents_adopted_from_classical": adopted,
+                "quantum_backend": self.qname,
+                "subproblems": dict(self.subproblems),
+                "improvements": dict(self.improvements),
+                "rounds": self.rounds,
+                "strategies": dict(self.strategy_counts),
+                "subproblem_size": self.subproblem_size,
+                "incumbents_adopted_from_classical": self.adopted,
             },
-            "fallback_chain": fallback_chain,
+            "fallback_chain": self.fallback_chain,
             "quantum_value_added": {
-                "quantum_subproblem_energy_gain": float(quantum_gain),
-                "classical_tier_energy_gain": float(classical_tier_gain),
-                "polish_energy_gain": float(polish_gain),
+                "quantum_subproblem_energy_gain": float(self.quantum_gain),
+                "classical_tier_energy_gain": float(self.classical_tier_gain),
+                "polish_energy_gain": float(self.polish_gain),
                 "hybrid_best_energy": hybrid_best,
                 "classical_branch_best_energy": None if not np.isfinite(c_energy) else float(c_energy),
                 "advantage_over_classical_branch": None if not np.isfinite(c_energy)
                 else float(c_energy - hybrid_best),
             },
             "branch_agreement": agreement,
-            "classical_branch_reads": classical["reads"],
-            "timing": {"sampling_ns": int((time.monotonic() - t_start) * 1e9)},
+            "classical_branch_reads": self.classical_reads,
+            "timing": {"sampling_ns": int((time.monotonic() - self.t_start) * 1e9)},
         })
         return ss
 

@@ -13,12 +13,9 @@ from __future__ import annotations
 import dataclasses
 import importlib
 
-from google.protobuf import struct_pb2
-
 from qopt.samplers.registry import BACKENDS, parameter_spec
-from qopt.v1 import solver_service_pb2 as pb
 
-__all__ = ["BackendInfo", "list_backends", "backend_to_proto", "WIRE_EXCLUDED_PARAMETERS", "INTERNAL_PARAMETERS"]
+__all__ = ["BackendInfo", "list_backends", "WIRE_EXCLUDED_PARAMETERS", "INTERNAL_PARAMETERS"]
 
 # Parameters the pipeline supplies itself (cancellation, progress events); never sent by callers.
 INTERNAL_PARAMETERS = frozenset({"interrupt", "on_progress"})
@@ -114,33 +111,3 @@ def list_backends(*, available_only: bool = False) -> list[BackendInfo]:
     """
     out = [_describe(name) for name in BACKENDS]
     return [b for b in out if b.available] if available_only else out
-
-
-def _bound(value) -> str:
-    return "" if value is None else repr(value)
-
-
-def backend_to_proto(info: BackendInfo) -> pb.Backend:
-    """The ``qopt.v1.Backend`` message of ``info``, its parameter specs included (bounds as
-    exact decimals, defaults as ``google.protobuf.Value``)."""
-    msg = pb.Backend(name=info.name, description=info.description, available=info.available,
-                     unavailable_reason=info.unavailable_reason, parameters=list(info.parameters),
-                     max_variables=info.max_variables, quantum=info.quantum, simulator=info.simulator,
-                     hybrid=info.hybrid)
-    for d in info.parameter_specs:
-        default = struct_pb2.Value()
-        if d["default"] is None:
-            default.null_value = struct_pb2.NULL_VALUE
-        elif isinstance(d["default"], list):
-            default.list_value.extend(d["default"])
-        elif isinstance(d["default"], bool):
-            default.bool_value = d["default"]
-        elif isinstance(d["default"], str):
-            default.string_value = d["default"]
-        else:
-            default.number_value = float(d["default"])
-        msg.parameter_specs.add(name=d["name"], type=d["type"], default=default, minimum=_bound(d["minimum"]),
-                                maximum=_bound(d["maximum"]), exclusive_minimum=d["exclusive_minimum"],
-                                choices=[str(c) for c in d["choices"] or ()], unit=d["unit"], doc=d["doc"],
-                                nullable=d["nullable"])
-    return msg

@@ -13,8 +13,17 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from qopt.errors import (BackendConfigurationError, BackendUnavailable, Cancelled, InvalidInput, NoResultInTime,
-                         QoptError, ResourceLimitError, UnsupportedProblem, is_transient)
+from qopt.errors import (
+    BackendConfigurationError,
+    BackendUnavailable,
+    Cancelled,
+    InvalidInput,
+    NoResultInTime,
+    QoptError,
+    ResourceLimitError,
+    UnsupportedProblem,
+    is_transient,
+)
 from qopt.service.convert import InvalidRequest
 
 __all__ = ["invalid_argument", "status_proto_for_exception", "internal_status", "ServiceError",

@@ -31,7 +31,7 @@ from qopt import pipeline
 from qopt.service import convert, errors, validation
 from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.service.observe import Metrics
-from qopt.service.store import (CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, JobRecord, JobStore)
+from qopt.service.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, JobRecord, JobStore
 from qopt.v1 import solver_service_pb2 as pb
 
 __all__ = ["JobManager", "request_hash", "job_to_proto", "solve_request", "backoff_delay"]

@@ -1,8 +1,8 @@
 """The ``qopt.v1.SolverService`` servicer: protobuf in, :func:`qopt.solve`, protobuf out.
 
-It holds no solver logic: it validates and converts requests (:mod:`.validation`), calls
-the pipeline (synchronously for ``Solve``, through the :class:`JobManager` for jobs) and
-converts results back. Every RPC answers a domain failure with a definite code:
+It holds no solver logic: it checks requests (:mod:`.validation`), calls the pipeline
+(synchronously for ``Solve``, through the :class:`JobManager` for jobs) and converts
+results back (:mod:`.convert`). Every RPC answers a domain failure with a definite code:
 
 =====================  ======================================================================
 INVALID_ARGUMENT       malformed input; ``google.rpc.BadRequest`` names every bad field
@@ -26,7 +26,7 @@ problem, backend, parameters or max_candidates) is ``ALREADY_EXISTS``.
 
 Last fallback tier (after quantum, classical and cached results in the pipeline): when
 ``Solve`` runs out of its deadline with nothing to return (the pipeline raises
-:class:`qopt.pipeline.NoResultInTime`, finds no candidate, or the deadline is too short to
+:class:`qopt.errors.NoResultInTime`, finds no candidate, or the deadline is too short to
 start), the same request is submitted as a job for the same principal (idempotency key
 ``pending-solve:<request_id>`` when the call had a request_id) and the answer is
 ``DEADLINE_EXCEEDED`` naming the job. A retried ``Solve`` with the same request_id waits
@@ -39,17 +39,17 @@ import threading
 import time
 
 import grpc
-from google.rpc import code_pb2, status_pb2
+from google.rpc import status_pb2
 from grpc_status import rpc_status
 
-from qopt.pipeline import NoResultInTime
-from qopt.service import errors, validation
-from qopt.service.backends import backend_to_proto, list_backends
+from qopt.errors import NoResultInTime
+from qopt.service import convert, errors, validation
 from qopt.service.auth import ANONYMOUS
+from qopt.service.backends import list_backends
 from qopt.service.jobs import JobManager, backoff_delay, finish_response, job_to_proto, request_hash, solve_request
 from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.service.observe import Metrics
-from qopt.service.store import SUCCEEDED, FAILED, TERMINAL, JobStore
+from qopt.service.store import FAILED, SUCCEEDED, TERMINAL, JobStore
 from qopt.v1 import solver_service_pb2 as pb
 from qopt.v1 import solver_service_pb2_grpc
 
@@ -98,7 +98,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         store: the job store (a private in-memory one when None).
         metrics: where to count (a private :class:`Metrics` when None).
         jobs: the job manager (created and started from ``store`` when None).
-        max_variables: kept for compatibility; overrides ``config.max_variables``.
+        max_variables: when given, overrides ``config.max_variables``.
         solve_fn: the solving function (default :func:`qopt.pipeline.solve`).
     """
 
@@ -312,10 +312,10 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
                 try:
                     before = int(request.page_token)
                 except ValueError:
-                    raise validation.InvalidRequest([validation.FieldError(
+                    raise convert.InvalidRequest([convert.FieldError(
                         "page_token", "not a token returned by ListJobs")]) from None
             if request.state not in pb.JobState.values():
-                raise validation.InvalidRequest([validation.FieldError("state", f"unknown job state {request.state}")])
+                raise convert.InvalidRequest([convert.FieldError("state", f"unknown job state {request.state}")])
             recs = self.store.list_jobs(_principal(context), state=request.state, before_seq=before, limit=size + 1)
             resp = pb.ListJobsResponse(jobs=[job_to_proto(r, with_result=False) for r in recs[:size]])
             if len(recs) > size:
@@ -383,26 +383,12 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         except Exception as exc:  # noqa: BLE001
             self._fail(context, exc, "ValidateProblem")
             return
-        resp = pb.ValidateProblemResponse(valid=not report["violations"], num_variables=report["num_variables"],
-                                          num_interactions=report["num_interactions"],
-                                          num_constraints=report["num_constraints"], notes=report["notes"])
-        for v in report["violations"]:
-            resp.violations.add(field=v.field, description=v.description)
-        if "num_variables_after_presolve" in report:
-            resp.num_variables_after_presolve = report["num_variables_after_presolve"]
-        for k, v in report["qubits"].items():
-            resp.qubits[k] = int(v)
-        for k, v in report["estimated_seconds"].items():
-            resp.estimated_seconds[k] = float(v)
-        return resp
+        return convert.validate_response_from_report(report)
 
     # -- backends ----------------------------------------------------------------------
     def ListBackends(self, request: pb.ListBackendsRequest, context):
         try:
-            resp = pb.ListBackendsResponse()
-            for b in list_backends(available_only=request.available_only):
-                resp.backends.append(backend_to_proto(b))
-            return resp
+            return convert.list_backends_response(list_backends(available_only=request.available_only))
         except Exception as exc:  # noqa: BLE001
             self._fail(context, exc, "ListBackends")
 

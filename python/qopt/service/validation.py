@@ -1,5 +1,6 @@
-"""Request validation for every RPC: problem decoding (BQM, constrained model, LP text),
-configured limits and sampler parameters.
+"""Request checks for every RPC: configured size limits, problem decoding (through
+:mod:`qopt.service.convert`, which owns the protobuf <-> model conversion), backend and
+sampler parameters, and the ``ValidateProblem`` dry run.
 
 Invalid input raises :class:`~qopt.service.convert.InvalidRequest` (``INVALID_ARGUMENT``
 with one ``google.rpc.BadRequest.FieldViolation`` per problem, each naming its field
@@ -14,7 +15,6 @@ import dataclasses
 import math
 
 import dimod
-import numpy as np
 
 from qopt.constrained import CONSTRAINED_OPTIONS
 from qopt.errors import InvalidInput, ParameterError, PreflightError, UnknownBackendError
@@ -22,13 +22,14 @@ from qopt.preflight import preflight
 from qopt.presolve import presolve
 from qopt.samplers.registry import parameter_spec, parameter_specs
 from qopt.samplers.spec import ParameterSpec
+from qopt.service import convert
 from qopt.service.backends import INTERNAL_PARAMETERS, WIRE_EXCLUDED_PARAMETERS
-from qopt.service.convert import FieldError, InvalidRequest, bqm_from_proto, parameters_from_struct
+from qopt.service.convert import FieldError, InvalidRequest, parameters_from_struct
 from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.v1 import model_pb2
 
-__all__ = ["DecodedProblem", "decode_problem", "cqm_from_proto", "cqm_to_proto", "check_parameters",
-           "check_request", "inspect_problem", "SA_SECONDS_PER_SPIN_UPDATE"]
+__all__ = ["DecodedProblem", "decode_problem", "check_limits", "check_parameters", "check_request",
+           "inspect_problem", "SA_SECONDS_PER_SPIN_UPDATE"]
 
 # Estimated cost of one spin-flip attempt of the C++ annealer, per variable visit plus per
 # neighbour: time ~ num_reads * num_sweeps * (n + 2 m) * this constant / threads.
@@ -38,15 +39,6 @@ SA_SECONDS_PER_SPIN_UPDATE = 3e-9
 SA_DEFAULT_NUM_SWEEPS = 1000
 # ValidateProblem runs presolve only up to this size, to stay a quick dry run.
 PRESOLVE_MAX_VARIABLES = 20_000
-
-_CQM_VARTYPE = {model_pb2.VARIABLE_TYPE_BINARY: dimod.BINARY, model_pb2.VARIABLE_TYPE_SPIN: dimod.SPIN,
-                model_pb2.VARIABLE_TYPE_INTEGER: dimod.INTEGER}
-_CQM_VARTYPE_TO_PROTO = {v: k for k, v in _CQM_VARTYPE.items()}
-_SENSE = {model_pb2.CONSTRAINT_SENSE_EQ: "==", model_pb2.CONSTRAINT_SENSE_LE: "<=",
-          model_pb2.CONSTRAINT_SENSE_GE: ">="}
-_SENSE_TO_PROTO = {dimod.sym.Sense.Eq: model_pb2.CONSTRAINT_SENSE_EQ, dimod.sym.Sense.Le: model_pb2.CONSTRAINT_SENSE_LE,
-                   dimod.sym.Sense.Ge: model_pb2.CONSTRAINT_SENSE_GE}
-_MAX_INTEGER_BOUND = 2.0 ** 53
 
 
 @dataclasses.dataclass
@@ -74,242 +66,6 @@ class DecodedProblem:
 def _raise(problems: list[FieldError]) -> None:
     if problems:
         raise InvalidRequest(problems)
-
-
-# -- constrained models -----------------------------------------------------------------
-def _check_expression(expr: model_pb2.QuadraticExpression, path: str, variables, out: list[FieldError]) -> bool:
-    n = len(variables)
-    ok = True
-    li = np.asarray(expr.linear_index, dtype=np.int64)
-    lc = np.asarray(expr.linear_coefficient, dtype=np.float64)
-    if lc.shape[0] != li.shape[0]:
-        out.append(FieldError(f"{path}.linear_coefficient", f"must have as many entries as linear_index "
-                                                            f"({li.shape[0]}), had {lc.shape[0]}"))
-        ok = False
-    if li.size and np.any(li >= n):
-        k = int(np.flatnonzero(li >= n)[0])
-        out.append(FieldError(f"{path}.linear_index[{k}]", f"unknown variable: index {li[k]} out of range for {n} "
-                                                           f"variables"))
-        ok = False
-    if lc.size and not np.all(np.isfinite(lc)):
-        out.append(FieldError(f"{path}.linear_coefficient[{int(np.flatnonzero(~np.isfinite(lc))[0])}]",
-                              "must be finite"))
-        ok = False
-    qr = np.asarray(expr.quadratic_row, dtype=np.int64)
-    qc = np.asarray(expr.quadratic_col, dtype=np.int64)
-    qv = np.asarray(expr.quadratic_coefficient, dtype=np.float64)
-    if qc.shape[0] != qr.shape[0]:
-        out.append(FieldError(f"{path}.quadratic_col", f"must have as many entries as quadratic_row "
-                                                       f"({qr.shape[0]}), had {qc.shape[0]}"))
-        ok = False
-    if qv.shape[0] != qr.shape[0]:
-        out.append(FieldError(f"{path}.quadratic_coefficient", f"must have as many entries as quadratic_row "
-                                                               f"({qr.shape[0]}), had {qv.shape[0]}"))
-        ok = False
-    for name, idx in (("quadratic_row", qr), ("quadratic_col", qc)):
-        if idx.size and np.any(idx >= n):
-            k = int(np.flatnonzero(idx >= n)[0])
-            out.append(FieldError(f"{path}.{name}[{k}]", f"unknown variable: index {idx[k]} out of range for {n} "
-                                                         f"variables"))
-            ok = False
-    if ok and qr.size:
-        for k in np.flatnonzero(qr == qc):
-            if variables[qr[k]] is not None and variables[qr[k]][1] is not dimod.INTEGER:
-                out.append(FieldError(f"{path}.quadratic_col[{k}]", "a squared binary/spin variable is not a "
-                                                                    "quadratic term; use a linear term"))
-                ok = False
-                break
-    if qv.size and not np.all(np.isfinite(qv)):
-        out.append(FieldError(f"{path}.quadratic_coefficient[{int(np.flatnonzero(~np.isfinite(qv))[0])}]",
-                              "must be finite"))
-        ok = False
-    if not math.isfinite(expr.constant):
-        out.append(FieldError(f"{path}.constant", "must be finite"))
-        ok = False
-    return ok
-
-
-def _expression(expr: model_pb2.QuadraticExpression, labels: list, vartypes: dict, bounds: dict):
-    lin = [(labels[i], float(c)) for i, c in zip(expr.linear_index, expr.linear_coefficient)]
-    quad = [(labels[i], labels[j], float(c)) for i, j, c in
-            zip(expr.quadratic_row, expr.quadratic_col, expr.quadratic_coefficient)]
-    used = {v for v, _ in lin} | {u for u, _, _ in quad} | {v for _, v, _ in quad}
-    qm = dimod.QuadraticModel()
-    for v in sorted(used, key=labels.index):
-        lb, ub = bounds.get(v, (None, None))
-        if vartypes[v] is dimod.INTEGER:
-            qm.add_variable(dimod.INTEGER, v, lower_bound=lb, upper_bound=ub)
-        else:
-            qm.add_variable(vartypes[v], v)
-    qm.add_linear_from(lin)
-    qm.add_quadratic_from(quad)
-    qm.offset = float(expr.constant)
-    return qm
-
-
-def cqm_from_proto(msg: model_pb2.ConstrainedModel, *, path: str = "problem.cqm") -> tuple[
-        dimod.ConstrainedQuadraticModel, int]:
-    """Build a :class:`dimod.ConstrainedQuadraticModel` from its protobuf form.
-
-    A maximisation objective is negated (dimod minimises); the returned sign (+1 or -1)
-    says so, to report the objective back in the model's own sense.
-
-    Raises:
-        InvalidRequest: every problem found, each naming its field path: no variables,
-            empty/duplicate labels, unspecified types, non-finite, fractional or
-            contradictory integer bounds, indices out of range (unknown variables),
-            mismatched array lengths, non-finite coefficients, empty constraints,
-            unspecified constraint senses, bad one-hot constraints.
-    """
-    out: list[FieldError] = []
-    if len(msg.variables) == 0:
-        out.append(FieldError(f"{path}.variables", "at least one variable is required"))
-    seen: dict[str, int] = {}
-    info: list = []
-    for i, var in enumerate(msg.variables):
-        p = f"{path}.variables[{i}]"
-        good = True
-        if not var.label:
-            out.append(FieldError(f"{p}.label", "must be non-empty"))
-            good = False
-        elif var.label in seen:
-            out.append(FieldError(f"{p}.label", f"duplicate of variables[{seen[var.label]}] ({var.label!r})"))
-            good = False
-        else:
-            seen[var.label] = i
-        vt = _CQM_VARTYPE.get(var.type)
-        if vt is None:
-            out.append(FieldError(f"{p}.type", "must be VARIABLE_TYPE_BINARY, _SPIN or _INTEGER"))
-            good = False
-        elif vt is dimod.INTEGER:
-            for name in ("lower_bound", "upper_bound"):
-                b = getattr(var, name)
-                if not math.isfinite(b) or abs(b) > _MAX_INTEGER_BOUND:
-                    out.append(FieldError(f"{p}.{name}", f"must be finite and within +-2^53 (unbounded integers "
-                                                         f"cannot be compiled), was {b}"))
-                    good = False
-                elif b != int(b):
-                    out.append(FieldError(f"{p}.{name}", f"must be integral, was {b}"))
-                    good = False
-            if good and var.lower_bound > var.upper_bound:
-                out.append(FieldError(f"{p}.upper_bound", f"contradictory bounds: upper_bound {var.upper_bound} < "
-                                                          f"lower_bound {var.lower_bound}"))
-                good = False
-        info.append((var.label, vt) if good else None)
-    if msg.sense not in (model_pb2.OBJECTIVE_SENSE_UNSPECIFIED, model_pb2.OBJECTIVE_SENSE_MINIMIZE,
-                         model_pb2.OBJECTIVE_SENSE_MAXIMIZE):
-        out.append(FieldError(f"{path}.sense", f"unknown objective sense {msg.sense}"))
-    _check_expression(msg.objective, f"{path}.objective", info, out)
-    clabels: dict[str, int] = {}
-    for k, con in enumerate(msg.constraints):
-        p = f"{path}.constraints[{k}]"
-        if not con.label:
-            out.append(FieldError(f"{p}.label", "must be non-empty"))
-        elif con.label in clabels:
-            out.append(FieldError(f"{p}.label", f"duplicate of constraints[{clabels[con.label]}] ({con.label!r})"))
-        else:
-            clabels[con.label] = k
-        if con.sense not in _SENSE:
-            out.append(FieldError(f"{p}.sense", "must be CONSTRAINT_SENSE_EQ, _LE or _GE"))
-        if not math.isfinite(con.rhs):
-            out.append(FieldError(f"{p}.rhs", "must be finite"))
-        if len(con.lhs.linear_index) == 0 and len(con.lhs.quadratic_row) == 0:
-            out.append(FieldError(f"{p}.lhs", "empty constraint: the left-hand side has no terms"))
-        ok = _check_expression(con.lhs, f"{p}.lhs", info, out)
-        if con.one_hot and ok:
-            if (con.sense != model_pb2.CONSTRAINT_SENSE_EQ or con.rhs - con.lhs.constant != 1
-                    or len(con.lhs.quadratic_row)
-                    or any(c != 1 for c in con.lhs.linear_coefficient)
-                    or any(info[i] is None or info[i][1] is not dimod.BINARY for i in con.lhs.linear_index)
-                    or len(set(con.lhs.linear_index)) != len(con.lhs.linear_index)):
-                out.append(FieldError(f"{p}.one_hot", "a one-hot constraint must be a sum of distinct binary "
-                                                      "variables == 1"))
-    _raise(out)
-
-    labels = [v.label for v in msg.variables]
-    vartypes = {v.label: _CQM_VARTYPE[v.type] for v in msg.variables}
-    bounds = {v.label: (v.lower_bound, v.upper_bound) for v in msg.variables if vartypes[v.label] is dimod.INTEGER}
-    cqm = dimod.ConstrainedQuadraticModel()
-    for v in msg.variables:
-        if vartypes[v.label] is dimod.INTEGER:
-            cqm.add_variable(dimod.INTEGER, v.label, lower_bound=v.lower_bound, upper_bound=v.upper_bound)
-        else:
-            cqm.add_variable(vartypes[v.label], v.label)
-    sign = -1 if msg.sense == model_pb2.OBJECTIVE_SENSE_MAXIMIZE else 1
-    objective = _expression(msg.objective, labels, vartypes, bounds)
-    if sign < 0:
-        objective = -objective
-    cqm.set_objective(objective)
-    for k, con in enumerate(msg.constraints):
-        try:
-            if con.one_hot:
-                cqm.add_discrete([labels[i] for i in con.lhs.linear_index], label=con.label)
-            else:
-                lhs = _expression(con.lhs, labels, vartypes, bounds)
-                cqm.add_constraint_from_model(lhs, _SENSE[con.sense], float(con.rhs), label=con.label)
-        except (ValueError, TypeError) as exc:
-            raise InvalidRequest([FieldError(f"{path}.constraints[{k}]", str(exc))]) from None
-    return cqm, sign
-
-
-def cqm_to_proto(cqm: dimod.ConstrainedQuadraticModel) -> model_pb2.ConstrainedModel:
-    """Protobuf form of ``cqm`` (labels sent as strings, constraints in order).
-
-    Raises:
-        ValueError: a REAL (continuous) variable, which the protocol cannot carry.
-    """
-    msg = model_pb2.ConstrainedModel(sense=model_pb2.OBJECTIVE_SENSE_MINIMIZE)
-    index = {}
-    for i, v in enumerate(cqm.variables):
-        vt = cqm.vartype(v)
-        if vt not in _CQM_VARTYPE_TO_PROTO:
-            raise ValueError(f"variable {v!r}: {vt.name} variables are not supported by the protocol")
-        var = msg.variables.add(label=str(v), type=_CQM_VARTYPE_TO_PROTO[vt])
-        if vt is dimod.INTEGER:
-            var.lower_bound = float(cqm.lower_bound(v))
-            var.upper_bound = float(cqm.upper_bound(v))
-        index[v] = i
-
-    def fill(expr: model_pb2.QuadraticExpression, qm) -> None:
-        for v, bias in qm.iter_linear():
-            if bias:
-                expr.linear_index.append(index[v])
-                expr.linear_coefficient.append(float(bias))
-        for u, v, bias in qm.iter_quadratic():
-            expr.quadratic_row.append(index[u])
-            expr.quadratic_col.append(index[v])
-            expr.quadratic_coefficient.append(float(bias))
-        expr.constant = float(qm.offset)
-
-    fill(msg.objective, cqm.objective)
-    for label, comp in cqm.constraints.items():
-        con = msg.constraints.add(label=str(label), sense=_SENSE_TO_PROTO[comp.sense], rhs=float(comp.rhs))
-        fill(con.lhs, comp.lhs)
-        if not len(con.lhs.linear_index) and not len(con.lhs.quadratic_row):
-            # keep every variable of the constraint, even with a zero coefficient
-            for v in comp.lhs.variables:
-                con.lhs.linear_index.append(index[v])
-                con.lhs.linear_coefficient.append(0.0)
-        con.one_hot = label in cqm.discrete
-    return msg
-
-
-def _lp_from_text(text: str, path: str = "problem.lp") -> dimod.ConstrainedQuadraticModel:
-    if not text.strip():
-        raise InvalidRequest([FieldError(path, "empty LP text")])
-    try:
-        cqm = dimod.lp.loads(text)
-    except Exception as exc:  # noqa: BLE001 - the reader raises many types for bad text
-        raise InvalidRequest([FieldError(path, f"not a valid LP model: {type(exc).__name__}: {exc}")]) from None
-    if len(cqm.variables) == 0:
-        raise InvalidRequest([FieldError(path, "the LP model has no variables")])
-    for v in cqm.variables:
-        if cqm.vartype(v) is dimod.REAL:
-            raise InvalidRequest([FieldError(path, f"variable {v!r} is continuous; only binary and integer "
-                                                   f"variables are supported")])
-        if cqm.vartype(v) is dimod.INTEGER and cqm.upper_bound(v) > _MAX_INTEGER_BOUND:
-            raise InvalidRequest([FieldError(path, f"integer variable {v!r} has no finite upper bound")])
-    return cqm
 
 
 # -- limits -------------------------------------------------------------------------------
@@ -348,17 +104,14 @@ def decode_problem(problem: model_pb2.Problem, config: ServiceConfig) -> Decoded
         raise InvalidRequest([FieldError("problem", "a model is required (problem.bqm, problem.cqm or problem.lp)")])
     check_limits(*_size_of(problem), config)
     if kind == "bqm":
-        bqm = bqm_from_proto(problem.bqm)
+        bqm = convert.bqm_from_proto(problem.bqm)
         return DecodedProblem(bqm, "bqm", bqm.num_variables, bqm.num_interactions,
                               send_labels=bool(len(problem.bqm.labels)))
     if kind == "cqm":
-        cqm, sign = cqm_from_proto(problem.cqm)
+        cqm, sign = convert.cqm_from_proto(problem.cqm)
         kind_ = "cqm"
     else:
-        from qopt.model.formats.lp import objective_sense
-
-        # dimod's LP reader negates a Maximize objective; report objectives in the LP's own sense
-        cqm, sign = _lp_from_text(problem.lp), (-1 if objective_sense(problem.lp) == "max" else 1)
+        cqm, sign = convert.cqm_from_lp(problem.lp)
         kind_ = "lp"
         check_limits(len(cqm.variables), _cqm_interactions(cqm), len(cqm.constraints), config)
     return DecodedProblem(cqm, kind_, len(cqm.variables), _cqm_interactions(cqm), len(cqm.constraints),
