@@ -196,7 +196,7 @@ def _solve_constrained_file(args, fmt: str) -> int:
                     result = client.solve(to_lp(problem), backend=args.backend, timeout=args.timeout,
                                           name=problem.name, **params)
             else:
-                from qopt.pipeline import solve
+                from qopt.solve import solve
 
                 result = solve(problem, backend=args.backend, time_budget=args.timeout, **params)
     except Exception as exc:  # noqa: BLE001 - a CLI reports every failure in one line
@@ -234,7 +234,7 @@ def cmd_solve(args) -> int:
                     result = client.solve(instance.bqm, backend=args.backend, timeout=args.timeout,
                                           name=instance.name, **params)
             else:
-                from qopt.pipeline import solve
+                from qopt.solve import solve
 
                 result = solve(instance.bqm, backend=args.backend, time_budget=args.timeout, **params)
     except Exception as exc:  # noqa: BLE001 - a CLI reports every failure in one line

@@ -9,14 +9,16 @@ import dimod
 import grpc
 import pytest
 
-from qopt import cli, pipeline
+from qopt import cli
 from qopt.client import Client, SolveError
-from qopt.hybrid.routing import DEFAULT_MAX_QUBITS, dwave_credentials_configured
 from qopt.results import Candidate, Result
 from qopt.samplers import registry
 from qopt.samplers.exact import MAX_EXACT_VARIABLES
+from qopt.samplers.limits import QAOA_MAX_QUBITS
 from qopt.service import convert
 from qopt.service.server import Server
+from qopt.solve import solve
+from qopt.solve.routing import dwave_credentials_configured
 
 HYBRID = {"quantum_backend": "exact", "subproblem_size": 8, "time_limit": 2.0, "strategies": ["energy"]}
 
@@ -35,7 +37,7 @@ def test_list_backends_names_capabilities_and_parameters(client):
     assert not ({"interrupt", "on_progress"} & set(sa["parameters"]))   # set by the server, never sent
     assert sa["max_variables"] == 0 and not sa["quantum"] and not sa["hybrid"]
     assert backends["exact"]["max_variables"] == MAX_EXACT_VARIABLES == 24
-    assert backends["qaoa"]["max_variables"] == DEFAULT_MAX_QUBITS
+    assert backends["qaoa"]["max_variables"] == QAOA_MAX_QUBITS
     assert backends["qaoa"]["quantum"] and backends["qaoa"]["simulator"]
     assert backends["dwave"]["quantum"] and not backends["dwave"]["simulator"]
     hybrid = backends["hybrid"]
@@ -86,7 +88,7 @@ def test_hybrid_parameters_arrive_as_python_types():
 
     def recording(*args, **kwargs):
         seen.update(kwargs)
-        return pipeline.solve(*args, **kwargs)
+        return solve(*args, **kwargs)
 
     srv = Server("127.0.0.1:0", max_workers=2, solve_fn=recording).start()
     try:

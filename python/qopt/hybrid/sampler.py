@@ -34,8 +34,8 @@ import numpy as np
 from qopt._validation import ParameterError, check_choice, check_float, check_int
 from qopt.errors import BackendUnavailable, classify_error
 from qopt.hybrid.decompose import STRATEGIES, IsingState, select_subproblem
-from qopt.hybrid.workers import WORKERS, WorkerPool
 from qopt.samplers.sa import SimulatedAnnealingSampler
+from qopt.solve.workers import WORKERS, WorkerPool
 
 __all__ = ["HybridSampler", "TransientBackendError", "classify_error"]
 

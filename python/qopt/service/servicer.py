@@ -26,7 +26,7 @@ problem, backend, parameters or max_candidates) is ``ALREADY_EXISTS``.
 
 Last fallback tier (after quantum, classical and cached results in the pipeline): when
 ``Solve`` runs out of its deadline with nothing to return (the pipeline raises
-:class:`qopt.pipeline.NoResultInTime`, finds no candidate, or the deadline is too short to
+:class:`qopt.errors.NoResultInTime`, finds no candidate, or the deadline is too short to
 start), the same request is submitted as a job for the same principal (idempotency key
 ``pending-solve:<request_id>`` when the call had a request_id) and the answer is
 ``DEADLINE_EXCEEDED`` naming the job. A retried ``Solve`` with the same request_id waits
@@ -42,7 +42,7 @@ import grpc
 from google.rpc import code_pb2, status_pb2
 from grpc_status import rpc_status
 
-from qopt.pipeline import NoResultInTime
+from qopt.errors import NoResultInTime
 from qopt.service import errors, validation
 from qopt.service.backends import list_backends
 from qopt.service.auth import ANONYMOUS
@@ -99,7 +99,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         metrics: where to count (a private :class:`Metrics` when None).
         jobs: the job manager (created and started from ``store`` when None).
         max_variables: kept for compatibility; overrides ``config.max_variables``.
-        solve_fn: the solving function (default :func:`qopt.pipeline.solve`).
+        solve_fn: the solving function (default :func:`qopt.solve.solve`).
     """
 
     def __init__(self, *, config: ServiceConfig | None = None, store: JobStore | None = None,

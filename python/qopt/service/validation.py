@@ -456,7 +456,7 @@ def check_parameters(backend: str, parameters: dict, config: ServiceConfig, mode
     except ImportError as exc:
         return [FieldError("backend", f"backend {name!r} is not available here: {exc}")]
     if model is not None and not isinstance(model, dimod.BinaryQuadraticModel):
-        from qopt.constrained import CONSTRAINED_OPTIONS
+        from qopt.solve.constrained import CONSTRAINED_OPTIONS
 
         accepted = accepted | CONSTRAINED_OPTIONS  # penalty calibration options of constrained models
     checks = _common_checks(config)

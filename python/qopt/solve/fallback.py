@@ -2,7 +2,7 @@
 
 Tiers, in order: the quantum backend; a classical approximation (simulated annealing on
 the C++ core with the time left); a cached result for the same problem (by SHA-256 of
-its canonical form); and finally :class:`NoResultInTime`, which the service turns into a
+its canonical form); and finally :class:`qopt.errors.NoResultInTime`, which the service turns into a
 pending job the client can watch. Each tier has a trigger: a backend error classified
 transient (retried once with backoff) or structural (preflight refusal, bad model), or no
 answer within the tier's share of the deadline. The chain actually taken is returned, so
@@ -17,9 +17,9 @@ import time
 import dimod
 
 from qopt.errors import InvalidInput, NoResultInTime, classify_error
-from qopt.hybrid.workers import WORKERS
+from qopt.solve.workers import WORKERS
 
-__all__ = ["QUANTUM_BACKENDS", "ResultCache", "NoResultInTime", "sample_with_fallback", "RESULT_CACHE"]
+__all__ = ["QUANTUM_BACKENDS", "ResultCache", "sample_with_fallback", "RESULT_CACHE"]
 
 QUANTUM_BACKENDS = frozenset({"qaoa", "dwave"})
 QUANTUM_SHARE = 0.7          # fraction of the deadline the quantum tier may use
