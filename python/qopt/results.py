@@ -127,11 +127,11 @@ class Result:
         return json.dumps(self.to_dict(), **kwargs)
 
 
-def sample_dtype(vartype: dimod.Vartype, values) -> np.dtype:
+def sample_dtype(vartype: dimod.Vartype | str, values) -> np.dtype:
     """The dtype that holds sample ``values`` of ``vartype`` exactly.
 
     Args:
-        vartype: the samples' :class:`dimod.Vartype`.
+        vartype: the samples' :class:`dimod.Vartype` (or its name, ``"INTEGER"``).
         values: array-like of sample values (any shape).
 
     Returns:
@@ -139,7 +139,8 @@ def sample_dtype(vartype: dimod.Vartype, values) -> np.dtype:
         (``int8`` to ``int64``) that holds every value, or ``float64`` when a value is not
         integral (a mixed model with real variables); ``float64`` for REAL.
     """
-    vartype = dimod.as_vartype(vartype, extended=True)
+    if isinstance(vartype, str):
+        vartype = dimod.Vartype[vartype]
     if vartype in (dimod.SPIN, dimod.BINARY):
         return np.dtype(np.int8)
     arr = np.asarray(values)
@@ -259,7 +260,8 @@ def confidence_from_candidates(candidates: list[Candidate], *, sense: str = "min
     total = sum(c.num_occurrences for c in reads)
     best_obj = next((c.objective for c in candidates if c.feasible), None)
     best_reads = sum(c.num_occurrences for c in reads if c.feasible and c.objective == best_obj)
-    feasible_objs = sorted({c.objective for c in candidates if c.feasible}, reverse=sense == "max")
+    feasible_objs = sorted({float(c.objective) for c in candidates if c.feasible and c.objective is not None},
+                           reverse=sense == "max")
     return {
         "num_reads": total,
         "best_fraction": best_reads / total if total and best_obj is not None else 0.0,

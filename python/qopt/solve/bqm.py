@@ -44,7 +44,8 @@ def validate_bqm(bqm) -> dimod.BinaryQuadraticModel:
         raise UnsupportedProblem(f"problem must be a dimod.BinaryQuadraticModel, was {type(bqm).__name__}")
     if bqm.num_variables == 0:
         raise ProblemError("num_variables", "the model has no variables")
-    linear, (_, _, quad), offset = bqm.to_numpy_vectors()
+    vectors = bqm.to_numpy_vectors()
+    linear, quad, offset = vectors[0], vectors[1][2], vectors[2]
     if not np.all(np.isfinite(linear)):
         i = int(np.flatnonzero(~np.isfinite(linear))[0])
         raise ProblemError(f"linear[{i}]", f"bias of variable {bqm.variables[i]!r} must be finite")
@@ -241,11 +242,11 @@ def _sample_components(presolved, name, sampler, params, *, time_budget, problem
             return sample_with_fallback(presolved.bqm, name, sampler, params, time_budget=time_budget,
                                         problem_sha256=problem_sha256, enabled=fallback)
         reduced.offset = 0.0
-        ss, produced, chain = sample_with_fallback(reduced, name, sampler, params, time_budget=time_budget,
-                                                   problem_sha256=problem_sha256, enabled=fallback)
+        ss, produced, reduced_chain = sample_with_fallback(reduced, name, sampler, params, time_budget=time_budget,
+                                                           problem_sha256=problem_sha256, enabled=fallback)
         out = _with_vectors_of(presolved.expand(ss), ss)
         out.info.update({k: v for k, v in ss.info.items() if k != "presolve"})
-        return out, produced, chain
+        return out, produced, reduced_chain
     parts = []
     produced = name
     chain: list[dict] = []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from typing import Any
 
 import dimod
 
@@ -126,6 +127,7 @@ def sample_with_fallback(bqm: dimod.BinaryQuadraticModel, backend: str, sampler:
             chain.append({"tier": "quantum", "backend": backend, "classification": "transient",
                           "outcome": f"no answer within {left_share:.3g} s ({QUANTUM_SHARE:.0%} of the deadline)"})
             break
+        assert err is not None  # neither a sample set nor a time-out: the call raised
         kind = classify_error(err)
         chain.append({"tier": "quantum", "backend": backend, "outcome": "failed", "classification": kind,
                       "error": f"{type(err).__name__}: {err}"[:300]})
@@ -141,7 +143,7 @@ def sample_with_fallback(bqm: dimod.BinaryQuadraticModel, backend: str, sampler:
     if remaining is None or remaining > CLASSICAL_MIN_SECONDS:
         from qopt.samplers.sa import SimulatedAnnealingSampler
 
-        sa_params = {"num_reads": 16, "num_sweeps": 1000}
+        sa_params: dict[str, Any] = {"num_reads": 16, "num_sweeps": 1000}
         if "seed" in params:
             sa_params["seed"] = params["seed"]
         if remaining is not None:
