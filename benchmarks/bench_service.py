@@ -47,11 +47,11 @@ def _problems(count, n, seed0=0):
 
 
 def run(args) -> dict:
-    from qopt import pipeline
     from qopt.client import Client, SolveError
     from qopt.service.jobs import cache_library_versions
     from qopt.service.limits import ServiceConfig
     from qopt.service.server import Server
+    from qopt.solve import solve
 
     logging.getLogger("qopt").setLevel(logging.ERROR)
     params = {"num_reads": args.num_reads, "num_sweeps": args.num_sweeps}
@@ -59,12 +59,12 @@ def run(args) -> dict:
     problems = _problems(args.calls, args.num_variables)
 
     # anchor: in-process qopt.solve, one thread
-    pipeline.solve(problems[0], "sa", seed=0, **params)
+    solve(problems[0], "sa", seed=0, **params)
     lat = []
     t0 = time.perf_counter()
     for i, bqm in enumerate(problems):
         t = time.perf_counter()
-        pipeline.solve(bqm, "sa", seed=i, **params)
+        solve(bqm, "sa", seed=i, **params)
         lat.append(time.perf_counter() - t)
     anchor = _summary(lat, time.perf_counter() - t0)
     report = {"anchor_in_process": anchor, "levels": {}, "params": {**params, "num_variables": args.num_variables,

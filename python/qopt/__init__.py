@@ -7,9 +7,9 @@ Public entry points:
     the ``qopt`` command line (``qopt serve``, ``qopt solve FILE``).
 """
 from qopt._version import __version__
-from qopt.pipeline import solve
 from qopt.results import Candidate, Result
 from qopt.samplers import ExactSampler, SimulatedAnnealingSampler, SteepestDescentSampler
+from qopt.solve import solve
 
 __all__ = ["__version__", "solve", "compile", "Client", "Candidate", "Result", "SimulatedAnnealingSampler",
            "SteepestDescentSampler", "ExactSampler", "QAOASampler", "DWaveSampler", "HybridSampler"]

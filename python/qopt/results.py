@@ -16,7 +16,8 @@ from typing import Any
 import dimod
 import numpy as np
 
-__all__ = ["Candidate", "Result", "rank_sampleset", "confidence_from_sampleset"]
+__all__ = ["Candidate", "Result", "rank_sampleset", "confidence_from_sampleset", "confidence_from_candidates",
+           "add_lower_bound", "sample_dtype"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,10 +93,14 @@ class Result:
 
     def to_sampleset(self) -> dimod.SampleSet:
         """The candidates as a :class:`dimod.SampleSet` (one row per distinct sample,
-        ``num_occurrences`` kept; ``info`` holds confidence, provenance and timing)."""
+        ``num_occurrences`` kept; ``info`` holds confidence, provenance and timing).
+
+        The samples' dtype follows the vartype and the values (:func:`sample_dtype`), so
+        integer variables of any magnitude keep their values."""
         if not self.candidates:
             return dimod.SampleSet.from_samples(([], self.variables), vartype=self.vartype, energy=[])
-        samples = np.array([[c.sample[v] for v in self.variables] for c in self.candidates], dtype=np.int8)
+        values = np.array([[c.sample[v] for v in self.variables] for c in self.candidates])
+        samples = values.astype(sample_dtype(self.vartype, values))
         vectors = {"num_occurrences": np.array([c.num_occurrences for c in self.candidates])}
         if self.candidates[0].objective is not None:
             vectors["objective"] = np.array([c.objective for c in self.candidates], dtype=float)
@@ -122,6 +127,37 @@ class Result:
         return json.dumps(self.to_dict(), **kwargs)
 
 
+def sample_dtype(vartype: dimod.Vartype | str, values) -> np.dtype:
+    """The dtype that holds sample ``values`` of ``vartype`` exactly.
+
+    Args:
+        vartype: the samples' :class:`dimod.Vartype` (or its name, ``"INTEGER"``).
+        values: array-like of sample values (any shape).
+
+    Returns:
+        ``int8`` for SPIN and BINARY; for INTEGER the smallest signed integer type
+        (``int8`` to ``int64``) that holds every value, or ``float64`` when a value is not
+        integral (a mixed model with real variables); ``float64`` for REAL.
+    """
+    if isinstance(vartype, str):
+        vartype = dimod.Vartype[vartype]
+    if vartype in (dimod.SPIN, dimod.BINARY):
+        return np.dtype(np.int8)
+    arr = np.asarray(values)
+    if vartype is dimod.REAL or arr.dtype.kind not in "biuf":
+        return np.dtype(np.float64)
+    if arr.size == 0:
+        return np.dtype(np.int8)
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+        return np.dtype(np.float64)
+    low, high = int(arr.min()), int(arr.max())
+    for dtype in (np.int8, np.int16, np.int32, np.int64):
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            return np.dtype(dtype)
+    return np.dtype(np.float64)
+
+
 def _json_key(label):
     return label if isinstance(label, (str, int)) else str(label)
 
@@ -146,7 +182,7 @@ def rank_sampleset(sampleset: dimod.SampleSet, *, max_candidates: int | None = N
     variables = list(agg.variables)
     extra = [name for name in rec.dtype.names if name not in ("sample", "energy", "num_occurrences")
              and rec[name].ndim == 1]
-    return [Candidate(sample=dict(zip(variables, rec.sample[i].tolist())), energy=float(rec.energy[i]),
+    return [Candidate(sample=dict(zip(variables, rec.sample[i].tolist(), strict=True)), energy=float(rec.energy[i]),
                       num_occurrences=int(rec.num_occurrences[i]),
                       info={name: _plain_scalar(rec[name][i]) for name in extra} or None) for i in order]
 
@@ -178,4 +214,57 @@ def confidence_from_sampleset(sampleset: dimod.SampleSet, *, atol: float = 1e-9)
         "best_energy": best,
         "best_fraction": float(counts[at_best].sum() / counts.sum()),
         "energy_gap": float(others.min() - best) if others.size else None,
+    }
+
+
+def add_lower_bound(confidence: dict, bound: Mapping | None) -> dict:
+    """Add a certified lower bound to ``confidence`` (in place; also returned).
+
+    Args:
+        confidence: as from :func:`confidence_from_sampleset` (``best_energy`` is read).
+        bound: ``{"value": energy units, "method": str, ...}``, or None (nothing added).
+
+    Returns:
+        ``confidence`` with ``lower_bound``, ``lower_bound_method`` and, when a best energy
+        is known, ``gap`` = (best - bound) / max(1, |best|) and ``proven_optimal``.
+    """
+    if bound is None:
+        return confidence
+    best = confidence.get("best_energy")
+    confidence["lower_bound"] = bound["value"]
+    confidence["lower_bound_method"] = bound["method"]
+    if best is not None:
+        confidence["gap"] = max(0.0, (best - bound["value"]) / max(1.0, abs(best)))
+        confidence["proven_optimal"] = bool(best - bound["value"] <= 1e-9 * max(1.0, abs(best)))
+    return confidence
+
+
+def confidence_from_candidates(candidates: list[Candidate], *, sense: str = "min") -> dict:
+    """Confidence figures of a constrained model's ranked candidates.
+
+    Candidates with ``num_occurrences`` 0 (added by a classical polish, not read from the
+    sampler) count as found but not as reads.
+
+    Args:
+        candidates: ranked candidates with ``objective`` and ``feasible`` set.
+        sense: the objective's sense, ``"min"`` or ``"max"``.
+
+    Returns:
+        dict with ``num_reads`` (reads behind the candidates), ``best_fraction`` (fraction of
+        those reads that are feasible with the best feasible objective, a probability),
+        ``best_objective`` (best feasible objective, model units; None without a feasible
+        candidate) and ``objective_gap`` (best to the next distinct feasible objective, model
+        units; None with fewer than two).
+    """
+    reads = [c for c in candidates if c.num_occurrences > 0]
+    total = sum(c.num_occurrences for c in reads)
+    best_obj = next((c.objective for c in candidates if c.feasible), None)
+    best_reads = sum(c.num_occurrences for c in reads if c.feasible and c.objective == best_obj)
+    feasible_objs = sorted({float(c.objective) for c in candidates if c.feasible and c.objective is not None},
+                           reverse=sense == "max")
+    return {
+        "num_reads": total,
+        "best_fraction": best_reads / total if total and best_obj is not None else 0.0,
+        "best_objective": best_obj,
+        "objective_gap": abs(feasible_objs[1] - feasible_objs[0]) if len(feasible_objs) > 1 else None,
     }

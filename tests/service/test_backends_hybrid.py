@@ -9,14 +9,15 @@ import dimod
 import grpc
 import pytest
 
-from qopt import cli, pipeline
+from qopt import cli
 from qopt.client import Client, SolveError
-from qopt.hybrid.routing import dwave_credentials_configured
 from qopt.results import Candidate, Result
 from qopt.samplers import registry
 from qopt.samplers.limits import EXACT_MAX_VARIABLES, QAOA_MAX_QUBITS
 from qopt.service import convert
 from qopt.service.server import Server
+from qopt.solve import solve
+from qopt.solve.routing import dwave_credentials_configured
 
 HYBRID = {"quantum_backend": "exact", "subproblem_size": 8, "time_limit": 2.0, "strategies": ["energy"]}
 
@@ -86,7 +87,7 @@ def test_hybrid_parameters_arrive_as_python_types():
 
     def recording(*args, **kwargs):
         seen.update(kwargs)
-        return pipeline.solve(*args, **kwargs)
+        return solve(*args, **kwargs)
 
     srv = Server("127.0.0.1:0", max_workers=2, solve_fn=recording).start()
     try:

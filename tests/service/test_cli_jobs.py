@@ -10,10 +10,12 @@ import dimod
 import grpc
 import pytest
 
-from qopt import cli, pipeline
+from qopt import cli
 from qopt.client import Client, SolveError
+from qopt.errors import Cancelled
 from qopt.service.limits import ServiceConfig
 from qopt.service.server import Server
+from qopt.solve import solve
 from qopt.v1 import solver_service_pb2 as pb
 
 LP = """Minimize
@@ -82,8 +84,8 @@ def test_cancel_and_watch_running_job(capsys):
             if gate.is_set():
                 break
         if cancel.is_set():
-            raise pipeline.Cancelled("cancelled")
-        return pipeline.solve(problem, backend, **kw)
+            raise Cancelled("cancelled")
+        return solve(problem, backend, **kw)
 
     with Server("127.0.0.1:0", solve_fn=blocking) as srv, Client(srv.address) as c:
         job = c.submit(dimod.BinaryQuadraticModel({0: 1.0, 1: -1.0}, {(0, 1): 0.5}, 0, "SPIN"), backend="sa")
@@ -105,7 +107,7 @@ def test_watch_stream_limit_falls_back_to_polling():
 
     def blocked(problem, backend, **kw):
         gate.wait(20)
-        return pipeline.solve(problem, backend, **kw)
+        return solve(problem, backend, **kw)
 
     bqm = dimod.BinaryQuadraticModel({0: 1.0}, {}, 0, "SPIN")
     with Server("127.0.0.1:0", config=ServiceConfig(max_watch_streams=1), solve_fn=blocked) as srv, \

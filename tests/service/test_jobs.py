@@ -11,13 +11,13 @@ import grpc
 import numpy as np
 import pytest
 
-from qopt import pipeline
 from qopt.client import Client, JobFailed, SolveError
-from qopt.errors import InvalidInput
+from qopt.errors import Cancelled, InvalidInput
 from qopt.service.errors import TransientError
 from qopt.service.limits import ServiceConfig
 from qopt.service.server import Server
 from qopt.service.store import JobStore
+from qopt.solve import solve
 from qopt.v1 import solver_service_pb2 as pb
 
 
@@ -57,7 +57,7 @@ def test_watch_reports_states_and_best(server):
         kw["on_progress"]({"event": "best", "energy": 5.0, "sample": {}, "source": "test"})
         started.set()
         release.wait(10)
-        return pipeline.solve(problem, backend, **kw)
+        return solve(problem, backend, **kw)
 
     with Server("127.0.0.1:0", solve_fn=slow_solve) as srv, Client(srv.address) as c:
         job = c.submit(_bqm(6), backend="sa", num_reads=4, seed=1)
@@ -93,8 +93,8 @@ def test_cancel_queued_and_running_jobs():
             if gate.wait(0.02):
                 break
         if cancel.is_set():
-            raise pipeline.Cancelled("cancelled")
-        return pipeline.solve(problem, backend, **kw)
+            raise Cancelled("cancelled")
+        return solve(problem, backend, **kw)
 
     config = ServiceConfig(job_workers=1)
     with Server("127.0.0.1:0", config=config, solve_fn=blocking) as srv, Client(srv.address) as c:
@@ -148,7 +148,7 @@ def test_solve_idempotency_returns_stored_result(server):
 
     def counting(problem, backend, **kw):
         calls.append(1)
-        return pipeline.solve(problem, backend, **kw)
+        return solve(problem, backend, **kw)
 
     with Server("127.0.0.1:0", solve_fn=counting) as srv, Client(srv.address) as c:
         bqm = _bqm(9)
@@ -205,7 +205,7 @@ def test_transient_failures_retried_structural_not():
             raise ValueError("a defect inside qopt, not the caller's input")
         if tag == "down":
             raise TransientError("remote solver busy")
-        return pipeline.solve(problem, backend, **kw)
+        return solve(problem, backend, **kw)
 
     config = ServiceConfig(max_attempts=3, retry_base_delay=0.01, retry_max_delay=0.05)
     with Server("127.0.0.1:0", config=config, solve_fn=solve_fn) as srv, Client(srv.address) as c:
@@ -242,7 +242,7 @@ def test_full_queue_and_per_principal_limit_refuse_at_once():
 
     def blocked(problem, backend, **kw):
         gate.wait(20)
-        return pipeline.solve(problem, backend, **kw)
+        return solve(problem, backend, **kw)
 
     config = ServiceConfig(job_workers=1, max_queue_length=2, max_jobs_per_principal=10)
     with Server("127.0.0.1:0", config=config, solve_fn=blocked) as srv, Client(srv.address) as c:
@@ -278,8 +278,8 @@ def test_restart_runs_queued_and_requeues_running(tmp_path):
     def blocked(problem, backend, *, cancel=None, **kw):
         while not gate.is_set():
             if cancel is not None and cancel.wait(0.02):
-                raise pipeline.Cancelled("stopped")
-        return pipeline.solve(problem, backend, **kw)
+                raise Cancelled("stopped")
+        return solve(problem, backend, **kw)
 
     bqms = [_bqm(6, seed=s) for s in range(4)]
     config = ServiceConfig(job_workers=1)

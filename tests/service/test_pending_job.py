@@ -14,7 +14,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from qopt.client import Client, SolveError
-from qopt.hybrid.fallback import NoResultInTime
+from qopt.errors import NoResultInTime
 from qopt.samplers import registry
 from qopt.service.limits import ServiceConfig
 from qopt.service.server import Server

@@ -14,8 +14,8 @@ from grpc_status import rpc_status
 
 import qopt
 from qopt.client import SolveError
-from qopt.pipeline import solve
 from qopt.service import convert
+from qopt.solve import solve
 from qopt.v1 import model_pb2, solver_service_pb2, solver_service_pb2_grpc
 
 

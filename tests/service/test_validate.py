@@ -10,11 +10,11 @@ import grpc
 import numpy as np
 import pytest
 
-from qopt import pipeline
 from qopt.client import SolveError
 from qopt.service import convert, validation
 from qopt.service.limits import ServiceConfig
 from qopt.service.server import Server
+from qopt.solve import solve
 from qopt.v1 import model_pb2
 
 LP = """Minimize
@@ -126,7 +126,7 @@ def test_validate_lists_every_problem_without_running(vserver):
 
 def _pipeline_takes_cqm() -> bool:
     try:
-        pipeline.solve(_tiny_cqm(), "sa", num_reads=2, num_sweeps=10, seed=1)
+        solve(_tiny_cqm(), "sa", num_reads=2, num_sweeps=10, seed=1)
     except TypeError:
         return False
     except Exception:  # noqa: BLE001 - some other failure: treat as supported, let the test show it

@@ -24,7 +24,7 @@ CONSTRAINED_FORMATS = ("lp", "mps", "qkp", "tsplib")
 
 def _solve_here(model, args, params):
     """Solve in this process (no ``--server``): the one place the CLI calls the pipeline."""
-    from qopt.pipeline import solve
+    from qopt.solve import solve
 
     return solve(model, backend=args.backend, time_budget=args.timeout, **params)
 

@@ -1,9 +1,10 @@
-"""Hybrid orchestration: decomposition into subproblems a quantum backend can take,
-dispatch with fallback tiers, recombination, and routing of whole problems to backends."""
-from qopt.hybrid.decompose import IsingState, select_subproblem
-from qopt.hybrid.routing import RoutingDecision, choose_backend
+"""Hybrid orchestration: decomposition into subproblems a quantum backend can take, and the
+:class:`HybridSampler` (imported lazily) that dispatches them and recombines the answers.
 
-__all__ = ["IsingState", "select_subproblem", "RoutingDecision", "choose_backend", "HybridSampler"]
+Routing of whole problems and the fallback tiers are pipeline policy: :mod:`qopt.solve`."""
+from qopt.hybrid.decompose import IsingState, select_subproblem
+
+__all__ = ["IsingState", "select_subproblem", "HybridSampler"]
 
 
 def __getattr__(name):

@@ -38,11 +38,11 @@ import numpy as np
 
 from qopt.errors import classify_error
 from qopt.hybrid.decompose import STRATEGIES, IsingState, select_subproblem
-from qopt.hybrid.workers import WORKERS, WorkerPool
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES
 from qopt.samplers.registry import BACKENDS
 from qopt.samplers.sa import SimulatedAnnealingSampler
 from qopt.samplers.spec import Param, ParameterSpec, callable_validator, event_validator, has_method_validator
+from qopt.solve.workers import WORKERS, WorkerPool
 
 __all__ = ["HybridSampler"]
 

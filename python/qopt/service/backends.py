@@ -5,7 +5,7 @@ doc, read from the sampler class's ``parameter_spec``), its size limit and its c
 Availability is probed locally and cheaply: the backend's module must import (optional
 dependencies such as qiskit and dwave-system are imported lazily, here, and an import
 failure makes the backend unavailable with the reason); ``dwave`` also needs a configured
-API token (:func:`qopt.hybrid.routing.dwave_credentials_configured`; the network is never
+API token (:func:`qopt.solve.routing.dwave_credentials_configured`; the network is never
 touched).
 """
 from __future__ import annotations
@@ -14,11 +14,10 @@ import dataclasses
 import importlib
 
 from qopt.samplers.registry import BACKENDS, parameter_spec
+from qopt.solve.parameters import INTERNAL_PARAMETERS
 
 __all__ = ["BackendInfo", "list_backends", "WIRE_EXCLUDED_PARAMETERS", "INTERNAL_PARAMETERS"]
 
-# Parameters the pipeline supplies itself (cancellation, progress events); never sent by callers.
-INTERNAL_PARAMETERS = frozenset({"interrupt", "on_progress"})
 # Parameters that take Python objects, so cannot travel in a google.protobuf.Struct, with what to send instead.
 WIRE_EXCLUDED_PARAMETERS = {
     "quantum_sampler": "takes a dimod.Sampler object, which cannot be sent over the wire; "
@@ -87,7 +86,7 @@ def _describe(name: str) -> BackendInfo:
     except Exception as exc:  # noqa: BLE001 - any import failure makes the backend unavailable
         reason = f"cannot import {module_name}.{cls_name}: {type(exc).__name__}: {exc}"
     if not reason and name in ("qaoa", "dwave"):
-        from qopt.hybrid.routing import available_backends, dwave_credentials_configured
+        from qopt.solve.routing import available_backends, dwave_credentials_configured
 
         if name == "dwave" and not dwave_credentials_configured():
             reason = ("no D-Wave API token configured (set DWAVE_API_TOKEN or run `dwave config create`); "

@@ -27,11 +27,12 @@ import grpc
 from google.protobuf import timestamp_pb2
 from google.rpc import code_pb2, status_pb2
 
-from qopt import pipeline
+from qopt.errors import Cancelled
 from qopt.service import convert, errors, validation
 from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.service.observe import Metrics
 from qopt.service.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, JobRecord, JobStore
+from qopt.solve import DEFAULT_MAX_CANDIDATES, solve
 from qopt.v1 import solver_service_pb2 as pb
 
 __all__ = ["JobManager", "request_hash", "job_to_proto", "solve_request", "backoff_delay"]
@@ -84,7 +85,7 @@ def solve_request(request, decoded: validation.DecodedProblem, parameters: dict,
     """Run the pipeline for a validated request; returns the :class:`Result`."""
     model = decoded.model
     if solve_fn is None:
-        solve_fn = pipeline.solve
+        solve_fn = solve
         if decoded.objective_sign < 0:
             # a maximisation, negated into minimisation form by the decoder: let the pipeline
             # report objectives (and its messages) in the model's own sense
@@ -92,7 +93,7 @@ def solve_request(request, decoded: validation.DecodedProblem, parameters: dict,
 
             model = Problem(decoded.model, "max")
     return solve_fn(model, request.backend or "auto",
-                    max_candidates=request.max_candidates or pipeline.DEFAULT_MAX_CANDIDATES,
+                    max_candidates=request.max_candidates or DEFAULT_MAX_CANDIDATES,
                     time_budget=time_budget, on_progress=on_progress, cancel=cancel, **parameters)
 
 
@@ -148,7 +149,7 @@ class JobManager:
         store: the durable job store.
         config: limits, attempts, backoff and retention.
         metrics: where transitions, retries and stage timings are counted.
-        solve_fn: the solving function (default :func:`qopt.pipeline.solve`; tests inject
+        solve_fn: the solving function (default :func:`qopt.solve.solve`; tests inject
             failing ones).
     """
 
@@ -393,7 +394,7 @@ class JobManager:
                                    time_budget=request.time_budget or None, solve_fn=self.solve_fn)
             response = finish_response(result, request, decoded, extra_timing={"queue_wait": queue_wait})
             self.metrics.observe_result(dict(result.timing), result.provenance)
-        except pipeline.Cancelled:
+        except Cancelled:
             if self._stop.is_set() and not self.store.get_job(job_id, with_result=False).cancel_requested:
                 # a graceful stop is not the job's fault: back to QUEUED (so recovery does not count it
                 # as a crash against max_attempts); it runs again at the next start

@@ -59,7 +59,7 @@ class Server:
         max_message_bytes: largest message (overrides ``config.max_message_bytes``).
         tls_cert, tls_key: PEM bytes of the server certificate chain and private key;
             both given -> TLS (``grpc.ssl_server_credentials``), else plaintext.
-        solve_fn: the solving function (default :func:`qopt.pipeline.solve`).
+        solve_fn: the solving function (default :func:`qopt.solve.solve`).
 
     Raises:
         StoreError: the job store cannot be used (corrupted, locked): message names the path.

@@ -99,7 +99,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         metrics: where to count (a private :class:`Metrics` when None).
         jobs: the job manager (created and started from ``store`` when None).
         max_variables: when given, overrides ``config.max_variables``.
-        solve_fn: the solving function (default :func:`qopt.pipeline.solve`).
+        solve_fn: the solving function (default :func:`qopt.solve.solve`).
     """
 
     def __init__(self, *, config: ServiceConfig | None = None, store: JobStore | None = None,

@@ -16,16 +16,17 @@ import math
 
 import dimod
 
-from qopt.constrained import CONSTRAINED_OPTIONS
 from qopt.errors import InvalidInput, ParameterError, PreflightError, UnknownBackendError
 from qopt.preflight import preflight
 from qopt.presolve import presolve
 from qopt.samplers.registry import parameter_spec, parameter_specs
 from qopt.samplers.spec import ParameterSpec
 from qopt.service import convert
-from qopt.service.backends import INTERNAL_PARAMETERS, WIRE_EXCLUDED_PARAMETERS
+from qopt.service.backends import WIRE_EXCLUDED_PARAMETERS
 from qopt.service.convert import FieldError, InvalidRequest, parameters_from_struct
 from qopt.service.limits import LimitExceeded, ServiceConfig
+from qopt.solve.constrained import CONSTRAINED_OPTIONS
+from qopt.solve.parameters import INTERNAL_PARAMETERS
 from qopt.v1 import model_pb2
 
 __all__ = ["DecodedProblem", "decode_problem", "check_limits", "check_parameters", "check_request",
@@ -176,7 +177,7 @@ def check_parameters(backend: str, parameters: dict, config: ServiceConfig, mode
         model: the decoded model, when it decoded: its variable count is checked against the
             backend's size rule (exact enumeration, the QAOA qubit budget or ``max_qubits``),
             and a constrained model also accepts the penalty options of
-            :data:`qopt.constrained.CONSTRAINED_OPTIONS`.
+            :data:`qopt.solve.constrained.CONSTRAINED_OPTIONS`.
 
     Raises:
         LimitExceeded: ``num_reads``, ``num_sweeps`` or ``shots`` over its configured cap.

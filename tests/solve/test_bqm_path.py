@@ -7,7 +7,7 @@ import pytest
 
 import qopt
 from qopt._validation import ParameterError
-from qopt.pipeline import ProblemError
+from qopt.errors import ProblemError
 from qopt.problem_hash import bqm_sha256
 from qopt.samplers.registry import UnknownBackendError
 

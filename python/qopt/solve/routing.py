@@ -11,13 +11,14 @@ import dataclasses
 import importlib.util
 import os
 
-__all__ = ["RoutingDecision", "choose_backend", "available_backends", "dwave_credentials_configured"]
+from qopt.samplers.limits import EXACT_ROUTE_MAX_VARIABLES, QAOA_MAX_QUBITS
 
-EXACT_MAX_VARIABLES = 20        # 2^20 states enumerate in well under a second
-DEFAULT_MAX_QUBITS = 24         # statevector QAOA budget (2^24 amplitudes, 256 MiB)
+__all__ = ["RoutingDecision", "route", "choose_backend", "available_backends", "dwave_credentials_configured"]
+
 HYBRID_MIN_SECONDS = 1.0        # below this, quantum subproblems cannot pay off
 DWAVE_MAX_DENSE = 120           # largest clique-like problem worth embedding on Advantage
 DWAVE_MAX_SPARSE = 2000
+HYBRID_SUBPROBLEM_SIZE = 20     # variables per hybrid subproblem the router asks for
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,7 +58,7 @@ def available_backends() -> dict[str, bool]:
 
 
 def choose_backend(num_variables: int, num_interactions: int, *, time_limit: float | None = None,
-                   max_qubits: int = DEFAULT_MAX_QUBITS, available: dict[str, bool] | None = None,
+                   max_qubits: int = QAOA_MAX_QUBITS, available: dict[str, bool] | None = None,
                    presolved: bool = True) -> RoutingDecision:
     """Choose a backend for a model of ``num_variables`` (after presolve) and ``num_interactions``.
 
@@ -82,7 +83,7 @@ def choose_backend(num_variables: int, num_interactions: int, *, time_limit: flo
     if n == 0:
         return RoutingDecision("exact", "presolve fixed every variable: nothing left to sample")
     density = 0.0 if n < 2 else 2.0 * m / (n * (n - 1))
-    if n <= EXACT_MAX_VARIABLES:
+    if n <= EXACT_ROUTE_MAX_VARIABLES:
         return RoutingDecision("exact", f"{n} {what}: exact enumeration of 2^{n} states is fast and certain")
     short = time_limit is not None and time_limit < HYBRID_MIN_SECONDS
     if avail.get("dwave") and not short:
@@ -103,8 +104,27 @@ def choose_backend(num_variables: int, num_interactions: int, *, time_limit: flo
         return RoutingDecision("sa", f"{n} {what} exceed the {max_qubits}-qubit QAOA budget and no deadline was "
                                      "given (the hybrid solver works until a deadline): simulated annealing on "
                                      "the C++ core")
-    size = min(20, max_qubits)
+    size = min(HYBRID_SUBPROBLEM_SIZE, max_qubits)
     params = {"quantum_backend": quantum, "subproblem_size": size, "time_limit": float(time_limit)}
     budget = f"the {max_qubits}-qubit QAOA budget" if quantum == "qaoa" else "a direct D-Wave embedding"
     return RoutingDecision("hybrid", f"{n} {what} exceed {budget}: hybrid with {size}-variable "
                                      f"subproblems on {quantum}, racing simulated annealing", params)
+
+
+def route(bqm, backend: str | None, *, time_budget: float | None = None, num_variables: int | None = None,
+          num_interactions: int | None = None) -> RoutingDecision:
+    """Choose the backend for ``bqm`` (a :class:`dimod.BinaryQuadraticModel`).
+
+    An explicit backend is used as asked; ``"auto"`` (or empty / None) applies the routing
+    policy (:func:`choose_backend`) to the model's size after presolve
+    (``num_variables``/``num_interactions`` when given), density, deadline
+    (``time_budget``, seconds) and the backends available here.
+
+    Returns:
+        :class:`RoutingDecision`.
+    """
+    if backend and backend != "auto":
+        return RoutingDecision(backend, f"backend {backend!r} requested")
+    n = bqm.num_variables if num_variables is None else num_variables
+    m = bqm.num_interactions if num_interactions is None else num_interactions
+    return choose_backend(n, m, time_limit=time_budget, presolved=num_variables is not None)

@@ -1,7 +1,7 @@
 """Routing decisions and reasons on a table of problem shapes."""
 import pytest
 
-from qopt.hybrid.routing import choose_backend
+from qopt.solve.routing import choose_backend
 
 BOTH = {"qaoa": True, "dwave": True}
 QAOA = {"qaoa": True, "dwave": False}

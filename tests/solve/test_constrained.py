@@ -44,7 +44,7 @@ def _brute_force(cqm):
     best = None
     labels = list(cqm.variables)
     for bits in itertools.product([0, 1], repeat=len(labels)):
-        s = dict(zip(labels, bits))
+        s = dict(zip(labels, bits, strict=True))
         if cqm.check_feasible(s):
             e = cqm.objective.energy(s)
             best = e if best is None else min(best, e)

@@ -2,7 +2,7 @@
 
 Tiers, in order: the quantum backend; a classical approximation (simulated annealing on
 the C++ core with the time left); a cached result for the same problem (by SHA-256 of
-its canonical form); and finally :class:`NoResultInTime`, which the service turns into a
+its canonical form); and finally :class:`qopt.errors.NoResultInTime`, which the service turns into a
 pending job the client can watch. Each tier has a trigger: a backend error classified
 transient (retried once with backoff) or structural (preflight refusal, bad model), or no
 answer within the tier's share of the deadline. The chain actually taken is returned, so
@@ -13,13 +13,14 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from typing import Any
 
 import dimod
 
 from qopt.errors import InvalidInput, NoResultInTime, classify_error
-from qopt.hybrid.workers import WORKERS
+from qopt.solve.workers import WORKERS
 
-__all__ = ["QUANTUM_BACKENDS", "ResultCache", "NoResultInTime", "sample_with_fallback", "RESULT_CACHE"]
+__all__ = ["QUANTUM_BACKENDS", "ResultCache", "sample_with_fallback", "RESULT_CACHE"]
 
 QUANTUM_BACKENDS = frozenset({"qaoa", "dwave"})
 QUANTUM_SHARE = 0.7          # fraction of the deadline the quantum tier may use
@@ -126,6 +127,7 @@ def sample_with_fallback(bqm: dimod.BinaryQuadraticModel, backend: str, sampler:
             chain.append({"tier": "quantum", "backend": backend, "classification": "transient",
                           "outcome": f"no answer within {left_share:.3g} s ({QUANTUM_SHARE:.0%} of the deadline)"})
             break
+        assert err is not None  # neither a sample set nor a time-out: the call raised
         kind = classify_error(err)
         chain.append({"tier": "quantum", "backend": backend, "outcome": "failed", "classification": kind,
                       "error": f"{type(err).__name__}: {err}"[:300]})
@@ -141,7 +143,7 @@ def sample_with_fallback(bqm: dimod.BinaryQuadraticModel, backend: str, sampler:
     if remaining is None or remaining > CLASSICAL_MIN_SECONDS:
         from qopt.samplers.sa import SimulatedAnnealingSampler
 
-        sa_params = {"num_reads": 16, "num_sweeps": 1000}
+        sa_params: dict[str, Any] = {"num_reads": 16, "num_sweeps": 1000}
         if "seed" in params:
             sa_params["seed"] = params["seed"]
         if remaining is not None:

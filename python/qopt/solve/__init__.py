@@ -1,0 +1,101 @@
+"""The one call path every user goes through:
+
+    problem -> validate -> preprocess -> route -> sample -> postprocess -> Result
+
+:func:`solve` runs it in-process; the gRPC servicer and the CLI call the same function,
+so ``qopt.solve``, ``Client.solve`` and ``qopt solve FILE`` return the same result.
+
+Modules:
+    * :mod:`qopt.solve.stages`: timing, cancellation and progress events per stage.
+    * :mod:`qopt.solve.bqm`: the BQM path (presolve, components, lower bound, sampling).
+    * :mod:`qopt.solve.constrained`: the constrained path (compile, penalty calibration, decode).
+    * :mod:`qopt.solve.routing`: the routing policy for ``backend="auto"``.
+    * :mod:`qopt.solve.fallback`: the fallback tiers of quantum backends and the result cache.
+    * :mod:`qopt.solve.parameters`: resolution of the caller's sampler parameters.
+    * :mod:`qopt.solve.workers`: the daemon worker pool for backend calls that may hang.
+
+Provenance records are assembled by :mod:`qopt.provenance`.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from qopt.provenance import library_versions
+from qopt.results import Result
+from qopt.solve.bqm import BOUND_TIME_LIMIT, solve_bqm, validate_bqm
+from qopt.solve.constrained import CONSTRAINED_OPTIONS, is_constrained, solve_constrained_model
+from qopt.solve.parameters import INTERNAL_PARAMETERS, resolve_parameters
+from qopt.solve.routing import RoutingDecision, choose_backend, route
+from qopt.solve.stages import Stages
+
+__all__ = ["solve", "route", "RoutingDecision", "choose_backend", "resolve_parameters", "validate_bqm",
+           "library_versions", "is_constrained", "DEFAULT_MAX_CANDIDATES", "BOUND_TIME_LIMIT",
+           "CONSTRAINED_OPTIONS", "INTERNAL_PARAMETERS", "Stages", "solve_bqm", "solve_constrained_model"]
+
+DEFAULT_MAX_CANDIDATES = 100
+
+
+def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAULT_MAX_CANDIDATES,
+          time_budget: float | None = None, on_progress: Callable[[dict], None] | None = None,
+          cancel: threading.Event | None = None, fallback: bool = True, presolve: bool = True,
+          lower_bound: bool = True, **parameters) -> Result:
+    """Solve ``problem`` in-process and return ranked candidates.
+
+    Args:
+        problem: a :class:`dimod.BinaryQuadraticModel`, or a constrained model (a
+            :class:`dimod.ConstrainedQuadraticModel`, :class:`qopt.model.Problem`, qiskit
+            ``QuadraticProgram``, spec dict, or a path / LP / MPS text), which is compiled to a
+            BQM with tuned penalties and decoded back (:mod:`qopt.solve.constrained`); its
+            options ``penalty``, ``max_rounds``, ``target_feasible_fraction``, ``polish`` and
+            ``inequality`` are passed with the sampler parameters.
+        backend: backend name (``"sa"``, ``"exact"``, ``"qaoa"``, ...), or ``"auto"`` / None
+            to let qopt choose; the choice and its reason are in ``provenance["routing"]``.
+        max_candidates: most distinct candidates returned (default 100).
+        time_budget: seconds of wall clock the caller can wait (e.g. the remaining gRPC
+            deadline); passed as ``time_limit`` to samplers that support it, capped by any
+            ``time_limit`` given explicitly.
+        **parameters: sampler parameters under their Python names (``num_reads``,
+            ``num_sweeps``, ``seed``, ...). A seed is drawn when the backend takes one and
+            none is given, and reported in ``provenance["parameters"]["seed"]``.
+        on_progress: optional callable receiving plain-dict events: ``{"event": "stage",
+            "stage": name}`` when a stage starts, ``{"event": "best", "energy": e,
+            "sample": {...}, "source": backend}`` when a new best candidate is known.
+            Called from the solving thread; it must not block.
+        fallback: for quantum backends (``qaoa``, ``dwave``), fall back to classical annealing
+            and then to a cached result for the same problem when the backend fails or does
+            not answer within 70% of ``time_budget`` (:mod:`qopt.solve.fallback`); the chain
+            taken is in ``provenance["fallback_chain"]`` and ``provenance["backend"]`` names
+            the backend that actually produced the candidates.
+        presolve: fix variables (forced signs, roof-duality persistencies) and split into
+            connected components before sampling (default True; off when ``initial_states``
+            is given). Components of at most ``qopt.samplers.limits.ENUMERATION_MAX_VARIABLES``
+            (16) variables are solved exactly; the others go to the backend, sharing the time
+            budget by size. The presolve log is in ``provenance["presolve"]``.
+        lower_bound: compute a certified lower bound on the minimum energy (roof duality and
+            the SDP-dual spectral bound, :func:`qopt.presolve.lower_bound`; at most
+            ``BOUND_TIME_LIMIT`` seconds, or 20% of ``time_budget``) and report
+            ``confidence["lower_bound"]``, ``lower_bound_method``, ``gap`` =
+            (best - bound) / max(1, |best|) and ``proven_optimal``.
+        cancel: optional :class:`threading.Event`; when set, samplers that support
+            interruption stop between sweeps, and the pipeline raises
+            :class:`qopt.errors.Cancelled` at the next stage boundary.
+
+    Returns:
+        :class:`qopt.results.Result`.
+
+    Raises:
+        qopt.errors.UnsupportedProblem: ``problem`` is not a supported model (a TypeError).
+        qopt.errors.ProblemError: the BQM is invalid (empty, non-finite biases).
+        qopt.errors.ModelError: the constrained model is invalid.
+        qopt.errors.UnknownBackendError: ``backend`` is not known.
+        qopt.errors.ParameterError: an unknown parameter name or a value out of range (names it).
+        qopt.errors.Cancelled: ``cancel`` was set.
+        qopt.errors.NoResultInTime: every fallback tier failed before the deadline.
+    """
+    stages = Stages(on_progress=on_progress, cancel=cancel)
+    if is_constrained(problem):
+        return solve_constrained_model(problem, backend, stages=stages, max_candidates=max_candidates,
+                                       time_budget=time_budget, fallback=fallback, parameters=parameters)
+    return solve_bqm(problem, backend, stages=stages, max_candidates=max_candidates, time_budget=time_budget,
+                     fallback=fallback, presolve=presolve, lower_bound=lower_bound, parameters=parameters)

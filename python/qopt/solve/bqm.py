@@ -1,0 +1,295 @@
+"""The BQM path of the pipeline: validate -> presolve -> route -> sample (with the
+background lower bound and the fallback tiers) -> rank -> Result.
+
+:func:`qopt.solve` sends every :class:`dimod.BinaryQuadraticModel` here. Presolve fixes
+variables and splits the rest into connected components; under ``"auto"`` routing the
+components of at most ``ENUMERATION_MAX_VARIABLES`` variables are enumerated and the others
+go to the routed backend, sharing the time budget by size. A certified lower bound is
+computed in a daemon thread while the backend samples.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import dimod
+import numpy as np
+
+from qopt.errors import ParameterError, ProblemError, UnsupportedProblem
+from qopt.problem_hash import bqm_sha256
+from qopt.provenance import jsonable, library_versions, provenance_record
+from qopt.results import Result, add_lower_bound, confidence_from_sampleset, rank_sampleset
+from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES
+from qopt.samplers.registry import get_sampler_class
+from qopt.solve.fallback import sample_with_fallback
+from qopt.solve.parameters import INTERNAL_PARAMETERS, public_parameters, resolve_parameters
+from qopt.solve.routing import route
+from qopt.solve.stages import Stages
+
+__all__ = ["BOUND_TIME_LIMIT", "SAMPLE_SHARE", "validate_bqm", "solve_bqm"]
+
+BOUND_TIME_LIMIT = 2.0          # seconds for the certified lower bound
+SAMPLE_SHARE = 0.9              # of the time left that a sampler's time_limit may use
+
+
+def validate_bqm(bqm) -> dimod.BinaryQuadraticModel:
+    """Check that ``bqm`` is a non-empty BQM with finite biases; returns it.
+
+    Raises:
+        UnsupportedProblem (a TypeError): ``problem`` is not a dimod.BinaryQuadraticModel.
+        ProblemError: no variables, or a non-finite bias (naming it).
+    """
+    if not isinstance(bqm, dimod.BinaryQuadraticModel):
+        raise UnsupportedProblem(f"problem must be a dimod.BinaryQuadraticModel, was {type(bqm).__name__}")
+    if bqm.num_variables == 0:
+        raise ProblemError("num_variables", "the model has no variables")
+    vectors = bqm.to_numpy_vectors()
+    linear, quad, offset = vectors[0], vectors[1][2], vectors[2]
+    if not np.all(np.isfinite(linear)):
+        i = int(np.flatnonzero(~np.isfinite(linear))[0])
+        raise ProblemError(f"linear[{i}]", f"bias of variable {bqm.variables[i]!r} must be finite")
+    if not np.all(np.isfinite(quad)):
+        raise ProblemError("quadratic", "every quadratic bias must be finite")
+    if not math.isfinite(offset):
+        raise ProblemError("offset", "must be finite")
+    return bqm
+
+
+def _auto(backend: str | None) -> bool:
+    return backend in (None, "", "auto")
+
+
+def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: int, time_budget: float | None,
+              fallback: bool, presolve: bool, lower_bound: bool, parameters: dict) -> Result:
+    """Run the BQM path; see :func:`qopt.solve` for the arguments.
+
+    Returns:
+        :class:`qopt.results.Result` in the BQM's variables and vartype.
+
+    Raises:
+        UnsupportedProblem, ProblemError: ``problem`` is not a valid BQM.
+        ParameterError: ``max_candidates`` or a sampler parameter is invalid (named).
+        qopt.errors.Cancelled: ``stages.cancel`` was set.
+        qopt.errors.NoResultInTime: every fallback tier failed before the deadline.
+    """
+    with stages.stage("validate"):
+        bqm = validate_bqm(problem)
+        if not isinstance(max_candidates, int) or max_candidates < 1:
+            raise ParameterError("max_candidates", f"must be an integer >= 1, was {max_candidates!r}")
+
+    with stages.stage("preprocess"):
+        problem_sha256 = bqm_sha256(bqm)
+        use_presolve = presolve and "initial_states" not in parameters
+        presolved = _presolve(bqm) if use_presolve else None
+        if presolved is not None:
+            largest = max((c for c in presolved.components), key=len, default=None)
+            decision = route(bqm, backend, time_budget=time_budget, num_variables=presolved.num_free,
+                             num_interactions=sum(c.num_interactions for c in presolved.components))
+            if largest is not None and len(largest) < presolved.num_free and decision.backend == "exact" \
+                    and _auto(backend):
+                decision = route(bqm, backend, time_budget=time_budget, num_variables=len(largest),
+                                 num_interactions=largest.num_interactions)
+        else:
+            decision = route(bqm, backend, time_budget=time_budget)
+        name = decision.backend
+        sampler = get_sampler_class(name)()
+        params, ignored = resolve_parameters(sampler, decision, backend, parameters)
+        accepted = set(sampler.parameters) - INTERNAL_PARAMETERS
+        bound_task = None
+        if lower_bound:  # computed in the background while the backend samples
+            bound_limit = BOUND_TIME_LIMIT if time_budget is None else min(BOUND_TIME_LIMIT, 0.2 * time_budget)
+            bound_task = _BoundTask(bqm, presolved, bound_limit)
+
+    with stages.stage("sample"):
+        if stages.cancel is not None and "interrupt" in sampler.parameters:
+            params["interrupt"] = stages.cancel
+        if stages.reports_progress and "on_progress" in sampler.parameters:
+            params["on_progress"] = lambda event: stages.emit({**event, "source": name})
+        left = None if time_budget is None else max(time_budget - stages.elapsed(), 1e-3)
+        if left is not None and "time_limit" in accepted:
+            # keep back time for the sampler's own set-up and the postprocess stage
+            room = max(1e-3, SAMPLE_SHARE * left - 0.05)
+            limit = params.get("time_limit")
+            params["time_limit"] = room if limit is None else min(float(limit), room)
+        if presolved is None:
+            sampleset, produced_by, chain = sample_with_fallback(
+                bqm, name, sampler, params, time_budget=left, problem_sha256=problem_sha256, enabled=fallback)
+        else:
+            sampleset, produced_by, chain = _sample_components(
+                presolved, name, sampler, params, time_budget=left, problem_sha256=problem_sha256,
+                fallback=fallback, per_component=_auto(backend))
+
+    bound = None
+    if bound_task is not None:
+        wait = 2 * BOUND_TIME_LIMIT
+        if time_budget is not None:
+            wait = min(wait, max(0.0, 0.95 * time_budget - stages.elapsed() - 0.05))
+        bound = bound_task.result(wait, presolved)
+        stages.record("bound", bound_task.seconds)
+    stages.check_cancel("cancelled while sampling")
+    with stages.stage("postprocess"):
+        candidates = rank_sampleset(sampleset, max_candidates=max_candidates)
+        if candidates:
+            stages.emit({"event": "best", "energy": candidates[0].energy, "sample": dict(candidates[0].sample),
+                         "source": produced_by, **dict(candidates[0].info or {})})
+        confidence = confidence_from_sampleset(sampleset)
+        info = dict(sampleset.info)
+        backend_timing = info.pop("timing", None)
+        versions = library_versions(tuple(info.pop("library_versions", {}) or ()))
+        chain = chain + list(info.pop("fallback_chain", []) or [])
+        for key in ("branch_agreement", "quantum_value_added"):  # the hybrid's race, in confidence terms
+            if key in info:
+                confidence[key] = jsonable(info[key])
+        add_lower_bound(confidence, bound)
+        info.pop("presolve", None)  # summarised under provenance["presolve"]
+        extra: dict = {"num_variables": bqm.num_variables, "num_interactions": bqm.num_interactions,
+                       "vartype": bqm.vartype.name}
+        if presolved is not None:
+            extra["presolve"] = {
+                "num_fixed": len(presolved.fixed), "num_free": presolved.num_free,
+                "num_components": len(presolved.components),
+                "component_sizes": sorted((len(c) for c in presolved.components), reverse=True)[:20],
+                "log": presolved.log,
+            }
+        if bound is not None:
+            extra["lower_bound"] = bound
+        if backend_timing:
+            extra["backend_timing_ns"] = backend_timing
+        provenance = provenance_record(
+            backend=produced_by, routed_backend=name, routing_reason=decision.reason, fallback_chain=chain,
+            ignored_parameters=ignored, parameters=public_parameters(params), problem_sha256=problem_sha256,
+            versions=versions, backend_info=info, extra=extra)
+    return Result(candidates=candidates, variables=list(bqm.variables), vartype=bqm.vartype,
+                  confidence=confidence, provenance=provenance, timing=stages.finish())
+
+
+def _presolve(bqm: dimod.BinaryQuadraticModel):
+    from qopt.presolve import presolve as run_presolve
+
+    return run_presolve(bqm)
+
+
+class _BoundTask:
+    """The certified lower bound, computed in a daemon thread alongside sampling."""
+
+    def __init__(self, bqm, presolved, time_limit: float):
+        self._box: dict = {}
+        self._t0 = time.perf_counter()
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._run, args=(bqm, presolved, time_limit), daemon=True,
+                                        name="qopt-bound")
+        self._thread.start()
+
+    def _run(self, bqm, presolved, time_limit):
+        try:
+            self._box["bound"] = _lower_bound(bqm, presolved, time_limit)
+        except Exception as exc:  # noqa: BLE001 - a bound is optional; its failure is reported
+            self._box["error"] = f"{type(exc).__name__}: {exc}"
+        self.seconds = time.perf_counter() - self._t0
+
+    def result(self, wait: float, presolved) -> dict | None:
+        """The bound, or the roof-duality bound from presolve if it is not ready in ``wait`` s."""
+        self._thread.join(max(0.0, wait))
+        if "bound" in self._box:
+            return self._box["bound"]
+        self.seconds = time.perf_counter() - self._t0
+        rd = None if presolved is None else presolved.lower_bound
+        if rd is None:
+            return None
+        note = self._box.get("error", "the spectral bound did not finish in time")
+        return {**rd, "note": note}
+
+
+def _lower_bound(bqm, presolved, time_limit: float) -> dict:
+    """Certified lower bound: on the presolved components (summed, plus the fixed part's
+    energy) when presolve ran, else on the whole model; the better of that and roof duality."""
+    from qopt.presolve import lower_bound as bound_of
+
+    if presolved is None:
+        return bound_of(bqm, time_limit=time_limit)
+    total = presolved.offset
+    methods = set()
+    for comp in presolved.components:
+        if len(comp) <= ENUMERATION_MAX_VARIABLES:
+            total += float(dimod.ExactSolver().sample(comp).first.energy)
+            methods.add("exact enumeration")
+        else:
+            part = bound_of(comp, time_limit=time_limit * len(comp) / max(1, presolved.num_free))
+            total += part["value"]
+            methods.add(part["method"])
+    out = {"value": float(total), "method": " + ".join(sorted(methods)) or "presolve (all fixed)",
+           "scope": "presolved components"}
+    rd = presolved.lower_bound
+    if rd is not None and rd["value"] > out["value"]:
+        out = dict(rd)
+    return out
+
+
+def _sample_components(presolved, name, sampler, params, *, time_budget, problem_sha256, fallback,
+                       per_component: bool):
+    """Sample the presolved model and expand to the original one.
+
+    Under ``"auto"`` routing (``per_component``) each connected component is sampled on its
+    own, components of at most ``ENUMERATION_MAX_VARIABLES`` variables by enumeration; with an
+    explicit backend the reduced model (all components) goes to that backend in one call.
+    """
+    if not per_component:
+        reduced = presolved.reduced
+        if reduced.num_variables == 0:
+            # Presolve solved it; the requested backend still runs (on the whole model), so its
+            # parameters are checked and its answer is what the caller asked for.
+            return sample_with_fallback(presolved.bqm, name, sampler, params, time_budget=time_budget,
+                                        problem_sha256=problem_sha256, enabled=fallback)
+        reduced.offset = 0.0
+        ss, produced, reduced_chain = sample_with_fallback(reduced, name, sampler, params, time_budget=time_budget,
+                                                           problem_sha256=problem_sha256, enabled=fallback)
+        out = _with_vectors_of(presolved.expand(ss), ss)
+        out.info.update({k: v for k, v in ss.info.items() if k != "presolve"})
+        return out, produced, reduced_chain
+    parts = []
+    produced = name
+    chain: list[dict] = []
+    info: dict = {}
+    big = [c for c in presolved.components if len(c) > ENUMERATION_MAX_VARIABLES]
+    big_total = sum(len(c) for c in big)
+    t0 = time.perf_counter()
+    for comp in presolved.components:
+        if len(comp) <= ENUMERATION_MAX_VARIABLES:
+            parts.append(dimod.ExactSolver().sample(comp).truncate(1))
+            continue
+        p = dict(params)
+        budget = None
+        if time_budget is not None:
+            used = time.perf_counter() - t0
+            budget = max(1e-3, (time_budget - used) * len(comp) / max(1, big_total))
+            big_total -= len(comp)
+            if "time_limit" in p:
+                p["time_limit"] = min(float(p["time_limit"]), budget)
+        ss, produced, sub_chain = sample_with_fallback(comp, name, sampler, p, time_budget=budget,
+                                                       problem_sha256=f"{problem_sha256}:{len(parts)}",
+                                                       enabled=fallback)
+        chain.extend(sub_chain)
+        if not info:
+            info = dict(ss.info)
+        parts.append(ss)
+    if not big:
+        produced = "exact" if presolved.components else "presolve"
+    out = presolved.expand(parts) if presolved.components else presolved.expand([])
+    if len(big) == 1:  # one sampled component: its per-sample vectors (branch, backend) still apply
+        out = _with_vectors_of(out, parts[presolved.components.index(big[0])])
+    out.info.update({k: v for k, v in info.items() if k != "presolve"})
+    return out, produced, chain
+
+
+def _with_vectors_of(expanded: dimod.SampleSet, source: dimod.SampleSet) -> dimod.SampleSet:
+    """Copy ``source``'s per-sample vectors (e.g. ``branch``, ``backend``) onto the expanded
+    sample set; read ``r`` of ``expanded`` came from read ``r mod len(source)``."""
+    names = [n for n in source.record.dtype.names if n not in ("sample", "energy", "num_occurrences")]
+    if not names or len(source) == 0:
+        return expanded
+    rows = np.arange(len(expanded)) % len(source)
+    vectors = {n: source.record[n][rows] for n in names}
+    rec = expanded.record
+    return dimod.SampleSet.from_samples((rec.sample, expanded.variables), expanded.vartype, rec.energy,
+                                        info=expanded.info, num_occurrences=rec.num_occurrences, **vectors)
