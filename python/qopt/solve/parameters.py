@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from qopt.errors import ParameterError
 from qopt.samplers.registry import parameters_of_all_backends
+from qopt.samplers.spec import ParameterSpec
 
 __all__ = ["INTERNAL_PARAMETERS", "public_parameters", "resolve_parameters"]
 
@@ -51,5 +52,7 @@ def resolve_parameters(sampler, decision, backend: str | None, parameters: Mappi
                                          f"(accepted: {', '.join(sorted(accepted))})")
     params = {**decision.parameters, **{k: v for k, v in parameters.items() if k not in ignored}}
     if "seed" in sampler.parameters and params.get("seed") is None:
-        params["seed"] = secrets.randbits(52)
+        spec = getattr(sampler, "parameter_spec", None)
+        # within the backend's own seed range (steepest takes 32 bits), below 2**52 either way
+        params["seed"] = spec.random_seed() if isinstance(spec, ParameterSpec) else secrets.randbits(52)
     return params, ignored
