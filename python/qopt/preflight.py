@@ -19,7 +19,7 @@ import warnings
 import dimod
 
 from qopt import statevector
-from qopt._validation import check_choice
+from qopt.checks import check_choice
 from qopt.errors import EmbeddingError, PreflightError
 from qopt.samplers.dwave import DWaveSampler, embedding_stats, find_embedding_cached
 from qopt.samplers.qaoa import GRADIENT_METHODS, QAOASampler, ising_operator, two_qubit_gates

@@ -329,7 +329,7 @@ def qaoa_sample(bqm: dimod.BinaryQuadraticModel, gamma, beta, shots: int, seed: 
     Raises:
         ValueError, MemoryLimitError: as :func:`qaoa_expectation`.
     """
-    from qopt._validation import check_int
+    from qopt.checks import check_int
 
     shots = check_int("shots", shots, minimum=1)
     seed = check_int("seed", seed, minimum=0)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import qopt
-from qopt._validation import ParameterError
+from qopt.checks import ParameterError
 from qopt.compile import solve_constrained
 from qopt.compile.polish import feasible_descent
 from qopt.model import Problem, knapsack, read_qkp, read_tsplib

@@ -8,7 +8,7 @@ import dimod
 import numpy as np
 import pytest
 
-from qopt._validation import ParameterError
+from qopt.checks import ParameterError
 from qopt.compile import compile, integer_encoding_coefficients
 from qopt.model import ModelError, Problem
 

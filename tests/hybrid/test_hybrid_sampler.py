@@ -106,7 +106,7 @@ def test_hung_backend_times_out_and_deadline_holds():
 
 def test_parameters_validated():
     bqm = dimod.generators.gnp_random_bqm(10, 0.5, dimod.SPIN, random_state=3)
-    from qopt._validation import ParameterError
+    from qopt.checks import ParameterError
 
     for kw, name in [({"subproblem_size": 0}, "subproblem_size"), ({"time_limit": -1}, "time_limit"),
                      ({"strategies": ["nope"]}, "strategies"), ({"quantum_backend": "hybrid"}, "quantum_backend")]:

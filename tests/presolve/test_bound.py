@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 from qopt import data
-from qopt._validation import ParameterError
+from qopt.checks import ParameterError
 from qopt.io import read_instance
 from qopt.presolve import bound as bound_mod
 from qopt.presolve import lower_bound, roof_duality_bound, spectral_bound

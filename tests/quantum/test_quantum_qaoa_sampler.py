@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from qhelpers import maxcut_bqm, qiskit_reference, random_bqm
 
-from qopt._validation import ParameterError
+from qopt.checks import ParameterError
 from qopt.preflight import PreflightError
 from qopt.samplers.qaoa import QAOASampler, ising_operator, linear_ramp
 from qopt.samplers.registry import get_sampler_class

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from _models import random_bqm
 
-from qopt._validation import ParameterError
+from qopt.checks import ParameterError
 from qopt.samplers.exact import ExactSampler
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from _models import best_known, bqp_as_min_bqm, flip_energies, random_bqm, read_orlib_bqp
 
-from qopt._validation import ParameterError
+from qopt.checks import ParameterError
 from qopt.samplers.sa import SimulatedAnnealingSampler
 
 SA = SimulatedAnnealingSampler

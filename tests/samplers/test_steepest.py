@@ -9,7 +9,7 @@ import pytest
 from _models import flip_energies, random_bqm
 from dwave.samplers import SimulatedAnnealingSampler as DWaveSA
 
-from qopt._validation import ParameterError
+from qopt.checks import ParameterError
 from qopt.samplers.steepest import SteepestDescentSampler
 
 SD = SteepestDescentSampler

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import qopt
-from qopt._validation import ParameterError
+from qopt.checks import ParameterError
 from qopt.errors import ProblemError
 from qopt.problem_hash import bqm_sha256
 from qopt.samplers.registry import UnknownBackendError

@@ -7,7 +7,7 @@ import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 import qopt
-from qopt._validation import ParameterError
+from qopt.checks import ParameterError
 from qopt.model import ModelError, templates
 
 VALUES = [10, 13, 7, 8, 9, 4, 11, 6]

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import dimod
 import numpy as np
 
-from qopt._validation import ParameterError, check_float, check_int
+from qopt.checks import ParameterError, check_float, check_int
 from qopt.compile.compiler import compile as compile_model
 from qopt.compile.decoder import Candidate
 from qopt.model.load import as_problem

@@ -64,7 +64,7 @@ import dimod
 import numpy as np
 import scipy.sparse as sp
 
-from qopt._validation import ParameterError, check_choice, check_float
+from qopt.checks import ParameterError, check_choice, check_float
 from qopt.compile.decoder import Decoder
 from qopt.model.load import as_problem
 from qopt.model.problem import ModelError, Problem, expression_arrays, variable_info

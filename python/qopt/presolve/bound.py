@@ -52,7 +52,7 @@ import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from qopt._validation import check_choice, check_float, check_int
+from qopt.checks import check_choice, check_float, check_int
 
 __all__ = ["lower_bound", "roof_duality", "roof_duality_bound", "spectral_bound", "ising_arrays", "certified_value"]
 

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from qopt._validation import check_choice
+from qopt.checks import check_choice
 from qopt.presolve.bound import certified_value, ising_arrays
 from qopt.presolve.bound import lower_bound as _lower_bound
 from qopt.presolve.bound import roof_duality as _roof_duality

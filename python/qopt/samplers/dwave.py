@@ -34,7 +34,7 @@ from importlib import metadata
 import dimod
 import numpy as np
 
-from qopt._validation import check_float
+from qopt.checks import check_float
 from qopt.errors import BackendConfigurationError, EmbeddingError, ParameterError
 from qopt.samplers.spec import Param, ParameterSpec
 

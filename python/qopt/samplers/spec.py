@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from qopt._validation import check_choice, check_float, check_int
+from qopt.checks import check_choice, check_float, check_int
 from qopt.errors import InvalidInput, ParameterError
 
 __all__ = ["Param", "ParameterSpec", "SizeRule", "TYPES", "WIRE_TYPES", "event_validator", "callable_validator",

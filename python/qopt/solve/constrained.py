@@ -15,7 +15,7 @@ import time
 
 import dimod
 
-from qopt._validation import check_choice
+from qopt.checks import check_choice
 from qopt.errors import ModelError, ParameterError
 from qopt.problem_hash import bqm_sha256
 from qopt.provenance import provenance_record
