@@ -9,6 +9,8 @@ import itertools
 import dimod
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from qopt import data
@@ -287,8 +289,6 @@ def test_shared_data_sizes_match_published_table(shared_data):
 
 # --------------------------------------------------------------------- fuzz: only ValueError escapes
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st
 
 _token = st.one_of(st.integers(-3, 6).map(str), st.sampled_from(["x", "1.5", "nan", "-", "1e3", "#"]))
 _line = st.lists(_token, min_size=0, max_size=4).map(" ".join)

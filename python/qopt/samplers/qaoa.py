@@ -360,7 +360,7 @@ class QAOASampler(dimod.Sampler):
         try:
             qasm = qasm3.dumps(bound)
             sha = hashlib.sha256(qasm.encode()).hexdigest()
-        except Exception as exc:  # pragma: no cover - exotic gates a hardware pass manager may emit
+        except Exception as exc:  # noqa: BLE001  # pragma: no cover - exotic gates a hardware pass manager may emit
             sha = f"unavailable: {exc}"
         ss.info.update({
             "seed": seed,
