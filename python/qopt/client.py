@@ -27,7 +27,7 @@ import grpc
 from google.protobuf import struct_pb2
 from grpc_status import rpc_status
 
-from qopt.errors import QoptError
+from qopt.errors import QoptError, UnsupportedProblem
 from qopt.results import Result
 from qopt.service import convert
 from qopt.v1 import model_pb2, solver_service_pb2, solver_service_pb2_grpc
@@ -173,8 +173,9 @@ def _problem(model, name: str = "") -> tuple[model_pb2.Problem, list]:
 
         problem = as_problem(model)
         return model_pb2.Problem(lp=to_lp(problem), name=name or problem.name), []
-    raise TypeError(f"model must be a dimod.BinaryQuadraticModel, a dimod.ConstrainedQuadraticModel, a "
-                    f"qopt.model.Problem, a QuadraticProgram or LP text, was {type(model).__name__}")
+    raise UnsupportedProblem(f"model must be a dimod.BinaryQuadraticModel, a dimod.ConstrainedQuadraticModel, a "
+                             f"qopt.model.Problem, a QuadraticProgram or LP text, was {type(model).__name__}",
+                             field="model")
 
 
 def _struct(parameters: dict) -> struct_pb2.Struct:

@@ -35,7 +35,7 @@ import dimod
 import numpy as np
 
 from qopt import _core
-from qopt.errors import MemoryLimitError
+from qopt.errors import MemoryLimitError, ParameterError
 
 __all__ = [
     "MAX_QUBITS",
@@ -129,10 +129,10 @@ def _angles(gamma, beta):
     g = np.atleast_1d(np.asarray(gamma, dtype=np.float64))
     b = np.atleast_1d(np.asarray(beta, dtype=np.float64))
     if g.ndim != 1 or b.ndim != 1 or g.shape != b.shape or g.size == 0:
-        raise ValueError(f"gamma and beta must be 1-d arrays of the same length reps >= 1, "
-                         f"were shapes {g.shape} and {b.shape}")
+        raise ParameterError("gamma", f"and beta must be 1-d arrays of the same length reps >= 1, "
+                                      f"were shapes {g.shape} and {b.shape}")
     if not (np.all(np.isfinite(g)) and np.all(np.isfinite(b))):
-        raise ValueError("gamma and beta must be finite")
+        raise ParameterError("gamma", "and beta must be finite")
     return np.ascontiguousarray(g), np.ascontiguousarray(b)
 
 

@@ -11,6 +11,8 @@ import functools
 import importlib.resources
 import pathlib
 
+from qopt.errors import ParameterError
+
 __all__ = ["instance_path", "instance_names", "best_known", "best_known_table"]
 
 # name -> file name inside qopt/data/instances
@@ -55,7 +57,7 @@ def instance_path(name: str) -> pathlib.Path:
         elif "-" in key and key.rsplit("-", 1)[0] in _FILES:
             key = key.rsplit("-", 1)[0]
         else:
-            raise ValueError(f"name must be one of {instance_names()}, was {name!r}")
+            raise ParameterError("name", f"must be one of {instance_names()}, was {name!r}")
     return pathlib.Path(str(_root() / _FILES[key]))
 
 

@@ -21,6 +21,7 @@ import dataclasses
 import dimod
 import numpy as np
 
+from qopt.errors import ParameterError
 from qopt.samplers.sa import ising_csr
 
 __all__ = ["IsingState", "select_subproblem", "STRATEGIES"]
@@ -208,4 +209,4 @@ def select_subproblem(state: IsingState, size: int, strategy: str, rng: np.rando
     if strategy == "component":
         seeds = rng.permutation(n)
         return np.asarray(_bfs_grow(state, seeds, size, excl), dtype=np.int64)
-    raise ValueError(f"strategy must be one of {list(STRATEGIES)}, was {strategy!r}")
+    raise ParameterError("strategy", f"must be one of {list(STRATEGIES)}, was {strategy!r}")

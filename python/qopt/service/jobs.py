@@ -218,7 +218,7 @@ class JobManager:
         while not self._stop.wait(self.config.cleanup_interval):
             try:
                 self.cleanup()
-            except Exception:  # noqa: BLE001 - keep cleaning at the next interval
+            except Exception:
                 log.exception("retention cleanup failed")
 
     def _enqueue(self, job_id: str) -> None:
@@ -355,7 +355,7 @@ class JobManager:
                 return
             try:
                 self._run(job_id)
-            except Exception:  # noqa: BLE001 - a worker never dies
+            except Exception:
                 log.exception("job worker error", extra={"job_id": job_id})
 
     def _run(self, job_id: str) -> None:

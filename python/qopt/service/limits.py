@@ -23,7 +23,7 @@ import json
 import os
 import pathlib
 
-from qopt.errors import ResourceLimitError
+from qopt.errors import InvalidInput, ParameterError, ResourceLimitError
 
 __all__ = ["ServiceConfig", "LimitExceeded", "default_store_path", "load_config"]
 
@@ -118,15 +118,15 @@ class ServiceConfig:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.type in ("int", "float") and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise ValueError(f"{f.name} must be a number, was {value!r}")
+                raise ParameterError(f.name, f"must be a number, was {value!r}")
             if f.type in ("int", "float") and value < 0:
-                raise ValueError(f"{f.name} must be >= 0, was {value!r}")
+                raise ParameterError(f.name, f"must be >= 0, was {value!r}")
         for name in ("job_workers", "rpc_workers", "max_attempts"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, was {getattr(self, name)}")
+                raise ParameterError(name, f"must be >= 1, was {getattr(self, name)}")
         if not isinstance(self.tokens, dict) or not all(
                 isinstance(k, str) and len(k) == 64 and isinstance(v, str) and v for k, v in self.tokens.items()):
-            raise ValueError("tokens must map sha256 hex digests (64 characters) to principal names")
+            raise ParameterError("tokens", "must map sha256 hex digests (64 characters) to principal names")
         self.tokens = {k.lower(): v for k, v in self.tokens.items()}
 
     @property
@@ -157,11 +157,11 @@ def load_config(path: str | os.PathLike | None = None, **overrides) -> ServiceCo
         else:
             values = json.loads(text)
         if not isinstance(values, dict):
-            raise ValueError(f"{p}: the configuration must be a table/object")
+            raise InvalidInput(str(p), "the configuration must be a table/object")
     known = {f.name for f in dataclasses.fields(ServiceConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ValueError(f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        raise InvalidInput(unknown[0], f"unknown setting (known: {', '.join(sorted(known))})")
     values.update({k: v for k, v in overrides.items() if v is not None})
     return ServiceConfig(**values)
 

@@ -270,7 +270,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
             budget = self._budget(context)
             try:
                 return solve_request(request, decoded, parameters, time_budget=budget, solve_fn=self.solve_fn)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 retry += 1
                 if not errors.is_transient(exc) or retry >= self.config.max_attempts:
                     raise
