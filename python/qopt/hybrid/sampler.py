@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import collections
 import queue
-import secrets
 import threading
 import time
 
@@ -171,7 +170,7 @@ class HybridSampler(dimod.Sampler):
         max_retries = spec.check("max_retries", max_retries)
         seed = spec.check("seed", seed)
         if seed is None:
-            seed = secrets.randbits(52)
+            seed = spec.random_seed()
         if subproblem_timeout is None:
             subproblem_timeout = min(5.0, time_limit / 4.0)
         subproblem_timeout = spec.check("subproblem_timeout", subproblem_timeout)

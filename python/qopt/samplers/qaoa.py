@@ -25,7 +25,6 @@ beta_0 .. beta_{reps-1}]``; gamma in 1/energy units of the BQM, beta in radians.
 from __future__ import annotations
 
 import hashlib
-import secrets
 import time
 from importlib import metadata
 
@@ -216,7 +215,7 @@ class QAOASampler(dimod.Sampler):
         optimization_level = spec.check("optimization_level", optimization_level)
         seed = spec.check("seed", seed)
         if seed is None:
-            seed = secrets.randbits(31)
+            seed = spec.random_seed(31)
         initial_point = spec.check("initial_point", initial_point)
         sampler = spec.check("sampler", sampler)
         pass_manager = spec.check("pass_manager", pass_manager)

@@ -13,7 +13,6 @@ spin-flip attempts per second of dwave-samplers 1.8 at equal sweeps (see
 from __future__ import annotations
 
 import math
-import secrets
 import time
 import warnings
 from typing import Literal
@@ -223,7 +222,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             raise ParameterError("beta_schedule", "must be None unless beta_schedule_type is 'custom'")
         seed = spec.check("seed", seed)
         if seed is None:
-            seed = secrets.randbits(52)  # exact as a double (protobuf Struct)
+            seed = spec.random_seed()  # below 2**52: exact as a double (protobuf Struct)
         time_limit = spec.check("time_limit", time_limit)
         num_reads = spec.check("num_reads", num_reads)
         interrupt = spec.check("interrupt", interrupt)

@@ -12,7 +12,6 @@ the neighbour local fields (O(degree)).
 """
 from __future__ import annotations
 
-import secrets
 import time
 
 import dimod
@@ -91,7 +90,7 @@ class SteepestDescentSampler(dimod.Sampler, dimod.Initialized):
         num_reads = spec.check("num_reads", num_reads)
         seed = spec.check("seed", seed)
         if seed is None:
-            seed = secrets.randbits(32)
+            seed = spec.random_seed()
         initial_states_generator = spec.check("initial_states_generator", initial_states_generator)
         parsed = self.parse_initial_states(
             bqm, num_reads=num_reads, initial_states=initial_states,
