@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import cast
 
 import dimod
 import grpc
@@ -61,7 +62,7 @@ class SolveError(QoptError, RuntimeError):
         self.fields: list[str] = [field] if field else []
         self.quota: str | None = None
         self.job_id: str | None = None
-        self.job = None
+        self.job: JobHandle | None = None
 
     @classmethod
     def from_rpc_error(cls, err: grpc.RpcError) -> "SolveError":
@@ -79,7 +80,9 @@ class SolveError(QoptError, RuntimeError):
         ``.field`` / ``.fields`` for BadRequest and ``.quota`` for QuotaFailure)."""
         from google.rpc import error_details_pb2
 
-        fields, quota, job_id = [], None, None
+        fields: list[str] = []
+        quota: str | None = None
+        job_id: str | None = None
         for detail in (status.details if status is not None else ()):
             if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
                 info = error_details_pb2.ErrorInfo()
@@ -312,8 +315,8 @@ class Client:
     def __init__(self, address: str, *, credentials: grpc.ChannelCredentials | None = None, token: str | None = None,
                  root_certificates: bytes | None = None, tls: bool = False, server_name: str | None = None,
                  max_message_bytes: int = 256 * 1024 * 1024):
-        options = [("grpc.max_receive_message_length", max_message_bytes),
-                   ("grpc.max_send_message_length", max_message_bytes)]
+        options: list[tuple[str, int | str]] = [("grpc.max_receive_message_length", max_message_bytes),
+                                                ("grpc.max_send_message_length", max_message_bytes)]
         if server_name:
             options.append(("grpc.ssl_target_name_override", server_name))
         if credentials is None and (root_certificates is not None or tls):
@@ -429,7 +432,8 @@ class Client:
             page_size: jobs per call (0: server default).
             limit: stop after this many jobs (all when None); pages are followed.
         """
-        value = 0 if state is None else solver_service_pb2.JobState.Value(f"JOB_STATE_{state.upper()}")
+        value = (solver_service_pb2.JOB_STATE_UNSPECIFIED if state is None
+                 else cast("solver_service_pb2.JobState", solver_service_pb2.JobState.Value(f"JOB_STATE_{state.upper()}")))
         out, token = [], ""
         while True:
             resp = self._call("ListJobs", solver_service_pb2.ListJobsRequest(page_size=page_size, page_token=token,

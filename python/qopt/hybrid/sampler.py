@@ -50,11 +50,12 @@ class _Call:
     """One subproblem dispatched to a sampler on a worker thread."""
 
     def __init__(self, key, variables, strategy, sampler, bqm, params, results: queue.Queue, attempt: int,
-                 workers: "WorkerPool"):
+                 workers: "WorkerPool", backend: str):
         self.key = key
         self.variables = variables
         self.strategy = strategy
         self.attempt = attempt
+        self.backend = backend  # registry name of the sampler, as counted in info["hybrid"]
         self.started = time.monotonic()
         workers.submit(lambda: self._run(sampler, bqm, params, results))
 
@@ -282,6 +283,12 @@ class _HybridRun:
         self.use_quantum_at_dispatch: dict[int, bool] = {}
         self.fallback_chain: list[dict] = []
 
+    @property
+    def incumbent(self) -> IsingState:
+        """The quantum branch's incumbent (``self.state``), which :meth:`run` sets before any step reads it."""
+        assert self.state is not None, "run() sets the incumbent before the quantum branch starts"
+        return self.state
+
     # -- the run ------------------------------------------------------------------------
     def run(self) -> dimod.SampleSet:
         """Race both branches until the deadline and return the sample set (see
@@ -360,12 +367,12 @@ class _HybridRun:
                 continue
             self.splice(call, ss)
             if self.improvements.total() and self.improvements.total() % 10 == 0 and self.descent is not None:
-                self.polish_gain += _polish_descent(self.descent, self.bqm, self.state, self.variables)
+                self.polish_gain += _polish_descent(self.descent, self.bqm, self.incumbent, self.variables)
 
     def adopt_classical_incumbent(self) -> None:
         """Shared incumbent (as in Kerberos), but only once the quantum branch has stalled
         for a full pass over the variables: until then it improves its own trajectory."""
-        state = self.state
+        state = self.incumbent
         c_spins = self.classical_spins
         if (c_spins is not None and self.since_gain >= self.adopt_after
                 and self.classical_energy < state.energy - 1e-9 * max(1.0, abs(state.energy))):
@@ -378,7 +385,7 @@ class _HybridRun:
         """Keep ``num_workers`` disjoint subproblems in flight."""
         while len(self.in_flight) < self.num_workers and time.monotonic() < self.stop_at:
             strategy = self.strategies[self.rounds % len(self.strategies)]
-            vars_ = select_subproblem(self.state, min(self.subproblem_size, self.n), strategy, self.rng,
+            vars_ = select_subproblem(self.incumbent, min(self.subproblem_size, self.n), strategy, self.rng,
                                       exclude=self.busy, tabu=self.tabu)
             if vars_.size == 0:
                 return
@@ -389,19 +396,17 @@ class _HybridRun:
     def dispatch(self, vars_: np.ndarray, strategy: str, attempt: int = 0) -> None:
         """Send the subproblem on ``vars_`` (the rest clamped at the incumbent) to the
         quantum backend, or to the classical tier once the quantum backend has failed."""
-        h_sub, r, c, v = self.state.subproblem(vars_)
+        h_sub, r, c, v = self.incumbent.subproblem(vars_)
         sub = _sub_bqm(h_sub, r, c, v)
         key = self.next_key
         self.next_key += 1
         self.use_quantum_at_dispatch[key] = self.use_quantum
         if self.use_quantum:
             call = _Call(key, vars_, strategy, self.quantum_sampler, sub, self.qparams, self.results, attempt,
-                         self.workers)
-            call.backend = self.qname
+                         self.workers, self.qname)
         else:
             name, smp, prm = self.classical_tier(len(vars_))
-            call = _Call(key, vars_, strategy, smp, sub, prm, self.results, attempt, self.workers)
-            call.backend = name
+            call = _Call(key, vars_, strategy, smp, sub, prm, self.results, attempt, self.workers, name)
         self.in_flight[key] = call
         self.busy[vars_] = True
 
@@ -415,7 +420,7 @@ class _HybridRun:
     def splice(self, call: _Call, ss: dimod.SampleSet) -> None:
         """Apply the subproblem's best sample when it lowers the incumbent's energy; else
         count a subproblem without gain and make its variables less likely next time."""
-        state = self.state
+        state = self.incumbent
         vars_ = call.variables
         self.subproblems[call.backend] += 1
         new_spins = _best_spins(ss, len(vars_))
@@ -477,7 +482,7 @@ class _HybridRun:
     def sample_set(self) -> dimod.SampleSet:
         """The quantum-branch incumbent and the classical branch's best, in the model's
         vartype, with ``branch``/``backend`` vectors and the run's ``info``."""
-        bqm, state = self.bqm, self.state
+        bqm, state = self.bqm, self.incumbent
         rows = [state.spins.copy()]
         branch = ["quantum"]
         backend = [self.qname if self.quantum_gain < 0

@@ -133,14 +133,15 @@ def bqm_from_proto(msg: model_pb2.BinaryQuadraticModel, *, path: str = "problem.
     bias = np.asarray(msg.quadratic_bias, dtype=np.float64)
     return dimod.BinaryQuadraticModel.from_numpy_vectors(
         np.asarray(msg.linear, dtype=np.float64), (row, col, bias), float(msg.offset),
-        PROTO_TO_VARTYPE[msg.vartype], variable_order=labels)
+        PROTO_TO_VARTYPE[msg.vartype],
+        variable_order=labels)  # type: ignore[arg-type]  # dimod annotates it Iterable, though None (0..n-1) is its default
 
 
 def bqm_to_proto(bqm: dimod.BinaryQuadraticModel) -> model_pb2.BinaryQuadraticModel:
     """Protobuf form of ``bqm``: variables in ``bqm.variables`` order; labels are sent
     (as strings) unless they are exactly 0..n-1."""
     variables = list(bqm.variables)
-    linear, (irow, icol, quad), offset = bqm.to_numpy_vectors(variables)
+    linear, (irow, icol, quad), offset = bqm.to_numpy_vectors(variables)  # type: ignore[misc]  # dimod types it as a 3- or 4-tuple
     msg = model_pb2.BinaryQuadraticModel(vartype=VARTYPE_TO_PROTO[bqm.vartype], num_variables=len(variables),
                                          offset=float(offset))
     msg.linear.extend(np.asarray(linear, dtype=float).tolist())
@@ -191,9 +192,9 @@ def _check_expression(expr: model_pb2.QuadraticExpression, path: str, variables,
                                                          f"variables"))
             ok = False
     if ok and qr.size:
-        for k in np.flatnonzero(qr == qc):
-            if variables[qr[k]] is not None and variables[qr[k]][1] is not dimod.INTEGER:
-                out.append(FieldError(f"{path}.quadratic_col[{k}]", "a squared binary/spin variable is not a "
+        for j in np.flatnonzero(qr == qc):
+            if variables[qr[j]] is not None and variables[qr[j]][1] is not dimod.INTEGER:
+                out.append(FieldError(f"{path}.quadratic_col[{j}]", "a squared binary/spin variable is not a "
                                                                     "quadratic term; use a linear term"))
                 ok = False
                 break
@@ -321,9 +322,9 @@ def cqm_from_proto(msg: model_pb2.ConstrainedModel, *, path: str = "problem.cqm"
     cqm = dimod.ConstrainedQuadraticModel()
     for v in msg.variables:
         if vartypes[v.label] is dimod.INTEGER:
-            cqm.add_variable(dimod.INTEGER, v.label, lower_bound=v.lower_bound, upper_bound=v.upper_bound)
+            cqm.add_variable(dimod.Vartype.INTEGER, v.label, lower_bound=v.lower_bound, upper_bound=v.upper_bound)
         else:
-            cqm.add_variable(vartypes[v.label], v.label)
+            cqm.add_variable(vartypes[v.label], v.label)  # type: ignore[arg-type]  # dimod's VartypeLike omits Vartype
     sign = -1 if msg.sense == model_pb2.OBJECTIVE_SENSE_MAXIMIZE else 1
     objective = _expression(msg.objective, labels, vartypes, bounds)
     if sign < 0:
@@ -497,8 +498,9 @@ def response_from_result(result: Result, *, send_labels: bool, request_id: str =
     for c in result.candidates:
         pc = resp.candidates.add(energy=float(c.energy), num_occurrences=int(c.num_occurrences))
         pc.sample.extend(int(c.sample[v]) for v in variables)
-        if getattr(c, "objective", None) is not None:
-            pc.objective = float(-c.objective if objective_sign < 0 else c.objective)
+        objective = getattr(c, "objective", None)
+        if objective is not None:
+            pc.objective = float(-objective if objective_sign < 0 else objective)
         if getattr(c, "feasible", None) is not None:
             pc.feasible = bool(c.feasible)
         for label, amount in (getattr(c, "violations", None) or {}).items():

@@ -22,7 +22,9 @@ import secrets
 import threading
 import time
 from collections import defaultdict
+from typing import cast
 
+import dimod
 import grpc
 from google.protobuf import timestamp_pb2
 from google.rpc import code_pb2, status_pb2
@@ -65,9 +67,14 @@ def _ts(seconds: float | None):
     return t
 
 
+def _job_state(state: int) -> pb.JobState:
+    """The store's integer state as the ``qopt.v1.JobState`` it is (the store keeps the enum's numbers)."""
+    return cast("pb.JobState", state)
+
+
 def job_to_proto(rec: JobRecord, *, with_result: bool = True) -> pb.Job:
     """The ``qopt.v1.Job`` for a store record (result body only when ``with_result``)."""
-    job = pb.Job(job_id=rec.job_id, state=rec.state, attempt=rec.attempt, request_id=rec.request_id,
+    job = pb.Job(job_id=rec.job_id, state=_job_state(rec.state), attempt=rec.attempt, request_id=rec.request_id,
                  backend=rec.backend, cancel_requested=rec.cancel_requested, problem_name=rec.problem_name)
     for name in ("create_time", "start_time", "end_time", "update_time"):
         ts = _ts(getattr(rec, name))
@@ -83,7 +90,7 @@ def job_to_proto(rec: JobRecord, *, with_result: bool = True) -> pb.Job:
 def solve_request(request, decoded: validation.DecodedProblem, parameters: dict, *, on_progress=None, cancel=None,
                   time_budget: float | None = None, solve_fn=None):
     """Run the pipeline for a validated request; returns the :class:`Result`."""
-    model = decoded.model
+    model: object = decoded.model
     if solve_fn is None:
         solve_fn = solve
         if decoded.objective_sign < 0:
@@ -91,6 +98,7 @@ def solve_request(request, decoded: validation.DecodedProblem, parameters: dict,
             # report objectives (and its messages) in the model's own sense
             from qopt.model import Problem
 
+            assert isinstance(decoded.model, dimod.ConstrainedQuadraticModel), "only a CQM or LP is a maximisation"
             model = Problem(decoded.model, "max")
     return solve_fn(model, request.backend or "auto",
                     max_candidates=request.max_candidates or DEFAULT_MAX_CANDIDATES,
@@ -281,6 +289,14 @@ class JobManager:
             raise errors.ServiceError(grpc.StatusCode.NOT_FOUND, f"job {job_id!r} not found")
         return rec
 
+    def _existing(self, job_id: str, *, with_result: bool = True) -> JobRecord:
+        """The record of a job known to exist (it was read or run a moment ago, and only
+        finished jobs are purged); raises ServiceError(NOT_FOUND) should it be gone."""
+        rec = self.store.get_job(job_id, with_result=with_result)
+        if rec is None:
+            raise errors.ServiceError(grpc.StatusCode.NOT_FOUND, f"job {job_id!r} not found")
+        return rec
+
     def cancel(self, principal: str, job_id: str) -> JobRecord:
         """Cancel a QUEUED job at once, or ask a RUNNING one to stop.
 
@@ -298,12 +314,12 @@ class JobManager:
             ev = self._cancel.get(job_id)
             if ev is not None:
                 ev.set()
-            rec = self.store.get_job(job_id, with_result=False)
+            rec = self._existing(job_id, with_result=False)
             if rec.state == QUEUED:  # between a transient failure and its retry
                 if self.store.finish(job_id, CANCELLED, from_states=(QUEUED,)):
                     self._transitioned(job_id, CANCELLED)
         log.info("job cancel requested", extra={"job_id": job_id, "principal": principal})
-        return self.store.get_job(job_id, with_result=False)
+        return self._existing(job_id, with_result=False)
 
     def watch(self, principal: str, job_id: str, is_active=lambda: True, poll: float = 1.0):
         """Yield ``JobEvent``: a snapshot, then state changes and best-candidate events,
@@ -313,7 +329,7 @@ class JobManager:
         try:
             now = _ts(time.time())
             final = rec.state in TERMINAL
-            rec_full = self.store.get_job(job_id) if final else rec
+            rec_full = self._existing(job_id) if final else rec
             yield pb.JobEvent(kind=pb.JobEvent.KIND_SNAPSHOT, job=job_to_proto(rec_full, with_result=final), time=now)
             if final:
                 return
@@ -321,11 +337,13 @@ class JobManager:
                 try:
                     event = q.get(timeout=poll)
                 except queue.Empty:
-                    rec = self.store.get_job(job_id, with_result=False)  # missed nothing? re-check the store
-                    if rec is None:
+                    latest = self.store.get_job(job_id, with_result=False)  # missed nothing? re-check the store
+                    if latest is None:
                         return
-                    if rec.state in TERMINAL:
+                    if latest.state in TERMINAL:
                         full = self.store.get_job(job_id)
+                        if full is None:  # purged meanwhile: ends the stream, as just above
+                            return
                         yield pb.JobEvent(kind=pb.JobEvent.KIND_STATE, job=job_to_proto(full), time=_ts(time.time()))
                         return
                     continue
@@ -369,9 +387,10 @@ class JobManager:
         self._transitioned(job_id, RUNNING)
         extra = {"job_id": job_id, "request_id": rec.request_id, "principal": rec.principal, "attempt": rec.attempt}
         log.info("job started", extra={**extra, "state": "RUNNING"})
-        full = self.store.get_job(job_id)
+        full = self._existing(job_id)
         request = pb.SubmitJobRequest()
         request.ParseFromString(full.request)
+        assert rec.start_time is not None, "mark_running sets start_time"
         queue_wait = rec.start_time - rec.create_time
 
         def on_progress(event: dict) -> None:
@@ -385,7 +404,7 @@ class JobManager:
             else:
                 return
             ev.job.job_id = job_id
-            ev.job.state = RUNNING
+            ev.job.state = _job_state(RUNNING)
             self._watchers.publish(job_id, ev)
 
         try:
@@ -395,7 +414,7 @@ class JobManager:
             response = finish_response(result, request, decoded, extra_timing={"queue_wait": queue_wait})
             self.metrics.observe_result(dict(result.timing), result.provenance)
         except Cancelled:
-            if self._stop.is_set() and not self.store.get_job(job_id, with_result=False).cancel_requested:
+            if self._stop.is_set() and not self._existing(job_id, with_result=False).cancel_requested:
                 # a graceful stop is not the job's fault: back to QUEUED (so recovery does not count it
                 # as a crash against max_attempts); it runs again at the next start
                 self.store.requeue(job_id)

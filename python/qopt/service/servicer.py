@@ -259,6 +259,8 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         if rec is None or rec.state != SUCCEEDED:
             return None
         full = self.store.get_job(rec.job_id)
+        if full is None:  # purged meanwhile: as when there is no such job
+            return None
         response = pb.SolveResponse()
         response.ParseFromString(full.result)
         response.request_id = request.request_id

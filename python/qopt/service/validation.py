@@ -55,7 +55,7 @@ class DecodedProblem:
         objective_sign: -1 when the model was a maximisation (objective negated).
     """
 
-    model: object
+    model: dimod.BinaryQuadraticModel | dimod.ConstrainedQuadraticModel
     kind: str
     num_variables: int
     num_interactions: int
