@@ -10,7 +10,9 @@ HEAVY = ("qopt.hybrid", "qopt.hybrid.sampler", "qopt.samplers.qaoa", "qopt.sampl
 
 def test_import_qopt_loads_no_backend():
     code = f"import qopt, sys; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
-    python_dir = str(Path(__file__).resolve().parents[2] / "python")
+    import qopt
+
+    python_dir = str(Path(qopt.__file__).resolve().parents[1])  # the qopt this test runs (installed or in-tree)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (python_dir, os.environ.get("PYTHONPATH")) if p)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
                          check=True)
