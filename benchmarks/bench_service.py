@@ -48,14 +48,14 @@ def _problems(count, n, seed0=0):
 
 def run(args) -> dict:
     from qopt.client import Client, SolveError
-    from qopt.service.jobs import cache_library_versions
+    from qopt.provenance import library_versions
     from qopt.service.limits import ServiceConfig
     from qopt.service.server import Server
     from qopt.solve import solve
 
     logging.getLogger("qopt").setLevel(logging.ERROR)
     params = {"num_reads": args.num_reads, "num_sweeps": args.num_sweeps}
-    cache_library_versions()  # the service does this at start; the anchor gets the same benefit
+    library_versions()  # read package metadata once (cached), for the anchor and the service alike
     problems = _problems(args.calls, args.num_variables)
 
     # anchor: in-process qopt.solve, one thread
