@@ -54,8 +54,8 @@ class ServiceConfig:
         max_queue_length: most QUEUED jobs in the whole server; beyond it ``SubmitJob``
             is refused at once with ``RESOURCE_EXHAUSTED`` (backpressure, not slowdown).
         max_concurrent_solves: most ``Solve`` calls solving at once; beyond it ``Solve`` is
-            refused with ``RESOURCE_EXHAUSTED`` (keep it below ``rpc_workers`` so job and
-            status calls always find a thread).
+            refused with ``RESOURCE_EXHAUSTED`` (each holds an RPC thread; the pool is sized
+            for it, see :attr:`rpc_threads`).
         max_watch_streams: most ``WatchJob`` streams open at once (each holds an RPC
             thread while it waits); beyond it ``RESOURCE_EXHAUSTED`` (clients fall back to
             polling ``GetJob``).
