@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import socket
 import threading
 from socketserver import ThreadingMixIn
 from typing import Callable
@@ -105,6 +106,10 @@ class _MetricsHTTPServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
+class _MetricsHTTPServer6(_MetricsHTTPServer):
+    address_family = socket.AF_INET6
+
+
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format, *args):
         pass
@@ -170,7 +175,7 @@ class Metrics:
 
         Args:
             port: TCP port (0 < port).
-            address: address to bind (IPv4).
+            address: address to bind (IPv4, or IPv6 such as ``::1``).
             authorize: called with the ``Authorization`` header value (None when absent);
                 False answers ``401``. None: the endpoint is open.
 
@@ -181,7 +186,8 @@ class Metrics:
             OSError: the address cannot be bound.
         """
         app = _guarded_app(make_wsgi_app(self.registry), authorize)
-        server = make_server(address, port, app, _MetricsHTTPServer, handler_class=_QuietHandler)
+        server_class = _MetricsHTTPServer6 if ":" in address else _MetricsHTTPServer
+        server = make_server(address.strip("[]"), port, app, server_class, handler_class=_QuietHandler)
         threading.Thread(target=server.serve_forever, name="qopt-metrics", daemon=True).start()
         self._http = server
         return server.server_address[1]
