@@ -1,7 +1,7 @@
 """The ``qopt`` command line.
 
     qopt serve [--address HOST:PORT] [--store PATH] [--config FILE] [--metrics-port PORT]
-               [--tls-cert PEM --tls-key PEM] [--token-sha256 DIGEST=PRINCIPAL ...]
+               [--tls-cert PEM --tls-key PEM] [--tokens-file PATH] [--insecure]
     qopt solve FILE [--format gset|bqp|sparse|lp|mps|qkp|tsplib] [--problem K] [--server ADDR] [--backend sa]
                [--num-reads N] [--num-sweeps N] [--seed S] [--timeout SECONDS] [--top K] [--json]
     qopt submit FILE [--server ADDR] [--request-id ID] [--watch] ...   (prints the job id)
@@ -51,9 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--metrics-address", help="address the metrics endpoint binds (default 127.0.0.1)")
     serve.add_argument("--tls-cert", help="PEM certificate chain: serve TLS (with --tls-key)")
     serve.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    serve.add_argument("--tokens-file", metavar="PATH",
+                       help="accepted tokens, one 'SHA256-HEX PRINCIPAL' per line (turns auth on; also "
+                            "$QOPT_TOKENS_SHA256='DIGEST=PRINCIPAL,...' or [tokens] in --config)")
     serve.add_argument("--token-sha256", action="append", metavar="DIGEST=PRINCIPAL",
-                       help="accept the token whose SHA-256 hex digest is DIGEST as PRINCIPAL (turns auth on)")
-    serve.add_argument("--max-workers", type=int, help="concurrent RPCs (default 16)")
+                       help="accept the token whose SHA-256 hex digest is DIGEST as PRINCIPAL (turns auth on; "
+                            "visible in ps: prefer --tokens-file)")
+    serve.add_argument("--insecure", action="store_true", default=None,
+                       help="allow a non-loopback --address with authentication off (refused otherwise)")
+    serve.add_argument("--max-workers", type=int,
+                       help="RPC threads for short calls, beyond one per Solve slot and stream (default 16)")
     serve.add_argument("--job-workers", type=int, help="threads running jobs (default 2)")
     serve.add_argument("--max-queue-length", type=int, help="queued jobs before SubmitJob is refused (default 1000)")
     serve.add_argument("--max-attempts", type=int, help="starts of a job before it fails (default 3)")

@@ -54,13 +54,16 @@ class ServiceConfig:
         max_queue_length: most QUEUED jobs in the whole server; beyond it ``SubmitJob``
             is refused at once with ``RESOURCE_EXHAUSTED`` (backpressure, not slowdown).
         max_concurrent_solves: most ``Solve`` calls solving at once; beyond it ``Solve`` is
-            refused with ``RESOURCE_EXHAUSTED`` (keep it below ``rpc_workers`` so job and
-            status calls always find a thread).
+            refused with ``RESOURCE_EXHAUSTED`` (each holds an RPC thread; the pool is sized
+            for it, see :attr:`rpc_threads`).
         max_watch_streams: most ``WatchJob`` streams open at once (each holds an RPC
             thread while it waits); beyond it ``RESOURCE_EXHAUSTED`` (clients fall back to
             polling ``GetJob``).
         job_workers: threads running jobs (the bounded worker pool).
-        rpc_workers: threads serving RPCs.
+        rpc_workers: RPC threads reserved for short calls (health ``Check``, ``GetJob``,
+            ``ListJobs``, ``CancelJob``, ``SubmitJob``, ``ValidateProblem``, refusals), on top
+            of one thread per Solve slot, watch stream and public stream: the pool has
+            :attr:`rpc_threads` threads, so short calls find a thread when every slot is busy.
         max_attempts: times a job is started (transient failures and restarts included)
             before it is FAILED.
         retry_base_delay: seconds before the first retry of a transient failure; doubles
@@ -85,6 +88,17 @@ class ServiceConfig:
         min_solve_seconds: a ``Solve`` whose deadline leaves no more than this many seconds
             for solving (after the transport margin) is not started; it becomes a pending
             job at once (default 0: only when no time is left at all).
+
+        Threads and auth defaults (issue 12):
+
+        max_public_streams: most health ``Watch`` and reflection streams open at once
+            (each holds an RPC thread); beyond it ``RESOURCE_EXHAUSTED``. Health ``Check``
+            is not a stream and is not counted.
+        insecure: allow serving a non-loopback address with authentication off (no
+            tokens); without it the server refuses to start there.
+        reject_tokens_when_auth_off: with authentication off, refuse a call that carries
+            an ``authorization`` token with ``UNAUTHENTICATED`` (default False: the call
+            is served as ``anonymous`` and the token's digest is logged once).
     """
 
     max_message_bytes: int = 64 * 1024 * 1024
@@ -113,6 +127,10 @@ class ServiceConfig:
     pending_jobs: bool = True
     pending_job_time_budget: float = 60.0
     min_solve_seconds: float = 0.0
+    # -- threads and auth defaults (issue 12, part "threads") --
+    max_public_streams: int = 4
+    insecure: bool = False
+    reject_tokens_when_auth_off: bool = False
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -128,10 +146,25 @@ class ServiceConfig:
                 isinstance(k, str) and len(k) == 64 and isinstance(v, str) and v for k, v in self.tokens.items()):
             raise ParameterError("tokens", "must map sha256 hex digests (64 characters) to principal names")
         self.tokens = {k.lower(): v for k, v in self.tokens.items()}
+        for name in ("insecure", "reject_tokens_when_auth_off"):
+            if not isinstance(getattr(self, name), bool):
+                raise ParameterError(name, f"must be true or false, was {getattr(self, name)!r}")
 
     @property
     def auth_enabled(self) -> bool:
         return bool(self.tokens)
+
+    @property
+    def long_call_threads(self) -> int:
+        """RPC threads that long calls may hold at once: one per Solve slot, watch stream
+        and public (health ``Watch``, reflection) stream."""
+        return self.max_concurrent_solves + self.max_watch_streams + self.max_public_streams
+
+    @property
+    def rpc_threads(self) -> int:
+        """Size of the RPC thread pool: :attr:`long_call_threads` plus the
+        :attr:`rpc_workers` reserved for short calls."""
+        return self.long_call_threads + self.rpc_workers
 
     def replace(self, **changes) -> "ServiceConfig":
         """A copy with ``changes`` applied (None values are ignored)."""

@@ -22,14 +22,23 @@ qopt_job_transitions_total          counter    state: transitions into each stat
 qopt_retries_total                  counter    kind (job, solve): transient-failure retries
 qopt_fallbacks_total                counter    results whose provenance records a fallback
 ==================================  =========  =========================================
+
+With authentication on, the endpoint answers ``401`` unless the scrape sends
+``Authorization: Bearer <token>`` with a configured token (Prometheus: the scrape
+config's ``authorization: {credentials: ...}``).
 """
 from __future__ import annotations
 
 import datetime
 import json
 import logging
+import socket
+import threading
+from socketserver import ThreadingMixIn
+from typing import Callable
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily
 
 __all__ = ["JsonFormatter", "Metrics", "configure_logging"]
@@ -93,6 +102,34 @@ class _JobsByState:
         yield g
 
 
+class _MetricsHTTPServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _MetricsHTTPServer6(_MetricsHTTPServer):
+    address_family = socket.AF_INET6
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def _guarded_app(app, authorize: Callable[[str | None], bool] | None):
+    """``app`` answering ``401`` when ``authorize(Authorization header)`` is False."""
+    if authorize is None:
+        return app
+
+    def guarded(environ, start_response):
+        if not authorize(environ.get("HTTP_AUTHORIZATION")):
+            start_response("401 Unauthorized", [("Content-Type", "text/plain; charset=utf-8"),
+                                                ("WWW-Authenticate", 'Bearer realm="qopt"')])
+            return [b"missing or invalid token: send 'Authorization: Bearer <token>'\n"]
+        return app(environ, start_response)
+
+    return guarded
+
+
 class Metrics:
     """The server's Prometheus metrics, in their own registry (see the module docstring)."""
 
@@ -132,11 +169,26 @@ class Metrics:
     def transition(self, state: int) -> None:
         self.transitions.labels(_STATE_NAMES.get(state, str(state))).inc()
 
-    def serve(self, port: int, address: str = "127.0.0.1") -> int:
-        """Serve ``/metrics`` over HTTP on ``address:port`` (0 < port); returns the port."""
-        from prometheus_client import start_http_server
+    def serve(self, port: int, address: str = "127.0.0.1",
+              authorize: Callable[[str | None], bool] | None = None) -> int:
+        """Serve ``/metrics`` over HTTP on ``address:port`` in a daemon thread.
 
-        server, _thread = start_http_server(port, addr=address, registry=self.registry)
+        Args:
+            port: TCP port (0 < port).
+            address: address to bind (IPv4, or IPv6 such as ``::1``).
+            authorize: called with the ``Authorization`` header value (None when absent);
+                False answers ``401``. None: the endpoint is open.
+
+        Returns:
+            The bound port.
+
+        Raises:
+            OSError: the address cannot be bound.
+        """
+        app = _guarded_app(make_wsgi_app(self.registry), authorize)
+        server_class = _MetricsHTTPServer6 if ":" in address else _MetricsHTTPServer
+        server = make_server(address.strip("[]"), port, app, server_class, handler_class=_QuietHandler)
+        threading.Thread(target=server.serve_forever, name="qopt-metrics", daemon=True).start()
         self._http = server
         return server.server_address[1]
 

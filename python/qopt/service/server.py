@@ -5,6 +5,14 @@ checking, reflection, the job store, authentication, TLS and metrics.
 shut the server down gracefully: health turns NOT_SERVING, in-flight calls get
 ``grace`` seconds to finish, running jobs are interrupted and put back to QUEUED for
 the next start.
+
+Threads: the RPC pool has ``config.rpc_threads`` threads, one per Solve slot, watch
+stream and public stream plus ``rpc_workers`` for short calls, and the interceptor keeps
+long calls within their share, so health checks, ``GetJob``, ``ListJobs`` and
+``CancelJob`` find a thread when every slot is busy.
+
+Start-up refuses a non-loopback address with authentication off unless
+``config.insecure`` (``qopt serve --insecure``).
 """
 from __future__ import annotations
 
@@ -19,7 +27,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from qopt.service.auth import AuthInterceptor
+from qopt.errors import ParameterError
+from qopt.service.auth import AuthInterceptor, principal_for_header
 from qopt.service.jobs import JobManager
 from qopt.service.limits import ServiceConfig, default_store_path
 from qopt.service.observe import Metrics
@@ -27,7 +36,7 @@ from qopt.service.servicer import SolverServicer
 from qopt.service.store import JobStore, StoreError
 from qopt.v1 import solver_service_pb2, solver_service_pb2_grpc
 
-__all__ = ["Server", "SERVICE_NAME", "MAX_MESSAGE_BYTES", "serve", "is_loopback"]
+__all__ = ["Server", "SERVICE_NAME", "MAX_MESSAGE_BYTES", "serve", "is_loopback", "check_exposure"]
 
 SERVICE_NAME = solver_service_pb2.DESCRIPTOR.services_by_name["SolverService"].full_name
 MAX_MESSAGE_BYTES = ServiceConfig.max_message_bytes
@@ -46,6 +55,22 @@ def is_loopback(address: str) -> bool:
         return False
 
 
+def check_exposure(address: str, config: ServiceConfig) -> None:
+    """Refuse to serve a non-loopback ``address`` with authentication off, unless
+    ``config.insecure``.
+
+    Raises:
+        ParameterError: the message says what to do (``.field`` = ``insecure``).
+    """
+    if config.auth_enabled or config.insecure or is_loopback(address):
+        return
+    raise ParameterError("insecure", f"is not set: refusing to serve {address}, which is not a loopback address, "
+                                     f"without authentication. Configure tokens (--tokens-file PATH, "
+                                     f"$QOPT_TOKENS_SHA256 or [tokens] in --config; see docs/service.md), bind "
+                                     f"127.0.0.1, or pass --insecure (config: insecure = true) to serve "
+                                     f"everyone who can reach it")
+
+
 class Server:
     """A running qopt gRPC server.
 
@@ -54,7 +79,8 @@ class Server:
         config: limits and settings; defaults from :class:`ServiceConfig`.
         store_path: SQLite job store file; None uses ``config.store``, and when that is
             empty a private in-memory store (not durable; ``qopt serve`` always passes a file).
-        max_workers: concurrent RPCs served (threads); default ``config.rpc_workers``.
+        max_workers: RPC threads reserved for short calls (overrides ``config.rpc_workers``);
+            the pool has ``config.rpc_threads`` threads in all.
         max_variables: largest accepted problem (overrides ``config.max_variables``).
         max_message_bytes: largest message (overrides ``config.max_message_bytes``).
         tls_cert, tls_key: PEM bytes of the server certificate chain and private key;
@@ -62,6 +88,8 @@ class Server:
         solve_fn: the solving function (default :func:`qopt.solve.solve`).
 
     Raises:
+        ParameterError: ``address`` is not loopback, authentication is off (no tokens) and
+            ``config.insecure`` is not set (``.field`` = ``insecure``).
         StoreError: the job store cannot be used (corrupted, locked): message names the path.
         RuntimeError: the address cannot be bound.
     """
@@ -73,6 +101,7 @@ class Server:
         config = (config or ServiceConfig()).replace(max_variables=max_variables, max_message_bytes=max_message_bytes,
                                                      rpc_workers=max_workers)
         self.config = config
+        check_exposure(address, config)
         self.metrics = Metrics()
         path = store_path or config.store or ":memory:"
         self.store = JobStore(path)
@@ -85,9 +114,9 @@ class Server:
                        ("grpc.max_send_message_length", config.max_message_bytes),
                        ("grpc.so_reuseport", 0)]
             self._server = grpc.server(
-                futures.ThreadPoolExecutor(max_workers=config.rpc_workers, thread_name_prefix="qopt-rpc"),
-                options=options, interceptors=[AuthInterceptor(config.tokens, self.metrics)],
-                maximum_concurrent_rpcs=config.rpc_workers * 8)
+                futures.ThreadPoolExecutor(max_workers=config.rpc_threads, thread_name_prefix="qopt-rpc"),
+                options=options, interceptors=[AuthInterceptor(config.tokens, self.metrics, config=config)],
+                maximum_concurrent_rpcs=config.rpc_threads * 8)
             solver_service_pb2_grpc.add_SolverServiceServicer_to_server(self.servicer, self._server)
             self.health = health.HealthServicer()
             health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
@@ -109,8 +138,8 @@ class Server:
         self.address = f"{host}:{self.port}"
         self.metrics_port: int | None = None
         if not config.auth_enabled and not is_loopback(address):
-            log.warning("authentication is off on a non-loopback address %s: anyone who can reach it can submit "
-                        "jobs; configure tokens (see docs/service.md)", address)
+            log.warning("authentication is off on a non-loopback address %s (--insecure): anyone who can reach it "
+                        "can submit jobs; configure tokens (see docs/service.md)", address)
         if not self.tls and config.auth_enabled and not is_loopback(address):
             log.warning("tokens are sent in plaintext: serve with --tls-cert/--tls-key on %s", address)
 
@@ -118,7 +147,15 @@ class Server:
         self.jobs.start()
         self._server.start()
         if self.config.metrics_port:
-            self.metrics_port = self.metrics.serve(self.config.metrics_port, self.config.metrics_address)
+            authorize = None
+            if self.config.auth_enabled:
+                tokens = dict(self.config.tokens)
+
+                def authorize(header: str | None) -> bool:
+                    return principal_for_header(header, tokens) is not None
+
+            self.metrics_port = self.metrics.serve(self.config.metrics_port, self.config.metrics_address,
+                                                   authorize=authorize)
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         return self
