@@ -113,6 +113,8 @@ def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: i
             wait = BOUND_STOP_WAIT
             if time_budget is not None:  # within the budget where it allows (at least 0.2 s)
                 wait = min(wait, max(0.2, time_budget - stages.elapsed()))
+            if stages.cancel is not None and stages.cancel.is_set():
+                wait = min(wait, 0.2)  # a cancelled caller is answered at once; the bound ends by itself
             bound_task.stop(wait)
 
 
