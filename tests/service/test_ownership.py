@@ -123,7 +123,6 @@ def served(tmp_path):
 
 
 # -- a Solve's work ends with its call ----------------------------------------------------
-@pytest.mark.slow
 def test_solve_work_stops_when_the_client_closes_its_channel(served):
     proc, address = served
     channel = grpc.insecure_channel(address)
@@ -132,22 +131,25 @@ def test_solve_work_stops_when_the_client_closes_its_channel(served):
     channel.close()
     t_close = time.monotonic()
     idle_after = _idle_within(proc.pid, 8.0)
+    print(f"server idle {idle_after} s after the client closed its channel")
     assert idle_after is not None and idle_after < 2.0, f"server still busy {time.monotonic() - t_close:.1f} s after"
     assert future.done()
     assert _health(address) == health_pb2.HealthCheckResponse.SERVING
 
 
-@pytest.mark.slow
 def test_solve_with_a_deadline_leaves_no_work_running(served):
     proc, address = served
     with grpc.insecure_channel(address) as channel:
         stub = solver_service_pb2_grpc.SolverServiceStub(channel)
         t0 = time.monotonic()
-        with pytest.raises(grpc.RpcError) as err:
-            stub.Solve(_long_qaoa(), timeout=1.0)
-        assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        try:  # the fallback tiers may answer in time (annealing after the QAOA call timed out)
+            response = stub.Solve(_long_qaoa(), timeout=1.0)
+            assert response.candidates
+        except grpc.RpcError as err:
+            assert err.code() == grpc.StatusCode.DEADLINE_EXCEEDED
         assert time.monotonic() - t0 < 5.0
         idle_after = _idle_within(proc.pid, 8.0)
+        print(f"server idle {idle_after} s after a 1 s-deadline QAOA Solve")
         assert idle_after is not None and idle_after < 2.0
         assert _health(address) == health_pb2.HealthCheckResponse.SERVING
 
@@ -236,7 +238,6 @@ def test_a_job_whose_stored_request_cannot_be_read_fails_with_the_reason(tmp_pat
 
 
 # -- SIGTERM ----------------------------------------------------------------------------------
-@pytest.mark.slow
 def test_sigterm_stops_solves_jobs_and_streams_within_the_grace_period(tmp_path):
     grace = 3.0
     proc, address = _serve(tmp_path, "--grace", str(grace))
