@@ -245,6 +245,8 @@ class _HybridRun:
         self.variables = list(bqm.variables)
         self.n = len(self.variables)
         self.stop_event = threading.Event()
+        if "interrupt" in getattr(quantum_sampler, "parameters", {}):  # in-flight subproblems stop with the run
+            self.qparams = {**qparams, "interrupt": self.stop_event}
         self.sa = SimulatedAnnealingSampler()
         self.descent = None
         self.state: IsingState | None = None  # the quantum branch's incumbent

@@ -40,6 +40,12 @@ below 0; we take ``t`` a little below 0 (widening the margin tenfold until it wo
 
 If a factorisation fails after several widened margins, the Gershgorin bound
 ``lambda_min >= min_i (B_ii - sum_j |B_ij|)`` (always rigorous, weaker) is used.
+
+**Cancellation.** :func:`lower_bound` and :func:`spectral_bound` take ``cancel`` (an object with
+``is_set()``, e.g. :class:`threading.Event`), checked between the bounds, after the mixing
+iterations and between factorisations; when it is set they raise :class:`qopt.errors.Cancelled`.
+The steps in between (one roof-duality max-flow, the mixing iterations, bounded by
+``time_limit``, and one factorisation) cannot be interrupted.
 """
 from __future__ import annotations
 
@@ -53,11 +59,18 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from qopt.checks import check_choice, check_float, check_int
+from qopt.errors import Cancelled
 
 __all__ = ["lower_bound", "roof_duality", "roof_duality_bound", "spectral_bound", "ising_arrays", "certified_value"]
 
 _U = np.finfo(float).eps / 2  # unit roundoff
 _SLACK = 1e-9
+
+
+def _check_cancel(cancel, where: str) -> None:
+    """Raise :class:`qopt.errors.Cancelled` when ``cancel`` (None or an object with ``is_set()``) is set."""
+    if cancel is not None and cancel.is_set():
+        raise Cancelled(f"lower bound cancelled {where}")
 
 
 def _gamma(k: int) -> float:
@@ -192,7 +205,7 @@ def _cholesky_lambda(M: np.ndarray, diag0: np.ndarray, t: float) -> float | None
     return float(t - err)
 
 
-def _certify_dense(M: np.ndarray, theta: float, scale: float) -> tuple[float, dict]:
+def _certify_dense(M: np.ndarray, theta: float, scale: float, cancel=None) -> tuple[float, dict]:
     """Largest t_cert found with a floating-point Cholesky proof that M - t_cert I is PSD.
 
     Margins below ``theta`` grow tenfold from ``1e-9 * scale`` until a factorisation succeeds;
@@ -203,6 +216,7 @@ def _certify_dense(M: np.ndarray, theta: float, scale: float) -> tuple[float, di
     margin = max(1e-9 * scale, 1e-12)
     failed = None
     for attempt in range(12):
+        _check_cancel(cancel, "between factorisations")
         lam = _cholesky_lambda(M, diag0, theta - margin)
         if lam is not None:
             attempts = attempt + 1
@@ -210,6 +224,7 @@ def _certify_dense(M: np.ndarray, theta: float, scale: float) -> tuple[float, di
             if failed is not None and n * margin > 1e-7 * scale:
                 lo, hi = failed, margin
                 for _ in range(3):
+                    _check_cancel(cancel, "between factorisations")
                     mid = math.sqrt(lo * hi)
                     lam_mid = _cholesky_lambda(M, diag0, theta - mid)
                     attempts += 1
@@ -225,13 +240,14 @@ def _certify_dense(M: np.ndarray, theta: float, scale: float) -> tuple[float, di
     return _gershgorin(diag0, offabs), {"certificate": "gershgorin", "attempts": 12}
 
 
-def _certify_sparse(M: sp.csr_matrix, theta: float, scale: float) -> tuple[float, dict]:
+def _certify_sparse(M: sp.csr_matrix, theta: float, scale: float, cancel=None) -> tuple[float, dict]:
     """Like :func:`_certify_dense` with a symmetric-ordered sparse LU (SuperLU)."""
     n = M.shape[0]
     diag0 = M.diagonal()
     margin = max(1e-9 * scale, 1e-8 * abs(theta), 1e-12)
     eye = sp.identity(n, format="csc")
     for attempt in range(10):
+        _check_cancel(cancel, "between factorisations")
         t = theta - margin
         B = (M - t * eye).tocsc()
         try:
@@ -270,7 +286,7 @@ def _certify_sparse(M: sp.csr_matrix, theta: float, scale: float) -> tuple[float
 
 def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0, rank: int | None = None,
                    max_sweeps: int = 5000, tol: float = 1e-9, seed: int = 0, dense_max: int = 3000,
-                   sparse_max: int = 200_000) -> dict:
+                   sparse_max: int = 200_000, cancel=None) -> dict:
     """Certified SDP-dual (eigenvalue) lower bound on the minimum energy.
 
     See the module docstring for the mathematics and the certificate.
@@ -288,6 +304,8 @@ def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0,
         dense_max: largest N certified with dense Cholesky; above it sparse LU is used.
         sparse_max: largest N certified with sparse LU (fill-in grows fast); above it the
             Gershgorin bound is used (rigorous but close to the trivial bound).
+        cancel: None or an object with ``is_set()`` (:class:`threading.Event`), checked after
+            the mixing iterations and between factorisations.
 
     Returns:
         dict with ``value`` (float, lower bound on ``min E`` in the units of ``bqm`` including
@@ -297,6 +315,7 @@ def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0,
 
     Raises:
         ParameterError: a parameter is out of range.
+        qopt.errors.Cancelled: ``cancel`` was set.
     """
     time_limit = check_float("time_limit", time_limit, minimum=0.0)
     max_sweeps = check_int("max_sweeps", max_sweeps, minimum=0)
@@ -322,6 +341,7 @@ def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0,
     y, primal, sweeps = _core.sdp_mixing(A.indptr.astype(np.int64), A.indices.astype(np.int64), A.data,
                                          rank, max_sweeps, tol, max(time_limit, 1e-9), seed)
     mixing_seconds = time.perf_counter() - start
+    _check_cancel(cancel, "after the mixing iterations")
     scale = float(abs(A).sum()) + 1.0
     # At a mixing-method fixed point (A - diag y) V = 0, so lambda_min is (near) 0 from below:
     # the certificate starts a hair below 0 and widens the margin tenfold per failed
@@ -332,11 +352,11 @@ def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0,
         M[np.diag_indices(N)] = -y
         theta = 0.0
         with _single_threaded_blas():
-            lam, cert = _certify_dense(M, theta, scale)
+            lam, cert = _certify_dense(M, theta, scale, cancel)
     elif N <= sparse_max:
         M = (A - sp.diags(y)).tocsr()
         theta = 0.0
-        lam, cert = _certify_sparse(M, theta, scale)
+        lam, cert = _certify_sparse(M, theta, scale, cancel)
     else:  # too large to factorise: Gershgorin (rigorous, much weaker)
         M = (A - sp.diags(y)).tocsr()
         diag0 = M.diagonal()
@@ -351,7 +371,7 @@ def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0,
 
 
 def lower_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0, method: str = "best",
-                seed: int = 0) -> dict:
+                seed: int = 0, cancel=None) -> dict:
     """Certified lower bound on the minimum energy of ``bqm``.
 
     Args:
@@ -359,6 +379,8 @@ def lower_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0, me
         time_limit: seconds, wall clock, for the spectral bound's iterations.
         method: ``"best"`` (the larger of both), ``"roof_duality"`` or ``"spectral"``.
         seed: seed of the spectral bound's random start.
+        cancel: None or an object with ``is_set()`` (:class:`threading.Event`), checked
+            between the bounds and inside :func:`spectral_bound`.
 
     Returns:
         dict: ``value`` (float: ``value <= min_x E(x)``, guaranteed up to the documented
@@ -368,6 +390,7 @@ def lower_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0, me
 
     Raises:
         ParameterError: ``method`` unknown or ``time_limit`` negative.
+        qopt.errors.Cancelled: ``cancel`` was set.
 
     Examples:
         >>> import dimod
@@ -383,7 +406,8 @@ def lower_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0, me
     if method in ("best", "roof_duality"):
         details["roof_duality"] = roof_duality_bound(bqm)
     if method in ("best", "spectral"):
-        details["spectral"] = spectral_bound(bqm, time_limit=time_limit, seed=seed)
+        _check_cancel(cancel, "before the spectral bound")
+        details["spectral"] = spectral_bound(bqm, time_limit=time_limit, seed=seed, cancel=cancel)
     best = max(details.values(), key=lambda d: d["value"])
     return {"value": best["value"], "method": best["method"], "seconds": time.perf_counter() - start,
             "details": details}

@@ -31,9 +31,9 @@ from importlib import metadata
 import dimod
 import numpy as np
 
-from qopt.errors import ParameterError, PreflightError
+from qopt.errors import Cancelled, ParameterError, PreflightError
 from qopt.samplers.limits import QAOA_MAX_QUBITS
-from qopt.samplers.spec import Param, ParameterSpec, SizeRule, has_method_validator
+from qopt.samplers.spec import Param, ParameterSpec, SizeRule, event_validator, has_method_validator
 
 __all__ = ["QAOASampler", "ising_operator", "linear_ramp", "energy_scale", "two_qubit_gates", "OPTIMIZERS",
            "GRADIENT_METHODS", "EVALUATORS"]
@@ -147,6 +147,8 @@ class QAOASampler(dimod.Sampler):
         Param("optimization_level", "int", 1, minimum=0, maximum=3, doc="preset pass-manager level"),
         Param("pass_manager", "object", None, validator=has_method_validator("pass_manager", "run", "a Qiskit pass manager"),
               doc="a Qiskit pass manager to transpile with (None: the preset one for AerSimulator)"),
+        Param("interrupt", "object", None, wire=False, validator=event_validator("interrupt"),
+              doc="an object with is_set() (threading.Event), checked before each objective evaluation"),
     ], size=SizeRule(QAOA_MAX_QUBITS, _too_many_qubits, parameter="max_qubits"))
     parameters = parameter_spec.dimod_parameters()
     properties = {
@@ -160,7 +162,7 @@ class QAOASampler(dimod.Sampler):
     def sample(self, bqm: dimod.BinaryQuadraticModel, *, reps: int = 1, shots: int = 1024,
                optimizer: str = "COBYLA", maxiter: int = 100, initial_point=None, seed: int | None = None,
                evaluator: str = "core", sampler=None, max_qubits: int = QAOA_MAX_QUBITS,
-               optimization_level: int = 1, pass_manager=None, **kwargs) -> dimod.SampleSet:
+               optimization_level: int = 1, pass_manager=None, interrupt=None, **kwargs) -> dimod.SampleSet:
         """Optimise QAOA angles on ``bqm`` and sample the final circuit.
 
         Args:
@@ -185,6 +187,9 @@ class QAOASampler(dimod.Sampler):
             optimization_level: preset pass-manager level (0-3, default 1).
             pass_manager: a Qiskit pass manager to transpile with (default: the preset one for
                 ``AerSimulator`` with ``seed_transpiler=seed``).
+            interrupt: None or an object with ``is_set()`` (:class:`threading.Event`), checked
+                after transpiling, before each objective evaluation of the angle optimisation
+                and before the final shots; when set the call raises ``Cancelled``.
 
         Returns:
             dimod.SampleSet in the BQM's vartype, one row per distinct outcome with
@@ -202,6 +207,7 @@ class QAOASampler(dimod.Sampler):
                 above ``QAOA_MAX_QUBITS`` included).
             PreflightError (a ValueError): more variables than ``max_qubits``.
             qopt.statevector.MemoryLimitError: the C++ statevector does not fit in memory.
+            qopt.errors.Cancelled: ``interrupt`` was set.
         """
         t0 = time.perf_counter_ns()
         self.remove_unknown_kwargs(**kwargs)
@@ -219,6 +225,12 @@ class QAOASampler(dimod.Sampler):
         initial_point = spec.check("initial_point", initial_point)
         sampler = spec.check("sampler", sampler)
         pass_manager = spec.check("pass_manager", pass_manager)
+        interrupt = spec.check("interrupt", interrupt)
+
+        def check_interrupt(where: str) -> None:
+            if interrupt is not None and interrupt.is_set():
+                raise Cancelled(f"QAOA interrupted {where}")
+
         n = bqm.num_variables
         spec.check_size(n, {"max_qubits": max_qubits})
         scale = energy_scale(bqm)
@@ -263,6 +275,7 @@ class QAOASampler(dimod.Sampler):
             return d
 
         trace: list[dict] = []
+        check_interrupt("after transpiling")
 
         def record(x, e):
             trace.append({"gamma": [float(v) for v in x[:reps]], "beta": [float(v) for v in x[reps:]],
@@ -275,11 +288,13 @@ class QAOASampler(dimod.Sampler):
             core_ev = QAOAEvaluator(bqm)
         if evaluator == "core":
             def fun(x):
+                check_interrupt("between evaluations")
                 e = core_ev.expectation(x[:reps], x[reps:])
                 record(x, e)
                 return e
 
             def fun_grad(x):
+                check_interrupt("between evaluations")
                 e, dg, db = core_ev.gradient(x[:reps], x[reps:])
                 record(x, e)
                 return e, np.concatenate([dg, db])
@@ -292,6 +307,7 @@ class QAOASampler(dimod.Sampler):
             est_params = list(isa_ansatz.parameters)
 
             def fun(x):
+                check_interrupt("between evaluations")
                 d = bind_dict(x)
                 vals = [d[p] for p in est_params]
                 e = float(estimator.run([(isa_ansatz, isa_op, vals)]).result()[0].data.evs)
@@ -325,6 +341,7 @@ class QAOASampler(dimod.Sampler):
         if expectation is None:
             expectation = core_ev.expectation(x[:reps], x[reps:]) if core_ev is not None else fun(x)
         t2 = time.perf_counter_ns()
+        check_interrupt("before the final shots")
 
         variables = list(bqm.variables)
         if sampler == "core":

@@ -11,7 +11,10 @@ Life of a job::
             started max_attempts times)
 
 Watchers (``WatchJob``) get every state change and each new best candidate reported by
-the pipeline's ``on_progress`` events.
+the pipeline's ``on_progress`` events; their streams end when the manager stops.
+
+A job whose stored request cannot be parsed ends FAILED (``DATA_LOSS``, the reason in the
+message) instead of staying RUNNING.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from typing import cast
 
 import dimod
 import grpc
+from google.protobuf import message as pb_message
 from google.protobuf import timestamp_pb2
 from google.rpc import code_pb2, status_pb2
 
@@ -149,6 +153,13 @@ class _Watchers:
         for q in subs:
             q.put(event)
 
+    def close_all(self) -> None:
+        """Wake every subscriber with ``None`` (the end of its stream)."""
+        with self._lock:
+            subs = [q for qs in self._subs.values() for q in qs]
+        for q in subs:
+            q.put(None)
+
 
 class JobManager:
     """Runs jobs on ``config.job_workers`` threads; every change goes through ``store``.
@@ -199,16 +210,25 @@ class JobManager:
         self._threads.append(t)
         return self
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the workers: running jobs are interrupted (their cancel events set) and
-        put back to QUEUED, so the next start runs them again (attempt counts the starts).
-        A job whose sampler cannot be interrupted within ``timeout`` stays RUNNING and is
-        recovered like after a crash."""
+    def begin_stop(self) -> None:
+        """Start stopping without waiting: running jobs are interrupted (their cancel events
+        set; they go back to QUEUED), retry timers cancelled, and every WatchJob stream ends."""
         self._stop.set()
         for timer in list(self._timers):
             timer.cancel()
         for ev in list(self._cancel.values()):
             ev.set()
+        self._watchers.close_all()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the workers: running jobs are interrupted (their cancel events set) and
+        put back to QUEUED, so the next start runs them again (attempt counts the starts).
+        A job whose sampler cannot be interrupted within ``timeout`` stays RUNNING and is
+        recovered like after a crash."""
+        first = not self._stop.is_set()
+        self.begin_stop()
+        if not first and not any(t.is_alive() for t in self._threads):
+            return
         for _ in self._threads:
             self._queue.put(None)
         deadline = time.monotonic() + timeout
@@ -323,7 +343,8 @@ class JobManager:
 
     def watch(self, principal: str, job_id: str, is_active=lambda: True, poll: float = 1.0):
         """Yield ``JobEvent``: a snapshot, then state changes and best-candidate events,
-        ending after a terminal state (or when ``is_active()`` turns false)."""
+        ending after a terminal state, when ``is_active()`` turns false, or when the manager
+        stops (never raising on a store closed by the stop)."""
         rec = self.get(principal, job_id, with_result=False)
         q = self._watchers.subscribe(job_id)
         try:
@@ -333,20 +354,28 @@ class JobManager:
             yield pb.JobEvent(kind=pb.JobEvent.KIND_SNAPSHOT, job=job_to_proto(rec_full, with_result=final), time=now)
             if final:
                 return
-            while is_active():
+            while is_active() and not self._stop.is_set():
                 try:
                     event = q.get(timeout=poll)
                 except queue.Empty:
-                    latest = self.store.get_job(job_id, with_result=False)  # missed nothing? re-check the store
+                    try:
+                        latest = self.store.get_job(job_id, with_result=False)  # missed nothing? re-check
+                        full = self.store.get_job(job_id) if latest is not None and latest.state in TERMINAL \
+                            else None
+                    except Exception:
+                        if self._stop.is_set():  # the store closed under a stopping server: end the stream
+                            return
+                        raise
                     if latest is None:
                         return
                     if latest.state in TERMINAL:
-                        full = self.store.get_job(job_id)
                         if full is None:  # purged meanwhile: ends the stream, as just above
                             return
                         yield pb.JobEvent(kind=pb.JobEvent.KIND_STATE, job=job_to_proto(full), time=_ts(time.time()))
                         return
                     continue
+                if event is None:  # the manager is stopping
+                    return
                 yield event
                 if event.kind == pb.JobEvent.KIND_STATE and event.job.state in TERMINAL:
                     return
@@ -389,7 +418,12 @@ class JobManager:
         log.info("job started", extra={**extra, "state": "RUNNING"})
         full = self._existing(job_id)
         request = pb.SubmitJobRequest()
-        request.ParseFromString(full.request)
+        try:
+            request.ParseFromString(full.request)
+        except pb_message.DecodeError as exc:
+            self._cancel.pop(job_id, None)
+            self._fail_unreadable(job_id, exc, extra)
+            return
         assert rec.start_time is not None, "mark_running sets start_time"
         queue_wait = rec.start_time - rec.create_time
 
@@ -454,6 +488,16 @@ class JobManager:
             log.info("job succeeded", extra={**extra, "state": "SUCCEEDED"})
         elif cancel.is_set() and self.store.finish(job_id, CANCELLED):
             self._transitioned(job_id, CANCELLED)
+
+    def _fail_unreadable(self, job_id: str, exc: Exception, extra: dict) -> None:
+        """End a job whose stored request cannot be parsed: FAILED with ``DATA_LOSS`` and the reason."""
+        status = status_pb2.Status(code=code_pb2.DATA_LOSS, message=(
+            f"the stored request of job {job_id} cannot be read ({type(exc).__name__}: {exc})"[:500]
+            + "; submit the job again"))
+        if self.store.finish(job_id, FAILED, error=status.SerializeToString()):
+            self._transitioned(job_id, FAILED)
+        log.error("job failed: its stored request cannot be parsed: %s", exc,
+                  extra={**extra, "state": "FAILED", "code": "DATA_LOSS"})
 
     def _retry_now(self, job_id: str) -> None:
         self._timers = {t for t in self._timers if t.is_alive()}

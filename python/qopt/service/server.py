@@ -2,9 +2,10 @@
 checking, reflection, the job store, authentication, TLS and metrics.
 
 ``qopt serve --address 127.0.0.1:0`` picks a free port and prints it. SIGTERM/SIGINT
-shut the server down gracefully: health turns NOT_SERVING, in-flight calls get
-``grace`` seconds to finish, running jobs are interrupted and put back to QUEUED for
-the next start.
+shut the server down: health turns NOT_SERVING, in-flight ``Solve`` calls are cancelled
+(their samplers stop at the next sweep or evaluation; they answer UNAVAILABLE), running
+jobs are interrupted and put back to QUEUED for the next start, WatchJob streams end, and
+the process exits (status 0) within ``grace`` seconds (``ServiceConfig.grace``).
 
 Threads: the RPC pool has ``config.rpc_threads`` threads, one per Solve slot, watch
 stream and public stream plus ``rpc_workers`` for short calls, and the interceptor keeps
@@ -21,6 +22,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from concurrent import futures
 
 import grpc
@@ -161,11 +163,16 @@ class Server:
         return self
 
     def stop(self, grace: float | None = 5.0) -> None:
-        """Stop serving: health NOT_SERVING, wait up to ``grace`` seconds for in-flight
-        calls, stop the job workers, close the store."""
+        """Stop serving within about ``grace`` seconds: health NOT_SERVING; in-flight Solves
+        cancelled, running jobs interrupted (back to QUEUED) and WatchJob streams ended at
+        once; then up to ``grace`` seconds for the calls to answer (the rest are cancelled by
+        gRPC), the job workers joined in the time left (at least 0.5 s), the store closed."""
+        t0 = time.monotonic()
         self.health.enter_graceful_shutdown()
+        self.servicer.shutdown()
         self._server.stop(grace).wait()
-        self.jobs.stop()
+        left = None if grace is None else grace - (time.monotonic() - t0)
+        self.jobs.stop(timeout=5.0 if left is None else max(0.5, left))
         self.metrics.stop()
         self.store.close()
 

@@ -11,6 +11,7 @@ RESOURCE_EXHAUSTED     over a configured limit (size, reads, queue, per-principa
 NOT_FOUND              unknown job, or a job of another principal
 FAILED_PRECONDITION    cancelling a finished job; the result of a job that has not succeeded
 ALREADY_EXISTS         a request_id reused for a different request
+CANCELLED              the call ended (client gone, deadline passed) while solving
 DEADLINE_EXCEEDED      the deadline passed before any candidate was found; the request goes on
                        as a *pending job* named in the status (``google.rpc.ErrorInfo`` reason
                        ``PENDING_JOB``, metadata ``job_id``; ``google.rpc.ResourceInfo``)
@@ -31,6 +32,12 @@ start), the same request is submitted as a job for the same principal (idempoten
 ``pending-solve:<request_id>`` when the call had a request_id) and the answer is
 ``DEADLINE_EXCEEDED`` naming the job. A retried ``Solve`` with the same request_id waits
 for that job within its deadline and returns its result.
+
+Ownership: each ``Solve`` passes a cancel event to the pipeline, set when the call ends for
+any reason (``context.add_callback``: the client disconnected or closed its channel, the
+deadline passed, the server cancelled it) and by :meth:`SolverServicer.shutdown`; the
+samplers stop at their next sweep or evaluation, so no work outlives its caller. A Solve
+stopped by a shutdown answers ``UNAVAILABLE`` (retry elsewhere or later).
 """
 from __future__ import annotations
 
@@ -42,7 +49,7 @@ import grpc
 from google.rpc import status_pb2
 from grpc_status import rpc_status
 
-from qopt.errors import NoResultInTime
+from qopt.errors import Cancelled, NoResultInTime
 from qopt.service import convert, errors, validation
 from qopt.service.auth import ANONYMOUS
 from qopt.service.backends import list_backends
@@ -117,6 +124,39 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         self._solving = 0
         self._watching = 0
         self._solving_lock = threading.Lock()
+        # part "ownership": the cancel events of the Solve calls in flight, set by shutdown()
+        self._solve_cancels: set[threading.Event] = set()
+        self._stopping = threading.Event()
+
+    # -- ownership: cancel events of Solve calls, shutdown --------------------------------
+    def _solve_cancel(self, context) -> threading.Event:
+        """A cancel event for one Solve: set when the call ends (client gone, deadline, server
+        cancel) and by :meth:`shutdown`; :meth:`_release_cancel` forgets it."""
+        cancel = threading.Event()
+        with self._solving_lock:
+            self._solve_cancels.add(cancel)
+        if self._stopping.is_set():
+            cancel.set()
+        add_callback = getattr(context, "add_callback", None)
+        if add_callback is not None and not add_callback(cancel.set):
+            cancel.set()  # the call has already ended
+        return cancel
+
+    def _release_cancel(self, cancel: threading.Event) -> None:
+        with self._solving_lock:
+            self._solve_cancels.discard(cancel)
+
+    def shutdown(self) -> None:
+        """Start stopping: every Solve in flight is cancelled (its samplers stop at the next
+        sweep or evaluation and it answers UNAVAILABLE), new Solves are refused, and the job
+        manager's running jobs are interrupted (back to QUEUED) and its watch streams end.
+        Returns at once; :meth:`close` waits for the job workers."""
+        self._stopping.set()
+        with self._solving_lock:
+            cancels = list(self._solve_cancels)
+        for cancel in cancels:
+            cancel.set()
+        self.jobs.begin_stop()
 
     # -- helpers -----------------------------------------------------------------------
     def _fail(self, context, exc: BaseException, method: str):
@@ -180,19 +220,28 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
             if budget is not None and budget <= self.config.min_solve_seconds:
                 raise self._pending(principal, request, f"the deadline leaves {max(budget, 0.0):.3g} s for solving, "
                                                         f"too short to start")
+            if self._stopping.is_set():
+                raise errors.ServiceError(grpc.StatusCode.UNAVAILABLE, "the server is shutting down; retry later")
             with self._solving_lock:
                 if self._solving >= self.config.max_concurrent_solves:
                     raise LimitExceeded("max_concurrent_solves", f"{self._solving} Solve calls are running "
                                                                  f"(limit {self.config.max_concurrent_solves}); "
                                                                  f"retry later or use SubmitJob")
                 self._solving += 1
+            cancel = self._solve_cancel(context)
             try:
                 t_validate = time.perf_counter() - t0
-                result = self._solve_with_retries(request, decoded, parameters, context, t0)
+                result = self._solve_with_retries(request, decoded, parameters, context, t0, cancel)
             except NoResultInTime as exc:
                 raise self._pending(principal, request, f"no result before the deadline ({exc})",
                                     exc.fallback_chain) from None
+            except Cancelled:
+                if self._stopping.is_set():
+                    raise errors.ServiceError(grpc.StatusCode.UNAVAILABLE,
+                                              "the server is shutting down: the Solve was stopped; retry") from None
+                raise
             finally:
+                self._release_cancel(cancel)
                 with self._solving_lock:
                     self._solving -= 1
             if not result.candidates:
@@ -266,15 +315,17 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         response.request_id = request.request_id
         return response
 
-    def _solve_with_retries(self, request, decoded, parameters, context, t0):
+    def _solve_with_retries(self, request, decoded, parameters, context, t0, cancel=None):
         retry = 0
         while True:
             budget = self._budget(context)
             try:
-                return solve_request(request, decoded, parameters, time_budget=budget, solve_fn=self.solve_fn)
+                return solve_request(request, decoded, parameters, time_budget=budget, solve_fn=self.solve_fn,
+                                     cancel=cancel)
             except Exception as exc:
                 retry += 1
-                if not errors.is_transient(exc) or retry >= self.config.max_attempts:
+                if not errors.is_transient(exc) or retry >= self.config.max_attempts or \
+                        (cancel is not None and cancel.is_set()):
                     raise
                 delay = backoff_delay(retry, self.config.retry_base_delay, self.config.retry_max_delay)
                 budget = self._budget(context)
@@ -283,7 +334,8 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
                 self.metrics.retries.labels("solve").inc()
                 log.warning("Solve attempt %d failed transiently (%s); retrying in %.2f s", retry, exc, delay,
                             extra={"request_id": request.request_id, "method": "Solve"})
-                time.sleep(delay)
+                if cancel is not None and cancel.wait(delay):
+                    raise Cancelled("the call ended while waiting to retry") from exc
 
     # -- jobs --------------------------------------------------------------------------
     def SubmitJob(self, request: pb.SubmitJobRequest, context):
@@ -395,4 +447,5 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
             self._fail(context, exc, "ListBackends")
 
     def close(self) -> None:
+        self.shutdown()
         self.jobs.stop()

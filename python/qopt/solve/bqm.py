@@ -5,7 +5,9 @@ background lower bound and the fallback tiers) -> rank -> Result.
 variables and splits the rest into connected components; under ``"auto"`` routing the
 components of at most ``ENUMERATION_MAX_VARIABLES`` variables are enumerated and the others
 go to the routed backend, sharing the time budget by size. A certified lower bound is
-computed in a daemon thread while the backend samples.
+computed in a daemon thread while the backend samples; the thread is told to stop and joined
+(at most ``BOUND_STOP_WAIT`` seconds) before :func:`solve_bqm` returns or raises, so no bound
+work outlives the solve.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import time
 import dimod
 import numpy as np
 
-from qopt.errors import ParameterError, ProblemError, UnsupportedProblem
+from qopt.errors import Cancelled, ParameterError, ProblemError, UnsupportedProblem
 from qopt.problem_hash import bqm_sha256
 from qopt.provenance import jsonable, library_versions, provenance_record
 from qopt.results import Result, add_lower_bound, confidence_from_sampleset, rank_sampleset
@@ -27,9 +29,10 @@ from qopt.solve.parameters import INTERNAL_PARAMETERS, public_parameters, resolv
 from qopt.solve.routing import route
 from qopt.solve.stages import Stages
 
-__all__ = ["BOUND_TIME_LIMIT", "SAMPLE_SHARE", "validate_bqm", "solve_bqm"]
+__all__ = ["BOUND_TIME_LIMIT", "BOUND_STOP_WAIT", "SAMPLE_SHARE", "validate_bqm", "solve_bqm"]
 
 BOUND_TIME_LIMIT = 2.0          # seconds for the certified lower bound
+BOUND_STOP_WAIT = 1.0           # seconds a stopped bound thread is waited for (one uninterruptible step)
 SAMPLE_SHARE = 0.9              # of the time left that a sampler's time_limit may use
 
 
@@ -100,7 +103,25 @@ def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: i
         if lower_bound:  # computed in the background while the backend samples
             bound_limit = BOUND_TIME_LIMIT if time_budget is None else min(BOUND_TIME_LIMIT, 0.2 * time_budget)
             bound_task = _BoundTask(bqm, presolved, bound_limit)
+    try:
+        return _sample_and_rank(bqm, backend, stages, max_candidates=max_candidates, time_budget=time_budget,
+                                fallback=fallback, presolved=presolved, problem_sha256=problem_sha256,
+                                decision=decision, sampler=sampler, params=params, ignored=ignored,
+                                accepted=accepted, bound_task=bound_task)
+    finally:
+        if bound_task is not None:  # returned, cancelled or failed: the bound stops with the solve
+            wait = BOUND_STOP_WAIT
+            if time_budget is not None:  # within the budget where it allows (at least 0.2 s)
+                wait = min(wait, max(0.2, time_budget - stages.elapsed()))
+            if stages.cancel is not None and stages.cancel.is_set():
+                wait = min(wait, 0.2)  # a cancelled caller is answered at once; the bound ends by itself
+            bound_task.stop(wait)
 
+
+def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budget, fallback, presolved,
+                     problem_sha256, decision, sampler, params, ignored, accepted, bound_task) -> Result:
+    """The ``sample`` and ``postprocess`` stages of :func:`solve_bqm` (its caller stops ``bound_task``)."""
+    name = decision.backend
     with stages.stage("sample"):
         if stages.cancel is not None and "interrupt" in sampler.parameters:
             params["interrupt"] = stages.cancel
@@ -114,12 +135,14 @@ def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: i
             params["time_limit"] = room if limit is None else min(float(limit), room)
         if presolved is None:
             sampleset, produced_by, chain = sample_with_fallback(
-                bqm, name, sampler, params, time_budget=left, problem_sha256=problem_sha256, enabled=fallback)
+                bqm, name, sampler, params, time_budget=left, problem_sha256=problem_sha256, enabled=fallback,
+                cancel=stages.cancel)
         else:
             sampleset, produced_by, chain = _sample_components(
                 presolved, name, sampler, params, time_budget=left, problem_sha256=problem_sha256,
-                fallback=fallback, per_component=_auto(backend))
+                fallback=fallback, per_component=_auto(backend), cancel=stages.cancel)
 
+    stages.check_cancel("cancelled while sampling")  # before waiting for the bound
     bound = None
     if bound_task is not None:
         wait = 2 * BOUND_TIME_LIMIT
@@ -171,26 +194,40 @@ def _presolve(bqm: dimod.BinaryQuadraticModel):
 
 
 class _BoundTask:
-    """The certified lower bound, computed in a daemon thread alongside sampling."""
+    """The certified lower bound, computed in a daemon thread (``qopt-bound``) alongside
+    sampling; :meth:`stop` tells it to stop at its next step and joins it."""
 
     def __init__(self, bqm, presolved, time_limit: float):
         self._box: dict = {}
         self._t0 = time.perf_counter()
         self.seconds = 0.0
+        self.cancel = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(bqm, presolved, time_limit), daemon=True,
                                         name="qopt-bound")
         self._thread.start()
 
     def _run(self, bqm, presolved, time_limit):
         try:
-            self._box["bound"] = _lower_bound(bqm, presolved, time_limit)
+            self._box["bound"] = _lower_bound(bqm, presolved, time_limit, self.cancel)
+        except Cancelled:
+            self._box["error"] = "the spectral bound was stopped when sampling ended"
         except Exception as exc:  # noqa: BLE001 - a bound is optional; its failure is reported
             self._box["error"] = f"{type(exc).__name__}: {exc}"
         self.seconds = time.perf_counter() - self._t0
 
-    def result(self, wait: float, presolved) -> dict | None:
-        """The bound, or the roof-duality bound from presolve if it is not ready in ``wait`` s."""
+    def stop(self, wait: float) -> bool:
+        """Tell the bound to stop at its next step and wait at most ``wait`` seconds for the
+        thread. Returns whether it has ended."""
+        self.cancel.set()
         self._thread.join(max(0.0, wait))
+        return not self._thread.is_alive()
+
+    def result(self, wait: float, presolved) -> dict | None:
+        """The bound, or the roof-duality bound from presolve if it is not ready in ``wait`` s
+        (the thread is then stopped: see :meth:`stop`)."""
+        self._thread.join(max(0.0, wait))
+        if "bound" not in self._box:
+            self.stop(0.0)
         if "bound" in self._box:
             return self._box["bound"]
         self.seconds = time.perf_counter() - self._t0
@@ -201,21 +238,27 @@ class _BoundTask:
         return {**rd, "note": note}
 
 
-def _lower_bound(bqm, presolved, time_limit: float) -> dict:
+def _lower_bound(bqm, presolved, time_limit: float, cancel: threading.Event | None = None) -> dict:
     """Certified lower bound: on the presolved components (summed, plus the fixed part's
-    energy) when presolve ran, else on the whole model; the better of that and roof duality."""
+    energy) when presolve ran, else on the whole model; the better of that and roof duality.
+
+    Raises:
+        qopt.errors.Cancelled: ``cancel`` was set (checked between components and inside the bound).
+    """
     from qopt.presolve import lower_bound as bound_of
 
     if presolved is None:
-        return bound_of(bqm, time_limit=time_limit)
+        return bound_of(bqm, time_limit=time_limit, cancel=cancel)
     total = presolved.offset
     methods = set()
     for comp in presolved.components:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("lower bound cancelled between components")
         if len(comp) <= ENUMERATION_MAX_VARIABLES:
             total += float(dimod.ExactSolver().sample(comp).first.energy)
             methods.add("exact enumeration")
         else:
-            part = bound_of(comp, time_limit=time_limit * len(comp) / max(1, presolved.num_free))
+            part = bound_of(comp, time_limit=time_limit * len(comp) / max(1, presolved.num_free), cancel=cancel)
             total += part["value"]
             methods.add(part["method"])
     out = {"value": float(total), "method": " + ".join(sorted(methods)) or "presolve (all fixed)",
@@ -227,7 +270,7 @@ def _lower_bound(bqm, presolved, time_limit: float) -> dict:
 
 
 def _sample_components(presolved, name, sampler, params, *, time_budget, problem_sha256, fallback,
-                       per_component: bool):
+                       per_component: bool, cancel=None):
     """Sample the presolved model and expand to the original one.
 
     Under ``"auto"`` routing (``per_component``) each connected component is sampled on its
@@ -240,10 +283,11 @@ def _sample_components(presolved, name, sampler, params, *, time_budget, problem
             # Presolve solved it; the requested backend still runs (on the whole model), so its
             # parameters are checked and its answer is what the caller asked for.
             return sample_with_fallback(presolved.bqm, name, sampler, params, time_budget=time_budget,
-                                        problem_sha256=problem_sha256, enabled=fallback)
+                                        problem_sha256=problem_sha256, enabled=fallback, cancel=cancel)
         reduced.offset = 0.0
         ss, produced, reduced_chain = sample_with_fallback(reduced, name, sampler, params, time_budget=time_budget,
-                                                           problem_sha256=problem_sha256, enabled=fallback)
+                                                           problem_sha256=problem_sha256, enabled=fallback,
+                                                           cancel=cancel)
         out = _with_vectors_of(presolved.expand(ss), ss)
         out.info.update({k: v for k, v in ss.info.items() if k != "presolve"})
         return out, produced, reduced_chain
@@ -255,6 +299,8 @@ def _sample_components(presolved, name, sampler, params, *, time_budget, problem
     big_total = sum(len(c) for c in big)
     t0 = time.perf_counter()
     for comp in presolved.components:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled between components")
         if len(comp) <= ENUMERATION_MAX_VARIABLES:
             parts.append(dimod.ExactSolver().sample(comp).truncate(1))
             continue
@@ -268,7 +314,7 @@ def _sample_components(presolved, name, sampler, params, *, time_budget, problem
                 p["time_limit"] = min(float(p["time_limit"]), budget)
         ss, produced, sub_chain = sample_with_fallback(comp, name, sampler, p, time_budget=budget,
                                                        problem_sha256=f"{problem_sha256}:{len(parts)}",
-                                                       enabled=fallback)
+                                                       enabled=fallback, cancel=cancel)
         chain.extend(sub_chain)
         if not info:
             info = dict(ss.info)

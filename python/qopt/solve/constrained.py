@@ -16,7 +16,7 @@ import time
 import dimod
 
 from qopt.checks import check_choice
-from qopt.errors import ModelError, ParameterError
+from qopt.errors import Cancelled, ModelError, ParameterError
 from qopt.problem_hash import bqm_sha256
 from qopt.provenance import provenance_record
 from qopt.results import Candidate, Result, confidence_from_candidates
@@ -50,12 +50,14 @@ def is_constrained(problem) -> bool:
 
 class _RoundSampler(dimod.Sampler):
     """Samples each calibration round's BQM on the routed backend, sharing the time budget
-    between rounds and applying the quantum fallback tiers."""
+    between rounds and applying the quantum fallback tiers. With ``cancel`` set, a round
+    raises :class:`qopt.errors.Cancelled` before it starts and after its sampler returns,
+    so neither a further round nor the polish runs."""
 
     parameters = {}
     properties = {}
 
-    def __init__(self, name, sampler, t_end, fallback, max_rounds):
+    def __init__(self, name, sampler, t_end, fallback, max_rounds, cancel=None):
         self.name = name
         self.sampler = sampler
         self.t_end = t_end
@@ -64,8 +66,16 @@ class _RoundSampler(dimod.Sampler):
         self.chain: list[dict] = []
         self.produced_by: list[str] = []
         self.info: dict = {}
+        self.cancel = cancel
+
+    def _check_cancel(self, where: str) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled(f"cancelled {where}")
 
     def sample(self, bqm, **params):
+        self._check_cancel("before a calibration round")
+        if self.cancel is not None and "interrupt" in self.sampler.parameters:
+            params["interrupt"] = self.cancel
         budget = None
         if self.t_end is not None:
             left = max(1e-3, self.t_end - time.monotonic())
@@ -74,7 +84,9 @@ class _RoundSampler(dimod.Sampler):
                 params["time_limit"] = min(float(params.get("time_limit") or budget), 0.9 * budget)
         self.rounds_left -= 1
         ss, produced, chain = sample_with_fallback(bqm, self.name, self.sampler, params, time_budget=budget,
-                                                   problem_sha256=bqm_sha256(bqm), enabled=self.fallback)
+                                                   problem_sha256=bqm_sha256(bqm), enabled=self.fallback,
+                                                   cancel=self.cancel)
+        self._check_cancel("during a calibration round")
         self.chain.extend(chain)
         self.produced_by.append(produced)
         self.info = dict(ss.info)
@@ -130,7 +142,8 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
 
     with stages.stage("sample"):
         max_rounds = options.get("max_rounds", 5)
-        round_sampler = _RoundSampler(name, sampler, t_end, fallback, max_rounds if penalty == "auto" else 1)
+        round_sampler = _RoundSampler(name, sampler, t_end, fallback, max_rounds if penalty == "auto" else 1,
+                                      cancel=stages.cancel)
         kwargs = {"penalty": penalty, "max_rounds": max_rounds, "max_candidates": max_candidates,
                   "polish": bool(options.get("polish", True)), "compile_options": {"inequality": inequality}}
         if "target_feasible_fraction" in options:

@@ -7,6 +7,13 @@ pending job the client can watch. Each tier has a trigger: a backend error class
 transient (retried once with backoff) or structural (preflight refusal, bad model), or no
 answer within the tier's share of the deadline. The chain actually taken is returned, so
 a classical or cached answer never passes as a quantum one.
+
+Ownership: a quantum call runs on the :data:`qopt.solve.workers.WORKERS` pool with its own
+interrupt (:class:`qopt.solve.stages.AnyEvent` of the solve's ``cancel`` and the call's stop
+event); when the call times out its stop event is set, so a sampler that takes ``interrupt``
+(QAOA, SA, the hybrid) stops at its next evaluation or sweep instead of running on. When
+``cancel`` is set, :func:`sample_with_fallback` raises :class:`qopt.errors.Cancelled` at once and
+never moves on to another tier.
 """
 from __future__ import annotations
 
@@ -17,7 +24,8 @@ from typing import Any
 
 import dimod
 
-from qopt.errors import InvalidInput, NoResultInTime, classify_error
+from qopt.errors import Cancelled, InvalidInput, NoResultInTime, classify_error
+from qopt.solve.stages import AnyEvent
 from qopt.solve.workers import WORKERS
 
 __all__ = ["QUANTUM_BACKENDS", "ResultCache", "sample_with_fallback", "RESULT_CACHE"]
@@ -25,6 +33,7 @@ __all__ = ["QUANTUM_BACKENDS", "ResultCache", "sample_with_fallback", "RESULT_CA
 QUANTUM_BACKENDS = frozenset({"qaoa", "dwave"})
 QUANTUM_SHARE = 0.7          # fraction of the deadline the quantum tier may use
 CLASSICAL_MIN_SECONDS = 0.05
+CANCEL_POLL_SECONDS = 0.02   # how often a caller waiting on a pooled call looks at its cancel event
 
 
 class ResultCache:
@@ -57,9 +66,19 @@ class ResultCache:
 RESULT_CACHE = ResultCache()
 
 
-def _run_with_timeout(sampler, bqm, params, timeout: float | None):
-    """Run ``sampler.sample`` on a pooled daemon thread; returns (sampleset, error, timed_out)."""
+def _run_with_timeout(sampler, bqm, params, timeout: float | None, cancel=None):
+    """Run ``sampler.sample`` on a pooled daemon thread; returns (sampleset, error, timed_out).
+
+    The call gets ``interrupt`` (when the sampler takes it) set by ``cancel`` or by its own time-out;
+    on either the wait ends at once (within ``CANCEL_POLL_SECONDS``).
+
+    Raises:
+        qopt.errors.Cancelled: ``cancel`` was set before the call answered.
+    """
     box = {}
+    stop = threading.Event()
+    if "interrupt" in getattr(sampler, "parameters", {}):
+        params = {**params, "interrupt": AnyEvent(stop, cancel, params.get("interrupt"))}
 
     def target():
         try:
@@ -78,14 +97,29 @@ def _run_with_timeout(sampler, bqm, params, timeout: float | None):
             done.set()
 
     WORKERS.submit(run)
-    if not done.wait(timeout):
-        return None, None, True
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = None if deadline is None else deadline - time.monotonic()
+        step = CANCEL_POLL_SECONDS if cancel is not None else left
+        if left is not None and step is not None:
+            step = min(step, max(0.0, left))
+        if done.wait(step):
+            break
+        if cancel is not None and cancel.is_set():
+            stop.set()
+            raise Cancelled("cancelled while the backend was sampling")
+        if left is not None and left <= 0:
+            stop.set()  # the call timed out: it stops at its next evaluation / sweep
+            return None, None, True
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("cancelled while the backend was sampling")
     return box.get("ss"), box.get("err"), False
 
 
 def sample_with_fallback(bqm: dimod.BinaryQuadraticModel, backend: str, sampler: dimod.Sampler, params: dict, *,
                          time_budget: float | None, problem_sha256: str, enabled: bool = True,
-                         cache: ResultCache = RESULT_CACHE) -> tuple[dimod.SampleSet, str, list[dict]]:
+                         cache: ResultCache = RESULT_CACHE,
+                         cancel=None) -> tuple[dimod.SampleSet, str, list[dict]]:
     """Sample with ``sampler``, falling back through the tiers when it is a quantum backend.
 
     Args:
@@ -95,6 +129,8 @@ def sample_with_fallback(bqm: dimod.BinaryQuadraticModel, backend: str, sampler:
         time_budget: seconds of wall clock left (None: no deadline).
         problem_sha256: the cache key.
         enabled: False disables the tiers (errors propagate).
+        cancel: None or the solve's :class:`threading.Event`; when set, the quantum call is
+            interrupted and no further tier runs.
 
     Returns:
         (sample set, name of the backend that produced it, fallback chain: list of dicts with
@@ -103,11 +139,16 @@ def sample_with_fallback(bqm: dimod.BinaryQuadraticModel, backend: str, sampler:
     Raises:
         ParameterError: a caller error (never a fallback trigger).
         NoResultInTime: every tier failed or ran out of time.
+        qopt.errors.Cancelled: ``cancel`` was set (never a fallback trigger).
     """
     t0 = time.monotonic()
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("cancelled before sampling")
     if backend not in QUANTUM_BACKENDS or not enabled:
         ss = sampler.sample(bqm, **params)
         ss.resolve()
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled while sampling")
         cache.put(problem_sha256, ss, backend)
         return ss, backend, []
 
@@ -116,12 +157,12 @@ def sample_with_fallback(bqm: dimod.BinaryQuadraticModel, backend: str, sampler:
     attempt = 0
     while True:
         left_share = None if share is None else share - (time.monotonic() - t0)
-        ss, err, timed_out = _run_with_timeout(sampler, bqm, params, left_share)
+        ss, err, timed_out = _run_with_timeout(sampler, bqm, params, left_share, cancel)
         if ss is not None:
             chain.append({"tier": "quantum", "backend": backend, "outcome": "ok"})
             cache.put(problem_sha256, ss, backend)
             return ss, backend, chain
-        if err is not None and isinstance(err, InvalidInput):
+        if err is not None and isinstance(err, (InvalidInput, Cancelled)):
             raise err
         if timed_out:
             chain.append({"tier": "quantum", "backend": backend, "classification": "transient",
@@ -148,11 +189,17 @@ def sample_with_fallback(bqm: dimod.BinaryQuadraticModel, backend: str, sampler:
             sa_params["seed"] = params["seed"]
         if remaining is not None:
             sa_params["time_limit"] = remaining
+        if cancel is not None:
+            sa_params["interrupt"] = cancel
         try:
             ss = SimulatedAnnealingSampler().sample(bqm, **sa_params)
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled while sampling")
             chain.append({"tier": "classical", "backend": "sa", "outcome": "ok"})
             cache.put(problem_sha256, ss, "sa")
             return ss, "sa", chain
+        except Cancelled:
+            raise
         except Exception as exc:  # noqa: BLE001 - next tier
             chain.append({"tier": "classical", "backend": "sa", "outcome": "failed",
                           "error": f"{type(exc).__name__}: {exc}"[:300]})

@@ -9,7 +9,24 @@ from collections.abc import Callable, Iterator
 
 from qopt.errors import Cancelled
 
-__all__ = ["Stages"]
+__all__ = ["Stages", "AnyEvent"]
+
+
+class AnyEvent:
+    """An event-like view (``is_set()``) that is set when any of ``events`` is set (None entries
+    are skipped): one sampler call's interrupt that fires on the solve's cancel or on the
+    call's own stop (its time-out).
+
+    Args:
+        *events: :class:`threading.Event` or other objects with ``is_set()``, or None.
+    """
+
+    def __init__(self, *events):
+        self._events = tuple(e for e in events if e is not None)
+
+    def is_set(self) -> bool:
+        """Whether any of the events is set."""
+        return any(e.is_set() for e in self._events)
 
 
 class Stages:
