@@ -463,3 +463,4 @@ class JobManager:
         self._timers = {t for t in self._timers if t.is_alive()}
         if not self._stop.is_set():
             self._queue.put(job_id)
+
