@@ -117,9 +117,10 @@ def invalid_argument_proto(violations: list[tuple[str, str]]) -> status_pb2.Stat
     br = error_details_pb2.BadRequest(field_violations=[
         error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in kept])
     field, description = kept[0]
-    message = f"{field}: {description}"
-    if len(violations) > 1:
-        message += f" (and {len(violations) - 1} more: " + "; ".join(f for f, _ in kept[1:]) + ")"
+    message = bounded(f"{field}: {description}", MAX_DESCRIPTION_CHARS * 2 // 3)
+    if len(violations) > 1:  # the count survives the cut; the other fields' names may not
+        others = bounded("; ".join(f for f, _ in kept[1:]), MAX_DESCRIPTION_CHARS // 4)
+        message += f" (and {len(violations) - 1} more: {others})"
     return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=bounded(message), details=[_pack(br)])
 
 
