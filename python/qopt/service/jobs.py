@@ -247,7 +247,7 @@ class JobManager:
             ServiceError(ALREADY_EXISTS): the request_id was used for a different request.
         """
         if not validated:
-            validation.check_envelope(request, self.config)  # bounded input, before the request_id is used
+            validation.check_identifiers(request, self.config)  # bounded, before the request_id is used
         digest = request_hash(request)
         if request.request_id:
             existing = self.store.job_by_request_id(principal, request.request_id)

@@ -148,7 +148,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         key = (principal, request.request_id)
         owned = False
         try:
-            validation.check_envelope(request, self.config)  # bounded input, before the request_id is used
+            validation.check_identifiers(request, self.config)  # bounded, before the request_id is used
             if request.request_id:
                 digest = request_hash(request)
                 while True:

@@ -31,7 +31,8 @@ from qopt.solve.parameters import INTERNAL_PARAMETERS
 from qopt.v1 import model_pb2
 
 __all__ = ["DecodedProblem", "decode_problem", "check_limits", "check_parameters", "check_request",
-           "inspect_problem", "SA_SECONDS_PER_SPIN_UPDATE", "check_envelope", "check_identifier", "check_struct",
+           "inspect_problem", "SA_SECONDS_PER_SPIN_UPDATE", "check_envelope", "check_identifier", "check_identifiers",
+           "check_struct",
            "check_lp_text"]
 
 # Estimated cost of one spin-flip attempt of the C++ annealer, per variable visit plus per
@@ -182,11 +183,22 @@ def check_envelope(request, config: ServiceConfig) -> None:
         InvalidRequest: an identifier too long, parameters too many or too deep.
         LimitExceeded: ``parameters`` over ``max_struct_values``.
     """
+    check_identifiers(request, config)
+    check_struct(request.parameters, config)
+
+
+def check_identifiers(request, config: ServiceConfig) -> None:
+    """The length checks of :func:`check_envelope` alone (``request_id``, ``backend``,
+    ``problem.name``): what ``Solve`` and ``SubmitJob`` check before they hash the request
+    and look its request_id up (the rest follows in :func:`check_request`).
+
+    Raises:
+        InvalidRequest: an identifier too long.
+    """
     if hasattr(request, "request_id"):
         check_identifier("request_id", request.request_id, "max_request_id_length", config)
     check_identifier("backend", request.backend, "max_backend_name_length", config)
     check_identifier("problem.name", request.problem.name, "max_problem_name_length", config)
-    check_struct(request.parameters, config)
 
 
 def decode_problem(problem: model_pb2.Problem, config: ServiceConfig) -> DecodedProblem:
