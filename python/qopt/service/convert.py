@@ -35,6 +35,11 @@ _SENSE = {model_pb2.CONSTRAINT_SENSE_EQ: "==", model_pb2.CONSTRAINT_SENSE_LE: "<
 _SENSE_TO_PROTO = {dimod.sym.Sense.Eq: model_pb2.CONSTRAINT_SENSE_EQ, dimod.sym.Sense.Le: model_pb2.CONSTRAINT_SENSE_LE,
                    dimod.sym.Sense.Ge: model_pb2.CONSTRAINT_SENSE_GE}
 _MAX_INTEGER_BOUND = 2.0 ** 53
+#: Largest sum of absolute coefficients (biases and offset) of one model or expression.
+#: Energies, energy changes and penalty terms multiply and add coefficients: with the sum
+#: below 1e150 every product of two of them stays finite in a double, while 1e308 biases
+#: overflow at the first sum (an INTERNAL error deep in the pipeline instead of the field).
+MAX_ABS_COEFFICIENT_SUM = 1e150
 
 
 class FieldError(InvalidInput):
@@ -98,6 +103,8 @@ def check_bqm(msg: model_pb2.BinaryQuadraticModel, path: str = "problem.bqm") ->
         out.append(FieldError(f"{path}.quadratic_bias[{_first_bad(~np.isfinite(bias))}]", "must be finite"))
     if not math.isfinite(msg.offset):
         out.append(FieldError(f"{path}.offset", "must be finite"))
+    elif not out:
+        out.extend(_check_magnitude(path, {"linear": linear, "quadratic_bias": bias}, msg.offset))
     if len(msg.labels):
         if len(msg.labels) != n:
             out.append(FieldError(f"{path}.labels", f"must be empty or have num_variables={n} entries, "
@@ -105,6 +112,24 @@ def check_bqm(msg: model_pb2.BinaryQuadraticModel, path: str = "problem.bqm") ->
         elif len(set(msg.labels)) != n:
             out.append(FieldError(f"{path}.labels", "must be unique"))
     return out
+
+
+def _check_magnitude(path: str, arrays: dict[str, np.ndarray], offset: float) -> list[FieldError]:
+    """A FieldError on the largest coefficient when the absolute coefficients of ``arrays``
+    (finite ones) and ``offset`` sum to more than :data:`MAX_ABS_COEFFICIENT_SUM`."""
+    with np.errstate(over="ignore"):
+        total = abs(float(offset)) + sum(float(np.sum(np.abs(a))) for a in arrays.values() if a.size)
+    if total <= MAX_ABS_COEFFICIENT_SUM:
+        return []
+    name, k, value = "offset", -1, float(offset)
+    for key, a in arrays.items():
+        if a.size:
+            i = int(np.argmax(np.abs(a)))
+            if abs(a[i]) > abs(value):
+                name, k, value = key, i, float(a[i])
+    where = f"{path}.{name}" + (f"[{k}]" if k >= 0 else "")
+    return [FieldError(where, f"{value:g} is too large: the model's coefficients sum (in absolute value) to "
+                              f"{total:g}, over {MAX_ABS_COEFFICIENT_SUM:g}, so its energies would overflow a double")]
 
 
 def bqm_from_proto(msg: model_pb2.BinaryQuadraticModel, *, path: str = "problem.bqm",
@@ -205,6 +230,10 @@ def _check_expression(expr: model_pb2.QuadraticExpression, path: str, variables,
     if not math.isfinite(expr.constant):
         out.append(FieldError(f"{path}.constant", "must be finite"))
         ok = False
+    if ok:
+        big = _check_magnitude(path, {"linear_coefficient": lc, "quadratic_coefficient": qv}, expr.constant)
+        out.extend(big)
+        ok = not big
     return ok
 
 
@@ -302,6 +331,9 @@ def cqm_from_proto(msg: model_pb2.ConstrainedModel, *, path: str = "problem.cqm"
             out.append(FieldError(f"{p}.sense", "must be CONSTRAINT_SENSE_EQ, _LE or _GE"))
         if not math.isfinite(con.rhs):
             out.append(FieldError(f"{p}.rhs", "must be finite"))
+        elif abs(con.rhs) > MAX_ABS_COEFFICIENT_SUM:
+            out.append(FieldError(f"{p}.rhs", f"{con.rhs:g} is too large (over {MAX_ABS_COEFFICIENT_SUM:g} in "
+                                              f"absolute value): penalties would overflow a double"))
         if len(con.lhs.linear_index) == 0 and len(con.lhs.quadratic_row) == 0:
             out.append(FieldError(f"{p}.lhs", "empty constraint: the left-hand side has no terms"))
         ok = _check_expression(con.lhs, f"{p}.lhs", info, out)
@@ -396,12 +428,17 @@ def cqm_to_proto(cqm: dimod.ConstrainedQuadraticModel, *, sense: str = "min") ->
     return msg
 
 
-def cqm_from_lp(text: str, *, path: str = "problem.lp") -> tuple[dimod.ConstrainedQuadraticModel, int]:
+def cqm_from_lp(text: str, *, path: str = "problem.lp",
+                timeout: float | None = None) -> tuple[dimod.ConstrainedQuadraticModel, int]:
     """Build a :class:`dimod.ConstrainedQuadraticModel` from CPLEX LP text (``problem.lp``).
 
     Args:
-        text: the LP model.
+        text: the LP model (refused when it has a control character: dimod's reader hangs
+            on NUL).
         path: field path of ``text`` in the request (for error messages).
+        timeout: when given, the text is first read in a worker process stopped after
+            this many seconds (:func:`qopt.model.formats.lp.probe`); the service reads it
+            that way first, so it passes None here.
 
     Returns:
         tuple: ``(cqm, sign)``: the model in minimisation form (dimod's LP reader negates a
@@ -409,19 +446,27 @@ def cqm_from_lp(text: str, *, path: str = "problem.lp") -> tuple[dimod.Constrain
         reported back in the LP's own sense.
 
     Raises:
-        InvalidRequest: empty or unreadable text, no variables, a continuous variable, an
-            integer variable without a finite upper bound (``.field`` is ``path``).
+        InvalidRequest: empty or unreadable text, a control character, a read that took
+            longer than ``timeout``, no variables, a continuous variable, an integer
+            variable without a finite upper bound (``.field`` is ``path``).
     """
-    from qopt.model.formats.lp import objective_sense
+    from qopt.model.formats.lp import loads, objective_sense
 
     if not text.strip():
         raise InvalidRequest([FieldError(path, "empty LP text")])
     try:
-        cqm = dimod.lp.loads(text)
-    except Exception as exc:  # noqa: BLE001 - the reader raises many types for bad text
-        raise InvalidRequest([FieldError(path, f"not a valid LP model: {type(exc).__name__}: {exc}")]) from None
+        cqm = loads(text, timeout=timeout, field=path)
+    except ModelError as exc:
+        raise InvalidRequest([FieldError(path, exc.description)]) from None
     if len(cqm.variables) == 0:
         raise InvalidRequest([FieldError(path, "the LP model has no variables")])
+    for label, qm in [("objective", cqm.objective)] + [(f"constraint {c!r}", comp.lhs)
+                                                       for c, comp in cqm.constraints.items()]:
+        big = _check_magnitude(path, {"linear": np.asarray([b for _, b in qm.iter_linear()], dtype=float),
+                                      "quadratic": np.asarray([b for _, _, b in qm.iter_quadratic()], dtype=float)},
+                               qm.offset)
+        if big:
+            raise InvalidRequest([FieldError(path, f"{label}: {big[0].description}")])
     for v in cqm.variables:
         if cqm.vartype(v) is dimod.REAL:
             raise InvalidRequest([FieldError(path, f"variable {v!r} is continuous; only binary and integer "

@@ -26,7 +26,7 @@ from qopt.errors import (
 )
 from qopt.service.convert import InvalidRequest
 
-__all__ = ["invalid_argument", "status_proto_for_exception", "internal_status", "ServiceError",
+__all__ = ["bounded", "MAX_DESCRIPTION_CHARS", "MAX_FIELD_VIOLATIONS", "invalid_argument", "status_proto_for_exception", "internal_status", "ServiceError",
            "TransientError", "is_transient", "resource_exhausted", "PendingJob", "PENDING_JOB_REASON", "ERROR_DOMAIN"]
 
 ERROR_DOMAIN = "qopt.v1"
@@ -83,15 +83,45 @@ def _pack(msg) -> any_pb2.Any:
     return detail
 
 
+#: Longest description or message sent in a status (characters): a status travels in
+#: gRPC trailing metadata, which clients cap at 16 KiB, so an unbounded message (one that
+#: quotes a 1 MiB job id, say) would reach the client as RESOURCE_EXHAUSTED "Stream removed".
+MAX_DESCRIPTION_CHARS = 1024
+#: Most field violations sent in one ``google.rpc.BadRequest`` (the message counts the rest).
+MAX_FIELD_VIOLATIONS = 16
+
+
+def bounded(text: str, limit: int = MAX_DESCRIPTION_CHARS) -> str:
+    """``text`` cut to at most ``limit`` characters (a cut one ends with ``... (N more
+    characters)``), for every description and message a status carries.
+
+    Args:
+        text: any description (it may quote the caller's input).
+        limit: most characters returned (>= 40).
+
+    Returns:
+        ``text`` itself when short enough, else its head and how much was cut.
+    """
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    head = max(limit - 40, 0)  # the marker below takes at most 40 characters
+    return text[:head] + f"... ({len(text) - head} more characters)"
+
+
 def invalid_argument_proto(violations: list[tuple[str, str]]) -> status_pb2.Status:
-    """A ``google.rpc.Status`` INVALID_ARGUMENT with one field violation per (field, description)."""
+    """A ``google.rpc.Status`` INVALID_ARGUMENT with one field violation per (field,
+    description), at most :data:`MAX_FIELD_VIOLATIONS` of them, each field and description
+    (and the message) :func:`bounded`."""
+    kept = [(bounded(f, 256), bounded(d)) for f, d in violations[:MAX_FIELD_VIOLATIONS]]
     br = error_details_pb2.BadRequest(field_violations=[
-        error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in violations])
-    field, description = violations[0]
-    message = f"{field}: {description}"
-    if len(violations) > 1:
-        message += f" (and {len(violations) - 1} more: " + "; ".join(f for f, _ in violations[1:]) + ")"
-    return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[_pack(br)])
+        error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in kept])
+    field, description = kept[0]
+    message = bounded(f"{field}: {description}", MAX_DESCRIPTION_CHARS * 2 // 3)
+    if len(violations) > 1:  # the count survives the cut; the other fields' names may not
+        others = bounded("; ".join(f for f, _ in kept[1:]), MAX_DESCRIPTION_CHARS // 4)
+        message += f" (and {len(violations) - 1} more: {others})"
+    return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=bounded(message), details=[_pack(br)])
 
 
 def invalid_argument(field: str, description: str) -> grpc.Status:
@@ -100,9 +130,12 @@ def invalid_argument(field: str, description: str) -> grpc.Status:
 
 
 def resource_exhausted_proto(subject: str, description: str) -> status_pb2.Status:
+    """A ``google.rpc.Status`` RESOURCE_EXHAUSTED with a ``QuotaFailure`` naming the limit
+    ``subject`` (subject, description and message :func:`bounded`)."""
+    subject, description = bounded(subject, 256), bounded(description)
     qf = error_details_pb2.QuotaFailure(violations=[
         error_details_pb2.QuotaFailure.Violation(subject=subject, description=description)])
-    return status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=f"{subject}: {description}",
+    return status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=bounded(f"{subject}: {description}"),
                              details=[_pack(qf)])
 
 
@@ -112,14 +145,21 @@ def resource_exhausted(subject: str, description: str) -> grpc.Status:
 
 
 def plain(code: grpc.StatusCode, message: str) -> grpc.Status:
-    status = status_pb2.Status(code=code.value[0], message=message)
+    status = status_pb2.Status(code=code.value[0], message=bounded(message))
     return rpc_status.to_status(status)
 
 
 def status_proto_for_exception(exc: BaseException) -> status_pb2.Status | None:
     """The ``google.rpc.Status`` for ``exc``, chosen by its class (:mod:`qopt.errors`);
     None for an exception that is not a :class:`~qopt.errors.QoptError` (a defect: the
-    caller answers ``INTERNAL`` with a correlation id)."""
+    caller answers ``INTERNAL`` with a correlation id). Every message is :func:`bounded`."""
+    status = _status_for(exc)
+    if status is not None:
+        status.message = bounded(status.message)
+    return status
+
+
+def _status_for(exc: BaseException) -> status_pb2.Status | None:
     if isinstance(exc, InvalidRequest):
         return invalid_argument_proto([(v.field, v.description) for v in exc.violations])
     if isinstance(exc, UnsupportedProblem):

@@ -266,6 +266,8 @@ class JobManager:
                 LimitExceeded for a full queue or a principal at its concurrent-job limit.
             ServiceError(ALREADY_EXISTS): the request_id was used for a different request.
         """
+        if not validated:
+            validation.check_identifiers(request, self.config)  # bounded, before the request_id is used
         digest = request_hash(request)
         if request.request_id:
             existing = self.store.job_by_request_id(principal, request.request_id)
@@ -303,7 +305,9 @@ class JobManager:
         return rec
 
     def get(self, principal: str, job_id: str, *, with_result: bool = True) -> JobRecord:
-        """Raises ServiceError(NOT_FOUND) for an unknown job or another principal's."""
+        """Raises ServiceError(NOT_FOUND) for an unknown job or another principal's, and
+        InvalidRequest (``job_id``) for an id longer than ``max_job_id_length``."""
+        validation.check_identifier("job_id", job_id, "max_job_id_length", self.config)
         rec = self.store.get_job(job_id, principal=principal, with_result=with_result) if job_id else None
         if rec is None:
             raise errors.ServiceError(grpc.StatusCode.NOT_FOUND, f"job {job_id!r} not found")
@@ -503,3 +507,4 @@ class JobManager:
         self._timers = {t for t in self._timers if t.is_alive()}
         if not self._stop.is_set():
             self._queue.put(job_id)
+

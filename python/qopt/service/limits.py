@@ -89,7 +89,7 @@ class ServiceConfig:
             for solving (after the transport margin) is not started; it becomes a pending
             job at once (default 0: only when no time is left at all).
 
-        Threads and auth defaults (issue 12):
+        Threads and auth defaults:
 
         max_public_streams: most health ``Watch`` and reflection streams open at once
             (each holds an RPC thread); beyond it ``RESOURCE_EXHAUSTED``. Health ``Check``
@@ -99,6 +99,28 @@ class ServiceConfig:
         reject_tokens_when_auth_off: with authentication off, refuse a call that carries
             an ``authorization`` token with ``UNAUTHENTICATED`` (default False: the call
             is served as ``anonymous`` and the token's digest is logged once).
+
+        Bounded input (checked before anything in the request is decoded; identifiers
+        too long and malformed parameters are ``INVALID_ARGUMENT`` naming the field, sizes
+        ``RESOURCE_EXHAUSTED`` naming the limit):
+
+        max_request_id_length: longest ``request_id`` (characters).
+        max_backend_name_length: longest ``backend`` name (characters).
+        max_job_id_length: longest ``job_id`` in GetJob, CancelJob, WatchJob, GetJobResult
+            (characters; the server's own ids have 32).
+        max_page_token_length: longest ``ListJobs`` ``page_token`` (characters).
+        max_problem_name_length: longest ``problem.name`` (characters; it is stored with
+            the job and listed by ``ListJobs``).
+        max_parameter_keys: most top-level keys in ``parameters``.
+        max_struct_depth: deepest nesting of ``parameters`` (a Struct in a list in a Struct
+            is depth 3; the top-level Struct is depth 1).
+        max_struct_values: most values in ``parameters``, counted through every nested
+            Struct and list.
+        max_lp_bytes: largest ``problem.lp`` text (bytes, UTF-8).
+        max_lp_lines: most lines in ``problem.lp``.
+        lp_parse_seconds: wall-clock seconds an LP parse may take (it runs in a worker
+            process, which is killed past this; the request is then ``INVALID_ARGUMENT``
+            on ``problem.lp``).
     """
 
     max_message_bytes: int = 64 * 1024 * 1024
@@ -127,10 +149,23 @@ class ServiceConfig:
     pending_jobs: bool = True
     pending_job_time_budget: float = 60.0
     min_solve_seconds: float = 0.0
-    # -- threads and auth defaults (issue 12, part "threads") --
+    # -- threads and auth defaults --
     max_public_streams: int = 4
     insecure: bool = False
     reject_tokens_when_auth_off: bool = False
+
+    # -- bounded input: checked before anything is decoded --
+    max_request_id_length: int = 128
+    max_backend_name_length: int = 64
+    max_job_id_length: int = 64
+    max_page_token_length: int = 256
+    max_problem_name_length: int = 256
+    max_parameter_keys: int = 64
+    max_struct_depth: int = 8
+    max_struct_values: int = 100_000
+    max_lp_bytes: int = 8 * 1024 * 1024
+    max_lp_lines: int = 500_000
+    lp_parse_seconds: float = 10.0
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -139,9 +174,11 @@ class ServiceConfig:
                 raise ParameterError(f.name, f"must be a number, was {value!r}")
             if f.type in ("int", "float") and value < 0:
                 raise ParameterError(f.name, f"must be >= 0, was {value!r}")
-        for name in ("job_workers", "rpc_workers", "max_attempts"):
+        for name in ("job_workers", "rpc_workers", "max_attempts", "max_struct_depth"):
             if getattr(self, name) < 1:
                 raise ParameterError(name, f"must be >= 1, was {getattr(self, name)}")
+        if self.lp_parse_seconds <= 0:
+            raise ParameterError("lp_parse_seconds", f"must be > 0, was {self.lp_parse_seconds!r}")
         if not isinstance(self.tokens, dict) or not all(
                 isinstance(k, str) and len(k) == 64 and isinstance(v, str) and v for k, v in self.tokens.items()):
             raise ParameterError("tokens", "must map sha256 hex digests (64 characters) to principal names")

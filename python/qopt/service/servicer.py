@@ -56,7 +56,7 @@ from qopt.service.backends import list_backends
 from qopt.service.jobs import JobManager, backoff_delay, finish_response, job_to_proto, request_hash, solve_request
 from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.service.observe import Metrics
-from qopt.service.store import FAILED, SUCCEEDED, TERMINAL, JobStore
+from qopt.service.store import FAILED, SUCCEEDED, TERMINAL, JobStore, PageTokens
 from qopt.v1 import solver_service_pb2 as pb
 from qopt.v1 import solver_service_pb2_grpc
 
@@ -124,7 +124,8 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         self._solving = 0
         self._watching = 0
         self._solving_lock = threading.Lock()
-        # part "ownership": the cancel events of the Solve calls in flight, set by shutdown()
+        self._page_tokens = PageTokens()  # ListJobs paging: opaque, per-server secret
+        # the cancel events of the Solve calls in flight, set by shutdown()
         self._solve_cancels: set[threading.Event] = set()
         self._stopping = threading.Event()
 
@@ -187,6 +188,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         key = (principal, request.request_id)
         owned = False
         try:
+            validation.check_identifiers(request, self.config)  # bounded, before the request_id is used
             if request.request_id:
                 digest = request_hash(request)
                 while True:
@@ -361,19 +363,26 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         try:
             size = request.page_size or 50
             size = min(size, 1000)
-            before = None
-            if request.page_token:
-                try:
-                    before = int(request.page_token)
-                except ValueError:
-                    raise convert.InvalidRequest([convert.FieldError(
-                        "page_token", "not a token returned by ListJobs")]) from None
+            principal = _principal(context)
             if request.state not in pb.JobState.values():
                 raise convert.InvalidRequest([convert.FieldError("state", f"unknown job state {request.state}")])
-            recs = self.store.list_jobs(_principal(context), state=request.state, before_seq=before, limit=size + 1)
+            before = None
+            if request.page_token:
+                validation.check_identifier("page_token", request.page_token, "max_page_token_length", self.config)
+                after_job = self._page_tokens.decode(request.page_token, principal, request.state)
+                if after_job is None:
+                    raise convert.InvalidRequest([convert.FieldError(
+                        "page_token", "not a page token this server issued for this caller and state filter (tokens "
+                                      "are opaque and do not survive a restart): list again without one")])
+                before = self.store.job_seq(after_job, principal)
+                if before is None:
+                    raise convert.InvalidRequest([convert.FieldError(
+                        "page_token", "the job this page continues after no longer exists (retention); list again "
+                                      "without a page_token")])
+            recs = self.store.list_jobs(principal, state=request.state, before_seq=before, limit=size + 1)
             resp = pb.ListJobsResponse(jobs=[job_to_proto(r, with_result=False) for r in recs[:size]])
             if len(recs) > size:
-                resp.next_page_token = str(recs[size - 1].seq)
+                resp.next_page_token = self._page_tokens.encode(principal, request.state, recs[size - 1].job_id)
             return resp
         except Exception as exc:  # noqa: BLE001
             self._fail(context, exc, "ListJobs")

@@ -21,17 +21,22 @@ re-queuing the first one's running jobs.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import fcntl
+import hashlib
+import hmac
 import os
 import pathlib
+import secrets
 import sqlite3
 import threading
 import time
 
 from qopt.errors import QoptError
 
-__all__ = ["JobStore", "JobRecord", "StoreError", "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED",
+__all__ = ["JobStore", "JobRecord", "StoreError", "PageTokens", "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED",
            "TERMINAL"]
 
 # Values of qopt.v1.JobState (kept equal to the proto enum).
@@ -270,6 +275,12 @@ class JobStore:
         args.append(limit)
         return [_existing(r) for r in self._execute(sql, args).fetchall()]
 
+    def job_seq(self, job_id: str, principal: str) -> int | None:
+        """The listing position (insertion sequence) of ``principal``'s job ``job_id``; None
+        when there is no such job (unknown, purged, or another principal's)."""
+        row = self._execute("SELECT seq FROM jobs WHERE job_id = ? AND principal = ?", (job_id, principal)).fetchone()
+        return None if row is None else int(row[0])
+
     def queued_job_ids(self) -> list[str]:
         """Ids of QUEUED jobs, oldest first."""
         return [r[0] for r in self._execute("SELECT job_id FROM jobs WHERE state = ? ORDER BY seq",
@@ -361,3 +372,49 @@ class JobStore:
                                  (*sorted(TERMINAL), cutoff)).rowcount
             n += self._db.execute("DELETE FROM solves WHERE create_time < ?", (cutoff,)).rowcount
         return n
+
+
+class PageTokens:
+    """Opaque ``ListJobs`` page tokens, scoped to a principal and a state filter.
+
+    A token is the URL-safe base64 (unpadded) of a version byte (1), the 16 bytes of the
+    last listed job's id (the next page lists the jobs created before it) and the first 16
+    bytes of an HMAC-SHA256, under a secret drawn when the server starts, of the principal,
+    the state filter and that job id. It carries no sequence number, so it says nothing of
+    the server's other jobs; any other string, a token of another principal or state
+    filter, or of an earlier server process, decodes to None.
+
+    Args:
+        secret: the HMAC key (32 random bytes when None).
+    """
+
+    VERSION = 1
+
+    def __init__(self, secret: bytes | None = None):
+        self._secret = secret if secret is not None else secrets.token_bytes(32)
+
+    def _mac(self, principal: str, state: int, job_id: bytes) -> bytes:
+        msg = principal.encode("utf-8", "surrogatepass") + b"\0" + str(int(state)).encode() + b"\0" + job_id
+        return hmac.new(self._secret, msg, hashlib.sha256).digest()[:16]
+
+    def encode(self, principal: str, state: int, job_id: str) -> str:
+        """The token of the page after job ``job_id`` (a 32-hex-digit id) for ``principal``
+        listing ``state`` (0: any)."""
+        raw = bytes.fromhex(job_id)
+        return base64.urlsafe_b64encode(bytes([self.VERSION]) + raw + self._mac(principal, state, raw)).decode().rstrip("=")
+
+    def decode(self, token: str, principal: str, state: int) -> str | None:
+        """The job id ``token`` continues after; None when ``token`` is not one this object
+        issued for this principal and state filter (in its canonical spelling)."""
+        if len(token) != 44 or not token.isascii():
+            return None
+        try:
+            data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (binascii.Error, ValueError):
+            return None
+        if len(data) != 33 or data[0] != self.VERSION or base64.urlsafe_b64encode(data).decode().rstrip("=") != token:
+            return None
+        raw, mac = data[1:17], data[17:]
+        if not hmac.compare_digest(mac, self._mac(principal, state, raw)):
+            return None
+        return raw.hex()

@@ -16,7 +16,8 @@ import math
 
 import dimod
 
-from qopt.errors import InvalidInput, ParameterError, PreflightError, UnknownBackendError
+from qopt.errors import InvalidInput, ModelError, ParameterError, PreflightError, UnknownBackendError
+from qopt.model.formats import lp as lp_format
 from qopt.preflight import preflight
 from qopt.presolve import presolve
 from qopt.samplers.registry import parameter_spec, parameter_specs
@@ -30,7 +31,9 @@ from qopt.solve.parameters import INTERNAL_PARAMETERS
 from qopt.v1 import model_pb2
 
 __all__ = ["DecodedProblem", "decode_problem", "check_limits", "check_parameters", "check_request",
-           "inspect_problem", "SA_SECONDS_PER_SPIN_UPDATE"]
+           "inspect_problem", "SA_SECONDS_PER_SPIN_UPDATE", "check_envelope", "check_identifier", "check_identifiers",
+           "check_struct",
+           "check_lp_text"]
 
 # Estimated cost of one spin-flip attempt of the C++ annealer, per variable visit plus per
 # neighbour: time ~ num_reads * num_sweeps * (n + 2 m) * this constant / threads.
@@ -93,11 +96,121 @@ def check_limits(num_variables: int, num_interactions: int, num_constraints: int
                                          f"({subject})")
 
 
+# -- bounded input: checked before anything is decoded -------------------------------------
+def check_identifier(field: str, value: str, limit_name: str, config: ServiceConfig) -> None:
+    """Refuse an identifier (``request_id``, ``backend``, ``job_id``, ``page_token``) longer
+    than the configured ``limit_name`` characters, before it is used or quoted anywhere.
+
+    Raises:
+        InvalidRequest: ``field`` is too long (the description names the limit, not the value).
+    """
+    limit = getattr(config, limit_name)
+    if len(value) > limit:
+        raise InvalidRequest([FieldError(field, f"is {len(value)} characters long; at most {limit} are accepted "
+                                                f"({limit_name})")])
+
+
+def check_struct(struct, config: ServiceConfig, field: str = "parameters") -> None:
+    """Bound a ``google.protobuf.Struct`` before it is converted: its top-level keys, its
+    nesting depth and its values counted through every nested Struct and list. The walk
+    stops at the first limit passed, so its cost is bounded by the limits, not the input.
+
+    Raises:
+        InvalidRequest: more than ``max_parameter_keys`` keys, or nesting deeper than
+            ``max_struct_depth`` (``.field`` is ``field``).
+        LimitExceeded: more than ``max_struct_values`` values (``max_struct_values``).
+    """
+    keys = len(struct.fields)
+    if keys > config.max_parameter_keys:
+        raise InvalidRequest([FieldError(field, f"has {keys} keys; at most {config.max_parameter_keys} are accepted "
+                                                f"(max_parameter_keys)")])
+    values = 0
+    stack = [(v, 1) for v in struct.fields.values()]  # (value, depth of the container holding it)
+    while stack:
+        value, depth = stack.pop()
+        values += 1
+        if values > config.max_struct_values:
+            raise LimitExceeded("max_struct_values", f"{field} has more than {config.max_struct_values} values "
+                                                     f"(max_struct_values)")
+        kind = value.WhichOneof("kind")
+        if kind == "struct_value":
+            inner = value.struct_value.fields.values()
+        elif kind == "list_value":
+            inner = value.list_value.values
+        else:
+            continue
+        if depth + 1 > config.max_struct_depth:
+            raise InvalidRequest([FieldError(field, f"is nested deeper than {config.max_struct_depth} levels "
+                                                    f"(max_struct_depth)")])
+        stack.extend((v, depth + 1) for v in inner)
+
+
+def check_lp_text(text: str, config: ServiceConfig, field: str = "problem.lp") -> None:
+    """Bound LP text before it is read: its size in bytes and lines, its constraints as
+    counted from the text (:func:`qopt.model.formats.lp.count_constraints`), and no control
+    characters.
+
+    Raises:
+        LimitExceeded: over ``max_lp_bytes``, ``max_lp_lines`` or ``max_constraints``.
+        InvalidRequest: a control character (``problem.lp: contains control character
+            U+0000 at offset 0``).
+    """
+    size = len(text) if len(text) * 4 <= config.max_lp_bytes else len(text.encode("utf-8", "surrogatepass"))
+    if size > config.max_lp_bytes:
+        raise LimitExceeded("max_lp_bytes", f"{field} has {size} bytes; this server accepts at most "
+                                            f"{config.max_lp_bytes} (max_lp_bytes)")
+    lines = text.count("\n") + 1
+    if lines > config.max_lp_lines:
+        raise LimitExceeded("max_lp_lines", f"{field} has {lines} lines; this server accepts at most "
+                                            f"{config.max_lp_lines} (max_lp_lines)")
+    bad = lp_format.find_control_character(text)
+    if bad is not None:
+        raise InvalidRequest([FieldError(field, f"contains control character {bad[1]} at offset {bad[0]}")])
+    constraints = lp_format.count_constraints(text)
+    if constraints > config.max_constraints:
+        raise LimitExceeded("max_constraints", f"{field} has about {constraints} constraints (counted from the text); "
+                                               f"this server accepts at most {config.max_constraints} "
+                                               f"(max_constraints)")
+
+
+def check_envelope(request, config: ServiceConfig) -> None:
+    """The checks made before anything of a ``Solve`` / ``SubmitJob`` / ``ValidateProblem``
+    request is decoded: ``request_id``, ``backend`` and ``problem.name`` lengths and the
+    ``parameters`` Struct's size (:func:`check_struct`). LP text is bounded by
+    :func:`decode_problem` before it is read (:func:`check_lp_text`).
+
+    Raises:
+        InvalidRequest: an identifier too long, parameters too many or too deep.
+        LimitExceeded: ``parameters`` over ``max_struct_values``.
+    """
+    check_identifiers(request, config)
+    check_struct(request.parameters, config)
+
+
+def check_identifiers(request, config: ServiceConfig) -> None:
+    """The length checks of :func:`check_envelope` alone (``request_id``, ``backend``,
+    ``problem.name``): what ``Solve`` and ``SubmitJob`` check before they hash the request
+    and look its request_id up (the rest follows in :func:`check_request`).
+
+    Raises:
+        InvalidRequest: an identifier too long.
+    """
+    if hasattr(request, "request_id"):
+        check_identifier("request_id", request.request_id, "max_request_id_length", config)
+    check_identifier("backend", request.backend, "max_backend_name_length", config)
+    check_identifier("problem.name", request.problem.name, "max_problem_name_length", config)
+
+
 def decode_problem(problem: model_pb2.Problem, config: ServiceConfig) -> DecodedProblem:
     """Validate and decode ``problem`` (checking the size limits first, before decoding).
 
+    LP text is bounded (:func:`check_lp_text`), then read in a worker process stopped after
+    ``config.lp_parse_seconds`` (:func:`qopt.model.formats.lp.probe`), its sizes checked
+    against the limits, and only then read here.
+
     Raises:
-        InvalidRequest: the problem is malformed (all violations listed).
+        InvalidRequest: the problem is malformed (all violations listed); LP text that
+            cannot be read in time.
         LimitExceeded: it is larger than a configured limit.
     """
     kind = problem.WhichOneof("model")
@@ -112,9 +225,17 @@ def decode_problem(problem: model_pb2.Problem, config: ServiceConfig) -> Decoded
         cqm, sign = convert.cqm_from_proto(problem.cqm)
         kind_ = "cqm"
     else:
+        check_lp_text(problem.lp, config)
+        if not problem.lp.strip():
+            raise InvalidRequest([FieldError("problem.lp", "empty LP text")])
+        try:
+            variables, constraints, quadratic = lp_format.probe(problem.lp, config.lp_parse_seconds,
+                                                                field="problem.lp")
+        except ModelError as exc:
+            raise InvalidRequest([FieldError("problem.lp", exc.description)]) from None
+        check_limits(variables, quadratic, constraints, config)
         cqm, sign = convert.cqm_from_lp(problem.lp)
         kind_ = "lp"
-        check_limits(len(cqm.variables), _cqm_interactions(cqm), len(cqm.constraints), config)
     return DecodedProblem(cqm, kind_, len(cqm.variables), _cqm_interactions(cqm), len(cqm.constraints),
                           send_labels=True, objective_sign=sign)
 
@@ -213,6 +334,11 @@ def check_parameters(backend: str, parameters: dict, config: ServiceConfig, mode
             if problem is not None:
                 out.append(FieldError(f"parameters.{key}", problem))
                 continue
+        if key == "quantum_parameters" and isinstance(value, dict):
+            nested = _check_quantum_parameters(value, parameters, specs, config)
+            if nested:
+                out.extend(nested)
+                continue
         valid[key] = value
         if key in _CAPS and isinstance(value, int) and not isinstance(value, bool):
             cap = getattr(config, _CAPS[key])
@@ -228,6 +354,52 @@ def check_parameters(backend: str, parameters: dict, config: ServiceConfig, mode
     return out
 
 
+def _check_quantum_parameters(qparams: dict, parameters: dict, specs: dict[str, ParameterSpec],
+                              config: ServiceConfig) -> list[FieldError]:
+    """Every problem with the hybrid's ``quantum_parameters``, checked against the parameter
+    spec of its quantum backend (``parameters.quantum_backend``, else the hybrid's default),
+    each naming ``parameters.quantum_parameters.KEY``. Empty when the request has no hybrid
+    spec or its quantum backend is itself invalid (reported on ``parameters.quantum_backend``).
+
+    Raises:
+        LimitExceeded: a nested ``num_reads``, ``num_sweeps`` or ``shots`` over its cap.
+    """
+    hybrid = specs.get("hybrid")
+    if hybrid is None or "quantum_backend" not in hybrid:
+        return []
+    name = parameters.get("quantum_backend", hybrid["quantum_backend"].default)
+    if not isinstance(name, str):
+        return []
+    try:
+        qspec = parameter_spec(name)
+    except (UnknownBackendError, ImportError):
+        return []
+    out: list[FieldError] = []
+    accepted = sorted(k for k in qspec if qspec[k].wire and k not in INTERNAL_PARAMETERS)
+    for key in sorted(qparams):
+        field = f"parameters.quantum_parameters.{key}"
+        value = qparams[key]
+        if key in INTERNAL_PARAMETERS:
+            out.append(FieldError(field, f"{key} is set by the hybrid sampler for each subproblem, not by the request"))
+        elif key in WIRE_EXCLUDED_PARAMETERS or (key in qspec and not qspec[key].wire):
+            out.append(FieldError(field, f"{key} takes a Python object, which cannot be sent over the wire"))
+        elif key not in qspec:
+            out.append(FieldError(field, f"{key} is not a parameter of quantum backend {name!r} "
+                                         f"(accepted: {', '.join(accepted)})"))
+        else:
+            try:
+                qspec[key].check(value)
+            except ParameterError as exc:
+                out.append(FieldError(field, str(exc)))
+                continue
+            if key in _CAPS and isinstance(value, int) and not isinstance(value, bool):
+                cap = getattr(config, _CAPS[key])
+                if value > cap:
+                    raise LimitExceeded(_CAPS[key], f"quantum_parameters.{key}={value} is over this server's limit "
+                                                    f"of {cap} ({_CAPS[key]})")
+    return out
+
+
 def check_request(request, config: ServiceConfig) -> tuple[DecodedProblem, dict]:
     """Validate a SolveRequest / SubmitJobRequest: problem, backend, parameters,
     max_candidates. Returns the decoded problem and the parameters.
@@ -236,6 +408,7 @@ def check_request(request, config: ServiceConfig) -> tuple[DecodedProblem, dict]
         InvalidRequest: every violation found (problem first).
         LimitExceeded: a size or parameter over a configured limit.
     """
+    check_envelope(request, config)
     decoded = decode_problem(request.problem, config)
     try:
         parameters = parameters_from_struct(request.parameters)
@@ -269,6 +442,14 @@ def inspect_problem(request, config: ServiceConfig) -> dict:
     problem = request.problem
     n, m, c = _size_of(problem)
     report.update(num_variables=n, num_interactions=m, num_constraints=c)
+    try:
+        check_envelope(request, config)
+    except InvalidRequest as exc:
+        report["violations"].extend(exc.violations)
+        return report
+    except LimitExceeded as exc:
+        report["violations"].append(FieldError("parameters", exc.description))
+        return report
     model = None
     if problem.WhichOneof("model") is None:
         report["violations"].append(FieldError("problem", "a model is required (problem.bqm, problem.cqm or "
