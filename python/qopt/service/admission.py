@@ -218,14 +218,17 @@ class Admission:
 
 
 class FairQueue:
-    """A blocking queue of items per principal, served round-robin.
+    """A blocking queue of items per principal: :meth:`get` serves the principal served
+    least recently (never served first, then arrival order), so principals take turns.
 
     ``put(None)`` enqueues a stop marker that :meth:`get` returns before any item.
     """
 
     def __init__(self):
         self._cond = threading.Condition()
-        self._items: collections.OrderedDict[str, collections.deque] = collections.OrderedDict()
+        self._items: dict[str, collections.deque] = {}
+        self._served: dict[str, int] = {}  # principal -> turn it was last served
+        self._turn = 0
         self._stops = 0
 
     def put(self, item, principal: str = "") -> None:
@@ -237,18 +240,20 @@ class FairQueue:
             self._cond.notify()
 
     def get(self):
-        """The next item (the next principal in turn), blocking until there is one."""
+        """The next item (of the principal whose turn it is), blocking until there is one."""
         with self._cond:
             while not self._stops and not self._items:
                 self._cond.wait()
             if self._stops:
                 self._stops -= 1
                 return None
-            principal, items = next(iter(self._items.items()))
+            principal = min(self._items, key=lambda p: self._served.get(p, -1))  # dict order breaks ties
+            items = self._items[principal]
             item = items.popleft()
-            del self._items[principal]
-            if items:  # to the back of the line
-                self._items[principal] = items
+            if not items:
+                del self._items[principal]
+            self._served[principal] = self._turn
+            self._turn += 1
             return item
 
     def __len__(self) -> int:
