@@ -39,7 +39,7 @@ from qopt.service.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TE
 from qopt.solve import DEFAULT_MAX_CANDIDATES, solve
 from qopt.v1 import solver_service_pb2 as pb
 
-__all__ = ["JobManager", "request_hash", "job_to_proto", "solve_request", "backoff_delay"]
+__all__ = ["JobManager", "request_hash", "job_to_proto", "solve_request", "backoff_delay", "pipeline_budget"]
 
 log = logging.getLogger("qopt.service.jobs")
 
@@ -105,6 +105,17 @@ def solve_request(request, decoded: validation.DecodedProblem, parameters: dict,
     return solve_fn(model, request.backend or "auto",
                     max_candidates=request.max_candidates or DEFAULT_MAX_CANDIDATES,
                     time_budget=time_budget, on_progress=on_progress, cancel=cancel, **parameters)
+
+
+def pipeline_budget(backend: str, budget: float, caller_set: bool) -> float | None:
+    """The ``time_budget`` the pipeline gets: ``budget`` (seconds; the caller's, or
+    ``max_time_budget`` when the caller set none), except ``None`` for ``backend="auto"``
+    without a caller's deadline, so routing stays that of a call without one (a deadline
+    sends large models to the hybrid, which works until it); such a job is still stopped at
+    its budget (:class:`JobManager`) and its cost is admitted by ``max_request_cpu_seconds``."""
+    if not caller_set and (backend or "auto") == "auto":
+        return None
+    return budget
 
 
 def finish_response(result, request, decoded: validation.DecodedProblem, *, extra_timing: dict | None = None):
@@ -474,7 +485,8 @@ class JobManager:
         try:
             decoded, parameters = validation.check_request(request, self.config)
             result = solve_request(request, decoded, parameters, on_progress=on_progress, cancel=cancel,
-                                   time_budget=budget, solve_fn=self.solve_fn)
+                                   time_budget=pipeline_budget(request.backend, budget, request.time_budget > 0),
+                                   solve_fn=self.solve_fn)
             response = finish_response(result, request, decoded, extra_timing={"queue_wait": queue_wait})
             self.metrics.observe_result(dict(result.timing), result.provenance)
         except Cancelled:

@@ -47,7 +47,15 @@ from qopt.errors import NoResultInTime
 from qopt.service import convert, errors, validation
 from qopt.service.auth import ANONYMOUS
 from qopt.service.backends import list_backends
-from qopt.service.jobs import JobManager, backoff_delay, finish_response, job_to_proto, request_hash, solve_request
+from qopt.service.jobs import (
+    JobManager,
+    backoff_delay,
+    finish_response,
+    job_to_proto,
+    pipeline_budget,
+    request_hash,
+    solve_request,
+)
 from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.service.observe import Metrics
 from qopt.service.store import FAILED, SUCCEEDED, TERMINAL, JobStore
@@ -137,6 +145,11 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         if remaining is None or remaining >= _NO_DEADLINE:
             return self.config.max_time_budget
         return min(remaining, self.config.max_time_budget)
+
+    @staticmethod
+    def _has_deadline(context) -> bool:
+        remaining = context.time_remaining()
+        return remaining is not None and remaining < _NO_DEADLINE
 
     def _budget(self, context) -> float:
         """Seconds the pipeline may use: the deadline (capped by ``max_time_budget``) less the
@@ -296,7 +309,8 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         while True:
             budget = self._budget(context)
             try:
-                return solve_request(request, decoded, parameters, time_budget=budget, solve_fn=self.solve_fn)
+                return solve_request(request, decoded, parameters, solve_fn=self.solve_fn,
+                                     time_budget=pipeline_budget(request.backend, budget, self._has_deadline(context)))
             except Exception as exc:
                 retry += 1
                 if not errors.is_transient(exc) or retry >= self.config.max_attempts:
