@@ -24,7 +24,7 @@ from qopt.errors import EmbeddingError, PreflightError
 from qopt.samplers.dwave import DWaveSampler, embedding_stats, find_embedding_cached
 from qopt.samplers.qaoa import GRADIENT_METHODS, QAOASampler, ising_operator, two_qubit_gates
 
-__all__ = ["PreflightError", "preflight", "ASSUMED_BANDWIDTH"]
+__all__ = ["PreflightError", "preflight", "qaoa_seconds", "ASSUMED_BANDWIDTH"]
 
 #: Memory bandwidth (bytes/s) the run-time model assumes for the C++ statevector engine.
 ASSUMED_BANDWIDTH = 5.0e9
@@ -105,15 +105,29 @@ def _qaoa(bqm, *, reps=1, shots=1024, maxiter=100, optimizer="COBYLA", max_qubit
         isa = pm.run(qc)
         depth, gates2, num_gates = int(isa.depth()), two_qubit_gates(isa), len(isa.data)
     out.update({"depth": depth, "two_qubit_gates": gates2})
+    out["estimated_seconds"], out["estimate_model"] = qaoa_seconds(n, reps=reps, maxiter=maxiter, shots=shots,
+                                                                   gradient=gradient, num_gates=num_gates)
+    return out
+
+
+def qaoa_seconds(n: int, *, reps: int, maxiter: int, shots: int, gradient: bool,
+                 num_gates: int = 0) -> tuple[float, str]:
+    """The QAOA run-time model: ``(seconds, how)``.
+
+    ``maxiter`` evaluations (twice with a gradient optimiser) of the C++ statevector, one block
+    pass and one strided pass per layer over 2^n amplitudes at ~34 bytes per amplitude and
+    :data:`ASSUMED_BANDWIDTH`, plus Aer sampling: one pass per transpiled gate (``num_gates``;
+    0 when not transpiled) and ``shots`` x 1 us. Also the service's cost model
+    (:mod:`qopt.service.cost`).
+    """
     amp = 2.0 ** n
     t_eval = reps * 2 * 34.0 * amp / ASSUMED_BANDWIDTH + 1e-4
     evals = max(maxiter, 1) * (2 if gradient else 1)
     t_sample = num_gates * 32.0 * amp / ASSUMED_BANDWIDTH + shots * 1e-6 + 0.01
-    out["estimated_seconds"] = float(evals * t_eval + t_sample)
-    out["estimate_model"] = (f"{evals} evaluations x {t_eval:.3g} s (C++ statevector, {reps} layers, "
-                             f"{ASSUMED_BANDWIDTH / 1e9:g} GB/s) + Aer sampling {t_sample:.3g} s "
-                             f"({num_gates} gates x 2^{n} amplitudes)")
-    return out
+    how = (f"{evals} evaluations x {t_eval:.3g} s (C++ statevector, {reps} layers, "
+           f"{ASSUMED_BANDWIDTH / 1e9:g} GB/s) + Aer sampling {t_sample:.3g} s "
+           f"({num_gates} gates x 2^{n} amplitudes)")
+    return float(evals * t_eval + t_sample), how
 
 
 def _dwave(bqm, *, num_reads=100, annealing_time=None, child_sampler=None, sampler=None, seed=None,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from qopt.client import SolveError
-from qopt.service import convert, validation
+from qopt.service import convert, cost, validation
 from qopt.service.limits import ServiceConfig
 from qopt.service.server import Server
 from qopt.solve import solve
@@ -101,7 +101,7 @@ def test_validate_reports_sizes_qubits_and_time(vserver):
     assert resp.valid and not resp.violations
     assert resp.num_variables == 30 and resp.num_interactions == bqm.num_interactions
     assert resp.qubits["qaoa"] == 30 and resp.qubits["dwave"] >= 30
-    expected = 10 * 2000 * (30 + 2 * bqm.num_interactions) * validation.SA_SECONDS_PER_SPIN_UPDATE
+    expected = 10 * 2000 * (30 + 2 * bqm.num_interactions) * cost.SA_SECONDS_PER_SPIN_UPDATE
     assert resp.estimated_seconds["sa"] == pytest.approx(expected)
     assert any("sa time" in n for n in resp.notes)
 

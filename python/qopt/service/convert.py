@@ -18,6 +18,7 @@ from google.protobuf import json_format, struct_pb2
 
 from qopt.errors import InvalidInput, ModelError
 from qopt.results import Candidate, Result
+from qopt.service.limits import ServiceConfig
 from qopt.v1 import model_pb2, solver_service_pb2
 
 __all__ = ["FieldError", "InvalidRequest", "check_bqm", "bqm_from_proto", "bqm_to_proto", "cqm_from_proto",
@@ -612,13 +613,21 @@ def validate_response_from_report(report: dict) -> solver_service_pb2.ValidatePr
         resp.qubits[k] = int(v)
     for k, v in report["estimated_seconds"].items():
         resp.estimated_seconds[k] = float(v)
+    for k, v in report.get("estimated_cpu_seconds", {}).items():
+        resp.estimated_cpu_seconds[k] = float(v)
+    for k, v in report.get("estimated_bytes", {}).items():
+        resp.estimated_bytes[k] = int(v)
     return resp
 
 
-def list_backends_response(backends) -> solver_service_pb2.ListBackendsResponse:
+def list_backends_response(backends, config=None) -> solver_service_pb2.ListBackendsResponse:
     """The ``ListBackends`` response for ``backends``, an iterable of
-    :class:`qopt.service.backends.BackendInfo` (one entry each, in order)."""
-    return solver_service_pb2.ListBackendsResponse(backends=[backend_to_proto(b) for b in backends])
+    :class:`qopt.service.backends.BackendInfo` (one entry each, in order), with the server's
+    cost limits from ``config`` (a :class:`qopt.service.limits.ServiceConfig`; its defaults when None)."""
+    config = config or ServiceConfig()
+    return solver_service_pb2.ListBackendsResponse(
+        backends=[backend_to_proto(b) for b in backends], max_time_budget=config.max_time_budget,
+        max_request_cpu_seconds=config.max_request_cpu_seconds, max_memory_bytes=config.max_memory_bytes)
 
 
 def _bound(value) -> str:

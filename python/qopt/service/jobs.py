@@ -35,13 +35,15 @@ from google.rpc import code_pb2, status_pb2
 
 from qopt.errors import Cancelled
 from qopt.service import convert, errors, validation
+from qopt.service.admission import Admission, FairQueue
+from qopt.service.cost import Estimate
 from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.service.observe import Metrics
 from qopt.service.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, JobRecord, JobStore
 from qopt.solve import DEFAULT_MAX_CANDIDATES, solve
 from qopt.v1 import solver_service_pb2 as pb
 
-__all__ = ["JobManager", "request_hash", "job_to_proto", "solve_request", "backoff_delay"]
+__all__ = ["JobManager", "request_hash", "job_to_proto", "solve_request", "backoff_delay", "pipeline_budget"]
 
 log = logging.getLogger("qopt.service.jobs")
 
@@ -107,6 +109,17 @@ def solve_request(request, decoded: validation.DecodedProblem, parameters: dict,
     return solve_fn(model, request.backend or "auto",
                     max_candidates=request.max_candidates or DEFAULT_MAX_CANDIDATES,
                     time_budget=time_budget, on_progress=on_progress, cancel=cancel, **parameters)
+
+
+def pipeline_budget(backend: str, budget: float, caller_set: bool) -> float | None:
+    """The ``time_budget`` the pipeline gets: ``budget`` (seconds; the caller's, or
+    ``max_time_budget`` when the caller set none), except ``None`` for ``backend="auto"``
+    without a caller's deadline, so routing stays that of a call without one (a deadline
+    sends large models to the hybrid, which works until it); such a job is still stopped at
+    its budget (:class:`JobManager`) and its cost is admitted by ``max_request_cpu_seconds``."""
+    if not caller_set and (backend or "auto") == "auto":
+        return None
+    return budget
 
 
 def finish_response(result, request, decoded: validation.DecodedProblem, *, extra_timing: dict | None = None):
@@ -177,7 +190,10 @@ class JobManager:
         self.config = config
         self.metrics = metrics
         self.solve_fn = solve_fn
-        self._queue: queue.Queue = queue.Queue()
+        self._queue = FairQueue()  # principals served round-robin
+        self.admission = Admission(config)  # cost ledger shared with the servicer's Solve calls
+        self._costs: dict[str, Estimate] = {}  # job_id -> estimate, QUEUED and RUNNING jobs
+        self._overran: set[str] = set()  # jobs stopped for running past their time budget
         self._queued = 0  # jobs QUEUED (in the queue or waiting out a backoff)
         self._count_lock = threading.Lock()
         self._submit_lock = threading.Lock()
@@ -200,7 +216,7 @@ class JobManager:
                         requeued, failed)
         self.cleanup()
         for job_id in self.store.queued_job_ids():
-            self._enqueue(job_id)
+            self._recover_cost_and_enqueue(job_id)
         for i in range(self.config.job_workers):
             t = threading.Thread(target=self._worker, name=f"qopt-job-{i}", daemon=True)
             t.start()
@@ -249,10 +265,26 @@ class JobManager:
             except Exception:
                 log.exception("retention cleanup failed")
 
-    def _enqueue(self, job_id: str) -> None:
+    def _enqueue(self, job_id: str, principal: str = "") -> None:
         with self._count_lock:
             self._queued += 1
-        self._queue.put(job_id)
+        self._queue.put(job_id, principal)
+
+    def _recover_cost_and_enqueue(self, job_id: str) -> None:
+        """Charge a job found QUEUED at start (estimated from its declared sizes) and queue it."""
+        rec = self.store.get_job(job_id, with_result=False)
+        if rec is None:
+            return
+        try:
+            request = pb.SubmitJobRequest()
+            request.ParseFromString(rec.request)
+            est = validation.request_estimate(request, convert.parameters_from_struct(request.parameters))
+            self._costs[job_id] = est
+            self.admission.charge(rec.principal, job_id, est, validation.time_budget_of(request, self.config),
+                                  force=True)
+        except Exception:  # noqa: BLE001 - an unreadable request fails when it runs, with the reason
+            log.warning("could not estimate the cost of queued job %s", job_id, extra={"job_id": job_id})
+        self._enqueue(job_id, rec.principal)
 
     # -- API ---------------------------------------------------------------------------
     def submit(self, principal: str, request: pb.SubmitJobRequest, *,
@@ -274,7 +306,14 @@ class JobManager:
             if existing is not None:
                 return self._same_or_conflict(existing, digest, request.request_id), False
         if not validated:
-            validation.check_request(request, self.config)
+            decoded, parameters = validation.check_request(request, self.config)
+            est = validation.request_estimate(request, parameters, decoded=decoded,
+                                              time_budget=validation.time_budget_of(request, self.config))
+        else:  # from declared sizes (the caller decoded it for its own call)
+            est = validation.request_estimate(request, convert.parameters_from_struct(request.parameters),
+                                              time_budget=validation.time_budget_of(request, self.config))
+        self.admission.check_request(est)
+        job_id = secrets.token_hex(16)
         with self._submit_lock:  # limits and insert as one step
             if self._queued >= self.config.max_queue_length:
                 raise LimitExceeded("max_queue_length", f"the job queue is full ({self.config.max_queue_length} "
@@ -283,14 +322,24 @@ class JobManager:
             if active >= self.config.max_jobs_per_principal:
                 raise LimitExceeded("max_jobs_per_principal", f"{principal!r} already has {active} queued or running "
                                                               f"jobs (limit {self.config.max_jobs_per_principal})")
-            rec, created = self.store.insert_job(
-                job_id=secrets.token_hex(16), principal=principal, request_id=request.request_id, request_hash=digest,
-                request=request.SerializeToString(), backend=request.backend or "auto",
-                problem_name=request.problem.name)
+            self.admission.charge(principal, job_id, est,  # max_principal_cpu_seconds
+                                  validation.time_budget_of(request, self.config))
+            try:
+                rec, created = self.store.insert_job(
+                    job_id=job_id, principal=principal, request_id=request.request_id, request_hash=digest,
+                    request=request.SerializeToString(), backend=request.backend or "auto",
+                    problem_name=request.problem.name)
+            except BaseException:
+                self.admission.release(job_id)
+                raise
+            if created:
+                self._costs[job_id] = est
+            else:
+                self.admission.release(job_id)
         if not created:
             return self._same_or_conflict(rec, digest, request.request_id), False
         self.metrics.transition(QUEUED)
-        self._enqueue(rec.job_id)
+        self._enqueue(rec.job_id, principal)
         log.info("job accepted", extra={"job_id": rec.job_id, "request_id": request.request_id,
                                         "principal": principal, "state": "QUEUED"})
         return rec, True
@@ -389,6 +438,9 @@ class JobManager:
     # -- workers -----------------------------------------------------------------------
     def _transitioned(self, job_id: str, state: int) -> None:
         self.metrics.transition(state)
+        if state in TERMINAL:  # its work no longer counts against the principal
+            self.admission.release(job_id)
+            self._costs.pop(job_id, None)
         rec = self.store.get_job(job_id, with_result=state in TERMINAL)
         if rec is not None:
             self._watchers.publish(job_id, pb.JobEvent(kind=pb.JobEvent.KIND_STATE,
@@ -405,9 +457,28 @@ class JobManager:
             if self._stop.is_set():
                 return
             try:
-                self._run(job_id)
+                self._admit_and_run(job_id)
             except Exception:
                 log.exception("job worker error", extra={"job_id": job_id})
+
+    def _admit_and_run(self, job_id: str) -> None:
+        """Run the job once its estimated memory fits ``max_memory_bytes`` beside the running
+        requests (it stays QUEUED while it waits; a stop leaves it QUEUED)."""
+        est = self._costs.get(job_id)
+        need = est.memory_bytes if est is not None else 0
+        if self.config.max_memory_bytes:  # a job recovered under a smaller limit runs alone
+            need = min(need, self.config.max_memory_bytes)
+        if not self.admission.acquire_memory(job_id, need, timeout=float("inf"), stop=self._stop):
+            return
+        try:
+            self._run(job_id)
+        finally:
+            self.admission.release_memory(job_id)
+
+    def _past_budget(self, job_id: str, cancel: threading.Event) -> None:
+        """The job ran past its time budget (and a grace): stop it; it ends FAILED (DEADLINE_EXCEEDED)."""
+        self._overran.add(job_id)
+        cancel.set()
 
     def _run(self, job_id: str) -> None:
         rec = self.store.mark_running(job_id)
@@ -445,10 +516,15 @@ class JobManager:
             ev.job.state = _job_state(RUNNING)
             self._watchers.publish(job_id, ev)
 
+        budget = validation.time_budget_of(request, self.config)  # never unlimited: max_time_budget
+        hard_stop = threading.Timer(budget * 1.25 + 1.0, self._past_budget, args=(job_id, cancel))
+        hard_stop.daemon = True
+        hard_stop.start()
         try:
             decoded, parameters = validation.check_request(request, self.config)
             result = solve_request(request, decoded, parameters, on_progress=on_progress, cancel=cancel,
-                                   time_budget=request.time_budget or None, solve_fn=self.solve_fn)
+                                   time_budget=pipeline_budget(request.backend, budget, request.time_budget > 0),
+                                   solve_fn=self.solve_fn)
             response = finish_response(result, request, decoded, extra_timing={"queue_wait": queue_wait})
             self.metrics.observe_result(dict(result.timing), result.provenance)
         except Cancelled:
@@ -457,6 +533,14 @@ class JobManager:
                 # as a crash against max_attempts); it runs again at the next start
                 self.store.requeue(job_id)
                 log.info("job interrupted by shutdown; re-queued for the next start", extra=extra)
+                return
+            if job_id in self._overran:
+                status = status_pb2.Status(code=code_pb2.DEADLINE_EXCEEDED, message=(
+                    f"the job ran past its time budget of {budget:g} s (time_budget, or max_time_budget when 0) "
+                    f"and was stopped"))
+                if self.store.finish(job_id, FAILED, error=status.SerializeToString()):
+                    self._transitioned(job_id, FAILED)
+                log.info("job stopped at its time budget", extra={**extra, "state": "FAILED"})
                 return
             if self.store.finish(job_id, CANCELLED):
                 self._transitioned(job_id, CANCELLED)
@@ -486,6 +570,8 @@ class JobManager:
                                                               "code": code_pb2.Code.Name(status.code)})
             return
         finally:
+            hard_stop.cancel()
+            self._overran.discard(job_id)
             self._cancel.pop(job_id, None)
         if self.store.finish(job_id, SUCCEEDED, result=response.SerializeToString()):
             self._transitioned(job_id, SUCCEEDED)
@@ -506,5 +592,5 @@ class JobManager:
     def _retry_now(self, job_id: str) -> None:
         self._timers = {t for t in self._timers if t.is_alive()}
         if not self._stop.is_set():
-            self._queue.put(job_id)
-
+            rec = self.store.get_job(job_id, with_result=False)
+            self._queue.put(job_id, rec.principal if rec is not None else "")

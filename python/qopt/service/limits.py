@@ -84,7 +84,7 @@ class ServiceConfig:
             result (or is too short to start), the request continues as a job and the
             ``DEADLINE_EXCEEDED`` answer names it (default True).
         pending_job_time_budget: seconds of wall clock such a job may solve once started
-            (0: no limit).
+            (0: ``max_time_budget``).
         min_solve_seconds: a ``Solve`` whose deadline leaves no more than this many seconds
             for solving (after the transport margin) is not started; it becomes a pending
             job at once (default 0: only when no time is left at all).
@@ -121,6 +121,27 @@ class ServiceConfig:
         lp_parse_seconds: wall-clock seconds an LP parse may take (it runs in a worker
             process, which is killed past this; the request is then ``INVALID_ARGUMENT``
             on ``problem.lp``).
+
+        Cost admission and fair sharing (:mod:`qopt.service.cost`, :mod:`qopt.service.admission`):
+
+        max_request_cpu_seconds: most estimated CPU-seconds of work one request may ask for
+            (the cost model of its backend, as ``ValidateProblem`` reports it: reads x sweeps
+            for the annealer, whatever the deadline); beyond it ``RESOURCE_EXHAUSTED`` naming
+            this limit and the estimate. 0: no limit.
+        max_principal_cpu_seconds: most CPU-seconds of one principal's queued and running work
+            together, each request counted at what it can use within its time budget (jobs
+            from ``SubmitJob`` until they end, ``Solve`` calls while they run). 0: no limit.
+        max_time_budget: most seconds of wall clock one request may run: a job's
+            ``time_budget`` of 0 and a ``Solve`` without a deadline mean this, never
+            unlimited; a larger ``time_budget`` is refused and a longer deadline is cut to it.
+            Published in ``ListBackends``. Must be > 0.
+        max_memory_bytes: most estimated bytes of every running request together
+            (statevectors and dense enumerations included); a request over it alone is refused,
+            otherwise ``Solve`` waits for room (below) and a job waits in the queue. 0: no limit.
+        max_concurrent_solves_per_principal: most ``Solve`` calls of one principal solving at
+            once (besides the global ``max_concurrent_solves``). 0: only the global limit.
+        max_solve_wait: most seconds a ``Solve`` waits for a slot or memory before
+            ``RESOURCE_EXHAUSTED``; it never waits more than a quarter of its remaining deadline.
     """
 
     max_message_bytes: int = 64 * 1024 * 1024
@@ -167,6 +188,14 @@ class ServiceConfig:
     max_lp_lines: int = 500_000
     lp_parse_seconds: float = 10.0
 
+    # -- cost admission and fair sharing --
+    max_request_cpu_seconds: float = 86400.0
+    max_principal_cpu_seconds: float = 28800.0
+    max_time_budget: float = 3600.0
+    max_memory_bytes: int = 8 * 1024 ** 3
+    max_concurrent_solves_per_principal: int = 8
+    max_solve_wait: float = 5.0
+
     def __post_init__(self):
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -174,6 +203,8 @@ class ServiceConfig:
                 raise ParameterError(f.name, f"must be a number, was {value!r}")
             if f.type in ("int", "float") and value < 0:
                 raise ParameterError(f.name, f"must be >= 0, was {value!r}")
+        if not self.max_time_budget > 0:
+            raise ParameterError("max_time_budget", f"must be > 0 seconds, was {self.max_time_budget!r}")
         for name in ("job_workers", "rpc_workers", "max_attempts", "max_struct_depth"):
             if getattr(self, name) < 1:
                 raise ParameterError(name, f"must be >= 1, was {getattr(self, name)}")

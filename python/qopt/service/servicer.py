@@ -42,6 +42,7 @@ stopped by a shutdown answers ``UNAVAILABLE`` (retry elsewhere or later).
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 
@@ -53,7 +54,15 @@ from qopt.errors import Cancelled, NoResultInTime
 from qopt.service import convert, errors, validation
 from qopt.service.auth import ANONYMOUS
 from qopt.service.backends import list_backends
-from qopt.service.jobs import JobManager, backoff_delay, finish_response, job_to_proto, request_hash, solve_request
+from qopt.service.jobs import (
+    JobManager,
+    backoff_delay,
+    finish_response,
+    job_to_proto,
+    pipeline_budget,
+    request_hash,
+    solve_request,
+)
 from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.service.observe import Metrics
 from qopt.service.store import FAILED, SUCCEEDED, TERMINAL, JobStore, PageTokens
@@ -121,7 +130,6 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         self.solve_fn = solve_fn
         self.jobs = jobs or JobManager(self.store, config, self.metrics, solve_fn=solve_fn).start()
         self._inflight = _Inflight()
-        self._solving = 0
         self._watching = 0
         self._solving_lock = threading.Lock()
         self._page_tokens = PageTokens()  # ListJobs paging: opaque, per-server secret
@@ -172,12 +180,45 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
             status = errors.internal_status(exc, method, log)
         context.abort_with_status(rpc_status.to_status(status))
 
-    @staticmethod
-    def _budget(context) -> float | None:
+    def _remaining(self, context) -> float:
+        """Seconds left of the call's deadline, at most ``max_time_budget`` (no deadline: that)."""
         remaining = context.time_remaining()
         if remaining is None or remaining >= _NO_DEADLINE:
-            return None
+            return self.config.max_time_budget
+        return min(remaining, self.config.max_time_budget)
+
+    @staticmethod
+    def _has_deadline(context) -> bool:
+        remaining = context.time_remaining()
+        return remaining is not None and remaining < _NO_DEADLINE
+
+    def _budget(self, context) -> float:
+        """Seconds the pipeline may use: the deadline (capped by ``max_time_budget``) less the
+        transport margin."""
+        remaining = self._remaining(context)
         return remaining - max(DEADLINE_MARGIN, 0.1 * remaining)
+
+    def _admit_solve(self, principal: str, request, decoded, parameters, context) -> str:
+        """Admit a Solve by cost: per-request limits, the principal's CPU-seconds, then a solve
+        slot and its memory, waiting up to min(``max_solve_wait``, 25% of the remaining
+        deadline). Returns the key to give to ``admission.release_solve``.
+
+        Raises:
+            LimitExceeded: over a limit (named; the message states the estimate).
+        """
+        admission = self.jobs.admission
+        budget = self._budget(context)
+        est = validation.request_estimate(request, parameters, decoded=decoded, time_budget=budget)
+        admission.check_request(est)
+        key = f"solve:{secrets.token_hex(8)}"
+        admission.charge(principal, key, est, budget)
+        try:
+            wait = min(self.config.max_solve_wait, 0.25 * self._remaining(context))
+            admission.acquire_solve(principal, key, est.memory_bytes, timeout=wait)
+        except BaseException:
+            admission.release(key)
+            raise
+        return key
 
     # -- Solve -------------------------------------------------------------------------
     def Solve(self, request: pb.SolveRequest, context):
@@ -207,7 +248,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
                         owned = True
                         break
                     budget = self._budget(context)
-                    if not wait.wait(timeout=budget if budget is not None else None):
+                    if not wait.wait(timeout=max(budget, 0.0)):
                         raise errors.ServiceError(grpc.StatusCode.DEADLINE_EXCEEDED,
                                                   "deadline passed waiting for the earlier call with this request_id")
                     if self.store.get_solve(principal, request.request_id) is None:
@@ -219,24 +260,19 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
                     return done
             decoded, parameters = validation.check_request(request, self.config)
             budget = self._budget(context)
-            if budget is not None and budget <= self.config.min_solve_seconds:
+            if budget <= self.config.min_solve_seconds:
                 raise self._pending(principal, request, f"the deadline leaves {max(budget, 0.0):.3g} s for solving, "
                                                         f"too short to start")
             if self._stopping.is_set():
                 raise errors.ServiceError(grpc.StatusCode.UNAVAILABLE, "the server is shutting down; retry later")
-            with self._solving_lock:
-                if self._solving >= self.config.max_concurrent_solves:
-                    raise LimitExceeded("max_concurrent_solves", f"{self._solving} Solve calls are running "
-                                                                 f"(limit {self.config.max_concurrent_solves}); "
-                                                                 f"retry later or use SubmitJob")
-                self._solving += 1
+            slot = self._admit_solve(principal, request, decoded, parameters, context)
+            late: NoResultInTime | None = None
             cancel = self._solve_cancel(context)
             try:
                 t_validate = time.perf_counter() - t0
                 result = self._solve_with_retries(request, decoded, parameters, context, t0, cancel)
             except NoResultInTime as exc:
-                raise self._pending(principal, request, f"no result before the deadline ({exc})",
-                                    exc.fallback_chain) from None
+                late = exc
             except Cancelled:
                 if self._stopping.is_set():
                     raise errors.ServiceError(grpc.StatusCode.UNAVAILABLE,
@@ -244,8 +280,10 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
                 raise
             finally:
                 self._release_cancel(cancel)
-                with self._solving_lock:
-                    self._solving -= 1
+                self.jobs.admission.release_solve(principal, slot)
+            if late is not None:  # the slot and its charge are free before the work continues as a job
+                raise self._pending(principal, request, f"no result before the deadline ({late})",
+                                    late.fallback_chain) from None
             if not result.candidates:
                 raise self._pending(principal, request, "the deadline passed before any candidate was found")
             response = finish_response(result, request, decoded, extra_timing={"request_decode": t_validate})
@@ -300,7 +338,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         poll = 0.02
         while rec is not None and rec.state not in TERMINAL:
             budget = self._budget(context)
-            if budget is not None and budget <= poll:
+            if budget <= poll:
                 raise errors.PendingJob(rec.job_id, f"job {rec.job_id}, which this request_id continues as, is "
                                                     f"still running; follow it with WatchJob or "
                                                     f"client.job({rec.job_id!r}).wait()")
@@ -322,7 +360,8 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         while True:
             budget = self._budget(context)
             try:
-                return solve_request(request, decoded, parameters, time_budget=budget, solve_fn=self.solve_fn,
+                return solve_request(request, decoded, parameters, solve_fn=self.solve_fn,
+                                     time_budget=pipeline_budget(request.backend, budget, self._has_deadline(context)),
                                      cancel=cancel)
             except Exception as exc:
                 retry += 1
@@ -331,7 +370,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
                     raise
                 delay = backoff_delay(retry, self.config.retry_base_delay, self.config.retry_max_delay)
                 budget = self._budget(context)
-                if budget is not None and budget - delay <= 0:
+                if budget - delay <= 0:
                     raise
                 self.metrics.retries.labels("solve").inc()
                 log.warning("Solve attempt %d failed transiently (%s); retrying in %.2f s", retry, exc, delay,
@@ -451,7 +490,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
     # -- backends ----------------------------------------------------------------------
     def ListBackends(self, request: pb.ListBackendsRequest, context):
         try:
-            return convert.list_backends_response(list_backends(available_only=request.available_only))
+            return convert.list_backends_response(list_backends(available_only=request.available_only), self.config)
         except Exception as exc:  # noqa: BLE001
             self._fail(context, exc, "ListBackends")
 

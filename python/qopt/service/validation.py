@@ -22,7 +22,8 @@ from qopt.preflight import preflight
 from qopt.presolve import presolve
 from qopt.samplers.registry import parameter_spec, parameter_specs
 from qopt.samplers.spec import ParameterSpec
-from qopt.service import convert
+from qopt.service import convert, cost
+from qopt.service.admission import check_estimate
 from qopt.service.backends import WIRE_EXCLUDED_PARAMETERS
 from qopt.service.convert import FieldError, InvalidRequest, parameters_from_struct
 from qopt.service.limits import LimitExceeded, ServiceConfig
@@ -31,16 +32,9 @@ from qopt.solve.parameters import INTERNAL_PARAMETERS
 from qopt.v1 import model_pb2
 
 __all__ = ["DecodedProblem", "decode_problem", "check_limits", "check_parameters", "check_request",
-           "inspect_problem", "SA_SECONDS_PER_SPIN_UPDATE", "check_envelope", "check_identifier", "check_identifiers",
-           "check_struct",
-           "check_lp_text"]
+           "inspect_problem", "request_estimate", "time_budget_of", "check_envelope", "check_identifier",
+           "check_identifiers", "check_struct", "check_lp_text"]
 
-# Estimated cost of one spin-flip attempt of the C++ annealer, per variable visit plus per
-# neighbour: time ~ num_reads * num_sweeps * (n + 2 m) * this constant / threads.
-# Measured on the 2-core development machine with Gset G1 (800 variables, 19176 edges,
-# 64 reads x 4000 sweeps): ~1.3 s per thread -> ~3e-9 s per update. A coarse estimate.
-SA_SECONDS_PER_SPIN_UPDATE = 3e-9
-SA_DEFAULT_NUM_SWEEPS = 1000
 # ValidateProblem runs presolve only up to this size, to stay a quick dry run.
 PRESOLVE_MAX_VARIABLES = 20_000
 
@@ -421,7 +415,36 @@ def check_request(request, config: ServiceConfig) -> tuple[DecodedProblem, dict]
     if not math.isfinite(budget) or budget < 0:
         problems.append(FieldError("time_budget", f"must be a finite number of seconds >= 0, was {budget}"))
     _raise(problems)
+    if budget > config.max_time_budget:
+        raise LimitExceeded("max_time_budget", f"time_budget={budget:g} s is over this server's limit of "
+                                               f"{config.max_time_budget:g} s (max_time_budget)")
     return decoded, parameters
+
+
+def time_budget_of(request, config: ServiceConfig) -> float:
+    """Seconds a job may run: its ``time_budget``, or ``config.max_time_budget`` when 0 (never
+    unlimited)."""
+    budget = getattr(request, "time_budget", 0.0)
+    return min(budget, config.max_time_budget) if budget > 0 else config.max_time_budget
+
+
+def request_estimate(request, parameters: dict, *, decoded: DecodedProblem | None = None,
+                     time_budget: float | None = None) -> cost.Estimate:
+    """The cost of ``request`` (:func:`qopt.service.cost.estimate`) from the decoded sizes,
+    or, without ``decoded``, from the sizes the request declares (an LP declares none: its
+    estimate then counts no variables).
+
+    Args:
+        request: a SolveRequest, SubmitJobRequest or ValidateProblemRequest.
+        parameters: its decoded parameters.
+        decoded: the decoded problem, when at hand.
+        time_budget: the request's deadline (seconds), which routes ``"auto"``.
+    """
+    if decoded is not None:
+        n, m = decoded.num_variables, decoded.num_interactions
+    else:
+        n, m, _ = _size_of(request.problem)
+    return cost.estimate(request.backend, n, m, parameters, time_budget=time_budget)
 
 
 # -- dry run ------------------------------------------------------------------------------
@@ -433,12 +456,16 @@ def inspect_problem(request, config: ServiceConfig) -> dict:
         ``violations`` (FieldErrors: every problem :func:`check_request` would refuse, the
         size limits and parameter caps included), ``qubits`` (backend -> qubits: one per
         variable for ``qaoa``; for ``dwave`` one per variable, a lower bound as chains add
-        more), ``estimated_seconds`` (backend -> seconds: ``sa`` from the spin-update
-        model, ``qaoa`` from :func:`qopt.preflight.preflight` when the model fits its
-        budget), ``notes`` (how each estimate was made) and, for a BQM of at most
+        more), ``estimated_seconds``, ``estimated_cpu_seconds`` and ``estimated_bytes``
+        (backend -> wall seconds, CPU-seconds, bytes: the cost model of
+        :mod:`qopt.service.cost` that admission uses, for ``sa`` and for the requested
+        backend, or the one ``auto`` routes to; a request over ``max_request_cpu_seconds``
+        or ``max_memory_bytes`` is a violation on ``parameters``), ``notes`` (how each
+        estimate was made) and, for a BQM of at most
         ``PRESOLVE_MAX_VARIABLES``, ``num_variables_after_presolve``.
     """
-    report: dict = {"violations": [], "qubits": {}, "estimated_seconds": {}, "notes": []}
+    report: dict = {"violations": [], "qubits": {}, "estimated_seconds": {}, "estimated_cpu_seconds": {},
+                    "estimated_bytes": {}, "notes": []}
     problem = request.problem
     n, m, c = _size_of(problem)
     report.update(num_variables=n, num_interactions=m, num_constraints=c)
@@ -493,19 +520,32 @@ def inspect_problem(request, config: ServiceConfig) -> dict:
     report["notes"].append("dwave qubits: one per variable (a lower bound; chains add more)")
     if bqm is not None and (request.backend or "auto") in ("qaoa", "auto"):
         try:
-            est = preflight(bqm, "qaoa", transpile=False, **_qaoa_parameters(parameters))
-            report["estimated_seconds"]["qaoa"] = est["estimated_seconds"]
-            report["notes"].append(f"qaoa time: {est['estimate_model']}")
+            pre = preflight(bqm, "qaoa", transpile=False, **_qaoa_parameters(parameters))
+            report["estimated_seconds"]["qaoa"] = pre["estimated_seconds"]
+            report["notes"].append(f"qaoa time: {pre['estimate_model']}")
         except (PreflightError, ParameterError) as exc:
             report["notes"].append(f"qaoa estimate unavailable: {exc}")
-    reads = parameters.get("num_reads", 1)
-    sweeps = parameters.get("num_sweeps", SA_DEFAULT_NUM_SWEEPS)
-    threads = parameters.get("num_threads", 1)
-    if all(isinstance(x, int) and x > 0 for x in (reads, threads)) and isinstance(sweeps, int) and sweeps >= 0:
-        updates = reads * sweeps * (n_eff + 2 * report["num_interactions"])
-        report["estimated_seconds"]["sa"] = updates * SA_SECONDS_PER_SPIN_UPDATE / threads
-        report["notes"].append(f"sa time = num_reads x num_sweeps x (variables + 2 x interactions) x "
-                               f"{SA_SECONDS_PER_SPIN_UPDATE:g} s / num_threads")
+    # the cost model admission uses (qopt.service.cost): sa always, and the requested backend
+    n_int = report["num_interactions"]
+    names = ["sa"] + [b for b in (request.backend or "auto",) if b != "sa"]
+    for name in names:
+        try:
+            # a dry run has no deadline: it gets what a request without one gets, max_time_budget
+            est = cost.estimate(name, n_eff, n_int, parameters, time_budget=config.max_time_budget)
+        except Exception as exc:  # noqa: BLE001 - an estimate must not fail the dry run
+            report["notes"].append(f"{name} estimate unavailable: {exc}")
+            continue
+        key = est.backend
+        report["estimated_seconds"][key] = est.wall_seconds
+        report["estimated_cpu_seconds"][key] = est.cpu_seconds
+        report["estimated_bytes"][key] = est.memory_bytes
+        routed = f" (auto routes these sizes to {key})" if name == "auto" else ""
+        report["notes"].append(f"sa time = {est.model}" if name == "sa" else f"{key} cost: {est.describe()}{routed}")
+        if name == (request.backend or "auto") and not report["violations"]:
+            try:
+                check_estimate(est, config)  # what Solve and SubmitJob refuse by
+            except LimitExceeded as exc:
+                report["violations"].append(FieldError("parameters", exc.description))
     return report
 
 

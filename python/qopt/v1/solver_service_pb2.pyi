@@ -213,7 +213,7 @@ class ValidateProblemRequest(_message.Message):
     def __init__(self, problem: _Optional[_Union[_model_pb2.Problem, _Mapping]] = ..., backend: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ValidateProblemResponse(_message.Message):
-    __slots__ = ("valid", "violations", "num_variables", "num_interactions", "num_constraints", "num_variables_after_presolve", "qubits", "estimated_seconds", "notes")
+    __slots__ = ("valid", "violations", "num_variables", "num_interactions", "num_constraints", "num_variables_after_presolve", "qubits", "estimated_seconds", "notes", "estimated_cpu_seconds", "estimated_bytes")
     class QubitsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -228,6 +228,20 @@ class ValidateProblemResponse(_message.Message):
         key: str
         value: float
         def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class EstimatedCpuSecondsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class EstimatedBytesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     VALID_FIELD_NUMBER: _ClassVar[int]
     VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
     NUM_VARIABLES_FIELD_NUMBER: _ClassVar[int]
@@ -237,6 +251,8 @@ class ValidateProblemResponse(_message.Message):
     QUBITS_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_SECONDS_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_CPU_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_BYTES_FIELD_NUMBER: _ClassVar[int]
     valid: bool
     violations: _containers.RepeatedCompositeFieldContainer[_error_details_pb2.BadRequest.FieldViolation]
     num_variables: int
@@ -246,7 +262,9 @@ class ValidateProblemResponse(_message.Message):
     qubits: _containers.ScalarMap[str, int]
     estimated_seconds: _containers.ScalarMap[str, float]
     notes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, valid: _Optional[bool] = ..., violations: _Optional[_Iterable[_Union[_error_details_pb2.BadRequest.FieldViolation, _Mapping]]] = ..., num_variables: _Optional[int] = ..., num_interactions: _Optional[int] = ..., num_constraints: _Optional[int] = ..., num_variables_after_presolve: _Optional[int] = ..., qubits: _Optional[_Mapping[str, int]] = ..., estimated_seconds: _Optional[_Mapping[str, float]] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+    estimated_cpu_seconds: _containers.ScalarMap[str, float]
+    estimated_bytes: _containers.ScalarMap[str, int]
+    def __init__(self, valid: _Optional[bool] = ..., violations: _Optional[_Iterable[_Union[_error_details_pb2.BadRequest.FieldViolation, _Mapping]]] = ..., num_variables: _Optional[int] = ..., num_interactions: _Optional[int] = ..., num_constraints: _Optional[int] = ..., num_variables_after_presolve: _Optional[int] = ..., qubits: _Optional[_Mapping[str, int]] = ..., estimated_seconds: _Optional[_Mapping[str, float]] = ..., notes: _Optional[_Iterable[str]] = ..., estimated_cpu_seconds: _Optional[_Mapping[str, float]] = ..., estimated_bytes: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class ListBackendsRequest(_message.Message):
     __slots__ = ("available_only",)
@@ -303,7 +321,13 @@ class ParameterSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., default: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., minimum: _Optional[str] = ..., maximum: _Optional[str] = ..., exclusive_minimum: _Optional[bool] = ..., choices: _Optional[_Iterable[str]] = ..., unit: _Optional[str] = ..., doc: _Optional[str] = ..., nullable: _Optional[bool] = ...) -> None: ...
 
 class ListBackendsResponse(_message.Message):
-    __slots__ = ("backends",)
+    __slots__ = ("backends", "max_time_budget", "max_request_cpu_seconds", "max_memory_bytes")
     BACKENDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_TIME_BUDGET_FIELD_NUMBER: _ClassVar[int]
+    MAX_REQUEST_CPU_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     backends: _containers.RepeatedCompositeFieldContainer[Backend]
-    def __init__(self, backends: _Optional[_Iterable[_Union[Backend, _Mapping]]] = ...) -> None: ...
+    max_time_budget: float
+    max_request_cpu_seconds: float
+    max_memory_bytes: int
+    def __init__(self, backends: _Optional[_Iterable[_Union[Backend, _Mapping]]] = ..., max_time_budget: _Optional[float] = ..., max_request_cpu_seconds: _Optional[float] = ..., max_memory_bytes: _Optional[int] = ...) -> None: ...
