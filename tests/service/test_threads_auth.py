@@ -83,7 +83,8 @@ def test_pool_is_sized_above_the_slot_limits():
 
 def test_short_calls_answer_when_every_watch_and_solve_slot_is_busy():
     fn = _Blocking()
-    config = ServiceConfig(rpc_workers=2, job_workers=1)  # defaults: 12 solves, 8 watch streams
+    # defaults: 12 solves, 8 watch streams; one principal may fill every Solve slot here
+    config = ServiceConfig(rpc_workers=2, job_workers=1, max_concurrent_solves_per_principal=0)
     with Server("127.0.0.1:0", config=config, solve_fn=fn) as srv, Client(srv.address) as c, \
             grpc.insecure_channel(srv.address) as ch, concurrent.futures.ThreadPoolExecutor(16) as pool:
         stub = pb_grpc.SolverServiceStub(ch)
