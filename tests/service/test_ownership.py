@@ -171,12 +171,15 @@ def test_process_solving_a_large_model_exits_cleanly():
     code = ("import dimod, qopt\n"
             "n = 2000\n"
             "edges = [(i, (i + 1) % n) for i in range(n)] + [(i, (7 * i + 13) % n) for i in range(0, n, 2)]\n"
-            "r = qopt.solve(dimod.generators.ran_r(1, (n, edges), seed=3), time_budget=1)\n"
-            "print(r.candidates[0].energy)\n")
+            "bqm = dimod.generators.ran_r(1, (n, edges), seed=3)\n"
+            "r = qopt.solve(bqm, time_budget=1)\n"
+            "print(r.candidates[0].energy - bqm.energy(r.candidates[0].sample))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
-    assert float(proc.stdout.strip()) < 0
+    # an answer whose reported energy is its sample's energy (its quality under a 1 s budget on a
+    # loaded machine is not what this test is about)
+    assert abs(float(proc.stdout.strip())) < 1e-6
 
 
 def test_a_cancelled_qaoa_solve_raises_cancelled_promptly():
