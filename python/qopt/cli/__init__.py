@@ -157,9 +157,11 @@ def _report(args, exc: BaseException) -> int:
     print(f"qopt {args.command}: {text}", file=sys.stderr)
     for note in getattr(exc, "__notes__", ()):
         print(f"  {note}", file=sys.stderr)
-    if code == SERVER:
-        print(f"  server {server_address(args)}: is a qopt server listening there, and is the token right? "
-              "(--server or $QOPT_SERVER; --token or $QOPT_TOKEN; --ca-cert for TLS)", file=sys.stderr)
+    if code == SERVER and reachable is False:
+        print(f"  no qopt server answers at {server_address(args)}: start one with qopt serve, or name it with "
+              "--server or $QOPT_SERVER (--ca-cert PEM for a TLS server)", file=sys.stderr)
+    elif code == SERVER:
+        print("  the server refused the token: pass it with --token or $QOPT_TOKEN", file=sys.stderr)
     return code
 
 

@@ -9,6 +9,7 @@ the message and exits with the code of :mod:`qopt.cli.exit_codes`.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 
@@ -155,8 +156,9 @@ def cmd_result(args) -> int:
         result = handle.result(timeout=args.timeout)
     if inp is not None and list(result.variables) != inp.variables:
         by_name = {str(v): v for v in inp.variables}  # the file's own labels (ints for instances)
-        for cand in result.candidates:
-            cand.sample = {by_name.get(str(k), k): v for k, v in cand.sample.items()}
+        result = dataclasses.replace(result, candidates=[
+            dataclasses.replace(c, sample={by_name.get(str(k), k): v for k, v in c.sample.items()})
+            for c in result.candidates])
     if args.json:
         args.out.write(json.dumps(result_document(result, args.top, inp, job=args.job)) + "\n")
         return OK
