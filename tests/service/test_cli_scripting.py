@@ -259,3 +259,12 @@ def test_watch_prints_improvement_lines_with_branch_and_backend(auth_server, cap
     assert energies == sorted(energies, reverse=True)  # each line improves on the last
     assert lines[0].startswith("state") and job.job_id in lines[0]
     assert lines[-1].startswith("state") and "SUCCEEDED" in lines[-1] and "backend hybrid" in lines[-1]
+
+
+def test_resource_limit_exit_code(tmp_path, capsys):
+    lp = tmp_path / "m.lp"
+    lp.write_text(LP)
+    with Server("127.0.0.1:0", config=ServiceConfig(max_num_reads=8)) as srv:
+        for command in ("solve", "submit"):
+            assert cli.main([command, str(lp), "--server", srv.address, "--num-reads", "9"]) == LIMIT, command
+            assert "max_num_reads" in capsys.readouterr().err
