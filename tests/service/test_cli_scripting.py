@@ -122,6 +122,11 @@ def test_exit_codes_for_a_bad_file_an_unknown_backend_and_no_server(tmp_path):
     rc, out, err = _run("solve", str(garbage), "--json")
     assert (rc, out) == (USAGE, "")
     assert "cannot tell the format" in err and "--format" in err
+    not_lp = tmp_path / "junk.lp"  # named .lp, but no LP at all: the message says so and names --format
+    not_lp.write_text("this is not\nan lp file\n")
+    rc, out, err = _run("solve", str(not_lp), "--json")
+    assert (rc, out) == (USAGE, "")
+    assert "junk.lp" in err and "no variables" in err and "--format" in err
     lp = tmp_path / "m.lp"
     lp.write_text(LP)
     assert cli.main(["solve", str(lp), "--backend", "no-such-backend"]) == USAGE

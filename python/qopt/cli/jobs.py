@@ -15,7 +15,16 @@ import sys
 
 from qopt.cli.exit_codes import OK, exit_code
 from qopt.cli.options import client_for, load_input, sampler_parameters
-from qopt.cli.output import format_result, job_dict, job_header, job_line, job_summary, result_document, watch_line
+from qopt.cli.output import (
+    format_result,
+    job_dict,
+    job_header,
+    job_line,
+    job_summary,
+    origin,
+    result_document,
+    watch_line,
+)
 
 __all__ = ["watch", "cmd_submit", "cmd_jobs", "cmd_watch", "cmd_cancel", "cmd_result", "cmd_backends"]
 
@@ -76,7 +85,7 @@ def watch(client, job_id: str, stream) -> int:
         state        t=0.00s  job 5f0c... RUNNING
         stage        t=0.01s  sample
         improvement  t=0.35s  best energy -11  branch classical  backend sa
-        state        t=1.20s  SUCCEEDED  best energy -12  objective 12  backend sa
+        state        t=1.20s  SUCCEEDED  best energy -12 by classical/sa  backend hybrid
 
     ``t`` is seconds since the job started (since the first event while it is queued).
 
@@ -103,7 +112,7 @@ def watch(client, job_id: str, stream) -> int:
         stream.flush()
 
     for event in client.job(job_id).watch():
-        if event.kind == "snapshot":
+        if event.kind == "snapshot" and event.state not in _TERMINAL:
             write("state", event, f"job {job_id} {event.state}")
         elif event.kind == "stage":
             write("stage", event, event.stage or "")
@@ -116,16 +125,17 @@ def watch(client, job_id: str, stream) -> int:
             write("state", event, event.state)
         if event.state in _TERMINAL:
             job = event.job if event.job.result.candidates or event.state != "SUCCEEDED" else client.job(job_id).get()
-            text = event.state if event.kind != "snapshot" else ""
+            text = event.state if event.kind != "snapshot" else f"job {job_id} {event.state}"
             summary = job_summary(job)
             if summary["best_energy"] is not None:
                 text += f"  best energy {summary['best_energy']:.6g}"
+                who = origin(job.result.candidates[0]).split(" ")[0]
+                text += f" by {who}" if who != "-" else ""
             if summary["best_objective"] is not None:
                 text += f"  objective {summary['best_objective']:.6g}"
             if event.state == "SUCCEEDED":
                 text += f"  backend {summary['backend']}"
-            if text.strip():
-                write("state", event, text.strip())
+            write("state", event, text)
             if event.state == "FAILED":
                 stream.write(f"error: {job.error.message}\n")
             return OK if event.state == "SUCCEEDED" else exit_code(_job_failure(job))

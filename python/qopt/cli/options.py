@@ -16,7 +16,7 @@ import os
 import pathlib
 from typing import Any
 
-from qopt.errors import InvalidInput
+from qopt.errors import InvalidInput, ResourceLimitError
 from qopt.model.formats.detect import FORMATS, MODEL_FORMATS, detect_format
 
 __all__ = ["add_remote", "client_for", "server_address", "add_sampler_options", "sampler_parameters",
@@ -208,13 +208,19 @@ def load_input(args) -> Input:
                 from qopt.model import load_model
 
                 problem = load_model(pathlib.Path(args.file), format=fmt)
+            if not len(problem.cqm.variables):  # e.g. text that is no LP at all, read by the LP reader
+                how = "detected from the file; if it is in another format, name it with --format" if detected \
+                    else "as --format says"
+                raise InvalidInput("file", f"{args.file}: read as {fmt} ({how}), it has no variables")
             return Input(fmt, problem.name or stem, problem, None, interpret)
         from qopt.io import read_instance
 
         instance = read_instance(args.file, format=fmt, problem=args.problem)
         return Input(instance.format, instance.name, instance.bqm, instance, None)
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
+    except (FileNotFoundError, IsADirectoryError, PermissionError, ResourceLimitError):
         raise
     except (ValueError, KeyError, IndexError) as exc:  # a reader's complaint about the content
+        if isinstance(exc, InvalidInput) and exc.field == "file":  # already names the file
+            raise
         hint = f" (read as {fmt}, detected from the file; name another with --format)" if detected and fmt else ""
         raise InvalidInput("file", f"{args.file}: {exc}{hint}") from None
