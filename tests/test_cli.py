@@ -45,7 +45,7 @@ def test_bad_file_and_format_are_reported(tmp_path, capsys):
 
 def test_unknown_parameter_is_reported(capsys):
     code = main(["solve", str(instance_path("gka1a")), "--param", "num_reeds=3"])
-    assert code == 1
+    assert code == 2  # invalid input: the usage class of qopt.cli.exit_codes
     assert "num_reeds" in capsys.readouterr().err
 
 

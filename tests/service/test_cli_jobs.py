@@ -54,13 +54,13 @@ def test_submit_jobs_result_cancel(tmp_path, capsys):
         assert [j["job_id"] for j in jobs] == [job_id]
         assert cli.main(["jobs", *base]) == 0
         assert job_id in capsys.readouterr().out
-        # cancelling a finished job is refused with a message and status 1
-        assert cli.main(["cancel", job_id, *base]) == 1
+        # cancelling a finished job is refused with a message and status 4 (the job's state forbids it)
+        assert cli.main(["cancel", job_id, *base]) == 4
         assert "FAILED_PRECONDITION" in capsys.readouterr().err
         assert cli.main(["watch", job_id, *base]) in (0, 1)
         out = capsys.readouterr().out
         assert job_id in out and ("SUCCEEDED" in out or "FAILED" in out)
-        assert cli.main(["watch", "nope", *base]) == 1
+        assert cli.main(["watch", "nope", *base]) == 2  # an unknown job: usage
         assert "NOT_FOUND" in capsys.readouterr().err
 
 
@@ -97,7 +97,7 @@ def test_cancel_and_watch_running_job(capsys):
             pass
         assert cli.main(["cancel", job.job_id, "--server", srv.address]) == 0
         t.join(20)
-        assert box["rc"] == 1  # a cancelled job is not a success
+        assert box["rc"] == 6  # a cancelled job: the cancelled exit status
         out = capsys.readouterr().out
         assert "CANCELLED" in out and job.job_id in out
 

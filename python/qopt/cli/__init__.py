@@ -2,44 +2,56 @@
 
     qopt serve [--address HOST:PORT] [--store PATH] [--config FILE] [--metrics-port PORT]
                [--tls-cert PEM --tls-key PEM] [--tokens-file PATH] [--insecure]
-    qopt solve FILE [--format gset|bqp|sparse|lp|mps|qkp|tsplib] [--problem K] [--server ADDR] [--backend sa]
+    qopt solve FILE [--format F] [--problem K] [--server ADDR --token T --ca-cert PEM] [--backend sa]
                [--num-reads N] [--num-sweeps N] [--seed S] [--timeout SECONDS] [--top K] [--json]
-    qopt submit FILE [--server ADDR] [--request-id ID] [--watch] ...   (prints the job id)
+    qopt submit FILE [--format F] [--server ADDR] [--request-id ID] [--watch] ...   (prints the job id)
     qopt jobs [--state STATE] [--limit N] [--json]
-    qopt watch JOB                                                     (live progress)
+    qopt watch JOB                                       (one line per state, stage and improvement)
     qopt cancel JOB
-    qopt result JOB [--top K] [--json]
-    qopt backends [--available] [--json]                              (the server's backends)
+    qopt result JOB [--file FILE [--format F]] [--top K] [--json]
+    qopt backends [--available] [--json]                 (the server's backends)
 
-Commands that talk to a server take ``--server`` (default ``$QOPT_SERVER`` or
-127.0.0.1:50051), ``--token`` (default ``$QOPT_TOKEN``) and ``--ca-cert PEM`` for TLS.
+Every command that talks to a server takes ``--server`` (default ``$QOPT_SERVER`` or
+127.0.0.1:50051; ``qopt solve`` runs in-process without it), ``--token`` (default
+``$QOPT_TOKEN``) and ``--ca-cert PEM`` for TLS. Every command that reads a FILE takes every
+format (``--format``: lp, mps, qkp, tsplib, json, cqm, gset, bqp, sparse), detected from the
+name, then the content, when ``--format`` is absent.
 
-``qopt solve`` runs in-process unless ``--server`` is given; either way the same pipeline
-produces the result. A FILE's format is ``--format``, else what
-:func:`qopt.model.formats.detect.detect_format` says. The table shows each candidate's
-objective in the instance's own terms (the cut for MaxCut graphs, x^T Q x for bqp/sparse
-QUBOs), its energy and occurrences, then the timing per stage.
+Scripts can trust the output: stdout carries the command's output only (a table, or with
+``--json`` exactly one JSON document; whatever libraries print goes to stderr), and the exit
+status says what went wrong by class (:mod:`~qopt.cli.exit_codes`: 0 ok, 1 internal,
+2 usage / invalid input, 3 resource limit, 4 backend unavailable or not configured, 5 no
+result in time, 6 cancelled, 7 server unreachable or token refused). Results show each
+candidate's objective in the instance's own terms (the cut for MaxCut graphs, x^T Q x for
+bqp/sparse QUBOs, the model's objective and feasibility), the decoded answer where the
+template gives one (a TSPLIB tour, the items of a QKP), energy and occurrences, the timing
+per stage in pipeline order and the backend that ran.
 
 Modules: :mod:`~qopt.cli.solve` (``solve``), :mod:`~qopt.cli.serve` (``serve``),
 :mod:`~qopt.cli.jobs` (the commands that talk to a server), :mod:`~qopt.cli.output` (tables,
-job lines, the progress spinner), :mod:`~qopt.cli.options` (options shared by commands).
+JSON documents, job lines, the progress spinner, the clean-stdout guard),
+:mod:`~qopt.cli.options` (options shared by commands: server, token, input file),
+:mod:`~qopt.cli.exit_codes` (the exit-code table).
 """
 from __future__ import annotations
 
 import argparse
+import sys
 
 from qopt.cli import jobs as server_commands
-from qopt.cli.options import add_remote, add_sampler_options
+from qopt.cli.exit_codes import SERVER, epilog, exit_code
+from qopt.cli.options import add_input, add_remote, add_sampler_options, client_for, server_address
+from qopt.cli.output import clean_stdout
 from qopt.cli.serve import cmd_serve
-from qopt.cli.solve import CONSTRAINED_FORMATS, cmd_solve
-from qopt.model.formats.detect import INSTANCE_FORMATS
+from qopt.cli.solve import cmd_solve
 
 __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``qopt`` argument parser: one subcommand each, its handler in ``func``."""
-    parser = argparse.ArgumentParser(prog="qopt", description="qopt: hybrid quantum-classical optimisation solver")
+    parser = argparse.ArgumentParser(prog="qopt", description="qopt: hybrid quantum-classical optimisation solver",
+                                     epilog=epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the gRPC service")
@@ -72,11 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="JSON lines (default) or plain text")
     serve.set_defaults(func=cmd_serve)
 
-    submit = sub.add_parser("submit", help="submit an instance or LP file as a job; prints the job id")
-    submit.add_argument("file", help="instance file (gset/bqp/sparse) or an LP file (.lp)")
-    submit.add_argument("--format", choices=("gset", "bqp", "sparse", "lp"),
-                        help="file format (detected from the name, then the content, when omitted)")
-    submit.add_argument("--problem", type=int, help="problem number in a multi-problem bqp file (1-based)")
+    submit = sub.add_parser("submit", help="submit a model or instance file as a job; prints the job id")
+    add_input(submit)
     submit.add_argument("--request-id", help="idempotency key: resubmitting returns the same job")
     submit.add_argument("--time-budget", type=float, help="seconds of solving once the job starts")
     submit.add_argument("--watch", action="store_true", help="follow the job after submitting it")
@@ -93,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_remote(jobs)
     jobs.set_defaults(func=server_commands.cmd_jobs)
 
-    watch = sub.add_parser("watch", help="follow a job live: state, stage, best energy")
+    watch = sub.add_parser("watch", help="follow a job live: a line per state, stage and improvement")
     watch.add_argument("job", help="job id")
     add_remote(watch)
     watch.set_defaults(func=server_commands.cmd_watch)
@@ -105,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     result = sub.add_parser("result", help="wait for a job and print its candidates")
     result.add_argument("job", help="job id")
-    result.add_argument("--timeout", type=float, help="seconds to wait")
+    result.add_argument("--timeout", type=float, help="seconds to wait (exit status 5 when it passes)")
+    add_input(result, required=False)
     result.add_argument("--top", type=int, default=10)
     result.add_argument("--json", action="store_true")
     add_remote(result)
@@ -117,13 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_remote(backends)
     backends.set_defaults(func=server_commands.cmd_backends)
 
-    solve = sub.add_parser("solve", help="solve an instance file and print the top candidates")
-    solve.add_argument("file", help="instance file (Gset/Biq Mac graph, OR-Library bqp, Biq Mac .sparse)")
-    solve.add_argument("--format", choices=(*INSTANCE_FORMATS, *CONSTRAINED_FORMATS),
-                       help="file format (detected from the name, then the content, when omitted); lp, mps, "
-                            "qkp and tsplib are constrained models, compiled with tuned penalties")
-    solve.add_argument("--problem", type=int, help="problem number in a multi-problem bqp file (1-based)")
-    solve.add_argument("--server", help="HOST:PORT of a qopt server (in-process when omitted)")
+    solve = sub.add_parser("solve", help="solve a model or instance file and print the top candidates")
+    add_input(solve)
+    add_remote(solve, in_process=True)
     add_sampler_options(solve)
     solve.add_argument("--timeout", type=float, help="seconds to wait (gRPC deadline / time budget)")
     solve.add_argument("--top", type=int, default=10, help="candidates to show (default 10)")
@@ -132,7 +138,46 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _report(args, exc: BaseException) -> int:
+    """Print why the command failed on stderr (one line, its notes, a hint) and return its exit code."""
+    from qopt.errors import QoptError
+
+    reachable = None
+    if getattr(getattr(exc, "code", None), "name", None) == "UNAVAILABLE" and hasattr(args, "token"):
+        try:  # the server answered, and the backend behind it is unavailable (4), or it is unreachable (7)
+            with client_for(args) as client:
+                client.wait_until_ready(timeout=0.5)
+            reachable = True
+        except Exception:  # noqa: BLE001 - any failure to connect means unreachable
+            reachable = False
+    code = exit_code(exc, server_reachable=reachable)
+    text = str(exc) or type(exc).__name__
+    if not isinstance(exc, (QoptError, OSError, TimeoutError, KeyboardInterrupt)):
+        text = f"internal error ({type(exc).__name__}): {text}"
+    print(f"qopt {args.command}: {text}", file=sys.stderr)
+    for note in getattr(exc, "__notes__", ()):
+        print(f"  {note}", file=sys.stderr)
+    if code == SERVER and reachable is False:
+        print(f"  no qopt server answers at {server_address(args)}: start one with qopt serve, or name it with "
+              "--server or $QOPT_SERVER (--ca-cert PEM for a TLS server)", file=sys.stderr)
+    elif code == SERVER:
+        print("  the server refused the token: pass it with --token or $QOPT_TOKEN", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``qopt`` command line on ``argv`` (default ``sys.argv[1:]``); the exit code."""
+    """Run the ``qopt`` command line on ``argv`` (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit code (:mod:`qopt.cli.exit_codes`): 0 on success, else the failure's class.
+        Usage errors found by argparse exit with 2 (``SystemExit``).
+    """
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    if args.command == "serve":  # a long-running server: its logs and stdout are its own
+        return args.func(args)
+    with clean_stdout() as out:
+        args.out = out
+        try:
+            return args.func(args)
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every failure ends in an exit code
+            return _report(args, exc)

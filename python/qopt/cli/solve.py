@@ -1,111 +1,63 @@
 """``qopt solve FILE``: solve an instance file or a constrained model, here or on a server.
 
-An instance file (Gset/rudy graph, OR-Library bqp, Biq Mac ``.sparse``) is read by
-:func:`qopt.io.read_instance` and solved as a BQM; a model file (LP, MPS, QKP, TSPLIB, a
-spec JSON, a dimod CQM file) is read by :func:`qopt.model.load_model` and solved as a
-constrained model. The format is ``--format``, else what the shared detector says.
+The file is read by :func:`qopt.cli.options.load_input` (every format; detected when
+``--format`` is absent): an instance file (Gset/rudy graph, OR-Library bqp, Biq Mac
+``.sparse``) is solved as a BQM, a model file (LP, MPS, QKP, TSPLIB, a spec JSON, a dimod
+CQM file) as a constrained model. ``--server`` sends it to a qopt server (with ``--token``
+/ ``$QOPT_TOKEN`` and ``--ca-cert``); without it the same pipeline runs here.
 """
 from __future__ import annotations
 
 import json
-import sys
 
-from qopt.cli.options import file_format, sampler_parameters
-from qopt.cli.output import Progress, format_constrained_table, format_table
-from qopt.errors import InvalidInput
-from qopt.model.formats.detect import MODEL_FORMATS
+from qopt.cli.options import client_for, load_input, sampler_parameters
+from qopt.cli.output import Progress, format_result, result_document
 
-__all__ = ["cmd_solve", "CONSTRAINED_FORMATS"]
-
-#: ``--format`` values of ``qopt solve`` that name a constrained model (besides the instance
-#: formats); ``json`` and ``cqm`` files are detected, not named.
-CONSTRAINED_FORMATS = ("lp", "mps", "qkp", "tsplib")
+__all__ = ["cmd_solve", "solve_input"]
 
 
-def _solve_here(model, args, params):
-    """Solve in this process (no ``--server``): the one place the CLI calls the pipeline."""
+def solve_input(inp, args, params: dict):
+    """Solve a read FILE here or on ``args.server``: the one place the CLI calls the pipeline.
+
+    Args:
+        inp: the :class:`qopt.cli.options.Input`.
+        args: the command's arguments (``server``, ``token``, ``ca_cert``, ``backend``, ``timeout``).
+        params: sampler parameters.
+
+    Returns:
+        The :class:`qopt.Result`.
+
+    Raises:
+        qopt.errors.QoptError: in-process failures (by class, see :mod:`qopt.cli.exit_codes`).
+        qopt.client.SolveError: the server refused or failed the call.
+    """
+    if args.server:
+        from qopt.model import to_lp
+
+        # a constrained model travels as LP text, which keeps its own sense
+        model = to_lp(inp.model) if inp.constrained else inp.model
+        with client_for(args) as client:
+            return client.solve(model, backend=args.backend, timeout=args.timeout, name=inp.name, **params)
     from qopt.solve import solve
 
-    return solve(model, backend=args.backend, time_budget=args.timeout, **params)
-
-
-def _solve_constrained_file(args, fmt: str) -> int:
-    from qopt.model import load_model, to_lp
-
-    try:
-        problem = load_model(args.file, format=fmt)
-    except (OSError, ValueError) as exc:
-        print(f"qopt solve: {exc}", file=sys.stderr)
-        return 2
-    params = sampler_parameters(args)
-    label = f"solving {problem.name or args.file} ({len(problem.cqm.variables)} variables, "
-    label += f"{len(problem.cqm.constraints)} constraints)"
-    try:
-        with Progress(label):
-            if args.server:
-                from qopt.client import Client
-
-                with Client(args.server) as client:  # LP text keeps the model's own sense
-                    result = client.solve(to_lp(problem), backend=args.backend, timeout=args.timeout,
-                                          name=problem.name, **params)
-            else:
-                result = _solve_here(problem, args, params)
-    except Exception as exc:  # noqa: BLE001 - a CLI reports every failure in one line
-        print(f"qopt solve: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        out = result.to_dict()
-        out["candidates"] = out["candidates"][: args.top]
-        out["instance"] = {"name": problem.name, "sense": problem.sense, "format": fmt}
-        print(json.dumps(out))
-    else:
-        print(format_constrained_table(result, args.top))
-    return 0
+    return solve(inp.model, backend=args.backend, time_budget=args.timeout, **params)
 
 
 def cmd_solve(args) -> int:
-    """Solve ``args.file``; 0 on success, 2 for an unreadable file, 1 when solving fails."""
-    from qopt.io import read_instance
-
-    try:
-        fmt = file_format(args.file, args.format)
-    except InvalidInput as exc:
-        print(f"qopt solve: {exc}", file=sys.stderr)
-        return 2
-    if fmt in MODEL_FORMATS:
-        return _solve_constrained_file(args, fmt)
-    try:
-        instance = read_instance(args.file, format=fmt, problem=args.problem)
-    except (OSError, ValueError) as exc:
-        print(f"qopt solve: {exc}", file=sys.stderr)
-        return 2
+    """Solve ``args.file`` and print its top candidates (a table, or one JSON document) on
+    ``args.out``; 0 on success. Failures raise (the exit code is chosen by class)."""
+    inp = load_input(args)
     params = sampler_parameters(args)
-    label = f"solving {instance.name} ({instance.bqm.num_variables} variables)"
     try:
-        with Progress(label):
-            if args.server:
-                from qopt.client import Client
-
-                with Client(args.server) as client:
-                    result = client.solve(instance.bqm, backend=args.backend, timeout=args.timeout,
-                                          name=instance.name, **params)
-            else:
-                result = _solve_here(instance.bqm, args, params)
-    except Exception as exc:  # noqa: BLE001 - a CLI reports every failure in one line
-        print(f"qopt solve: {exc}", file=sys.stderr)
+        with Progress(f"solving {inp.describe()}"):
+            result = solve_input(inp, args, params)
+    except Exception as exc:
         job_id = getattr(exc, "job_id", None)
         if job_id:
-            print(f"the server goes on with it as job {job_id}: qopt result {job_id} --server {args.server}",
-                  file=sys.stderr)
-        return 1
+            exc.add_note(f"the server goes on with it as job {job_id}: qopt result {job_id} --server {args.server}")
+        raise
     if args.json:
-        out = result.to_dict()
-        out["candidates"] = out["candidates"][: args.top]
-        for cand in out["candidates"]:
-            cand[instance.objective_name.replace(" ", "_")] = instance.to_objective(cand["energy"])
-        out["instance"] = {"name": instance.name, "best_known": instance.best_known,
-                           "objective": instance.objective_name, "sense": instance.sense}
-        print(json.dumps(out))
+        args.out.write(json.dumps(result_document(result, args.top, inp)) + "\n")
     else:
-        print(format_table(result, instance, args.top))
+        args.out.write(format_result(result, args.top, inp) + "\n")
     return 0

@@ -2,13 +2,18 @@
 
 :func:`from_mps` translates the HiGHS model (A matrix, bounds, integrality, costs, offset
 and the Hessian of a QUADOBJ/QMATRIX section) into a CQM; :func:`to_mps` writes the LP
-export of a problem and lets HiGHS write it as MPS.
+export of a problem and lets HiGHS write it as MPS. HiGHS prints nothing: ``output_flag``
+is off, and the banner its first instance writes to file descriptor 1 (``Running HiGHS
+...``, before any option can be set) is sent to ``/dev/null``, so stdout stays the
+caller's (``qopt solve model.mps --json`` is one JSON document).
 """
 from __future__ import annotations
 
 import os
 import pathlib
+import sys
 import tempfile
+import threading
 
 import dimod
 import numpy as np
@@ -21,12 +26,41 @@ from qopt.model.problem import ModelError, Problem, validate
 __all__ = ["from_mps", "to_mps"]
 
 
+_banner_lock = threading.Lock()
+_banner_done = False
+
+
+def _quiet_first_highs(highspy):
+    """A ``highspy.Highs()``; the first of the process is built with file descriptor 1 on
+    ``/dev/null``: its constructor prints the banner (once per process) before
+    ``output_flag`` can be set."""
+    global _banner_done
+    with _banner_lock:
+        if _banner_done:
+            return highspy.Highs()
+        try:
+            sys.stdout.flush()
+        except (AttributeError, ValueError, OSError):  # pragma: no cover - a closed or odd stdout
+            pass
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+        _banner_done = True
+        return h
+
+
 def _highs():
     try:
         import highspy
     except ImportError as exc:  # pragma: no cover
         raise ImportError("MPS import needs highspy: pip install highspy") from exc
-    h = highspy.Highs()
+    h = _quiet_first_highs(highspy)
     h.setOptionValue("output_flag", False)
     return highspy, h
 
