@@ -175,9 +175,12 @@ def test_solve_with_an_ocean_composite_on_the_mock_qpu():
 
 def test_solve_with_sampler_refuses_bad_arguments():
     bqm = random_bqm(5, 0.5, seed=1)
-    with pytest.raises(ParameterError) as err:
-        qopt.solve(bqm, sampler=object())
-    assert err.value.field == "sampler"
+    from qopt.samplers.registry import register_sampler, using_sampler
+
+    for bad in (lambda: register_sampler(object()), lambda: using_sampler(object()).__enter__()):
+        with pytest.raises(ParameterError) as err:
+            bad()
+        assert err.value.field == "sampler"
     with pytest.raises(ParameterError) as err:
         qopt.solve(bqm, backend="sa", sampler=dimod.ExactSolver())
     assert err.value.field == "backend"

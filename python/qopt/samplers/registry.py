@@ -31,7 +31,7 @@ from qopt.samplers.spec import ParameterSpec
 
 __all__ = ["BACKENDS", "UnknownBackendError", "get_sampler_class", "backend_names", "parameters_of_all_backends",
            "parameter_spec", "parameter_specs", "CUSTOM_PREFIX", "custom_backend_name", "is_custom_backend",
-           "check_sampler", "register_sampler", "unregister_sampler", "registered_samplers", "using_sampler",
+           "is_dimod_sampler", "check_sampler", "register_sampler", "unregister_sampler", "registered_samplers", "using_sampler",
            "get_sampler"]
 
 #: The prefix of a backend name that stands for a caller's sampler object.
@@ -65,6 +65,13 @@ def custom_backend_name(sampler, label: str | None = None) -> str:
     return CUSTOM_PREFIX + (label or type(sampler).__name__)
 
 
+def is_dimod_sampler(sampler) -> bool:
+    """Whether ``sampler`` is a :class:`dimod.Sampler` or has dimod's sampler interface (a
+    ``sample(bqm, **kwargs)`` method and a ``parameters`` mapping)."""
+    return isinstance(sampler, dimod.Sampler) or (
+        callable(getattr(sampler, "sample", None)) and isinstance(getattr(sampler, "parameters", None), Mapping))
+
+
 def check_sampler(sampler) -> dimod.Sampler:
     """``sampler`` if it can serve as a backend: a :class:`dimod.Sampler`, or an object with a
     ``sample(bqm, **kwargs)`` method and a ``parameters`` mapping (dimod's sampler interface).
@@ -72,9 +79,7 @@ def check_sampler(sampler) -> dimod.Sampler:
     Raises:
         ParameterError: (field ``sampler``) it is neither.
     """
-    if isinstance(sampler, dimod.Sampler):
-        return sampler
-    if callable(getattr(sampler, "sample", None)) and isinstance(getattr(sampler, "parameters", None), Mapping):
+    if is_dimod_sampler(sampler):
         return cast(dimod.Sampler, sampler)
     raise ParameterError("sampler", f"must be a dimod.Sampler (a sample(bqm, **kwargs) method and a parameters "
                                     f"mapping), was {type(sampler).__name__}")

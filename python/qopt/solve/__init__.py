@@ -24,7 +24,7 @@ from collections.abc import Callable
 from qopt.errors import ParameterError
 from qopt.provenance import library_versions
 from qopt.results import Result
-from qopt.samplers.registry import using_sampler
+from qopt.samplers.registry import is_dimod_sampler, using_sampler
 from qopt.solve.bqm import BOUND_TIME_LIMIT, solve_bqm, validate_bqm
 from qopt.solve.constrained import CONSTRAINED_OPTIONS, is_constrained, solve_constrained_model
 from qopt.solve.parameters import INTERNAL_PARAMETERS, resolve_parameters
@@ -59,7 +59,9 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
             or None. It is named ``"custom:<class name>"`` in ``provenance["backend"]``; the
             parameters are checked against its ``parameters`` mapping, and it has no fallback
             tiers. (A server in this process can serve one too:
-            :func:`qopt.samplers.registry.register_sampler`.)
+            :func:`qopt.samplers.registry.register_sampler`.) Anything else given as
+            ``sampler`` (a Qiskit ``SamplerV2``, ``"core"``) is the QAOA backend's own
+            ``sampler`` parameter, passed on as before.
         max_candidates: most distinct candidates returned (default 100).
         time_budget: seconds of wall clock the caller can wait (e.g. the remaining gRPC
             deadline); passed as ``time_limit`` to samplers that support it, capped by any
@@ -99,11 +101,13 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         qopt.errors.ModelError: the constrained model is invalid.
         qopt.errors.UnknownBackendError: ``backend`` is not known.
         qopt.errors.ParameterError: an unknown parameter name or a value out of range (names it);
-            ``sampler`` is not a sampler, or is given with an explicit ``backend``.
+            a dimod ``sampler`` is given with an explicit ``backend``.
         qopt.errors.Cancelled: ``cancel`` was set.
         qopt.errors.NoResultInTime: every fallback tier failed before the deadline.
     """
-    if sampler is not None:
+    if sampler is not None and not is_dimod_sampler(sampler):
+        parameters["sampler"] = sampler  # QAOA's own ``sampler`` (a Qiskit SamplerV2 or "core")
+    elif sampler is not None:
         if backend not in (None, "", "auto"):
             raise ParameterError("backend", f"must be 'auto' or None when sampler is given, was {backend!r}")
         with using_sampler(sampler) as name:
