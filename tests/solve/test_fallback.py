@@ -84,8 +84,8 @@ def test_cached_result_when_no_time_is_left():
 
 
 def test_pipeline_reports_the_chain_and_the_real_backend(monkeypatch):
-    real = bqm_path.get_sampler_class
-    monkeypatch.setattr(bqm_path, "get_sampler_class", lambda name: _Broken if name == "qaoa" else real(name))
+    real = bqm_path.get_sampler
+    monkeypatch.setattr(bqm_path, "get_sampler", lambda name: _Broken() if name == "qaoa" else real(name))
     monkeypatch.setattr(_Broken, "error", TransientBackendError("rate limited"))
     bqm = _bqm()
     result = qopt.solve(bqm, backend="qaoa", time_budget=3.0, seed=4, shots=100)

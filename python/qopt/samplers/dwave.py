@@ -251,8 +251,15 @@ class DWaveSampler(dimod.Sampler):
             ``chain_break_fraction`` field per sample; ``info``: ``chain_break_fraction``
             (mean over reads), ``chain_strength``, ``embedding`` stats (``physical_qubits``,
             ``max_chain_length``, ``mean_chain_length``, ``cache_hit``), ``solver`` (name and a
-            subset of properties), ``versions``, ``timing`` (``embedding_ns``, ``sampling_ns``,
-            ``postprocessing_ns`` and the solver's own ``qpu_timing`` in microseconds).
+            subset of properties), ``versions``; ``timing``: the solver's own timings under
+            Ocean's names, in microseconds (``qpu_access_time``, ``qpu_sampling_time``,
+            ``qpu_programming_time``, ``qpu_anneal_time_per_sample``, ... as
+            ``dwave.system.DWaveSampler`` returns them), and qopt's ``embedding_ns``,
+            ``sampling_ns``, ``postprocessing_ns`` (nanoseconds); ``embedding_context`` as
+            ``EmbeddingComposite(...).sample(..., return_embedding=True)`` returns it
+            (``embedding``: variable -> tuple of qubits, ``chain_break_method``,
+            ``embedding_parameters``, ``chain_strength``, ``timing`` with ``embedding`` and
+            ``unembedding`` in seconds).
 
         Raises:
             ParameterError (a ValueError): a parameter out of range.
@@ -291,7 +298,7 @@ class DWaveSampler(dimod.Sampler):
             child_kwargs["annealing_time"] = annealing_time
         if label is not None and "label" in child.parameters:
             child_kwargs["label"] = label
-        ss = composite.sample(bqm, chain_strength=cs, **child_kwargs)
+        ss = composite.sample(bqm, chain_strength=cs, return_embedding=True, **child_kwargs)
         ss.resolve()
         t2 = time.perf_counter_ns()
         rec = ss.record
@@ -299,7 +306,14 @@ class DWaveSampler(dimod.Sampler):
         cbf = float(np.average(rec.chain_break_fraction, weights=occ)) if "chain_break_fraction" in rec.dtype.names \
             else 0.0
         child_info = dict(ss.info)
-        qpu_timing = child_info.get("timing", {})
+        qpu_timing = dict(child_info.get("timing") or {})
+        context = dict(child_info.get("embedding_context") or {})
+        context["embedding"] = {v: tuple(chain) for v, chain in embedding.items()}
+        context.setdefault("chain_break_method", "majority_vote")
+        context.setdefault("embedding_parameters", {})
+        context["chain_strength"] = cs
+        unembed_s = float((context.get("timing") or {}).get("unembedding", 0.0))
+        context["timing"] = {"embedding": (t1 - t0) * 1e-9, "unembedding": unembed_s}
         stats = embedding_stats(embedding)
         stats["cache_hit"] = hit
         stats["num_variables"] = bqm.num_variables
@@ -313,9 +327,10 @@ class DWaveSampler(dimod.Sampler):
             "solver": {"name": self._solver_name(child),
                        "properties": {k: child.properties[k] for k in _PROPERTY_SUBSET if k in child.properties}},
             "problem_id": child_info.get("problem_id"),
+            "embedding_context": context,
             "versions": _versions(),
         })
         t3 = time.perf_counter_ns()
-        out.info["timing"] = {"embedding_ns": t1 - t0, "sampling_ns": t2 - t1, "postprocessing_ns": t3 - t2,
-                              "qpu_timing": qpu_timing}
+        out.info["timing"] = {**qpu_timing, "embedding_ns": t1 - t0, "sampling_ns": t2 - t1,
+                              "postprocessing_ns": t3 - t2}
         return out

@@ -6,21 +6,36 @@ their types and ranges, and the backend's size rule. Its dimod ``parameters`` ma
 derived from it. The pipeline and the service validate requests against the specs.
 Optional heavy dependencies (qiskit, dwave-system) are only imported when their backend
 is used (the backend modules import them lazily, so reading a spec imports none).
+
+A caller's own sampler object (any :class:`dimod.Sampler`, e.g. an Ocean sampler such as
+``dwave.system.testing.MockDWaveSampler`` behind an ``EmbeddingComposite``) runs under a
+backend name ``"custom:<label>"`` (the label defaults to its class name), reported as such in
+provenance: for one call with :func:`using_sampler` (what ``qopt.solve(..., sampler=obj)``
+does), or for the whole process with :func:`register_sampler` (so an in-process
+:class:`qopt.service.Server` serves it to clients asking for that backend name).
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib
 import importlib.util
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from typing import cast
 
 import dimod
 
-from qopt.errors import UnknownBackendError
+from qopt.errors import ParameterError, UnknownBackendError
 from qopt.samplers.spec import ParameterSpec
 
 __all__ = ["BACKENDS", "UnknownBackendError", "get_sampler_class", "backend_names", "parameters_of_all_backends",
-           "parameter_spec", "parameter_specs"]
+           "parameter_spec", "parameter_specs", "CUSTOM_PREFIX", "custom_backend_name", "is_custom_backend",
+           "is_dimod_sampler", "check_sampler", "register_sampler", "unregister_sampler", "registered_samplers", "using_sampler",
+           "get_sampler"]
+
+#: The prefix of a backend name that stands for a caller's sampler object.
+CUSTOM_PREFIX = "custom:"
 
 # name -> (module, class name, one-line description)
 BACKENDS: dict[str, tuple[str, str, str]] = {
@@ -31,6 +46,117 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     "dwave": ("qopt.samplers.dwave", "DWaveSampler", "D-Wave quantum annealer through dwave-system"),
     "hybrid": ("qopt.hybrid.sampler", "HybridSampler", "decomposition with quantum subproblems and a classical race"),
 }
+
+
+# custom backend name -> sampler object: process-wide (register_sampler) and per call (using_sampler)
+_REGISTERED: dict[str, dimod.Sampler] = {}
+_REGISTERED_LOCK = threading.Lock()
+_CALL_SAMPLERS: contextvars.ContextVar[Mapping[str, dimod.Sampler] | None] = contextvars.ContextVar(
+    "qopt_call_samplers", default=None)
+
+
+def is_custom_backend(name: str | None) -> bool:
+    """Whether backend ``name`` stands for a caller's sampler object (``"custom:..."``)."""
+    return isinstance(name, str) and name.startswith(CUSTOM_PREFIX)
+
+
+def custom_backend_name(sampler, label: str | None = None) -> str:
+    """``"custom:<label>"``; ``label`` defaults to the sampler's class name."""
+    return CUSTOM_PREFIX + (label or type(sampler).__name__)
+
+
+def is_dimod_sampler(sampler) -> bool:
+    """Whether ``sampler`` is a :class:`dimod.Sampler` or has dimod's sampler interface (a
+    ``sample(bqm, **kwargs)`` method and a ``parameters`` mapping)."""
+    return isinstance(sampler, dimod.Sampler) or (
+        callable(getattr(sampler, "sample", None)) and isinstance(getattr(sampler, "parameters", None), Mapping))
+
+
+def check_sampler(sampler) -> dimod.Sampler:
+    """``sampler`` if it can serve as a backend: a :class:`dimod.Sampler`, or an object with a
+    ``sample(bqm, **kwargs)`` method and a ``parameters`` mapping (dimod's sampler interface).
+
+    Raises:
+        ParameterError: (field ``sampler``) it is neither.
+    """
+    if is_dimod_sampler(sampler):
+        return cast(dimod.Sampler, sampler)
+    raise ParameterError("sampler", f"must be a dimod.Sampler (a sample(bqm, **kwargs) method and a parameters "
+                                    f"mapping), was {type(sampler).__name__}")
+
+
+def register_sampler(sampler, label: str | None = None) -> str:
+    """Make ``sampler`` a backend of this process under ``"custom:<label>"`` (replacing one
+    registered under that name); returns the name. A server started in this process then runs
+    requests for that backend on it.
+
+    Args:
+        sampler: any :class:`dimod.Sampler` (see :func:`check_sampler`); it must be safe to
+            call from several threads if the server runs jobs concurrently.
+        label: the name after ``"custom:"`` (default: the sampler's class name).
+
+    Raises:
+        ParameterError: ``sampler`` is not a sampler, or ``label`` is empty or not a string.
+    """
+    check_sampler(sampler)
+    if label is not None and (not isinstance(label, str) or not label):
+        raise ParameterError("label", f"must be None or a non-empty string, was {label!r}")
+    name = custom_backend_name(sampler, label)
+    with _REGISTERED_LOCK:
+        _REGISTERED[name] = sampler
+    return name
+
+
+def unregister_sampler(name: str) -> None:
+    """Remove the sampler :func:`register_sampler` registered as ``name`` (no error when absent)."""
+    with _REGISTERED_LOCK:
+        _REGISTERED.pop(name, None)
+
+
+def registered_samplers() -> dict[str, dimod.Sampler]:
+    """A copy of the process-wide custom backends, name -> sampler."""
+    with _REGISTERED_LOCK:
+        return dict(_REGISTERED)
+
+
+@contextlib.contextmanager
+def using_sampler(sampler, label: str | None = None) -> Iterator[str]:
+    """Within the ``with`` block (this thread / context only), ``"custom:<label>"`` names
+    ``sampler``; yields that name.
+
+    Raises:
+        ParameterError: ``sampler`` is not a sampler (see :func:`check_sampler`).
+    """
+    check_sampler(sampler)
+    name = custom_backend_name(sampler, label)
+    token = _CALL_SAMPLERS.set({**(_CALL_SAMPLERS.get() or {}), name: sampler})
+    try:
+        yield name
+    finally:
+        _CALL_SAMPLERS.reset(token)
+
+
+def _custom_sampler(name: str) -> dimod.Sampler:
+    found = (_CALL_SAMPLERS.get() or {}).get(name)
+    if found is None:
+        with _REGISTERED_LOCK:
+            found = _REGISTERED.get(name)
+    if found is None:
+        raise UnknownBackendError(f"backend {name!r} names no sampler object here: pass sampler=... to "
+                                  "qopt.solve, or register one with qopt.samplers.registry.register_sampler")
+    return found
+
+
+def get_sampler(name: str) -> dimod.Sampler:
+    """A sampler for backend ``name``: the caller's object for a ``"custom:..."`` name, else a
+    new instance of the registered class.
+
+    Raises:
+        UnknownBackendError: ``name`` is not a known backend.
+    """
+    if is_custom_backend(name):
+        return _custom_sampler(name)
+    return get_sampler_class(name)()
 
 
 def backend_names() -> list[str]:
@@ -47,11 +173,14 @@ def backend_names() -> list[str]:
 
 
 def get_sampler_class(name: str) -> type[dimod.Sampler]:
-    """Return the sampler class for backend ``name``.
+    """Return the sampler class for backend ``name`` (for a ``"custom:..."`` name, the class
+    of the caller's object; use :func:`get_sampler` for an instance).
 
     Raises:
         UnknownBackendError: ``name`` is not a known backend.
     """
+    if is_custom_backend(name):
+        return type(_custom_sampler(name))
     try:
         module, cls, _ = BACKENDS[name]
     except KeyError:
@@ -74,9 +203,9 @@ def parameter_spec(name: str) -> ParameterSpec:
         UnknownBackendError: ``name`` is not a known backend.
         ImportError: its module needs a dependency that is not installed.
     """
-    cls = get_sampler_class(name)
-    spec = getattr(cls, "parameter_spec", None)
-    return spec if isinstance(spec, ParameterSpec) else ParameterSpec.from_dimod(cast(Mapping, cls.parameters))
+    source = _custom_sampler(name) if is_custom_backend(name) else get_sampler_class(name)
+    spec = getattr(source, "parameter_spec", None)
+    return spec if isinstance(spec, ParameterSpec) else ParameterSpec.from_dimod(cast(Mapping, source.parameters))
 
 
 def parameter_specs() -> dict[str, ParameterSpec]:

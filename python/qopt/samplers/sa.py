@@ -23,15 +23,18 @@ import scipy.sparse
 
 from qopt import _core
 from qopt.errors import ParameterError
-from qopt.samplers.spec import Param, ParameterSpec, event_validator
+from qopt.samplers.spec import Param, ParameterSpec, callable_validator, event_validator
 
 __all__ = ["SimulatedAnnealingSampler", "ising_csr", "default_beta_range", "INITIAL_STATES_GENERATORS",
-           "InitialStatesGenerator"]
+           "InitialStatesGenerator", "ACCEPTANCE_CRITERIA"]
 
 #: How :class:`dimod.Initialized` fills missing initial states.
 #: dimod.Initialized's ways to fill missing initial states.
 InitialStatesGenerator = Literal["none", "tile", "random"]
 INITIAL_STATES_GENERATORS: tuple[InitialStatesGenerator, ...] = ("none", "tile", "random")
+
+#: The proposal acceptance criteria the kernel implements (dwave-samplers also has "Gibbs").
+ACCEPTANCE_CRITERIA: tuple[str, ...] = ("Metropolis",)
 
 
 def ising_csr(bqm: dimod.BinaryQuadraticModel):
@@ -132,7 +135,14 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         Param("beta_schedule_type", "str", "geometric", choices=("linear", "geometric", "custom"),
               properties=("beta_schedule_options",), doc="interpolation over beta_range, or custom"),
         Param("beta_schedule", "array", None, minimum=0.0, unit="1/energy",
-              doc="one beta per sweep; only with beta_schedule_type='custom'"),
+              doc="one beta per num_sweeps_per_beta sweeps; only with beta_schedule_type='custom'"),
+        Param("num_sweeps_per_beta", "int", 1, minimum=1, doc="sweeps at each beta (dwave-samplers' meaning)"),
+        Param("randomize_order", "bool", False,
+              doc="only False: the kernel updates variables in index order once per sweep"),
+        Param("proposal_acceptance_criteria", "str", "Metropolis", choices=ACCEPTANCE_CRITERIA,
+              doc="only 'Metropolis' (the kernel's acceptance test); 'Gibbs' is refused"),
+        Param("interrupt_function", "object", None, wire=False, validator=callable_validator("interrupt_function"),
+              doc="a callable of no arguments, polled every 5 ms; True stops the run (dwave-samplers' meaning)"),
         Param("seed", "int", None, minimum=0, maximum=2**64 - 1,
               doc="64-bit seed (None: drawn, reported in info); results do not depend on num_threads"),
         Param("num_threads", "int", 1, minimum=1, maximum=1024, doc="worker threads (the GIL is released)"),
@@ -155,21 +165,40 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                beta_range: tuple[float, float] | None = None, beta_schedule_type: str = "geometric",
                seed: int | None = None, num_threads: int = 1, initial_states=None,
                initial_states_generator: InitialStatesGenerator = "random", time_limit: float | None = None,
-               polish: bool = False, interrupt=None, beta_schedule=None, **kwargs) -> dimod.SampleSet:
+               polish: bool = False, interrupt=None, beta_schedule=None, num_sweeps_per_beta: int = 1,
+               randomize_order: bool = False, proposal_acceptance_criteria: str = "Metropolis",
+               interrupt_function=None, **kwargs) -> dimod.SampleSet:
         """Sample from ``bqm`` by simulated annealing.
 
         Args:
             bqm: the model; SPIN or BINARY.
             num_reads: independent anneals (default 1, or the number of initial states).
-            num_sweeps: sweeps per read (default 1000, or len(beta_schedule)); one sweep is
-                n flip attempts.
+            num_sweeps: sweeps per read (default 1000, or len(beta_schedule) *
+                num_sweeps_per_beta); one sweep is n flip attempts. Must be a multiple of
+                ``num_sweeps_per_beta``.
             beta_range: (hot, cold) inverse temperatures in 1/energy units; default from the
                 biases (see :func:`default_beta_range`).
             beta_schedule_type: ``"geometric"`` (default) or ``"linear"`` interpolation
                 over ``beta_range``, or ``"custom"`` to give ``beta_schedule``.
             beta_schedule: with ``beta_schedule_type="custom"`` only: 1-D array of betas
-                (1/energy, finite, >= 0), one per sweep; ``num_sweeps`` then defaults to
-                its length and must equal it if given.
+                (1/energy, finite, >= 0), each held for ``num_sweeps_per_beta`` sweeps;
+                ``num_sweeps`` then defaults to ``len(beta_schedule) * num_sweeps_per_beta``
+                and must equal it if given; ``beta_range``, if given, must equal its first
+                and last entries.
+            num_sweeps_per_beta: sweeps at each beta (default 1), as in dwave-samplers: the
+                schedule has ``num_sweeps // num_sweeps_per_beta`` betas, each repeated; a
+                one-beta schedule is the cold end of ``beta_range``.
+            randomize_order: dwave-samplers' choice of random-order updates. Only False
+                (the default: variables updated in index order, once each per sweep) is
+                supported; True raises :class:`ParameterError`.
+            proposal_acceptance_criteria: ``"Metropolis"`` (the default, the kernel's
+                test); dwave-samplers' ``"Gibbs"`` raises :class:`ParameterError`.
+            interrupt_function: None or a callable of no arguments, as in dwave-samplers:
+                when it returns True the run stops and returns the states reached. It is
+                polled every 5 ms while sampling (dwave-samplers calls it between reads):
+                running reads stop at the next sweep boundary, reads not yet started are
+                dropped, and ``info["interrupted"]`` is True. An exception it raises stops
+                the run and is re-raised.
             seed: 64-bit seed; drawn at random when None and reported in ``info["seed"]``.
                 The same seed gives the same samples whatever ``num_threads``.
             num_threads: worker threads (reads are spread over them; the GIL is released).
@@ -197,27 +226,29 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         Returns:
             dimod.SampleSet in the BQM's vartype, energies equal ``bqm.energies``
             (recomputed in double precision); ``info`` holds ``seed``, ``beta_range``,
-            ``beta_schedule_type``, ``num_sweeps``, ``num_sweeps_completed``,
+            ``beta_schedule_type``, ``num_sweeps``, ``num_sweeps_per_beta``, ``num_sweeps_completed``,
             ``stopped_early``, ``interrupted``, ``polish``, ``kernel`` (``"sparse"`` or
             ``"dense"``) and ``timing`` (``preprocessing_ns``, ``sampling_ns``,
             ``postprocessing_ns``, in nanoseconds).
 
         Raises:
-            ParameterError (a ValueError): a parameter out of range, naming it.
+            ParameterError (a ValueError): a parameter out of range, naming it; a
+                dwave-samplers option the kernel does not implement
+                (``randomize_order=True``, ``proposal_acceptance_criteria="Gibbs"``).
         """
         t0 = time.perf_counter_ns()
         self.remove_unknown_kwargs(**kwargs)
         spec = self.parameter_spec
         num_sweeps_given = num_sweeps is not None
         num_sweeps = spec.check("num_sweeps", 1000 if num_sweeps is None else num_sweeps)
+        per_beta, interrupt = _ocean_options(spec, num_sweeps_per_beta, randomize_order,
+                                             proposal_acceptance_criteria, interrupt_function, interrupt)
         num_threads = spec.check("num_threads", num_threads)
         beta_schedule_type = spec.check("beta_schedule_type", beta_schedule_type)
         custom = spec.check("beta_schedule", beta_schedule)
         if beta_schedule_type == "custom":
             if custom is None:
                 raise ParameterError("beta_schedule", "must be given when beta_schedule_type is 'custom', was None")
-            if beta_range is not None:
-                raise ParameterError("beta_range", "must be None when beta_schedule_type is 'custom'")
         elif custom is not None:
             raise ParameterError("beta_schedule", "must be None unless beta_schedule_type is 'custom'")
         seed = spec.check("seed", seed)
@@ -225,7 +256,6 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             seed = spec.random_seed()  # below 2**52: exact as a double (protobuf Struct)
         time_limit = spec.check("time_limit", time_limit)
         num_reads = spec.check("num_reads", num_reads)
-        interrupt = spec.check("interrupt", interrupt)
         polish = spec.check("polish", polish)
         beta_range = spec.check("beta_range", beta_range)
         initial_states_generator = spec.check("initial_states_generator", initial_states_generator)
@@ -243,13 +273,23 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         h, row_ptr, col, J, offset = ising_csr(bqm)
 
         if custom is not None:
-            if num_sweeps_given and num_sweeps != len(custom):
-                raise ParameterError("num_sweeps", f"must equal len(beta_schedule) = {len(custom)}, was {num_sweeps}")
-            num_sweeps = len(custom)
-            beta_range = (float(custom[0]), float(custom[-1])) if len(custom) else (0.0, 0.0)
-        elif beta_range is None:
-            beta_range = default_beta_range(h, row_ptr, J)
-        betas = custom if custom is not None else _beta_schedule(beta_range, num_sweeps, beta_schedule_type)
+            if num_sweeps_given and num_sweeps != len(custom) * per_beta:
+                raise ParameterError("num_sweeps", f"must equal len(beta_schedule) * num_sweeps_per_beta = "
+                                                   f"{len(custom) * per_beta}, was {num_sweeps}")
+            num_sweeps = len(custom) * per_beta
+            ends = (float(custom[0]), float(custom[-1])) if len(custom) else (0.0, 0.0)
+            if beta_range is not None and tuple(beta_range) != ends:
+                raise ParameterError("beta_range", f"must be None or equal the ends of beta_schedule {ends} when "
+                                                   f"beta_schedule_type is 'custom', was {tuple(beta_range)}")
+            beta_range = ends
+            betas = np.repeat(custom, per_beta)
+        else:
+            if num_sweeps % per_beta:
+                raise ParameterError("num_sweeps", f"must be a multiple of num_sweeps_per_beta = {per_beta}, "
+                                                   f"was {num_sweeps}")
+            if beta_range is None:
+                beta_range = default_beta_range(h, row_ptr, J)
+            betas = np.repeat(_beta_schedule(beta_range, num_sweeps // per_beta, beta_schedule_type), per_beta)
 
         init = None
         if parsed is not None:
@@ -263,6 +303,8 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             h, row_ptr, col, J, betas, num_reads, seed, num_threads, init, kernel_limit, bool(polish),
             "auto", 0.65, interrupt)
         t2 = time.perf_counter_ns()
+        if isinstance(interrupt, _InterruptFunction) and interrupt.error is not None:
+            raise interrupt.error
         energies = energies + offset
         if kinfo["sigint"]:
             warnings.warn("simulated annealing interrupted (SIGINT): returning the states reached",
@@ -274,6 +316,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             "beta_range": [float(beta_range[0]), float(beta_range[1])],
             "beta_schedule_type": beta_schedule_type,
             "num_sweeps": num_sweeps,
+            "num_sweeps_per_beta": per_beta,
             "num_sweeps_completed": int(kinfo["num_sweeps_completed"]),
             "stopped_early": bool(kinfo["stopped_early"]),
             "interrupted": bool(kinfo["interrupted"]),
@@ -287,10 +330,56 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         return ss
 
 
+def _ocean_options(spec: ParameterSpec, num_sweeps_per_beta, randomize_order, proposal_acceptance_criteria,
+                   interrupt_function, interrupt):
+    """dwave-samplers' options checked: ``(num_sweeps_per_beta, interrupt)`` where
+    ``interrupt`` also stops when ``interrupt_function()`` returns True.
+
+    Raises:
+        ParameterError: an invalid value, or an option the kernel does not implement.
+    """
+    per_beta = spec.check("num_sweeps_per_beta", num_sweeps_per_beta)
+    if spec.check("randomize_order", randomize_order):
+        raise ParameterError("randomize_order", "True is not supported: the qopt kernel updates variables in "
+                                                "index order (randomize_order=False); use "
+                                                "dwave.samplers.SimulatedAnnealingSampler for random order")
+    if proposal_acceptance_criteria == "Gibbs":
+        raise ParameterError("proposal_acceptance_criteria", "'Gibbs' is not supported: the qopt kernel uses the "
+                                                             "Metropolis criterion; use "
+                                                             "dwave.samplers.SimulatedAnnealingSampler for Gibbs")
+    spec.check("proposal_acceptance_criteria", proposal_acceptance_criteria)
+    interrupt = spec.check("interrupt", interrupt)
+    function = spec.check("interrupt_function", interrupt_function)
+    if function is not None:
+        interrupt = _InterruptFunction(function, interrupt)
+    return per_beta, interrupt
+
+
+class _InterruptFunction:
+    """An event (``is_set()``) that is set when ``function()`` returns True or ``event`` is
+    set; an exception from ``function`` sets it and is kept in :attr:`error`."""
+
+    def __init__(self, function, event=None):
+        self.function = function
+        self.event = event
+        self.error: BaseException | None = None
+
+    def is_set(self) -> bool:
+        if self.event is not None and self.event.is_set():
+            return True
+        try:
+            return bool(self.function())
+        except Exception as exc:  # noqa: BLE001 - re-raised by sample() once the kernel returns
+            self.error = exc
+            return True
+
+
 def _beta_schedule(beta_range, num_sweeps: int, kind: str) -> np.ndarray:
     hot, cold = beta_range
     if num_sweeps == 0:
         return np.zeros(0)
+    if num_sweeps == 1:  # dwave-samplers: one sweep at the target (cold) beta
+        return np.array([float(cold)])
     if kind == "linear":
         return np.linspace(hot, cold, num_sweeps)
     if hot <= 0.0:

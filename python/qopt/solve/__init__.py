@@ -21,8 +21,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from qopt.errors import ParameterError
 from qopt.provenance import library_versions
 from qopt.results import Result
+from qopt.samplers.registry import is_dimod_sampler, using_sampler
 from qopt.solve.bqm import BOUND_TIME_LIMIT, solve_bqm, validate_bqm
 from qopt.solve.constrained import CONSTRAINED_OPTIONS, is_constrained, solve_constrained_model
 from qopt.solve.parameters import INTERNAL_PARAMETERS, resolve_parameters
@@ -39,7 +41,7 @@ DEFAULT_MAX_CANDIDATES = 100
 def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAULT_MAX_CANDIDATES,
           time_budget: float | None = None, on_progress: Callable[[dict], None] | None = None,
           cancel: threading.Event | None = None, fallback: bool = True, presolve: bool = True,
-          lower_bound: bool = True, **parameters) -> Result:
+          lower_bound: bool = True, sampler=None, **parameters) -> Result:
     """Solve ``problem`` in-process and return ranked candidates.
 
     Args:
@@ -51,6 +53,15 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
             ``inequality`` are passed with the sampler parameters.
         backend: backend name (``"sa"``, ``"exact"``, ``"qaoa"``, ...), or ``"auto"`` / None
             to let qopt choose; the choice and its reason are in ``provenance["routing"]``.
+        sampler: a caller's sampler object (any :class:`dimod.Sampler`, e.g.
+            ``dimod.ExactSolver()`` or ``EmbeddingComposite(MockDWaveSampler())``) to run the
+            pipeline on instead of a registered backend; ``backend`` must then be ``"auto"``
+            or None. It is named ``"custom:<class name>"`` in ``provenance["backend"]``; the
+            parameters are checked against its ``parameters`` mapping, and it has no fallback
+            tiers. (A server in this process can serve one too:
+            :func:`qopt.samplers.registry.register_sampler`.) Anything else given as
+            ``sampler`` (a Qiskit ``SamplerV2``, ``"core"``) is the QAOA backend's own
+            ``sampler`` parameter, passed on as before.
         max_candidates: most distinct candidates returned (default 100).
         time_budget: seconds of wall clock the caller can wait (e.g. the remaining gRPC
             deadline); passed as ``time_limit`` to samplers that support it, capped by any
@@ -89,10 +100,20 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         qopt.errors.ProblemError: the BQM is invalid (empty, non-finite biases).
         qopt.errors.ModelError: the constrained model is invalid.
         qopt.errors.UnknownBackendError: ``backend`` is not known.
-        qopt.errors.ParameterError: an unknown parameter name or a value out of range (names it).
+        qopt.errors.ParameterError: an unknown parameter name or a value out of range (names it);
+            a dimod ``sampler`` is given with an explicit ``backend``.
         qopt.errors.Cancelled: ``cancel`` was set.
         qopt.errors.NoResultInTime: every fallback tier failed before the deadline.
     """
+    if sampler is not None and not is_dimod_sampler(sampler):
+        parameters["sampler"] = sampler  # QAOA's own ``sampler`` (a Qiskit SamplerV2 or "core")
+    elif sampler is not None:
+        if backend not in (None, "", "auto"):
+            raise ParameterError("backend", f"must be 'auto' or None when sampler is given, was {backend!r}")
+        with using_sampler(sampler) as name:
+            return solve(problem, name, max_candidates=max_candidates, time_budget=time_budget,
+                         on_progress=on_progress, cancel=cancel, fallback=fallback, presolve=presolve,
+                         lower_bound=lower_bound, **parameters)
     stages = Stages(on_progress=on_progress, cancel=cancel)
     if is_constrained(problem):
         return solve_constrained_model(problem, backend, stages=stages, max_candidates=max_candidates,

@@ -23,7 +23,7 @@ from qopt.problem_hash import bqm_sha256
 from qopt.provenance import jsonable, library_versions, provenance_record
 from qopt.results import Result, add_lower_bound, confidence_from_sampleset, rank_sampleset
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES
-from qopt.samplers.registry import get_sampler_class
+from qopt.samplers.registry import get_sampler
 from qopt.solve.fallback import sample_with_fallback
 from qopt.solve.parameters import INTERNAL_PARAMETERS, public_parameters, resolve_parameters
 from qopt.solve.routing import route
@@ -96,7 +96,7 @@ def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: i
         else:
             decision = route(bqm, backend, time_budget=time_budget)
         name = decision.backend
-        sampler = get_sampler_class(name)()
+        sampler = get_sampler(name)
         params, ignored = resolve_parameters(sampler, decision, backend, parameters)
         accepted = set(sampler.parameters) - INTERNAL_PARAMETERS
         bound_task = None

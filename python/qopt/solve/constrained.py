@@ -20,7 +20,7 @@ from qopt.errors import Cancelled, ModelError, ParameterError
 from qopt.problem_hash import bqm_sha256
 from qopt.provenance import provenance_record
 from qopt.results import Candidate, Result, confidence_from_candidates
-from qopt.samplers.registry import get_sampler_class
+from qopt.samplers.registry import get_sampler
 from qopt.solve.fallback import sample_with_fallback
 from qopt.solve.parameters import public_parameters, resolve_parameters
 from qopt.solve.routing import route
@@ -135,7 +135,7 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
             raise ParameterError("penalty", f"could not be applied: {exc}") from None
         decision = route(bqm0, backend, time_budget=time_budget)
         name = decision.backend
-        sampler = get_sampler_class(name)()
+        sampler = get_sampler(name)
         params, ignored = resolve_parameters(sampler, decision, backend, params)
         if "num_reads" in sampler.parameters and params.get("num_reads") is None:
             params["num_reads"] = DEFAULT_NUM_READS  # calibration needs a population of reads

@@ -36,7 +36,7 @@ def from_quadratic_program(qp) -> Problem:
     o = qp.objective
     obj.add_linear_from(o.linear.to_dict(use_name=True).items())
     for (u, v), b in o.quadratic.to_dict(use_name=True).items():
-        obj.add_quadratic(u, v, b)
+        _add_quadratic(obj, u, v, b)
     obj.offset = float(o.constant)
     maximize = o.sense == QuadraticObjective.Sense.MAXIMIZE
     if maximize:
@@ -59,11 +59,20 @@ def from_quadratic_program(qp) -> Problem:
             lhs.add_variable(cqm.vartype(v), v, lower_bound=cqm.lower_bound(v), upper_bound=cqm.upper_bound(v))
         lhs.add_linear_from(lin.items())
         for (u, v), b in quad.items():
-            lhs.add_quadratic(u, v, b)
+            _add_quadratic(lhs, u, v, b)
         cqm.add_constraint_from_model(lhs, senses[c.sense], float(c.rhs), label=c.name)
     problem = Problem(cqm, "max" if maximize else "min", qp.name or "", {"source": "quadratic_program"})
     validate(problem)
     return problem
+
+
+def _add_quadratic(qm: dimod.QuadraticModel, u, v, bias: float) -> None:
+    """Add ``bias * u * v``; a binary square (``x*x``, e.g. after qiskit's
+    ``substitute_variables``) is ``x``."""
+    if u == v and qm.vartype(u) is dimod.BINARY:
+        qm.add_linear(u, bias)
+    else:
+        qm.add_quadratic(u, v, bias)
 
 
 def to_quadratic_program(problem: Problem):
