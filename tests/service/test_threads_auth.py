@@ -76,7 +76,8 @@ class _Blocking:
 
 
 def test_pool_is_sized_above_the_slot_limits():
-    config = ServiceConfig(rpc_workers=3, max_concurrent_solves=5, max_watch_streams=2, max_public_streams=1)
+    config = ServiceConfig(rpc_workers=3, max_concurrent_solves=5, max_waiting_solves=0, max_watch_streams=2,
+                           max_public_streams=1)
     assert config.long_call_threads == 8 and config.rpc_threads == 11
     assert ServiceConfig().rpc_threads > ServiceConfig().max_concurrent_solves + ServiceConfig().max_watch_streams
 
@@ -84,7 +85,7 @@ def test_pool_is_sized_above_the_slot_limits():
 def test_short_calls_answer_when_every_watch_and_solve_slot_is_busy():
     fn = _Blocking()
     # defaults: 12 solves, 8 watch streams; one principal may fill every Solve slot here
-    config = ServiceConfig(rpc_workers=2, job_workers=1, max_concurrent_solves_per_principal=0)
+    config = ServiceConfig(rpc_workers=2, job_workers=1, max_concurrent_solves_per_principal=0, max_waiting_solves=0)
     with Server("127.0.0.1:0", config=config, solve_fn=fn) as srv, Client(srv.address) as c, \
             grpc.insecure_channel(srv.address) as ch, concurrent.futures.ThreadPoolExecutor(16) as pool:
         stub = pb_grpc.SolverServiceStub(ch)
@@ -128,7 +129,8 @@ def test_long_calls_beyond_their_share_are_refused_by_the_interceptor():
     # a Solve waiting for an earlier call with the same request_id holds a thread too: it is
     # refused at once when the long-call share (solves + watch streams) is used up
     fn = _Blocking()
-    config = ServiceConfig(rpc_workers=1, max_concurrent_solves=1, max_watch_streams=0, max_public_streams=1)
+    config = ServiceConfig(rpc_workers=1, max_concurrent_solves=1, max_waiting_solves=0, max_watch_streams=0,
+                           max_public_streams=1)
     with Server("127.0.0.1:0", config=config, solve_fn=fn) as srv, Client(srv.address) as c, \
             concurrent.futures.ThreadPoolExecutor(1) as pool:
         first = pool.submit(c.solve, _bqm(), backend="sa", num_reads=1, timeout=60, request_id="dup")

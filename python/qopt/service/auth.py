@@ -19,7 +19,7 @@ context with ``.principal`` and ``.method``), times it, and records its status c
 the metrics and the JSON log. Health checking is never authenticated; reflection is
 when authentication is on. It bounds the RPC threads long calls hold (see
 :attr:`qopt.service.limits.ServiceConfig.rpc_threads`): ``Solve`` and ``WatchJob``
-together at most ``max_concurrent_solves + max_watch_streams``, health ``Watch`` and
+together at most ``max_concurrent_solves + max_waiting_solves + max_watch_streams``, health ``Watch`` and
 reflection streams at most ``max_public_streams``; beyond, ``RESOURCE_EXHAUSTED``.
 
 Make a token and its digest::
@@ -280,7 +280,8 @@ class AuthInterceptor(grpc.ServerInterceptor):
         self.reject_tokens_when_auth_off = bool(config is not None and config.reject_tokens_when_auth_off)
         self._long = self._public = None
         if config is not None:
-            self._long = _Slots(config.max_concurrent_solves + config.max_watch_streams, "Solve and WatchJob calls")
+            self._long = _Slots(config.max_concurrent_solves + config.max_waiting_solves + config.max_watch_streams,
+                                "Solve and WatchJob calls")
             self._public = _Slots(config.max_public_streams, "health Watch and reflection streams")
         self._logged_digests: set[str] = set()
         self._logged_lock = threading.Lock()

@@ -91,6 +91,9 @@ class ServiceConfig:
 
         Threads and auth defaults:
 
+        max_waiting_solves: most ``Solve`` calls waiting for a slot (``max_solve_wait``) at once,
+            besides the ``max_concurrent_solves`` solving; each holds an RPC thread while it
+            waits, so the pool has a thread for it. Beyond, ``RESOURCE_EXHAUSTED``.
         max_public_streams: most health ``Watch`` and reflection streams open at once
             (each holds an RPC thread); beyond it ``RESOURCE_EXHAUSTED``. Health ``Check``
             is not a stream and is not counted.
@@ -172,6 +175,7 @@ class ServiceConfig:
     min_solve_seconds: float = 0.0
     # -- threads and auth defaults --
     max_public_streams: int = 4
+    max_waiting_solves: int = 32
     insecure: bool = False
     reject_tokens_when_auth_off: bool = False
 
@@ -224,9 +228,10 @@ class ServiceConfig:
 
     @property
     def long_call_threads(self) -> int:
-        """RPC threads that long calls may hold at once: one per Solve slot, watch stream
-        and public (health ``Watch``, reflection) stream."""
-        return self.max_concurrent_solves + self.max_watch_streams + self.max_public_streams
+        """RPC threads that long calls may hold at once: one per Solve slot, Solve waiting
+        for a slot, watch stream and public (health ``Watch``, reflection) stream."""
+        return (self.max_concurrent_solves + self.max_waiting_solves + self.max_watch_streams
+                + self.max_public_streams)
 
     @property
     def rpc_threads(self) -> int:

@@ -7,7 +7,7 @@ shut the server down: health turns NOT_SERVING, in-flight ``Solve`` calls are ca
 jobs are interrupted and put back to QUEUED for the next start, WatchJob streams end, and
 the process exits (status 0) within ``grace`` seconds (``ServiceConfig.grace``).
 
-Threads: the RPC pool has ``config.rpc_threads`` threads, one per Solve slot, watch
+Threads: the RPC pool has ``config.rpc_threads`` threads, one per Solve slot, waiting Solve, watch
 stream and public stream plus ``rpc_workers`` for short calls, and the interceptor keeps
 long calls within their share, so health checks, ``GetJob``, ``ListJobs`` and
 ``CancelJob`` find a thread when every slot is busy.
