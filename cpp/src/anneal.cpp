@@ -163,13 +163,30 @@ inline float* align64(float* p) {
   return reinterpret_cast<float*>((a + 63) / 64 * 64);
 }
 
+// One lane group's progress state, kept out of the kernel's registers.
+struct LaneProgress {
+  std::int64_t clock_mask = 0;   // the clock is read every clock_mask + 1 sweeps (about kClockSpins spins)
+  std::int64_t seen_epoch = 0;   // the last snapshot round this group took part in
+  std::int64_t valid = 0;        // lanes holding real reads (the rest are dummies)
+  Clock::time_point quiet_until; // no snapshot before this (its cost, kSnapshotQuiet times)
+};
+
+LaneProgress lane_progress(const Control& ctl, index_type n, std::int64_t lanes, std::int64_t r0) {
+  LaneProgress lp;
+  while ((lp.clock_mask + 1) * static_cast<std::int64_t>(n) < kClockSpins && lp.clock_mask < 1023)
+    lp.clock_mask = lp.clock_mask * 2 + 1;
+  lp.seen_epoch = ctl.epoch.load(std::memory_order_relaxed);
+  lp.valid = std::min<std::int64_t>(lanes, ctl.opt->num_reads - r0);
+  return lp;
+}
+
 // Progress snapshot of one lane group (S, F: n x lanes floats, fields valid): the float
-// energy 0.5 sum_i s_i (f_i + h_i) of each of the first `valid` lanes picks the best
-// state, whose exact energy is merged into ctl.best. scratch: n int8.
-__attribute__((noinline)) void snapshot(const Prepared& P, Control& ctl, int lanes, std::int64_t valid,
-                                        const float* S, const float* F, spin_type* scratch, Clock::time_point now,
-                                        Clock::time_point& quiet_until) {
-  if (now < quiet_until || valid <= 0) return;
+// energy 0.5 sum_i s_i (f_i + h_i) of each valid lane picks the best state, whose exact
+// energy is merged into ctl.best. scratch: n int8.
+void snapshot(const Prepared& P, Control& ctl, int lanes, LaneProgress& lp, const float* S, const float* F,
+              spin_type* scratch, Clock::time_point now) {
+  const std::int64_t valid = lp.valid;
+  if (now < lp.quiet_until || valid <= 0) return;
   const index_type n = P.m->num_variables;
   double e[kLanesMax] = {};
   for (index_type i = 0; i < n; ++i) {
@@ -185,7 +202,22 @@ __attribute__((noinline)) void snapshot(const Prepared& P, Control& ctl, int lan
     scratch[i] = S[static_cast<std::int64_t>(i) * lanes + best] > 0.0f ? spin_type(1) : spin_type(-1);
   ctl.merge(ising_energy(*P.m, scratch));
   const Clock::time_point end = Clock::now();
-  quiet_until = end + std::chrono::duration_cast<Clock::duration>((end - now) * kSnapshotQuiet);
+  lp.quiet_until = end + std::chrono::duration_cast<Clock::duration>((end - now) * kSnapshotQuiet);
+}
+
+// At a sweep boundary with valid fields (every lp.clock_mask + 1 sweeps): take part in a snapshot round, start one when due,
+// and report (see anneal.hpp). Out of line, so the kernel loop keeps its registers.
+__attribute__((noinline)) void progress_tick(const Prepared& P, Control& ctl, LaneProgress& lp, int lanes,
+                                             std::int64_t sweep, const float* S, const float* F,
+                                             spin_type* scratch) {
+  const Clock::time_point now = Clock::now();
+  const bool asked = ctl.claim_report(now);
+  const std::int64_t ep = ctl.epoch.load(std::memory_order_relaxed);
+  if (ep != lp.seen_epoch) {
+    lp.seen_epoch = ep;
+    snapshot(P, ctl, lanes, lp, S, F, scratch, now);
+  }
+  if (asked) ctl.call(sweep, false);
 }
 
 // The replica-lane kernel body: anneal reads r0 .. r0 + kLanes - 1 together, one SIMD
@@ -233,12 +265,8 @@ inline __attribute__((always_inline)) std::int64_t lanes_body(const Prepared& P,
   const float* __restrict J = P.J.data();
   const float* __restrict W = P.W.data();
   const float* __restrict hs = P.h.data();
-  // progress: the clock is read every `clock_mask + 1` sweeps (about kClockSpins spins)
-  std::int64_t clock_mask = 0;
-  while ((clock_mask + 1) * static_cast<std::int64_t>(n) < kClockSpins && clock_mask < 1023) clock_mask = clock_mask * 2 + 1;
-  std::int64_t seen_epoch = ctl.epoch.load(std::memory_order_relaxed);
-  Clock::time_point quiet_until{};
-  const std::int64_t valid = std::min<std::int64_t>(kLanes, opt.num_reads - r0);
+  LaneProgress progress;
+  if (ctl.report) progress = lane_progress(ctl, n, kLanes, r0);
   std::int64_t sweep = 0;
   for (; sweep < opt.num_sweeps; ++sweep) {
     if (ctl.should_stop()) break;
@@ -255,17 +283,9 @@ inline __attribute__((always_inline)) std::int64_t lanes_body(const Prepared& P,
         F[i] = acc;
       }
     }
-    if (ctl.report && (sweep & clock_mask) == 0) {  // fields are valid here: a progress snapshot
-      const Clock::time_point now = Clock::now();
-      const bool asked = ctl.claim_report(now);
-      const std::int64_t ep = ctl.epoch.load(std::memory_order_relaxed);
-      if (ep != seen_epoch) {
-        seen_epoch = ep;
-        // out_spins is free until the final spins are written back below
-        snapshot(P, ctl, kLanes, valid, Sbuf, Fbuf, out_spins, now, quiet_until);
-      }
-      if (asked) ctl.call(sweep, false);
-    }
+    // fields are valid here; out_spins is free until the final spins are written back below
+    if (ctl.report && (sweep & progress.clock_mask) == 0)
+      progress_tick(P, ctl, progress, kLanes, sweep, Sbuf, Fbuf, out_spins);
     const float b = P.beta2[static_cast<std::size_t>(sweep)];
     for (index_type i = 0; i < n; ++i) {
       const vf s = S[i];
