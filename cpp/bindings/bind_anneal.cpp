@@ -4,6 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <functional>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -34,13 +36,56 @@ IsingCSR make_csr(const f64& h, const i32& row_ptr, const i32& col, const f64& J
   return m;
 }
 
+// Progress reports from the kernel's workers, handed to Python by the polling thread: the
+// kernel's callback only stores the latest report, so no worker ever waits for the GIL.
+class ProgressRelay {
+ public:
+  explicit ProgressRelay(py::object fn) : fn_(std::move(fn)) {}
+  bool enabled() const { return !fn_.is_none(); }
+  // The kernel's callback (any thread, no GIL).
+  void store(const AnnealProgress& p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_ = p;
+    pending_ = true;
+  }
+  // Call fn(sweep, best_energy, elapsed) with the pending report, if any (GIL held). An
+  // exception it raises is kept for rethrow() and stops the run through `interrupt`.
+  void forward(std::atomic<bool>& interrupt) {
+    AnnealProgress p;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!pending_ || error_) return;
+      pending_ = false;
+      p = last_;
+    }
+    try {
+      fn_(p.sweep, p.best_energy, p.elapsed);
+    } catch (...) {
+      error_ = std::current_exception();
+      interrupt.store(true);
+    }
+  }
+  void rethrow() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  py::object fn_;
+  std::mutex mu_;
+  AnnealProgress last_;
+  bool pending_ = false;
+  std::exception_ptr error_;  // touched with the GIL held only
+};
+
 // Run fn() on a worker thread with the GIL released, polling every 5 ms from the
 // calling thread for Python signals (Ctrl-C) and for `event.is_set()` (any object
 // with an is_set() method, e.g. threading.Event; None for none). Either sets
 // `interrupt`, which the kernel honours between sweeps. A pending KeyboardInterrupt
-// is cleared; the return value says whether a signal was seen.
+// is cleared; the return value says whether a signal was seen. on_poll (may be empty)
+// runs at each poll with the GIL held; it may set `interrupt`.
 template <class Fn>
-bool run_interruptible(Fn&& fn, std::atomic<bool>& interrupt, const py::object& event) {
+bool run_interruptible(Fn&& fn, std::atomic<bool>& interrupt, const py::object& event,
+                       const std::function<void()>& on_poll = {}) {
   std::atomic<bool> done{false};
   std::exception_ptr error;
   bool signalled = false;
@@ -89,6 +134,7 @@ bool run_interruptible(Fn&& fn, std::atomic<bool>& interrupt, const py::object& 
         }
         if (set) interrupt.store(true);
       }
+      if (on_poll) on_poll();
     }
   }
   if (error) std::rethrow_exception(error);
@@ -100,7 +146,8 @@ void bind_anneal(py::module_& m) {
       "simulated_annealing",
       [](const f64& h, const i32& row_ptr, const i32& col, const f64& J, const f64& betas, std::int64_t num_reads,
          std::uint64_t seed, int num_threads, py::object initial_states, double time_limit, bool polish,
-         const std::string& kernel, double dense_fraction, py::object interrupt_event) {
+         const std::string& kernel, double dense_fraction, py::object interrupt_event, py::object progress,
+         double progress_interval) {
         IsingCSR model = make_csr(h, row_ptr, col, J);
         const auto n = static_cast<py::ssize_t>(model.num_variables);
         if (num_reads < 0) throw std::invalid_argument("num_reads must be >= 0");
@@ -134,8 +181,21 @@ void bind_anneal(py::module_& m) {
         double* ep = energies.mutable_data();
         if (!interrupt_event.is_none() && !py::hasattr(interrupt_event, "is_set"))
           throw std::invalid_argument("interrupt must have an is_set() method (e.g. threading.Event)");
-        const bool sigint =
-            run_interruptible([&]() { stats = simulated_annealing(model, opt, sp, ep); }, interrupt, interrupt_event);
+        if (!progress.is_none() && !PyCallable_Check(progress.ptr()))
+          throw std::invalid_argument("progress must be None or callable");
+        ProgressRelay relay(progress);
+        std::function<void()> on_poll;
+        if (relay.enabled()) {
+          opt.progress = [&relay](const AnnealProgress& p) { relay.store(p); };
+          opt.progress_interval = progress_interval;
+          on_poll = [&relay, &interrupt]() { relay.forward(interrupt); };
+        }
+        const bool sigint = run_interruptible([&]() { stats = simulated_annealing(model, opt, sp, ep); }, interrupt,
+                                              interrupt_event, on_poll);
+        if (relay.enabled()) {
+          relay.forward(interrupt);  // the final report
+          relay.rethrow();
+        }
         py::object st = states, en = energies;
         if (stats.num_started < num_reads) {
           py::slice keep(0, static_cast<py::ssize_t>(stats.num_started), 1);
@@ -153,7 +213,8 @@ void bind_anneal(py::module_& m) {
       py::arg("h"), py::arg("row_ptr"), py::arg("col"), py::arg("J"), py::arg("betas"), py::arg("num_reads"),
       py::arg("seed"), py::arg("num_threads") = 1, py::arg("initial_states") = py::none(),
       py::arg("time_limit") = 0.0, py::arg("polish") = false, py::arg("kernel") = "auto",
-      py::arg("dense_fraction") = 0.65, py::arg("interrupt") = py::none(),
+      py::arg("dense_fraction") = 0.65, py::arg("interrupt") = py::none(), py::arg("progress") = py::none(),
+      py::arg("progress_interval") = AnnealOptions{}.progress_interval,
       R"doc(Anneal an Ising model given in symmetric CSR form (see qopt/anneal.hpp).
 
 Args:
@@ -171,6 +232,12 @@ Args:
     dense_fraction: "auto" picks the dense kernel when nnz >= dense_fraction * n * n (n <= 8192).
     interrupt: None or an object with is_set() (threading.Event), polled every 5 ms; once set,
         the run stops between sweeps as with time_limit.
+    progress: None or a callable progress(sweep, best_energy, elapsed) called on this thread
+        (with the GIL) when the best Ising energy (no offset; exact) of any read's state seen so
+        far improves, at most every progress_interval seconds while the run goes on, and once
+        after it if the final energies improved on it (see qopt/anneal.hpp); elapsed in seconds.
+        An exception it raises stops the run and is raised from this call.
+    progress_interval: seconds between progress calls, at least (finite, > 0).
 
 Returns:
     (states int8 (k, n), energies float64 (k,), info dict) where k <= num_reads is the number
@@ -179,7 +246,8 @@ Returns:
     interrupted (by Ctrl-C or the event), sigint (Ctrl-C seen) and kernel.
 
 Raises:
-    ValueError: inconsistent arrays, indices out of range, self-loops, non-finite values.
+    ValueError: inconsistent arrays, indices out of range, self-loops, non-finite values,
+        progress_interval not > 0.
 )doc");
 
   m.def(

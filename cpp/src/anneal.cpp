@@ -5,6 +5,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <exception>
+#include <limits>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -31,6 +34,8 @@ constexpr int kLanesDense = 8;        // ... by the dense kernel (fields of 8 la
 constexpr int kLanesMax = 16;
 constexpr std::int64_t kRefresh = 256; // sweeps between exact recomputations of the fields
 constexpr index_type kDenseMaxN = 8192;  // the dense kernel stores an n x n float matrix
+constexpr index_type kClockSpins = 4096; // progress: read the clock once per this many spins visited, about
+constexpr double kSnapshotQuiet = 100.0; // a worker's snapshot of c seconds is followed by 100 c quiet seconds
 
 // GCC vector extensions: lowered to AVX-512, AVX2 or SSE2 by each clone.
 template <int L>
@@ -95,6 +100,47 @@ struct Control {
   Clock::time_point deadline;
   std::atomic<bool> stopped{false};
   std::atomic<bool> interrupted{false};
+
+  // Progress (see anneal.hpp): report is true when opt->progress is set.
+  bool report = false;
+  Clock::time_point start;
+  std::int64_t interval_ns = 0;
+  std::atomic<std::int64_t> next_due_ns{0};  // next report due, ns since start
+  std::atomic<std::int64_t> epoch{0};        // snapshot rounds asked for so far
+  std::mutex mu;                             // guards best, reported, error; serialises progress calls
+  double best = std::numeric_limits<double>::infinity();
+  double reported = std::numeric_limits<double>::infinity();
+  std::exception_ptr error;
+
+  // Whether the caller, at time now, is the one to start the next snapshot round.
+  bool claim_report(Clock::time_point now) {
+    const std::int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - start).count();
+    std::int64_t due = next_due_ns.load(std::memory_order_relaxed);
+    if (ns < due || !next_due_ns.compare_exchange_strong(due, ns + interval_ns)) return false;
+    epoch.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  void merge(double energy) {
+    std::lock_guard<std::mutex> lock(mu);
+    best = std::min(best, energy);
+  }
+  // Call opt->progress when the best has improved since the last call.
+  void call(std::int64_t sweep, bool final) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (error || !(best < reported)) return;
+    reported = best;
+    AnnealProgress p;
+    p.sweep = sweep;
+    p.best_energy = best;
+    p.elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    p.final = final;
+    try {
+      opt->progress(p);
+    } catch (...) {
+      error = std::current_exception();
+      stopped.store(true);
+    }
+  }
   bool should_stop() {
     if (stopped.load(std::memory_order_relaxed)) return true;
     if (opt->interrupt && opt->interrupt->load(std::memory_order_relaxed)) {
@@ -115,6 +161,63 @@ struct Control {
 inline float* align64(float* p) {
   const auto a = reinterpret_cast<std::uintptr_t>(p);
   return reinterpret_cast<float*>((a + 63) / 64 * 64);
+}
+
+// One lane group's progress state, kept out of the kernel's registers.
+struct LaneProgress {
+  std::int64_t clock_mask = 0;   // the clock is read every clock_mask + 1 sweeps (about kClockSpins spins)
+  std::int64_t seen_epoch = 0;   // the last snapshot round this group took part in
+  std::int64_t valid = 0;        // lanes holding real reads (the rest are dummies)
+  Clock::time_point quiet_until; // no snapshot before this (its cost, kSnapshotQuiet times)
+};
+
+LaneProgress lane_progress(const Control& ctl, index_type n, std::int64_t lanes, std::int64_t r0) {
+  LaneProgress lp;
+  while ((lp.clock_mask + 1) * static_cast<std::int64_t>(n) < kClockSpins && lp.clock_mask < 1023)
+    lp.clock_mask = lp.clock_mask * 2 + 1;
+  lp.seen_epoch = ctl.epoch.load(std::memory_order_relaxed);
+  lp.valid = std::min<std::int64_t>(lanes, ctl.opt->num_reads - r0);
+  return lp;
+}
+
+// Progress snapshot of one lane group (S, F: n x lanes floats, fields valid): the float
+// energy 0.5 sum_i s_i (f_i + h_i) of each valid lane picks the best state, whose exact
+// energy is merged into ctl.best. scratch: n int8.
+void snapshot(const Prepared& P, Control& ctl, int lanes, LaneProgress& lp, const float* S, const float* F,
+              spin_type* scratch, Clock::time_point now) {
+  const std::int64_t valid = lp.valid;
+  if (now < lp.quiet_until || valid <= 0) return;
+  const index_type n = P.m->num_variables;
+  double e[kLanesMax] = {};
+  for (index_type i = 0; i < n; ++i) {
+    const float* s = S + static_cast<std::int64_t>(i) * lanes;
+    const float* f = F + static_cast<std::int64_t>(i) * lanes;
+    const double h = P.h[static_cast<std::size_t>(i)];
+    for (int l = 0; l < valid; ++l) e[l] += static_cast<double>(s[l]) * (static_cast<double>(f[l]) + h);
+  }
+  int best = 0;
+  for (int l = 1; l < valid; ++l)
+    if (e[l] < e[best]) best = l;
+  for (index_type i = 0; i < n; ++i)
+    scratch[i] = S[static_cast<std::int64_t>(i) * lanes + best] > 0.0f ? spin_type(1) : spin_type(-1);
+  ctl.merge(ising_energy(*P.m, scratch));
+  const Clock::time_point end = Clock::now();
+  lp.quiet_until = end + std::chrono::duration_cast<Clock::duration>((end - now) * kSnapshotQuiet);
+}
+
+// At a sweep boundary with valid fields (every lp.clock_mask + 1 sweeps): take part in a snapshot round, start one when due,
+// and report (see anneal.hpp). Out of line, so the kernel loop keeps its registers.
+__attribute__((noinline)) void progress_tick(const Prepared& P, Control& ctl, LaneProgress& lp, int lanes,
+                                             std::int64_t sweep, const float* S, const float* F,
+                                             spin_type* scratch) {
+  const Clock::time_point now = Clock::now();
+  const bool asked = ctl.claim_report(now);
+  const std::int64_t ep = ctl.epoch.load(std::memory_order_relaxed);
+  if (ep != lp.seen_epoch) {
+    lp.seen_epoch = ep;
+    snapshot(P, ctl, lanes, lp, S, F, scratch, now);
+  }
+  if (asked) ctl.call(sweep, false);
 }
 
 // The replica-lane kernel body: anneal reads r0 .. r0 + kLanes - 1 together, one SIMD
@@ -162,6 +265,8 @@ inline __attribute__((always_inline)) std::int64_t lanes_body(const Prepared& P,
   const float* __restrict J = P.J.data();
   const float* __restrict W = P.W.data();
   const float* __restrict hs = P.h.data();
+  LaneProgress progress;
+  if (ctl.report) progress = lane_progress(ctl, n, kLanes, r0);
   std::int64_t sweep = 0;
   for (; sweep < opt.num_sweeps; ++sweep) {
     if (ctl.should_stop()) break;
@@ -178,6 +283,9 @@ inline __attribute__((always_inline)) std::int64_t lanes_body(const Prepared& P,
         F[i] = acc;
       }
     }
+    // fields are valid here; out_spins is free until the final spins are written back below
+    if (ctl.report && (sweep & progress.clock_mask) == 0)
+      progress_tick(P, ctl, progress, kLanes, sweep, Sbuf, Fbuf, out_spins);
     const float b = P.beta2[static_cast<std::size_t>(sweep)];
     for (index_type i = 0; i < n; ++i) {
       const vf s = S[i];
@@ -290,10 +398,13 @@ AnnealStats simulated_annealing(const IsingCSR& m, const AnnealOptions& opt, spi
   for (std::int64_t k = 0; k < opt.num_sweeps; ++k)
     if (!std::isfinite(opt.betas[k]) || opt.betas[k] < 0.0)
       throw std::invalid_argument("betas must be finite and >= 0");
+  if (opt.progress && !(std::isfinite(opt.progress_interval) && opt.progress_interval > 0.0))
+    throw std::invalid_argument("progress_interval must be finite and > 0");
   if (opt.use_initial_states)
     for (std::int64_t k = 0; k < opt.num_reads * static_cast<std::int64_t>(m.num_variables); ++k)
       if (states[k] != 1 && states[k] != -1) throw std::invalid_argument("initial states must hold only -1 and +1");
 
+  const Clock::time_point start = Clock::now();
   const index_type n = m.num_variables;
   AnnealStats stats;
   if (opt.num_reads == 0) return stats;
@@ -331,6 +442,10 @@ AnnealStats simulated_annealing(const IsingCSR& m, const AnnealOptions& opt, spi
   ctl.opt = &opt;
   ctl.timed = opt.time_limit > 0.0;
   ctl.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.time_limit));
+  ctl.report = static_cast<bool>(opt.progress);
+  ctl.start = start;
+  ctl.interval_ns = static_cast<std::int64_t>(std::min(opt.progress_interval, 1e9) * 1e9);
+  ctl.next_due_ns.store(ctl.interval_ns);
 
   const int lanes = lanes_for(dense, opt.num_reads);
   const LanesFn kernel = lanes_kernel(dense, lanes);
@@ -356,11 +471,14 @@ AnnealStats simulated_annealing(const IsingCSR& m, const AnnealOptions& opt, spi
       for (std::int64_t r = r0; r < r1; ++r)
         std::memcpy(states + r * static_cast<std::int64_t>(n),
                     lane_spins.data() + (r - r0) * static_cast<std::int64_t>(n), static_cast<std::size_t>(n));
+      double unit_best = std::numeric_limits<double>::infinity();
       for (std::int64_t r = r0; r < r1; ++r) {
         spin_type* s = states + r * static_cast<std::int64_t>(n);
         if (opt.polish) steepest_descent_one(m, s, field.data());
         energies[r] = ising_energy(m, s);
+        unit_best = std::min(unit_best, energies[r]);
       }
+      if (ctl.report) ctl.merge(unit_best);
       unit_sweeps[static_cast<std::size_t>(u)] = done;
     }
   };
@@ -381,6 +499,13 @@ AnnealStats simulated_annealing(const IsingCSR& m, const AnnealOptions& opt, spi
   }
   stats.num_started = std::min(opt.num_reads, started_units * kLanes);
   stats.sweeps_done_min = min_sweeps;
+  if (ctl.report) {
+    double returned_best = std::numeric_limits<double>::infinity();  // of the returned reads
+    for (std::int64_t r = 0; r < stats.num_started; ++r) returned_best = std::min(returned_best, energies[r]);
+    ctl.merge(returned_best);
+    ctl.call(min_sweeps, true);
+    if (ctl.error) std::rethrow_exception(ctl.error);
+  }
   stats.stopped_early = ctl.stopped.load();
   stats.interrupted = ctl.interrupted.load();
   stats.dense = dense;

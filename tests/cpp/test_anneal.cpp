@@ -1,4 +1,5 @@
 // Simulated annealing kernel (qopt/anneal.hpp) against brute force on small random models.
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -201,3 +202,74 @@ QOPT_TEST("anneal and validate_csr reject bad input") {
 }
 
 QOPT_TEST_MAIN()
+
+QOPT_TEST("anneal progress: calls while running, non-increasing energies of real states, ending at the best") {
+  const Model m = qopt_test::random_model(14, 0.5, 41);
+  const auto csr = qopt_test::to_csr<std::int32_t>(m);
+  std::vector<double> table(std::size_t(1) << m.n);  // every state's energy, recomputed here
+  for (std::uint64_t k = 0; k < table.size(); ++k) table[k] = m.energy(qopt_test::state_of(m.n, k));
+  std::sort(table.begin(), table.end());
+  const auto betas = geometric(0.05, 5.0, 40000);
+  for (auto kernel : kKernels)
+    for (int threads : {1, 2}) {
+      qopt::AnnealOptions opt;
+      opt.num_reads = 64;
+      opt.betas = betas.data();
+      opt.num_sweeps = static_cast<std::int64_t>(betas.size());
+      opt.seed = 17;
+      opt.num_threads = threads;
+      opt.kernel = kernel;
+      opt.progress_interval = 1e-3;
+      std::vector<qopt::AnnealProgress> calls;
+      std::atomic<int> inside{0};
+      bool overlapped = false;
+      opt.progress = [&](const qopt::AnnealProgress& p) {
+        overlapped = overlapped || inside.fetch_add(1) != 0;
+        calls.push_back(p);
+        inside.fetch_sub(1);
+      };
+      std::vector<std::int8_t> states(static_cast<std::size_t>(64 * m.n));
+      std::vector<double> energies(64);
+      const auto stats = qopt::simulated_annealing(view(m, csr), opt, states.data(), energies.data());
+      REQUIRE(!calls.empty());
+      CHECK(!overlapped);
+      CHECK(!calls.front().final);  // the first call came while the reads were running
+      double returned_best = energies[0];
+      for (double e : energies) returned_best = std::min(returned_best, e);
+      for (std::size_t k = 0; k < calls.size(); ++k) {
+        const double e = calls[k].best_energy;
+        const auto it = std::lower_bound(table.begin(), table.end(), e - 1e-9 * m.scale());
+        CHECK(it != table.end() && std::fabs(*it - e) <= 1e-9 * m.scale());  // the energy of a state
+        if (k > 0) {
+          CHECK(e < calls[k - 1].best_energy);  // only improvements are reported
+          CHECK(calls[k].elapsed >= calls[k - 1].elapsed);
+        }
+        CHECK(calls[k].sweep >= 0 && calls[k].sweep <= opt.num_sweeps);
+        if (calls[k].final) CHECK(k + 1 == calls.size() && calls[k].sweep == stats.sweeps_done_min);
+      }
+      CHECK_NEAR(calls.back().best_energy, returned_best, 1e-12 * m.scale());
+      CHECK_NEAR(returned_best, table.front(), 1e-9 * m.scale());  // the ground state was found
+    }
+}
+
+QOPT_TEST("anneal progress: a throwing callback stops the run and is rethrown") {
+  const Model m = qopt_test::random_model(12, 0.5, 5);
+  const auto csr = qopt_test::to_csr<std::int32_t>(m);
+  const auto betas = geometric(0.1, 10.0, 2000000);  // seconds unless stopped
+  qopt::AnnealOptions opt;
+  opt.num_reads = 16;
+  opt.betas = betas.data();
+  opt.num_sweeps = static_cast<std::int64_t>(betas.size());
+  opt.progress_interval = 1e-3;
+  int calls = 0;
+  opt.progress = [&](const qopt::AnnealProgress&) {
+    ++calls;
+    throw std::runtime_error("stop");
+  };
+  std::vector<std::int8_t> states(static_cast<std::size_t>(16 * m.n));
+  std::vector<double> energies(16);
+  CHECK_THROWS(qopt::simulated_annealing(view(m, csr), opt, states.data(), energies.data()), std::runtime_error);
+  CHECK_EQ(calls, 1);
+  opt.progress_interval = 0.0;
+  CHECK_THROWS(qopt::simulated_annealing(view(m, csr), opt, states.data(), energies.data()), std::invalid_argument);
+}

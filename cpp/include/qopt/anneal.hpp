@@ -31,10 +31,21 @@
 // variable per thread (spins and fields of 16 lanes), and 16 n bytes per thread.
 // Reads are handed to threads 16 (or 8) at a time, so num_reads = 100 on two
 // threads splits 4 + 3 groups; multiples of 32 balance exactly.
+//
+// Progress (AnnealOptions::progress): at most every progress_interval seconds a worker
+// that reaches a sweep boundary asks every worker for a snapshot; each one, at its next
+// sweep boundary, scores its reads' current states (float, O(n) per read), rescores the
+// best of them exactly (double, O(nnz)) and merges it into the run's best, as it does
+// with every finished read's final energy. The asking worker then calls progress with
+// that best when it has improved since the last call; after the workers are joined it is
+// called once more if the final energies improved on it. A worker whose snapshot took
+// c seconds takes no other for 100 c seconds, so snapshots cost at most 1% of the run.
+// Snapshots read the states without changing them: results stay the seed's alone.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace qopt {
@@ -53,6 +64,18 @@ struct IsingCSR {
 
 enum class AnnealKernel { automatic = 0, sparse = 1, dense = 2 };
 
+// One progress report (see the header comment).
+struct AnnealProgress {
+  std::int64_t sweep = 0;     // sweeps done by the reads of the reporting worker (final: fewest of any read)
+  double best_energy = 0.0;   // lowest Ising energy (exact, double) of any read's state seen so far
+  double elapsed = 0.0;       // seconds since simulated_annealing() was called
+  bool final = false;         // the call made after the run, from the final energies
+};
+
+// Called from one worker thread at a time (never concurrently), between sweeps; it must
+// return quickly. An exception it throws stops the run and is rethrown by simulated_annealing.
+using AnnealProgressFn = std::function<void(const AnnealProgress&)>;
+
 struct AnnealOptions {
   std::int64_t num_reads = 1;
   const double* betas = nullptr;  // beta per sweep (1/energy), length num_sweeps
@@ -65,6 +88,8 @@ struct AnnealOptions {
   bool polish = false;             // steepest descent after annealing (descent.hpp)
   AnnealKernel kernel = AnnealKernel::automatic;
   double dense_fraction = 0.65;    // automatic: dense kernel when mean degree >= this * n
+  AnnealProgressFn progress;       // optional; see AnnealProgress
+  double progress_interval = 0.25; // seconds between progress calls, at least (> 0)
 };
 
 struct AnnealStats {

@@ -154,6 +154,8 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         Param("polish", "bool", False, doc="finish every read by steepest descent (1-flip local minima)"),
         Param("interrupt", "object", None, wire=False, validator=event_validator("interrupt"),
               doc="an object with is_set() (threading.Event), polled every 5 ms"),
+        Param("on_progress", "object", None, wire=False, validator=callable_validator("on_progress"),
+              doc="callback receiving a 'best' event each time the best energy improves (checked every 0.25 s)"),
     ])
     parameters = parameter_spec.dimod_parameters()
     properties = {
@@ -167,7 +169,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                initial_states_generator: InitialStatesGenerator = "random", time_limit: float | None = None,
                polish: bool = False, interrupt=None, beta_schedule=None, num_sweeps_per_beta: int = 1,
                randomize_order: bool = False, proposal_acceptance_criteria: str = "Metropolis",
-               interrupt_function=None, **kwargs) -> dimod.SampleSet:
+               interrupt_function=None, on_progress=None, **kwargs) -> dimod.SampleSet:
         """Sample from ``bqm`` by simulated annealing.
 
         Args:
@@ -222,6 +224,15 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             polish: if True, every read is finished by steepest descent in C++ (flip the
                 spin with the most negative energy change until none is negative), so each
                 returned state is a 1-flip local minimum. Default False.
+            on_progress: None (default) or a callable receiving ``{"event": "best",
+                "energy": e, "branch": "sa", "backend": "sa", "sweep": k, "elapsed": t}``
+                each time the lowest energy of any read's state improves: the kernel looks
+                at most every 0.25 s while it runs, and once more at the end, so the last
+                event's energy is the sample set's lowest energy (in the BQM's units, offset
+                included; ``sweep``: sweeps done by the reads looked at; ``elapsed``: seconds
+                since this call). A state seen mid-run can, rarely, be lower than every
+                returned (final) state; no higher event follows it then. It is called on this
+                thread; an exception it raises stops the run and is raised from here.
 
         Returns:
             dimod.SampleSet in the BQM's vartype, energies equal ``bqm.energies``
@@ -256,6 +267,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             seed = spec.random_seed()  # below 2**52: exact as a double (protobuf Struct)
         time_limit = spec.check("time_limit", time_limit)
         num_reads = spec.check("num_reads", num_reads)
+        on_progress = spec.check("on_progress", on_progress)
         polish = spec.check("polish", polish)
         beta_range = spec.check("beta_range", beta_range)
         initial_states_generator = spec.check("initial_states_generator", initial_states_generator)
@@ -299,9 +311,10 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         t1 = time.perf_counter_ns()
         # the limit counts from this call's start: set-up time comes out of it
         kernel_limit = 0.0 if time_limit is None else max(1e-6, time_limit - (t1 - t0) * 1e-9)
+        progress = None if on_progress is None else _progress_relay(on_progress, offset, (t1 - t0) * 1e-9)
         states, energies, kinfo = _core.simulated_annealing(
             h, row_ptr, col, J, betas, num_reads, seed, num_threads, init, kernel_limit, bool(polish),
-            "auto", 0.65, interrupt)
+            "auto", 0.65, interrupt, progress)
         t2 = time.perf_counter_ns()
         if isinstance(interrupt, _InterruptFunction) and interrupt.error is not None:
             raise interrupt.error
@@ -372,6 +385,21 @@ class _InterruptFunction:
         except Exception as exc:  # noqa: BLE001 - re-raised by sample() once the kernel returns
             self.error = exc
             return True
+
+
+def _progress_relay(on_progress, offset: float, setup: float):
+    """The kernel's ``progress(sweep, ising_energy, elapsed)`` as ``on_progress`` events in
+    the BQM's units, sent only when the energy improves (``setup``: seconds before the kernel)."""
+    best = math.inf
+
+    def progress(sweep: int, ising_energy: float, elapsed: float) -> None:
+        nonlocal best
+        energy = float(ising_energy) + offset
+        if energy < best:
+            best = energy
+            on_progress({"event": "best", "energy": energy, "branch": "sa", "backend": "sa", "sweep": int(sweep),
+                         "elapsed": setup + float(elapsed)})
+    return progress
 
 
 def _beta_schedule(beta_range, num_sweeps: int, kind: str) -> np.ndarray:

@@ -274,8 +274,11 @@ def _sample_components(presolved, name, sampler, params, *, time_budget, problem
     """Sample the presolved model and expand to the original one.
 
     Under ``"auto"`` routing (``per_component``) each connected component is sampled on its
-    own, components of at most ``ENUMERATION_MAX_VARIABLES`` variables by enumeration; with an
-    explicit backend the reduced model (all components) goes to that backend in one call.
+    own, components of at most ``ENUMERATION_MAX_VARIABLES`` variables by enumeration (first);
+    with an explicit backend the reduced model (all components) goes to that backend in one call.
+    A sampler's ``on_progress`` events get energies of the original model (the fixed part's and
+    the enumerated components' energies added); with several sampled components, whose reads
+    are combined only at the end, the sampler sends none.
     """
     if not per_component:
         reduced = presolved.reduced
@@ -285,25 +288,34 @@ def _sample_components(presolved, name, sampler, params, *, time_budget, problem
             return sample_with_fallback(presolved.bqm, name, sampler, params, time_budget=time_budget,
                                         problem_sha256=problem_sha256, enabled=fallback, cancel=cancel)
         reduced.offset = 0.0
+        params = _progress_shifted(params, presolved.offset)
         ss, produced, reduced_chain = sample_with_fallback(reduced, name, sampler, params, time_budget=time_budget,
                                                            problem_sha256=problem_sha256, enabled=fallback,
                                                            cancel=cancel)
         out = _with_vectors_of(presolved.expand(ss), ss)
         out.info.update({k: v for k, v in ss.info.items() if k != "presolve"})
         return out, produced, reduced_chain
-    parts = []
+    parts: list = [None] * len(presolved.components)
     produced = name
     chain: list[dict] = []
     info: dict = {}
     big = [c for c in presolved.components if len(c) > ENUMERATION_MAX_VARIABLES]
     big_total = sum(len(c) for c in big)
     t0 = time.perf_counter()
-    for comp in presolved.components:
+    for index, comp in enumerate(presolved.components):
+        if len(comp) <= ENUMERATION_MAX_VARIABLES:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled between components")
+            parts[index] = dimod.ExactSolver().sample(comp).truncate(1)
+    if len(big) == 1:  # the original model's energy = the fixed part + the enumerated parts + this one's
+        params = _progress_shifted(params, presolved.offset + sum(float(ss.first.energy) for ss in parts if ss is not None))
+    else:
+        params = {k: v for k, v in params.items() if k != "on_progress"}
+    for index, comp in enumerate(presolved.components):
+        if len(comp) <= ENUMERATION_MAX_VARIABLES:
+            continue
         if cancel is not None and cancel.is_set():
             raise Cancelled("cancelled between components")
-        if len(comp) <= ENUMERATION_MAX_VARIABLES:
-            parts.append(dimod.ExactSolver().sample(comp).truncate(1))
-            continue
         p = dict(params)
         budget = None
         if time_budget is not None:
@@ -313,12 +325,12 @@ def _sample_components(presolved, name, sampler, params, *, time_budget, problem
             if "time_limit" in p:
                 p["time_limit"] = min(float(p["time_limit"]), budget)
         ss, produced, sub_chain = sample_with_fallback(comp, name, sampler, p, time_budget=budget,
-                                                       problem_sha256=f"{problem_sha256}:{len(parts)}",
+                                                       problem_sha256=f"{problem_sha256}:{index}",
                                                        enabled=fallback, cancel=cancel)
         chain.extend(sub_chain)
         if not info:
             info = dict(ss.info)
-        parts.append(ss)
+        parts[index] = ss
     if not big:
         produced = "exact" if presolved.components else "presolve"
     out = presolved.expand(parts) if presolved.components else presolved.expand([])
@@ -326,6 +338,17 @@ def _sample_components(presolved, name, sampler, params, *, time_budget, problem
         out = _with_vectors_of(out, parts[presolved.components.index(big[0])])
     out.info.update({k: v for k, v in info.items() if k != "presolve"})
     return out, produced, chain
+
+
+def _progress_shifted(params: dict, shift: float) -> dict:
+    """``params`` with its ``on_progress`` (if any) adding ``shift`` to each event's energy."""
+    callback = params.get("on_progress")
+    if callback is None or shift == 0.0:
+        return params
+
+    def shifted(event: dict) -> None:
+        callback({**event, "energy": float(event["energy"]) + shift} if "energy" in event else event)
+    return {**params, "on_progress": shifted}
 
 
 def _with_vectors_of(expanded: dimod.SampleSet, source: dimod.SampleSet) -> dimod.SampleSet:

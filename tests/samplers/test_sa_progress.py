@@ -1,0 +1,89 @@
+"""Live progress of SimulatedAnnealingSampler (``on_progress``): events while the kernel runs,
+non-increasing, ending at the sample set's best energy; a failing callback stops the run."""
+from __future__ import annotations
+
+import time
+
+import dimod
+import numpy as np
+import pytest
+
+from qopt.checks import ParameterError
+from qopt.samplers.sa import SimulatedAnnealingSampler
+
+SA = SimulatedAnnealingSampler
+
+
+def sparse_bqm(n=2000, m=6000, seed=4, vartype=dimod.SPIN, offset=0.0):
+    """A random sparse model with real biases (independent of qopt code)."""
+    rng = np.random.default_rng(seed)
+    i, j = rng.integers(0, n, size=(2, m))
+    keep = i != j
+    bqm = dimod.BQM.from_ising(rng.normal(size=n), dict(zip(zip(i[keep], j[keep], strict=True),
+                                                            rng.normal(size=keep.sum()), strict=True)))
+    bqm.offset = offset
+    return bqm if vartype is dimod.SPIN else bqm.change_vartype(vartype, inplace=False)
+
+
+def sweeps_for(bqm, seconds: float, num_reads: int) -> int:
+    """Sweeps that take about ``seconds`` on this machine (two short runs: set-up cancels out)."""
+    wall = []
+    for sweeps in (200, 1000):
+        t = time.perf_counter()
+        SA().sample(bqm, num_reads=num_reads, num_sweeps=sweeps, seed=0)
+        wall.append(time.perf_counter() - t)
+    per_sweep = max(1e-7, (wall[1] - wall[0]) / 800)
+    return int(min(200_000, max(2000, seconds / per_sweep)))
+
+
+@pytest.mark.parametrize("vartype", [dimod.SPIN, dimod.BINARY])
+def test_events_while_running_end_at_the_best(vartype):
+    bqm = sparse_bqm(vartype=vartype, offset=12.5)
+    num_sweeps = sweeps_for(bqm, 1.5, 16)
+    events = []
+    t0 = time.perf_counter()
+    ss = SA().sample(bqm, num_reads=16, num_sweeps=num_sweeps, seed=3, polish=True, on_progress=events.append)
+    wall = time.perf_counter() - t0
+    assert len(events) >= 3, (events, wall)
+    assert all(e["event"] == "best" and e["branch"] == "sa" and e["backend"] == "sa" for e in events)
+    energies = [e["energy"] for e in events]
+    assert all(b < a for a, b in zip(energies, energies[1:], strict=False)), energies  # improvements only
+    best = float(ss.first.energy)
+    assert energies[-1] == pytest.approx(best, rel=1e-9, abs=1e-9)
+    assert best == pytest.approx(float(bqm.energy(ss.first.sample)), rel=1e-9)  # in the BQM's units
+    elapsed = [e["elapsed"] for e in events]
+    assert elapsed == sorted(elapsed) and elapsed[-1] <= wall
+    assert elapsed[0] < 0.8 * wall  # the first event came while the kernel was running
+    assert all(0 <= e["sweep"] <= num_sweeps for e in events)
+
+
+def test_progress_leaves_the_samples_unchanged():
+    bqm = sparse_bqm(n=300, m=900)
+    plain = SA().sample(bqm, num_reads=20, num_sweeps=3000, seed=9)
+    events = []
+    watched = SA().sample(bqm, num_reads=20, num_sweeps=3000, seed=9, num_threads=2, on_progress=events.append)
+    np.testing.assert_array_equal(plain.record.sample, watched.record.sample)
+    assert events and events[-1]["energy"] == pytest.approx(float(plain.first.energy), rel=1e-9)
+
+
+def test_a_failing_callback_stops_the_run():
+    bqm = sparse_bqm()
+    calls = []
+
+    def broken(event):
+        calls.append(event)
+        raise RuntimeError("callback broke")
+
+    t0 = time.perf_counter()
+    with pytest.raises(RuntimeError, match="callback broke"):
+        SA().sample(bqm, num_reads=16, num_sweeps=10**6, seed=1, on_progress=broken)  # minutes if not stopped
+    assert time.perf_counter() - t0 < 10
+    assert len(calls) == 1
+
+
+def test_on_progress_must_be_callable():
+    with pytest.raises(ParameterError) as info:
+        SA().sample(sparse_bqm(n=10, m=20), num_reads=1, on_progress=42)
+    assert info.value.field == "on_progress"
+    assert "on_progress" in SA.parameters
+    assert "on_progress" not in SA.parameter_spec.wire_names()
