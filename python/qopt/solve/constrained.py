@@ -11,6 +11,7 @@ and sense, with ``feasible`` and per-constraint ``violations``.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import dimod
@@ -39,6 +40,64 @@ DEFAULT_NUM_READS = 64
 CONSTRAINED_OPTIONS = frozenset({"penalty", "max_rounds", "target_feasible_fraction", "polish", "inequality"})
 
 
+#: Backends that work until their time limit (rather than finishing early): the calibration rounds
+#: share the time left between them. The others may use all the time left in each round, so a
+#: deadline that is not binding changes nothing (the result depends on problem, parameters, seed).
+UNTIL_DEADLINE_BACKENDS = frozenset({"hybrid"})
+
+
+def _label_key(label) -> tuple:
+    """A total order over variable and constraint labels of any type (ints by value first)."""
+    if isinstance(label, int) and not isinstance(label, bool):
+        return (0, label, "")
+    return (1, 0, f"{type(label).__name__}:{label!r}")
+
+
+def _sorted_expression(cqm: dimod.ConstrainedQuadraticModel, expr) -> dimod.QuadraticModel:
+    """``expr`` (the objective or a constraint's left side) rebuilt with its variables, and
+    its interactions, in :func:`_label_key` order."""
+    out = dimod.QuadraticModel()
+    for v in sorted(expr.variables, key=_label_key):
+        vt = cqm.vartype(v)
+        if vt in (dimod.BINARY, dimod.SPIN):
+            out.add_variable(vt, v)
+        else:
+            out.add_variable(vt, v, lower_bound=cqm.lower_bound(v), upper_bound=cqm.upper_bound(v))
+        out.set_linear(v, expr.get_linear(v))
+    pairs = []
+    for u, v, bias in expr.iter_quadratic():
+        a, b = sorted((u, v), key=_label_key)
+        pairs.append(((_label_key(a), _label_key(b)), a, b, bias))
+    for _, a, b, bias in sorted(pairs, key=lambda t: t[0]):
+        out.add_quadratic(a, b, bias)
+    out.offset = expr.offset
+    return out
+
+
+def canonical_problem(prob):
+    """``prob`` with its variables, constraints and every expression's terms in one canonical
+    order (:func:`_label_key`), so that the same model reaches the sampler identically however
+    it was built or sent (a template in-process, LP text through the service): with the same
+    seed, the same candidates. Models with soft constraints are returned unchanged.
+    Constraints declared one-hot with ``add_discrete`` become plain equalities (the compiler
+    treats them alike)."""
+    cqm = prob.cqm
+    if cqm.num_soft_constraints():
+        return prob
+    out = dimod.ConstrainedQuadraticModel()
+    for v in sorted(cqm.variables, key=_label_key):
+        vt = cqm.vartype(v)
+        if vt in (dimod.BINARY, dimod.SPIN):
+            out.add_variable(vt, v)
+        else:
+            out.add_variable(vt, v, lower_bound=cqm.lower_bound(v), upper_bound=cqm.upper_bound(v))
+    out.set_objective(_sorted_expression(cqm, cqm.objective))
+    for label in sorted(cqm.constraints, key=_label_key):
+        con = cqm.constraints[label]
+        out.add_constraint_from_model(_sorted_expression(cqm, con.lhs), con.sense, con.rhs, label=label, copy=False)
+    return dataclasses.replace(prob, cqm=out)
+
+
 def is_constrained(problem) -> bool:
     """True for models that go through compilation (anything but a BQM)."""
     if isinstance(problem, dimod.BinaryQuadraticModel):
@@ -49,8 +108,9 @@ def is_constrained(problem) -> bool:
 
 
 class _RoundSampler(dimod.Sampler):
-    """Samples each calibration round's BQM on the routed backend, sharing the time budget
-    between rounds and applying the quantum fallback tiers. With ``cancel`` set, a round
+    """Samples each calibration round's BQM on the routed backend, within the time left
+    (shared evenly between the rounds left for :data:`UNTIL_DEADLINE_BACKENDS`) and applying
+    the quantum fallback tiers. With ``cancel`` set, a round
     raises :class:`qopt.errors.Cancelled` before it starts and after its sampler returns,
     so neither a further round nor the polish runs."""
 
@@ -79,7 +139,7 @@ class _RoundSampler(dimod.Sampler):
         budget = None
         if self.t_end is not None:
             left = max(1e-3, self.t_end - time.monotonic())
-            budget = left / max(1, self.rounds_left)
+            budget = left / max(1, self.rounds_left) if self.name in UNTIL_DEADLINE_BACKENDS else left
             if "time_limit" in self.sampler.parameters:
                 params["time_limit"] = min(float(params.get("time_limit") or budget), 0.9 * budget)
         self.rounds_left -= 1
@@ -119,9 +179,10 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
 
     t_end = None if time_budget is None else time.monotonic() + time_budget
     with stages.stage("validate"):
-        prob = as_problem(problem)
-        if len(prob.cqm.variables) == 0:
+        given = as_problem(problem)
+        if len(given.cqm.variables) == 0:
             raise ModelError("variables", "the model has no variables")
+        prob = canonical_problem(given)
         params = dict(parameters)
         options = {k: params.pop(k) for k in list(params) if k in CONSTRAINED_OPTIONS}
         penalty = options.get("penalty", "auto")
@@ -160,7 +221,7 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         if candidates:
             stages.emit({"event": "best", "energy": candidates[0].energy, "objective": candidates[0].objective,
                          "feasible": candidates[0].feasible, "source": name})
-        variables = list(prob.cqm.variables)
+        variables = list(given.cqm.variables)
         vartypes = {prob.cqm.vartype(v) for v in variables}
         vartype = next(iter(vartypes)) if len(vartypes) == 1 else dimod.INTEGER
         last = cres.rounds[-1] if cres.rounds else None
