@@ -164,8 +164,8 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
         labels, con_labels = dec.labels, dec.constraint_labels
         total = int(dec.num_occurrences.sum())
         feas_frac = float(dec.num_occurrences[dec.feasible].sum() / total) if total else 0.0
-        for entry in pool.values():  # occurrences are this round's reads only
-            entry[5] = 0
+        for seen in pool.values():  # occurrences are this round's reads only
+            seen[5] = 0
         for k in range(dec.x.shape[0]):
             key = dec.x[k].tobytes()
             entry = pool.get(key)

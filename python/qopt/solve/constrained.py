@@ -23,7 +23,7 @@ from qopt.provenance import provenance_record
 from qopt.results import Candidate, Result, confidence_from_candidates
 from qopt.samplers.registry import get_sampler_class
 from qopt.solve.fallback import sample_with_fallback
-from qopt.solve.parameters import public_parameters, resolve_parameters
+from qopt.solve.parameters import public_parameters, resolve_parameters, sa_defaults
 from qopt.solve.routing import route
 from qopt.solve.stages import Stages
 
@@ -33,7 +33,8 @@ __all__ = ["CONSTRAINED_OPTIONS", "is_constrained", "solve_constrained_model"]
 #: variables and, with per-round calibration, gave better feasible objectives than slack on the
 #: QKP and knapsack benchmarks (benchmarks/CQM.md).
 DEFAULT_INEQUALITY = "unbalanced"
-#: ``num_reads`` default on the constrained path when the backend takes it.
+#: ``num_reads`` default on the constrained path when the backend takes it (simulated annealing:
+#: :func:`qopt.solve.parameters.sa_defaults`, per calibration round).
 DEFAULT_NUM_READS = 64
 
 #: Options of the constrained path, accepted by :func:`qopt.solve` next to sampler parameters.
@@ -96,6 +97,16 @@ def canonical_problem(prob):
         con = cqm.constraints[label]
         out.add_constraint_from_model(_sorted_expression(cqm, con.lhs), con.sense, con.rhs, label=label, copy=False)
     return dataclasses.replace(prob, cqm=out)
+
+
+def _found_info(where) -> dict:
+    """A candidate's ``info``: the calibration round that first found it (``round``) and, for
+    one only the classical polish produced, ``source="polish"``."""
+    round_, source = where
+    info = {} if round_ is None else {"round": str(round_)}
+    if source == "polish":
+        info["source"] = "polish"
+    return info
 
 
 def is_constrained(problem) -> bool:
@@ -162,7 +173,10 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
     ``target_feasible_fraction`` (default 0.5), ``polish`` (default True: a classical
     repair-and-descent in the original variables; its candidates have ``num_occurrences``
     0 and ``info["source"] == "polish"``), ``inequality`` ("unbalanced", the default, or
-    "slack"). ``num_reads`` defaults to ``DEFAULT_NUM_READS`` when the backend takes it.
+    "slack"). With simulated annealing ``num_reads`` and ``num_sweeps`` default to
+    :func:`qopt.solve.parameters.sa_defaults` (each round's share of the deadline); other
+    backends that take ``num_reads`` get ``DEFAULT_NUM_READS``. ``provenance["defaults"]``
+    says which values were chosen and why.
 
     Returns:
         :class:`qopt.results.Result` in the model's own variables, objective and sense;
@@ -198,11 +212,17 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         name = decision.backend
         sampler = get_sampler_class(name)()
         params, ignored = resolve_parameters(sampler, decision, backend, params)
-        if "num_reads" in sampler.parameters and params.get("num_reads") is None:
-            params["num_reads"] = DEFAULT_NUM_READS  # calibration needs a population of reads
+        max_rounds = options.get("max_rounds", 5)
+        defaults: dict = {}
+        if name == "sa":  # per round: the rounds share the deadline
+            per_round = None if time_budget is None else time_budget / max(1, max_rounds if penalty == "auto" else 1)
+            defaults = sa_defaults(params, bqm0.num_variables, bqm0.num_interactions, per_round)
+        elif "num_reads" in sampler.parameters and params.get("num_reads") is None:
+            defaults = {"num_reads": {"value": DEFAULT_NUM_READS,
+                                      "reason": "penalty calibration needs a population of reads"}}
+        params.update({k: d["value"] for k, d in defaults.items()})
 
     with stages.stage("sample"):
-        max_rounds = options.get("max_rounds", 5)
         round_sampler = _RoundSampler(name, sampler, t_end, fallback, max_rounds if penalty == "auto" else 1,
                                       cancel=stages.cancel)
         kwargs = {"penalty": penalty, "max_rounds": max_rounds, "max_candidates": max_candidates,
@@ -212,12 +232,13 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         cres = solve_constrained(prob, round_sampler, **kwargs, **params)
 
     with stages.stage("postprocess"):
+        found_in = cres.found_in or [(None, "read")] * len(cres.candidates)
         candidates = [Candidate(sample=dict(c.sample), energy=float(c.energy),
                                 num_occurrences=int(c.num_occurrences), objective=float(c.objective),
                                 feasible=bool(c.feasible),
                                 violations={str(k): float(v) for k, v in c.violations.items()},
-                                info={"source": "polish"} if c.num_occurrences == 0 else None)
-                      for c in cres.candidates]
+                                info=_found_info(where))
+                      for c, where in zip(cres.candidates, found_in, strict=True)]
         if candidates:
             stages.emit({"event": "best", "energy": candidates[0].energy, "objective": candidates[0].objective,
                          "feasible": candidates[0].feasible, "source": name})
@@ -225,7 +246,10 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         vartypes = {prob.cqm.vartype(v) for v in variables}
         vartype = next(iter(vartypes)) if len(vartypes) == 1 else dimod.INTEGER
         last = cres.rounds[-1] if cres.rounds else None
-        figures = confidence_from_candidates(candidates, sense=prob.sense)
+        # the reads of the last round, which the candidates' occurrences count (not the candidates
+        # kept: max_candidates may leave some reads out)
+        figures = confidence_from_candidates(candidates, sense=prob.sense,
+                                             num_reads=None if last is None else last.num_reads)
         confidence = {
             "feasible_found": cres.feasible_found,
             "message": cres.message,
@@ -251,8 +275,10 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         }
         provenance = provenance_record(
             backend=produced[0] if len(produced) == 1 else "+".join(produced), routed_backend=name,
+            requested_backend=backend or "auto",
             routing_reason=decision.reason, fallback_chain=round_sampler.chain, ignored_parameters=ignored,
             parameters=public_parameters(params), problem_sha256=bqm_sha256(bqm0),
-            backend_info={k: v for k, v in round_sampler.info.items() if k != "timing"}, extra=extra)
+            backend_info={k: v for k, v in round_sampler.info.items() if k != "timing"}, extra=extra,
+            defaults=defaults)
     return Result(candidates=candidates, variables=variables, vartype=vartype, confidence=confidence,
                   provenance=provenance, timing=stages.finish())
