@@ -62,7 +62,8 @@ class ConstrainedResult:
         weights: the final weights {constraint label: weight}.
         num_bqm_variables: size of the (last) compiled BQM.
         found_in: one entry per candidate: ``(round, source)``, the round that first found
-            it and ``"read"`` (a sampler read) or ``"polish"`` (the classical polish only).
+            it and ``"read"`` (a sampler read returned it, in some round) or ``"polish"`` (only
+            the classical polish produced it).
     """
 
     candidates: list
@@ -175,6 +176,7 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
             else:
                 entry[1] = float(dec.energy[k])  # under this round's weights, like its occurrences
                 entry[5] = int(dec.num_occurrences[k])
+                entry[7] = "read"  # a read returned it, whoever found it first
         if polish and dec.x.shape[0]:
             from qopt.compile.polish import feasible_descent
             # the best-ranked rows (feasible first) and the lowest-energy rows
