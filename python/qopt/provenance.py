@@ -67,13 +67,18 @@ def _versions(extra: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 def provenance_record(*, backend: str, routed_backend: str, routing_reason: str, fallback_chain: list,
                       ignored_parameters: Mapping, parameters: Mapping, problem_sha256: str,
                       backend_info: Mapping, versions: Mapping[str, str] | None = None,
-                      extra: Mapping | None = None) -> dict:
+                      extra: Mapping | None = None, requested_backend: str | None = None,
+                      defaults: Mapping | None = None) -> dict:
     """The provenance record of a result, as plain JSON-friendly data.
 
     Args:
         backend: the backend that produced the candidates (``"sa"`` after a quantum tier
             fell back, ``"cache (sa)"``, ``"exact"``, ...).
         routed_backend: the backend the routing chose (or the caller asked for).
+        requested_backend: what the caller asked for (``"auto"`` when routed; None: the
+            same as ``routed_backend``).
+        defaults: parameters the pipeline chose because the caller gave none: name ->
+            ``{"value": ..., "reason": str}`` (see :func:`qopt.solve.parameters.sa_defaults`).
         routing_reason: the routing decision in words.
         fallback_chain: the fallback tiers taken (dicts with ``tier``, ``backend``, ``outcome``).
         ignored_parameters: caller parameters set aside under ``"auto"`` routing (name -> value).
@@ -88,16 +93,18 @@ def provenance_record(*, backend: str, routed_backend: str, routing_reason: str,
     Returns:
         dict with ``qopt_version``, ``backend``, ``requested_backend``, ``routing``
         (``backend``, ``reason``), ``fallback_chain``, ``ignored_parameters``, ``parameters``,
+        ``defaults``,
         ``problem_sha256``, ``versions``, ``backend_info`` and the ``extra`` keys.
     """
     record = {
         "qopt_version": __version__,
         "backend": backend,
-        "requested_backend": routed_backend,
+        "requested_backend": routed_backend if requested_backend is None else requested_backend,
         "routing": {"backend": routed_backend, "reason": routing_reason},
         "fallback_chain": jsonable(fallback_chain),
         "ignored_parameters": jsonable(ignored_parameters),
         "parameters": jsonable(parameters),
+        "defaults": jsonable(defaults or {}),
         "problem_sha256": problem_sha256,
         "versions": dict(library_versions() if versions is None else versions),
         "backend_info": jsonable(backend_info),

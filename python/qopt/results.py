@@ -239,7 +239,8 @@ def add_lower_bound(confidence: dict, bound: Mapping | None) -> dict:
     return confidence
 
 
-def confidence_from_candidates(candidates: list[Candidate], *, sense: str = "min") -> dict:
+def confidence_from_candidates(candidates: list[Candidate], *, sense: str = "min",
+                               num_reads: int | None = None) -> dict:
     """Confidence figures of a constrained model's ranked candidates.
 
     Candidates with ``num_occurrences`` 0 (added by a classical polish, not read from the
@@ -248,6 +249,9 @@ def confidence_from_candidates(candidates: list[Candidate], *, sense: str = "min
     Args:
         candidates: ranked candidates with ``objective`` and ``feasible`` set.
         sense: the objective's sense, ``"min"`` or ``"max"``.
+        num_reads: the reads the candidates' occurrences were counted from (e.g. the last
+            calibration round's); None: the sum of the candidates' occurrences. Give it when
+            ``candidates`` may be truncated, so that reads left out still count.
 
     Returns:
         dict with ``num_reads`` (reads behind the candidates), ``best_fraction`` (fraction of
@@ -257,7 +261,7 @@ def confidence_from_candidates(candidates: list[Candidate], *, sense: str = "min
         units; None with fewer than two).
     """
     reads = [c for c in candidates if c.num_occurrences > 0]
-    total = sum(c.num_occurrences for c in reads)
+    total = sum(c.num_occurrences for c in reads) if num_reads is None else int(num_reads)
     best_obj = next((c.objective for c in candidates if c.feasible), None)
     best_reads = sum(c.num_occurrences for c in reads if c.feasible and c.objective == best_obj)
     feasible_objs = sorted({float(c.objective) for c in candidates if c.feasible and c.objective is not None},

@@ -50,13 +50,20 @@ class ConstrainedResult:
 
     Attributes:
         candidates: ranked (feasible first by objective in the model's sense, then the
-            least-violating). ``energy`` is the BQM energy in the round the sample was found.
+            least-violating). ``energy`` is the BQM energy under the weights of the last
+            round that read the sample (or, for a polish-only sample, the round it was found
+            in); ``num_occurrences`` counts the reads of the *last* round only (0 for a sample
+            that round did not return, and for polish results), so the occurrences of all
+            candidates add up to at most ``rounds[-1].num_reads``.
         sense: ``"min"`` or ``"max"``.
         feasible_found: whether any candidate is feasible.
         message: a plain statement of the outcome (says so when nothing is feasible).
         rounds: one :class:`RoundRecord` per round.
         weights: the final weights {constraint label: weight}.
         num_bqm_variables: size of the (last) compiled BQM.
+        found_in: one entry per candidate: ``(round, source)``, the round that first found
+            it and ``"read"`` (a sampler read returned it, in some round) or ``"polish"`` (only
+            the classical polish produced it).
     """
 
     candidates: list
@@ -66,6 +73,7 @@ class ConstrainedResult:
     rounds: list
     weights: dict
     num_bqm_variables: int
+    found_in: list = dataclasses.field(default_factory=list)
 
     @property
     def best(self) -> Candidate | None:
@@ -139,7 +147,8 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
     if not calibrate:
         max_rounds = 1
     rounds: list[RoundRecord] = []
-    pool: dict[bytes, list] = {}  # original sample bytes -> [x, energy, objective, viol, feasible, occ]
+    # original sample bytes -> [x, energy, objective, viol, feasible, occ (this round's reads), round, source]
+    pool: dict[bytes, list] = {}
     labels: tuple = ()
     con_labels = ()
     nbqm = 0
@@ -156,14 +165,18 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
         labels, con_labels = dec.labels, dec.constraint_labels
         total = int(dec.num_occurrences.sum())
         feas_frac = float(dec.num_occurrences[dec.feasible].sum() / total) if total else 0.0
+        for seen in pool.values():  # occurrences are this round's reads only
+            seen[5] = 0
         for k in range(dec.x.shape[0]):
             key = dec.x[k].tobytes()
             entry = pool.get(key)
             if entry is None:
                 pool[key] = [dec.x[k], float(dec.energy[k]), float(dec.objective[k]), dec.violation[k],
-                             bool(dec.feasible[k]), int(dec.num_occurrences[k])]
+                             bool(dec.feasible[k]), int(dec.num_occurrences[k]), r, "read"]
             else:
-                entry[5] += int(dec.num_occurrences[k])
+                entry[1] = float(dec.energy[k])  # under this round's weights, like its occurrences
+                entry[5] = int(dec.num_occurrences[k])
+                entry[7] = "read"  # a read returned it, whoever found it first
         if polish and dec.x.shape[0]:
             from qopt.compile.polish import feasible_descent
             # the best-ranked rows (feasible first) and the lowest-energy rows
@@ -179,7 +192,7 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
                 key = decp.x[k].tobytes()
                 if key not in pool:
                     pool[key] = [decp.x[k], float(decp.energy[k]), float(decp.objective[k]), decp.violation[k],
-                                 bool(decp.feasible[k]), 0]
+                                 bool(decp.feasible[k]), 0, r, "polish"]
         feas_pool = [e[2] for e in pool.values() if e[4]]
         best_feas = (min(feas_pool) if problem.sense == "min" else max(feas_pool)) if feas_pool else None
         # which constraints do the best reads (by energy) violate?
@@ -212,7 +225,8 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
     entries = entries[:max_candidates]
     ints = all(np.all(e[0] == np.round(e[0])) for e in entries)
     cands = []
-    for x, energy, obj, viol, feas, occ in entries:
+    found_in = [(e[6], e[7]) for e in entries]
+    for x, energy, obj, viol, feas, occ, _, _ in entries:
         vals = x.astype(np.int64).tolist() if ints else x.tolist()
         cands.append(Candidate(dict(zip(labels, vals, strict=True)), energy, obj, feas,
                                {con_labels[j]: float(viol[j]) for j in np.flatnonzero(viol > 0)}, occ))
@@ -227,4 +241,4 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
     else:
         msg = "the sampler returned no samples"
     return ConstrainedResult(cands, problem.sense, feasible_found, msg, rounds,
-                             dict(rounds[-1].weights) if rounds else {}, nbqm)
+                             dict(rounds[-1].weights) if rounds else {}, nbqm, found_in)

@@ -126,10 +126,13 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
 
     #: The backend's parameters (any size of model).
     parameter_spec = ParameterSpec([
-        Param("num_reads", "int", None, minimum=1, doc="independent anneals (None: 1, or the number of initial "
-                                                       "states)"),
+        Param("num_reads", "int", None, minimum=1,
+              doc="independent anneals (None: 1 here, or the number of initial states; qopt.solve and the "
+                  "service choose 64, fewer (at least 16) when 64 would exceed 1 s or half the deadline by "
+                  "qopt.solve.parameters.sa_defaults, reported in provenance['defaults'])"),
         Param("num_sweeps", "int", None, minimum=0,
-              doc="sweeps of n flip attempts per read (None: 1000, or len(beta_schedule))"),
+              doc="sweeps of n flip attempts per read (None: 1000, or len(beta_schedule); qopt.solve cuts the "
+                  "1000 (to at least 100) only when even 16 reads would exceed that time)"),
         Param("beta_range", "pair", None, minimum=0.0, unit="1/energy",
               doc="(hot, cold) inverse temperatures (None: from the biases)"),
         Param("beta_schedule_type", "str", "geometric", choices=("linear", "geometric", "custom"),

@@ -25,15 +25,26 @@ from qopt.results import Result, add_lower_bound, confidence_from_sampleset, ran
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES
 from qopt.samplers.registry import get_sampler
 from qopt.solve.fallback import sample_with_fallback
-from qopt.solve.parameters import INTERNAL_PARAMETERS, public_parameters, resolve_parameters
+from qopt.solve.parameters import INTERNAL_PARAMETERS, public_parameters, resolve_parameters, sa_defaults, sa_seconds
 from qopt.solve.routing import route
 from qopt.solve.stages import Stages
 
-__all__ = ["BOUND_TIME_LIMIT", "BOUND_STOP_WAIT", "SAMPLE_SHARE", "validate_bqm", "solve_bqm"]
+__all__ = ["BOUND_TIME_LIMIT", "BOUND_STOP_WAIT", "SAMPLE_SHARE", "BOUND_SAMPLE_SHARE", "BOUND_MIN_SECONDS",
+           "BOUND_WAIT_SHARE", "BOUND_MIN_WAIT", "validate_bqm", "solve_bqm"]
 
 BOUND_TIME_LIMIT = 2.0          # seconds for the certified lower bound
 BOUND_STOP_WAIT = 1.0           # seconds a stopped bound thread is waited for (one uninterruptible step)
 SAMPLE_SHARE = 0.9              # of the time left that a sampler's time_limit may use
+#: The bound's cost is bounded: with simulated annealing, the spectral bound's iterations get at
+#: most this share of the (conservative, about 3x) estimated annealing time (:func:`qopt.solve.parameters.sa_seconds`),
+#: at least ``BOUND_MIN_SECONDS``, so it ends about when sampling does ...
+BOUND_SAMPLE_SHARE = 0.2
+BOUND_MIN_SECONDS = 0.05
+#: ... and once sampling has ended, the answer waits for the bound at most ``BOUND_MIN_WAIT``
+#: seconds or ``BOUND_WAIT_SHARE`` of the sampling time, whichever is more; a bound not ready
+#: by then is replaced by presolve's roof-duality bound (with a note).
+BOUND_WAIT_SHARE = 0.5
+BOUND_MIN_WAIT = 0.2
 
 
 def validate_bqm(bqm) -> dimod.BinaryQuadraticModel:
@@ -99,15 +110,28 @@ def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: i
         sampler = get_sampler(name)
         params, ignored = resolve_parameters(sampler, decision, backend, parameters)
         accepted = set(sampler.parameters) - INTERNAL_PARAMETERS
+        defaults: dict = {}
+        estimate = None  # seconds of sampling, where known
+        if name == "sa":
+            n_s, m_s = bqm.num_variables, bqm.num_interactions
+            if presolved is not None and presolved.num_free:
+                n_s, m_s = presolved.num_free, sum(c.num_interactions for c in presolved.components)
+            defaults = sa_defaults(params, n_s, m_s, time_budget)
+            params.update({k: d["value"] for k, d in defaults.items()})
+            if params.get("num_reads") is not None and params.get("num_sweeps") is not None:
+                threads = max(1, int(params.get("num_threads") or 1))
+                estimate = sa_seconds(int(params["num_reads"]), int(params["num_sweeps"]), n_s, m_s) / threads
         bound_task = None
         if lower_bound:  # computed in the background while the backend samples
             bound_limit = BOUND_TIME_LIMIT if time_budget is None else min(BOUND_TIME_LIMIT, 0.2 * time_budget)
+            if estimate is not None:
+                bound_limit = min(bound_limit, max(BOUND_MIN_SECONDS, BOUND_SAMPLE_SHARE * estimate))
             bound_task = _BoundTask(bqm, presolved, bound_limit)
     try:
         return _sample_and_rank(bqm, backend, stages, max_candidates=max_candidates, time_budget=time_budget,
                                 fallback=fallback, presolved=presolved, problem_sha256=problem_sha256,
                                 decision=decision, sampler=sampler, params=params, ignored=ignored,
-                                accepted=accepted, bound_task=bound_task)
+                                accepted=accepted, bound_task=bound_task, defaults=defaults)
     finally:
         if bound_task is not None:  # returned, cancelled or failed: the bound stops with the solve
             wait = BOUND_STOP_WAIT
@@ -119,7 +143,8 @@ def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: i
 
 
 def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budget, fallback, presolved,
-                     problem_sha256, decision, sampler, params, ignored, accepted, bound_task) -> Result:
+                     problem_sha256, decision, sampler, params, ignored, accepted, bound_task,
+                     defaults) -> Result:
     """The ``sample`` and ``postprocess`` stages of :func:`solve_bqm` (its caller stops ``bound_task``)."""
     name = decision.backend
     with stages.stage("sample"):
@@ -145,7 +170,7 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
     stages.check_cancel("cancelled while sampling")  # before waiting for the bound
     bound = None
     if bound_task is not None:
-        wait = 2 * BOUND_TIME_LIMIT
+        wait = max(BOUND_MIN_WAIT, BOUND_WAIT_SHARE * stages.timing.get("sample", 0.0))
         if time_budget is not None:
             wait = min(wait, max(0.0, 0.95 * time_budget - stages.elapsed() - 0.05))
         bound = bound_task.result(wait, presolved)
@@ -180,9 +205,10 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
         if backend_timing:
             extra["backend_timing_ns"] = backend_timing
         provenance = provenance_record(
-            backend=produced_by, routed_backend=name, routing_reason=decision.reason, fallback_chain=chain,
+            backend=produced_by, routed_backend=name, requested_backend=backend or "auto",
+            routing_reason=decision.reason, fallback_chain=chain,
             ignored_parameters=ignored, parameters=public_parameters(params), problem_sha256=problem_sha256,
-            versions=versions, backend_info=info, extra=extra)
+            versions=versions, backend_info=info, extra=extra, defaults=defaults)
     return Result(candidates=candidates, variables=list(bqm.variables), vartype=bqm.vartype,
                   confidence=confidence, provenance=provenance, timing=stages.finish())
 

@@ -11,6 +11,7 @@ and sense, with ``feasible`` and per-constraint ``violations``.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import dimod
@@ -22,7 +23,7 @@ from qopt.provenance import provenance_record
 from qopt.results import Candidate, Result, confidence_from_candidates
 from qopt.samplers.registry import get_sampler
 from qopt.solve.fallback import sample_with_fallback
-from qopt.solve.parameters import public_parameters, resolve_parameters
+from qopt.solve.parameters import public_parameters, resolve_parameters, sa_defaults
 from qopt.solve.routing import route
 from qopt.solve.stages import Stages
 
@@ -32,11 +33,80 @@ __all__ = ["CONSTRAINED_OPTIONS", "is_constrained", "solve_constrained_model"]
 #: variables and, with per-round calibration, gave better feasible objectives than slack on the
 #: QKP and knapsack benchmarks (benchmarks/CQM.md).
 DEFAULT_INEQUALITY = "unbalanced"
-#: ``num_reads`` default on the constrained path when the backend takes it.
+#: ``num_reads`` default on the constrained path when the backend takes it (simulated annealing:
+#: :func:`qopt.solve.parameters.sa_defaults`, per calibration round).
 DEFAULT_NUM_READS = 64
 
 #: Options of the constrained path, accepted by :func:`qopt.solve` next to sampler parameters.
 CONSTRAINED_OPTIONS = frozenset({"penalty", "max_rounds", "target_feasible_fraction", "polish", "inequality"})
+
+
+#: Backends that work until their time limit (rather than finishing early): the calibration rounds
+#: share the time left between them. The others may use all the time left in each round, so a
+#: deadline that is not binding changes nothing (the result depends on problem, parameters, seed).
+UNTIL_DEADLINE_BACKENDS = frozenset({"hybrid"})
+
+
+def _label_key(label) -> tuple:
+    """A total order over variable and constraint labels of any type (ints by value first)."""
+    if isinstance(label, int) and not isinstance(label, bool):
+        return (0, label, "")
+    return (1, 0, f"{type(label).__name__}:{label!r}")
+
+
+def _sorted_expression(cqm: dimod.ConstrainedQuadraticModel, expr) -> dimod.QuadraticModel:
+    """``expr`` (the objective or a constraint's left side) rebuilt with its variables, and
+    its interactions, in :func:`_label_key` order."""
+    out = dimod.QuadraticModel()
+    for v in sorted(expr.variables, key=_label_key):
+        vt = cqm.vartype(v)
+        if vt in (dimod.BINARY, dimod.SPIN):
+            out.add_variable(vt, v)
+        else:
+            out.add_variable(vt, v, lower_bound=cqm.lower_bound(v), upper_bound=cqm.upper_bound(v))
+        out.set_linear(v, expr.get_linear(v))
+    pairs = []
+    for u, v, bias in expr.iter_quadratic():
+        a, b = sorted((u, v), key=_label_key)
+        pairs.append(((_label_key(a), _label_key(b)), a, b, bias))
+    for _, a, b, bias in sorted(pairs, key=lambda t: t[0]):
+        out.add_quadratic(a, b, bias)
+    out.offset = expr.offset
+    return out
+
+
+def canonical_problem(prob):
+    """``prob`` with its variables, constraints and every expression's terms in one canonical
+    order (:func:`_label_key`), so that the same model reaches the sampler identically however
+    it was built or sent (a template in-process, LP text through the service): with the same
+    seed, the same candidates. Models with soft constraints are returned unchanged.
+    Constraints declared one-hot with ``add_discrete`` become plain equalities (the compiler
+    treats them alike)."""
+    cqm = prob.cqm
+    if cqm.num_soft_constraints():
+        return prob
+    out = dimod.ConstrainedQuadraticModel()
+    for v in sorted(cqm.variables, key=_label_key):
+        vt = cqm.vartype(v)
+        if vt in (dimod.BINARY, dimod.SPIN):
+            out.add_variable(vt, v)
+        else:
+            out.add_variable(vt, v, lower_bound=cqm.lower_bound(v), upper_bound=cqm.upper_bound(v))
+    out.set_objective(_sorted_expression(cqm, cqm.objective))
+    for label in sorted(cqm.constraints, key=_label_key):
+        con = cqm.constraints[label]
+        out.add_constraint_from_model(_sorted_expression(cqm, con.lhs), con.sense, con.rhs, label=label, copy=False)
+    return dataclasses.replace(prob, cqm=out)
+
+
+def _found_info(where) -> dict:
+    """A candidate's ``info``: the calibration round that first found it (``round``) and, for
+    one only the classical polish produced, ``source="polish"``."""
+    round_, source = where
+    info = {} if round_ is None else {"round": str(round_)}
+    if source == "polish":
+        info["source"] = "polish"
+    return info
 
 
 def is_constrained(problem) -> bool:
@@ -49,8 +119,9 @@ def is_constrained(problem) -> bool:
 
 
 class _RoundSampler(dimod.Sampler):
-    """Samples each calibration round's BQM on the routed backend, sharing the time budget
-    between rounds and applying the quantum fallback tiers. With ``cancel`` set, a round
+    """Samples each calibration round's BQM on the routed backend, within the time left
+    (shared evenly between the rounds left for :data:`UNTIL_DEADLINE_BACKENDS`) and applying
+    the quantum fallback tiers. With ``cancel`` set, a round
     raises :class:`qopt.errors.Cancelled` before it starts and after its sampler returns,
     so neither a further round nor the polish runs."""
 
@@ -79,7 +150,7 @@ class _RoundSampler(dimod.Sampler):
         budget = None
         if self.t_end is not None:
             left = max(1e-3, self.t_end - time.monotonic())
-            budget = left / max(1, self.rounds_left)
+            budget = left / max(1, self.rounds_left) if self.name in UNTIL_DEADLINE_BACKENDS else left
             if "time_limit" in self.sampler.parameters:
                 params["time_limit"] = min(float(params.get("time_limit") or budget), 0.9 * budget)
         self.rounds_left -= 1
@@ -102,7 +173,10 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
     ``target_feasible_fraction`` (default 0.5), ``polish`` (default True: a classical
     repair-and-descent in the original variables; its candidates have ``num_occurrences``
     0 and ``info["source"] == "polish"``), ``inequality`` ("unbalanced", the default, or
-    "slack"). ``num_reads`` defaults to ``DEFAULT_NUM_READS`` when the backend takes it.
+    "slack"). With simulated annealing ``num_reads`` and ``num_sweeps`` default to
+    :func:`qopt.solve.parameters.sa_defaults` (each round's share of the deadline); other
+    backends that take ``num_reads`` get ``DEFAULT_NUM_READS``. ``provenance["defaults"]``
+    says which values were chosen and why.
 
     Returns:
         :class:`qopt.results.Result` in the model's own variables, objective and sense;
@@ -119,9 +193,10 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
 
     t_end = None if time_budget is None else time.monotonic() + time_budget
     with stages.stage("validate"):
-        prob = as_problem(problem)
-        if len(prob.cqm.variables) == 0:
+        given = as_problem(problem)
+        if len(given.cqm.variables) == 0:
             raise ModelError("variables", "the model has no variables")
+        prob = canonical_problem(given)
         params = dict(parameters)
         options = {k: params.pop(k) for k in list(params) if k in CONSTRAINED_OPTIONS}
         penalty = options.get("penalty", "auto")
@@ -137,11 +212,17 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         name = decision.backend
         sampler = get_sampler(name)
         params, ignored = resolve_parameters(sampler, decision, backend, params)
-        if "num_reads" in sampler.parameters and params.get("num_reads") is None:
-            params["num_reads"] = DEFAULT_NUM_READS  # calibration needs a population of reads
+        max_rounds = options.get("max_rounds", 5)
+        defaults: dict = {}
+        if name == "sa":  # per round: the rounds share the deadline
+            per_round = None if time_budget is None else time_budget / max(1, max_rounds if penalty == "auto" else 1)
+            defaults = sa_defaults(params, bqm0.num_variables, bqm0.num_interactions, per_round)
+        elif "num_reads" in sampler.parameters and params.get("num_reads") is None:
+            defaults = {"num_reads": {"value": DEFAULT_NUM_READS,
+                                      "reason": "penalty calibration needs a population of reads"}}
+        params.update({k: d["value"] for k, d in defaults.items()})
 
     with stages.stage("sample"):
-        max_rounds = options.get("max_rounds", 5)
         round_sampler = _RoundSampler(name, sampler, t_end, fallback, max_rounds if penalty == "auto" else 1,
                                       cancel=stages.cancel)
         kwargs = {"penalty": penalty, "max_rounds": max_rounds, "max_candidates": max_candidates,
@@ -151,20 +232,24 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         cres = solve_constrained(prob, round_sampler, **kwargs, **params)
 
     with stages.stage("postprocess"):
+        found_in = cres.found_in or [(None, "read")] * len(cres.candidates)
         candidates = [Candidate(sample=dict(c.sample), energy=float(c.energy),
                                 num_occurrences=int(c.num_occurrences), objective=float(c.objective),
                                 feasible=bool(c.feasible),
                                 violations={str(k): float(v) for k, v in c.violations.items()},
-                                info={"source": "polish"} if c.num_occurrences == 0 else None)
-                      for c in cres.candidates]
+                                info=_found_info(where))
+                      for c, where in zip(cres.candidates, found_in, strict=True)]
         if candidates:
             stages.emit({"event": "best", "energy": candidates[0].energy, "objective": candidates[0].objective,
                          "feasible": candidates[0].feasible, "source": name})
-        variables = list(prob.cqm.variables)
+        variables = list(given.cqm.variables)
         vartypes = {prob.cqm.vartype(v) for v in variables}
         vartype = next(iter(vartypes)) if len(vartypes) == 1 else dimod.INTEGER
         last = cres.rounds[-1] if cres.rounds else None
-        figures = confidence_from_candidates(candidates, sense=prob.sense)
+        # the reads of the last round, which the candidates' occurrences count (not the candidates
+        # kept: max_candidates may leave some reads out)
+        figures = confidence_from_candidates(candidates, sense=prob.sense,
+                                             num_reads=None if last is None else last.num_reads)
         confidence = {
             "feasible_found": cres.feasible_found,
             "message": cres.message,
@@ -190,8 +275,10 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         }
         provenance = provenance_record(
             backend=produced[0] if len(produced) == 1 else "+".join(produced), routed_backend=name,
+            requested_backend=backend or "auto",
             routing_reason=decision.reason, fallback_chain=round_sampler.chain, ignored_parameters=ignored,
             parameters=public_parameters(params), problem_sha256=bqm_sha256(bqm0),
-            backend_info={k: v for k, v in round_sampler.info.items() if k != "timing"}, extra=extra)
+            backend_info={k: v for k, v in round_sampler.info.items() if k != "timing"}, extra=extra,
+            defaults=defaults)
     return Result(candidates=candidates, variables=variables, vartype=vartype, confidence=confidence,
                   provenance=provenance, timing=stages.finish())
