@@ -61,7 +61,8 @@ def test_samples_carry_probabilities_from_occurrences():
     result = opt.solve(qp)
     assert result.samples
     probs = np.array([s.probability for s in result.samples])
-    assert probs.sum() == pytest.approx(1.0) and (probs > 0).all()
+    # occurrences count the last calibration round's reads: a candidate found earlier (or by polish) has 0
+    assert probs.sum() == pytest.approx(1.0) and (probs >= 0).all() and probs.max() > 0
     occ = np.array([c.num_occurrences for c in opt.last_result.candidates], dtype=float)
     np.testing.assert_allclose(probs, occ / occ.sum())
     np.testing.assert_array_equal(result.samples[0].x, result.x)
