@@ -11,7 +11,7 @@ VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.qopt-installed
 SOURCES := $(shell find cpp python protos -type f \( -name '*.cpp' -o -name '*.hpp' -o -name '*.py' -o -name '*.proto' -o -name '*.txt' \) 2>/dev/null) pyproject.toml CMakeLists.txt
 
-.PHONY: all venv install run test test-all test-cpp lint dev bench protos clean
+.PHONY: all venv install run test test-all test-cpp lint dev bench protos clean browser
 
 all: install
 
@@ -80,6 +80,16 @@ bench: install
 	$(VPY) benchmarks/bench_cqm.py --quick
 	$(VPY) benchmarks/bench_hybrid.py --quick
 	$(VPY) benchmarks/bench_service.py
+
+# Headless Chromium and its WebDriver for the dashboard's browser tests (tests/service/test_dashboard.py),
+# from Debian's packages; nothing is done when both are already installed. Needs root (or sudo).
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+	  echo "chromium and chromedriver are installed"; \
+	else \
+	  sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  set -ex; $$sudo apt-get update; $$sudo apt-get install -y chromium chromium-driver; \
+	fi
 
 clean:
 	rm -rf build $(VENV) python/qopt/_core*.so

@@ -1,6 +1,6 @@
 """The ``qopt`` command line.
 
-    qopt serve [--address HOST:PORT] [--store PATH] [--config FILE] [--metrics-port PORT]
+    qopt serve [--address HOST:PORT] [--store PATH] [--config FILE] [--http-port PORT]
                [--tls-cert PEM --tls-key PEM] [--tokens-file PATH] [--insecure]
     qopt solve FILE [--format F] [--problem K] [--server ADDR --token T --ca-cert PEM] [--backend sa]
                [--num-reads N] [--num-sweeps N] [--seed S] [--timeout SECONDS] [--top K] [--json]
@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--store", help="SQLite job store (default $XDG_STATE_HOME/qopt/jobs.sqlite or "
                                        "~/.local/state/qopt/jobs.sqlite)")
     serve.add_argument("--config", help="TOML or JSON file of ServiceConfig settings (limits, tokens, ...)")
-    serve.add_argument("--metrics-port", type=int, help="Prometheus /metrics HTTP port (default 0: off)")
+    serve.add_argument("--http-port", "--metrics-port", dest="metrics_port", type=int, metavar="PORT",
+                       help="HTTP port of Prometheus /metrics and the job dashboard /jobs (default 0: off)")
     serve.add_argument("--metrics-address", help="address the metrics endpoint binds (default 127.0.0.1)")
     serve.add_argument("--tls-cert", help="PEM certificate chain: serve TLS (with --tls-key)")
     serve.add_argument("--tls-key", help="PEM private key for --tls-cert")

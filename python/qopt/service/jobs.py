@@ -25,7 +25,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict
-from typing import cast
+from typing import Callable, cast
 
 import dimod
 import grpc
@@ -145,6 +145,11 @@ class _Watchers:
     def __init__(self):
         self._lock = threading.Lock()
         self._subs: dict[str, list[queue.SimpleQueue]] = defaultdict(list)
+        self._listeners: list[Callable[[str, pb.JobEvent], None]] = []
+
+    def add_listener(self, fn: Callable[[str, pb.JobEvent], None]) -> None:
+        with self._lock:
+            self._listeners.append(fn)
 
     def subscribe(self, job_id: str) -> queue.SimpleQueue:
         q: queue.SimpleQueue = queue.SimpleQueue()
@@ -163,8 +168,14 @@ class _Watchers:
     def publish(self, job_id: str, event: pb.JobEvent) -> None:
         with self._lock:
             subs = list(self._subs.get(job_id, ()))
+            listeners = list(self._listeners)
         for q in subs:
             q.put(event)
+        for fn in listeners:
+            try:
+                fn(job_id, event)
+            except Exception:  # a listener's bug must not stop the job (logged)
+                log.exception("job event listener failed", extra={"job_id": job_id})
 
     def close_all(self) -> None:
         """Wake every subscriber with ``None`` (the end of its stream)."""
@@ -434,6 +445,12 @@ class JobManager:
                     return
         finally:
             self._watchers.unsubscribe(job_id, q)
+
+    def add_listener(self, fn: Callable[[str, pb.JobEvent], None]) -> None:
+        """Call ``fn(job_id, event)`` for every event published to watchers (state changes,
+        best candidates, stages), of every job, on the thread that publishes it: ``fn`` must
+        be quick and must not raise (an exception is logged and ignored)."""
+        self._watchers.add_listener(fn)
 
     # -- workers -----------------------------------------------------------------------
     def _transitioned(self, job_id: str, state: int) -> None:

@@ -23,7 +23,8 @@ qopt_retries_total                  counter    kind (job, solve): transient-fail
 qopt_fallbacks_total                counter    results whose provenance records a fallback
 ==================================  =========  =========================================
 
-With authentication on, the endpoint answers ``401`` unless the scrape sends
+The same HTTP server serves the job dashboard (:mod:`qopt.service.dashboard`) on every
+other path. With authentication on, the endpoint answers ``401`` unless the scrape sends
 ``Authorization: Bearer <token>`` with a configured token (Prometheus: the scrape
 config's ``authorization: {credentials: ...}``).
 """
@@ -130,6 +131,20 @@ def _guarded_app(app, authorize: Callable[[str | None], bool] | None):
     return guarded
 
 
+def _routed_app(metrics_app, pages):
+    """``/metrics`` to ``metrics_app``; every other path to ``pages`` (``404`` when None)."""
+
+    def routed(environ, start_response):
+        if environ.get("PATH_INFO", "") in ("/metrics", "/metrics/"):
+            return metrics_app(environ, start_response)
+        if pages is not None:
+            return pages(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"not found: metrics are at /metrics\n"]
+
+    return routed
+
+
 class Metrics:
     """The server's Prometheus metrics, in their own registry (see the module docstring)."""
 
@@ -170,14 +185,16 @@ class Metrics:
         self.transitions.labels(_STATE_NAMES.get(state, str(state))).inc()
 
     def serve(self, port: int, address: str = "127.0.0.1",
-              authorize: Callable[[str | None], bool] | None = None) -> int:
+              authorize: Callable[[str | None], bool] | None = None, pages=None) -> int:
         """Serve ``/metrics`` over HTTP on ``address:port`` in a daemon thread.
 
         Args:
             port: TCP port (0 < port).
             address: address to bind (IPv4, or IPv6 such as ``::1``).
             authorize: called with the ``Authorization`` header value (None when absent);
-                False answers ``401``. None: the endpoint is open.
+                False answers ``/metrics`` with ``401``. None: the endpoint is open.
+            pages: a WSGI application for every other path (the job dashboard, which does
+                its own authentication); None: other paths answer ``404``.
 
         Returns:
             The bound port.
@@ -185,7 +202,7 @@ class Metrics:
         Raises:
             OSError: the address cannot be bound.
         """
-        app = _guarded_app(make_wsgi_app(self.registry), authorize)
+        app = _routed_app(_guarded_app(make_wsgi_app(self.registry), authorize), pages)
         server_class = _MetricsHTTPServer6 if ":" in address else _MetricsHTTPServer
         server = make_server(address.strip("[]"), port, app, server_class, handler_class=_QuietHandler)
         threading.Thread(target=server.serve_forever, name="qopt-metrics", daemon=True).start()

@@ -31,6 +31,7 @@ from grpc_reflection.v1alpha import reflection
 
 from qopt.errors import ParameterError
 from qopt.service.auth import AuthInterceptor, principal_for_header
+from qopt.service.dashboard import Dashboard
 from qopt.service.jobs import JobManager
 from qopt.service.limits import ServiceConfig, default_store_path
 from qopt.service.observe import Metrics
@@ -139,6 +140,7 @@ class Server:
         host = address.rsplit(":", 1)[0]
         self.address = f"{host}:{self.port}"
         self.metrics_port: int | None = None
+        self.dashboard: Dashboard | None = None
         if not config.auth_enabled and not is_loopback(address):
             log.warning("authentication is off on a non-loopback address %s (--insecure): anyone who can reach it "
                         "can submit jobs; configure tokens (see docs/service.md)", address)
@@ -146,6 +148,8 @@ class Server:
             log.warning("tokens are sent in plaintext: serve with --tls-cert/--tls-key on %s", address)
 
     def start(self) -> "Server":
+        if self.config.metrics_port:  # the job dashboard shares the metrics port; it records from the first job
+            self.dashboard = Dashboard(self.store, self.jobs, self.config.tokens)
         self.jobs.start()
         self._server.start()
         if self.config.metrics_port:
@@ -157,7 +161,7 @@ class Server:
                     return principal_for_header(header, tokens) is not None
 
             self.metrics_port = self.metrics.serve(self.config.metrics_port, self.config.metrics_address,
-                                                   authorize=authorize)
+                                                   authorize=authorize, pages=self.dashboard)
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         return self
@@ -223,7 +227,8 @@ def serve(address: str, *, config: ServiceConfig | None = None, max_workers: int
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    extra = f" (metrics on http://{config.metrics_address}:{server.metrics_port}/metrics)" if server.metrics_port else ""
+    extra = (f" (metrics on http://{config.metrics_address}:{server.metrics_port}/metrics, job dashboard on "
+             f"http://{config.metrics_address}:{server.metrics_port}/jobs)" if server.metrics_port else "")
     print(f"qopt serving on {server.address}{'' if not server.tls else ' (TLS)'}", flush=True)
     log.info("serving on %s, store %s%s, auth %s", server.address, store, extra,
              "on" if config.auth_enabled else "off")
