@@ -244,7 +244,8 @@ def test_browser_the_plot_grows_while_the_job_improves(dash, browser):
         result = job.result(timeout=30)
     assert running in ("QUEUED", "RUNNING") and first < LIVE_POINTS + 1
     _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#summary[data-state=SUCCEEDED]"), what="SUCCEEDED")
-    _wait(browser, lambda d: _points(d) == LIVE_POINTS + 1, what="every improvement and the final best")
+    # the 10 reported improvements and the final best, plus any the annealing kernel streams itself
+    _wait(browser, lambda d: _points(d) >= LIVE_POINTS + 1, what="every improvement and the final best")
     names = browser.execute_script("return document.getElementById('plot').data.map(function (t) { return t.name; })")
     assert {"best: classical", "best: quantum"} <= set(names)
     assert any(n.startswith("certified lower bound") for n in names) == ("lower_bound" in result.confidence)
