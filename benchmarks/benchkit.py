@@ -65,3 +65,30 @@ def pyplot():
         print("matplotlib not installed (pip install '.[bench]'): no plot")
         return None
     return plt
+
+
+def write_csv(rows: list[dict], path: pathlib.Path) -> pathlib.Path | None:
+    """Write ``rows`` as CSV (nested dicts flattened to ``outer_inner`` columns, lists as text); None if empty."""
+    import csv
+
+    if not rows:
+        return None
+
+    def flat(row: dict, prefix: str = "") -> dict:
+        out: dict = {}
+        for k, v in row.items():
+            if isinstance(v, dict):
+                out.update(flat(v, f"{prefix}{k}_"))
+            else:
+                out[f"{prefix}{k}"] = v
+        return out
+
+    flat_rows = [flat(r) for r in rows]
+    keys = list(dict.fromkeys(k for r in flat_rows for k in r))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(flat_rows)
+    print(f"wrote {path}")
+    return path
