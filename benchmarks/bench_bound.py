@@ -32,7 +32,6 @@ from qopt.presolve import roof_duality_bound, spectral_bound
 from qopt.presolve.bound import _homogenise, ising_arrays
 
 
-
 def subgradient_bound(bqm, seconds: float) -> tuple[float, int]:
     """Anchor: projected subgradient ascent on f(d) = N lambda_min(A + D) (sum d = 0) with ARPACK,
     the method the issue measured (4.3% above G1's best-known cut in 6 s). NOT certified
