@@ -219,7 +219,10 @@ def plot(rows: list[dict], adh: list[dict], deadline: float, out: pathlib.Path, 
     for k, (m, label) in enumerate(methods):
         gaps = [next((r["gap_percent"] for r in rows if r["instance"] == nm and r["method"] == m), None)
                 for nm in names]
-        ax.bar(x + (k - 1) * 0.27, [g if g is not None else np.nan for g in gaps], 0.27, label=label)
+        bars = ax.bar(x + (k - 1) * 0.27, [g if g is not None else np.nan for g in gaps], 0.27, label=label)
+        ax.bar_label(bars, labels=[f"{g:.3f}%" if g is not None else "n/a" for g in gaps], fontsize=7)
+    top = max((r["gap_percent"] or 0.0) for r in rows)
+    ax.set_ylim(0, max(0.1, 1.4 * top))
     ax.set_xticks(x, names)
     ax.set_ylabel("gap to best known (%)")
     ax.set_title(f"Best objective under a {deadline:g} s deadline (lower is better)")
