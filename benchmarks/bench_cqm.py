@@ -311,7 +311,7 @@ def plot(res: dict, out: pathlib.Path, stem: str) -> None:
         ax.set_ylabel("feasible fraction of reads")
         ax.set_ylim(0, 1.35)
         ax.set_title("Same SA sampler, reads and sweeps (labels: best feasible objective, auto vs dimod)", fontsize=9)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
     save_figure(fig, out, stem)
 
 

@@ -92,3 +92,14 @@ def test_cheap_shell_examples_run(path, server):
             json.loads(proc.stdout)  # exactly one JSON document, nothing else on stdout
         else:
             assert proc.stdout.strip(), f"`{line}` printed nothing"
+
+
+@pytest.mark.parametrize("page", sorted((REPO / "benchmarks").glob("*.md")), ids=lambda p: p.name)
+def test_benchmark_pages_show_committed_plots(page):
+    """Each benchmarks/*.md shows at least one plot, and every image it shows exists in the tree."""
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page.read_text())
+    assert images, f"{page.name} shows no plot"
+    for image in images:
+        path = (page.parent / image).resolve()
+        assert path.is_file() and path.suffix == ".png", f"{page.name} shows {image}, which is not a committed PNG"
+        assert "results" not in path.relative_to(REPO).parts, f"{image} is under the gitignored results/"
