@@ -241,11 +241,13 @@ def plot(speed_rows: list[dict], quality_rows: list[dict], out: pathlib.Path, st
         ax.plot(ns, [r["aer_statevector_s"] for r in rs], "^" + style, color="C2",
                 label=f"Aer statevector, reps={reps}")
     ax.set_xticks(sorted({r["n"] for r in speed_rows}))
-    ax.set_yscale("log")
+    if speed_rows:
+        ax.set_yscale("log")
     ax.set_xlabel("qubits n (3-regular MaxCut)")
     ax.set_ylabel("seconds per expectation call (best)")
     ax.set_title("QAOA <C>: qopt vs qiskit-aer")
-    ax.legend(fontsize=7)
+    if speed_rows:
+        ax.legend(fontsize=7)
     ax = axes[1]
     methods = list(dict.fromkeys(r["method"] for r in quality_rows if "expected_cut_ratio" in r))
     nodes = sorted({r["nodes"] for r in quality_rows if "nodes" in r})
