@@ -72,10 +72,13 @@ dev:
 protos:
 	$(PYTHON) scripts/gen_protos.py
 
-# Every benchmark in its quick mode (side by side with its anchor; figures in benchmarks/*.md).
+# Every benchmark in its quick mode, on the installed qopt (side by side with its anchor; figures in
+# benchmarks/*.md). Each writes its CSV and PNG under benchmarks/results/ (gitignored); the plots the
+# .md files show are copies in benchmarks/plots/. Instances: $(QOPT_SHARED_DATA) or ../shared/data
+# when present, else the few shipped with qopt.
 bench: install
 	$(VPY) benchmarks/bench_sa.py --quick
-	$(VPY) benchmarks/bench_bound.py
+	$(VPY) benchmarks/bench_bound.py --quick
 	$(VPY) benchmarks/bench_qaoa.py --quick
 	$(VPY) benchmarks/bench_cqm.py --quick
 	$(VPY) benchmarks/bench_hybrid.py --quick

@@ -4,7 +4,9 @@ side by side in one run, with a plain subgradient eigenvalue bound as the anchor
 Usage (from the repository root, after ``make dev`` or ``pip install .``):
 
     python benchmarks/bench_bound.py [--data ../shared/data] [--time-limit 10] [--subgradient-seconds 6]
-                                     [--out benchmarks/results/bound.csv]
+                                     [--out benchmarks/results/bound.csv] [--quick]
+
+Writes the CSV and, beside it, ``bound.png`` (gap to the best-known value per instance and method).
 
 Instances: Gset G1 (shipped), bqp250-1..5 and bqp100-1 (OR-Library, from --data when present),
 gka1a, bqp50-1 (shipped). Gaps are in the instance's own objective terms:
@@ -24,11 +26,10 @@ import numpy as np
 import scipy.sparse.linalg as spla
 from scipy.sparse import diags
 
+from benchkit import RESULTS, pyplot, save_figure, shared_data
 from qopt.io import read_instance
 from qopt.presolve import roof_duality_bound, spectral_bound
 from qopt.presolve.bound import _homogenise, ising_arrays
-
-REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def subgradient_bound(bqm, seconds: float) -> tuple[float, int]:
@@ -70,12 +71,17 @@ def instances(data: pathlib.Path | None):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=pathlib.Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--data", type=pathlib.Path, default=None,
+                    help="instance folder (default $QOPT_SHARED_DATA, else ../shared/data; else shipped only)")
+    ap.add_argument("--quick", action="store_true", help="shipped instances only, 5 s / 3 s limits")
     ap.add_argument("--time-limit", type=float, default=10.0, help="spectral bound time limit, seconds")
     ap.add_argument("--subgradient-seconds", type=float, default=6.0)
-    ap.add_argument("--out", type=pathlib.Path, default=REPO / "benchmarks" / "results" / "bound.csv")
+    ap.add_argument("--out", type=pathlib.Path, default=RESULTS / "bound.csv")
     args = ap.parse_args(argv)
-    data = args.data if args.data.is_dir() else None
+    data = None if args.quick else shared_data(args.data)
+    if args.quick:
+        args.time_limit = min(args.time_limit, 5.0)
+        args.subgradient_seconds = min(args.subgradient_seconds, 3.0)
 
     rows = []
     header = f"{'instance':10} {'n':>5} {'best':>9} | {'roof':>9} {'gap%':>7} {'s':>5} | {'spectral':>9} {'gap%':>6} {'s':>5} | {'subgrad*':>9} {'gap%':>6} {'s':>4} | best (method)"
@@ -114,6 +120,27 @@ def main(argv=None):
         w.writeheader()
         w.writerows(rows)
     print(f"\n* subgradient: anchor, Ritz values not certified. Saved {args.out}")
+    plot(rows, args.out.parent, args.out.stem)
+
+
+def plot(rows: list[dict], out: pathlib.Path, stem: str) -> None:
+    """Gap of each bound to the best-known value (percent, log scale) per instance: roof duality
+    and the subgradient anchor beside qopt's certified spectral bound."""
+    plt = pyplot()
+    if plt is None or not rows:
+        return
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    x = np.arange(len(rows))
+    for k, (key, label) in enumerate((("roof_gap_pct", "roof duality (dwave-preprocessing)"),
+                                      ("spectral_gap_pct", "qopt spectral/SDP-dual (certified)"),
+                                      ("subgradient_gap_pct", "subgradient eigenvalue (anchor, not certified)"))):
+        ax.bar(x + (k - 1) * 0.27, [max(r[key], 1e-3) for r in rows], 0.27, label=label)
+    ax.set_xticks(x, [r["instance"] for r in rows], rotation=30, ha="right")
+    ax.set_yscale("log")
+    ax.set_ylabel("gap |bound - best known| / |best known| (%; 0 drawn at 1e-3)")
+    ax.set_title("Lower bounds: gap to the best-known objective (lower is better)")
+    ax.legend(fontsize=8)
+    save_figure(fig, out, stem)
 
 
 if __name__ == "__main__":

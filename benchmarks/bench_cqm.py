@@ -2,7 +2,10 @@
 against dimod.cqm_to_bqm's default penalty, and compile speed, side by side in one run.
 
 Usage:
-    PYTHONPATH=python python benchmarks/bench_cqm.py [--quick] [--data ../shared/data] [--json out.json]
+    python benchmarks/bench_cqm.py [--quick] [--data ../shared/data] [--json out.json] [--out benchmarks/results]
+
+Writes ``cqm_<section>[_quick].csv`` and ``cqm[_quick].png`` (compile time and feasible fraction, qopt
+beside dimod) under ``--out``. Without a data folder (a fresh clone) only the compile section runs.
 
 Sections (markdown tables on stdout):
     1. QKP (Billionnet & Soutif): best feasible objective vs best-known, SA reads only and
@@ -22,7 +25,6 @@ import argparse
 import csv
 import hashlib
 import json
-import os
 import pathlib
 import sys
 import time
@@ -31,12 +33,12 @@ import dimod
 import numpy as np
 
 import qopt
+from benchkit import RESULTS, pyplot, save_figure, shared_data, write_csv
 from qopt.compile import compile as qcompile
 from qopt.compile import solve_constrained
 from qopt.model import assignment, read_qkp, read_tsplib
 
 HERE = pathlib.Path(__file__).resolve().parent
-DEFAULT_DATA = pathlib.Path(os.environ.get("QOPT_SHARED_DATA", HERE.parent.parent / "shared" / "data"))
 
 QKP_SA = dict(num_reads=50, num_sweeps=3000, max_rounds=8, growth=1.5, initial_scale=0.25,
               target_feasible_fraction=0.5, compile_options={"inequality": "unbalanced"})
@@ -243,35 +245,74 @@ def report(res) -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a subset (about 1-2 minutes)")
-    ap.add_argument("--data", type=pathlib.Path, default=DEFAULT_DATA)
+    ap.add_argument("--data", type=pathlib.Path, default=None,
+                    help="instance folder (default $QOPT_SHARED_DATA, else ../shared/data)")
+    ap.add_argument("--out", type=pathlib.Path, default=RESULTS)
     ap.add_argument("--json", type=pathlib.Path, default=None, help="also write raw results here")
     ap.add_argument("--only", nargs="*", default=["compile", "tsp", "feasible", "qkp"],
                     choices=["compile", "tsp", "feasible", "qkp"])
     args = ap.parse_args(argv)
+    data = shared_data(args.data)
     res = {}
     t0 = time.perf_counter()
     if "compile" in args.only:
         print("compile speed ...", file=sys.stderr)
         res["compile"] = run_compile_speed(args.quick)
-    if not args.data.is_dir():
-        print(f"no data at {args.data}; set QOPT_SHARED_DATA or --data", file=sys.stderr)
+    if data is None:
+        print("no data folder (--data, $QOPT_SHARED_DATA, ../shared/data): compile section only", file=sys.stderr)
     else:
-        bk = best_known(args.data)
+        bk = best_known(data)
         if "tsp" in args.only:
             print("tsp ...", file=sys.stderr)
-            res["tsp"] = run_tsp(args.data, args.quick)
+            res["tsp"] = run_tsp(data, args.quick)
         if "feasible" in args.only:
             print("feasible fraction ...", file=sys.stderr)
-            res["feasible"] = run_feasible_fraction(args.data, args.quick)
+            res["feasible"] = run_feasible_fraction(data, args.quick)
         if "qkp" in args.only:
             print("qkp ...", file=sys.stderr)
-            res["qkp"] = run_qkp(args.data, bk, args.quick)
+            res["qkp"] = run_qkp(data, bk, args.quick)
     res["wall_seconds"] = time.perf_counter() - t0
     print(report(res))
     print(f"\n(total wall time {res['wall_seconds']:.0f} s{', --quick' if args.quick else ''})")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(res, indent=1, default=float))
+    suffix = "_quick" if args.quick else ""
+    for section in ("compile", "tsp", "feasible", "qkp"):
+        if section in res:
+            rows = res[section] if isinstance(res[section], list) else [res[section]]
+            write_csv(rows, args.out / f"cqm_{section}{suffix}.csv")
+    plot(res, args.out, f"cqm{suffix}")
+
+
+def plot(res: dict, out: pathlib.Path, stem: str) -> None:
+    """Left: compile time of the 10,000-variable model, qopt.compile beside dimod.cqm_to_bqm (seconds).
+    Right: feasible fraction of the reads, penalty="auto" beside dimod's default penalty, per instance."""
+    plt = pyplot()
+    if plt is None or "compile" not in res:
+        return
+    feasible = res.get("feasible", [])
+    fig, axes = plt.subplots(1, 2 if feasible else 1, figsize=(12 if feasible else 5, 4.5), squeeze=False)
+    c = res["compile"]
+    ax = axes[0][0]
+    ax.bar([0, 1], [c["qopt_seconds_best"], c["dimod_seconds"]], color=["C0", "C1"])
+    ax.set_xticks([0, 1], ["qopt.compile", "dimod.cqm_to_bqm"])
+    ax.set_ylabel("compile time (s)")
+    ax.set_title(f"{c['num_variables']:,} vars, {c['num_quadratic']:,} quadratic, {c['num_constraints']:,} constraints"
+                 f"\n{c['speedup']:.1f}x", fontsize=9)
+    if feasible:
+        ax = axes[0][1]
+        x = np.arange(len(feasible))
+        ax.bar(x - 0.2, [r["auto_all_reads_ff"] for r in feasible], 0.4, label='qopt penalty="auto" (all rounds)')
+        ax.bar(x + 0.2, [r["dimod_ff"] for r in feasible], 0.4, label="dimod.cqm_to_bqm default penalty")
+        for xi, r in zip(x, feasible, strict=True):  # the best feasible objective each found
+            ax.text(xi, 1.07, f"{r['auto_best']:g}\nvs {r['dimod_best']:g}", ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(x, [r["instance"] for r in feasible], rotation=30, ha="right")
+        ax.set_ylabel("feasible fraction of reads")
+        ax.set_ylim(0, 1.35)
+        ax.set_title("Same SA sampler, reads and sweeps (labels: best feasible objective, auto vs dimod)", fontsize=9)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
+    save_figure(fig, out, stem)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,9 @@ Then deadline adherence: ``--adherence-runs`` runs of the hybrid with a 5 s dead
 the quantum backend healthy, failing, and hanging; reports the worst overrun.
 
     python benchmarks/bench_hybrid.py [--quick] [--deadline 60] [--out benchmarks/results]
+
+Writes hybrid.csv, hybrid_deadline.csv and hybrid[_quick].png (gap per method, wall time per
+adherence run against the deadline) under ``--out``.
 """
 from __future__ import annotations
 
@@ -26,26 +29,27 @@ import time
 import dimod
 import numpy as np
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
+from benchkit import RESULTS, pyplot, save_figure, shared_data
+
+SHARED = shared_data()  # None on a fresh clone: G1 only
 
 
 def instances(problems):
     from qopt.io import read_instance
 
     out = [read_instance("G1", format="gset")]
-    bqp = SHARED / "orlib_bqp" / "bqp250.txt"
-    if bqp.exists():
+    bqp = SHARED / "orlib_bqp" / "bqp250.txt" if SHARED is not None else None
+    if bqp is not None and bqp.exists():
         for k in problems:
             out.append(read_instance(bqp, format="bqp", problem=k, best_known=_best_known(f"bqp250-{k}")))
     else:
-        print(f"note: {bqp} absent; bqp250 skipped", file=sys.stderr)
+        print("note: no shared data folder ($QOPT_SHARED_DATA, ../shared/data); bqp250 skipped", file=sys.stderr)
     return out
 
 
 def _best_known(name):
-    table = SHARED / "best_known.csv"
-    if not table.exists():
+    table = SHARED / "best_known.csv" if SHARED is not None else None
+    if table is None or not table.exists():
         return None
     with table.open() as fh:
         for row in csv.DictReader(fh):
@@ -144,7 +148,7 @@ def main(argv=None) -> int:
     parser.add_argument("--adherence-runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--problems", default="1-10", help="bqp250 problems, e.g. 1-10 or 1,3 (quick: 1)")
-    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results"))
+    parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     if args.quick:
         args.deadline = min(args.deadline, 10.0)
@@ -196,7 +200,45 @@ def main(argv=None) -> int:
         walls = [r["wall_s"] for r in adh if r["state"] == state]
         print(f"  {state:<8} runs {len(walls)}  worst wall {max(walls):.3f} s  worst overrun "
               f"{max(walls) - 5.0:+.3f} s (limit: +0.25 s)")
+    plot(rows, adh, args.deadline, out, "hybrid_quick" if args.quick else "hybrid")
     return 0
+
+
+def plot(rows: list[dict], adh: list[dict], deadline: float, out: pathlib.Path, stem: str) -> None:
+    """Left: gap to the best-known objective (%) per instance, qopt hybrid beside dwave-hybrid Kerberos
+    and plain qopt SA under one deadline. Right: wall time of each 5 s-deadline hybrid run per backend state."""
+    plt = pyplot()
+    if plt is None or not rows:
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    ax = axes[0]
+    names = list(dict.fromkeys(r["instance"] for r in rows))
+    methods = [("qopt-hybrid", "qopt hybrid (QAOA subproblems)"), ("kerberos-cls", "dwave-hybrid Kerberos"),
+               ("qopt-sa", "qopt SA restarts")]
+    x = np.arange(len(names))
+    for k, (m, label) in enumerate(methods):
+        gaps = [next((r["gap_percent"] for r in rows if r["instance"] == nm and r["method"] == m), None)
+                for nm in names]
+        bars = ax.bar(x + (k - 1) * 0.27, [g if g is not None else np.nan for g in gaps], 0.27, label=label)
+        ax.bar_label(bars, labels=[f"{g:.3f}%" if g is not None else "n/a" for g in gaps], fontsize=7)
+    top = max((r["gap_percent"] or 0.0) for r in rows)
+    ax.set_ylim(0, max(0.1, 1.4 * top))
+    ax.set_xticks(x, names)
+    ax.set_ylabel("gap to best known (%)")
+    ax.set_title(f"Best objective under a {deadline:g} s deadline (lower is better)")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    states = ["healthy", "failing", "hanging"]
+    for k, st in enumerate(states):
+        walls = [r["wall_s"] for r in adh if r["state"] == st]
+        ax.scatter([k] * len(walls), walls, zorder=3)
+    ax.axhline(5.0, color="k", ls="--", lw=1, label="deadline 5 s")
+    ax.axhline(5.25, color="r", ls=":", lw=1, label="limit +0.25 s")
+    ax.set_xticks(range(len(states)), [f"quantum backend {s}" for s in states])
+    ax.set_ylabel("wall time of the hybrid run (s)")
+    ax.set_title("Deadline adherence on G1")
+    ax.legend(fontsize=8)
+    save_figure(fig, out, stem)
 
 
 if __name__ == "__main__":

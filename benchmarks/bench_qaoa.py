@@ -2,7 +2,9 @@
 
 Usage::
 
-    PYTHONPATH=python python benchmarks/bench_qaoa.py [--quick] [--out benchmarks/results]
+    python benchmarks/bench_qaoa.py [--quick] [--out benchmarks/results]
+
+(with the installed qopt: ``make install`` or ``pip install '.[bench]'``).
 
 Sections (each printed as a Markdown table and saved as CSV under ``--out``):
 
@@ -28,18 +30,15 @@ import os
 import pathlib
 import platform
 import statistics
-import sys
 import time
 
 import dimod
 import networkx as nx
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python"))
-
-from qopt.samplers.qaoa import QAOASampler, ising_operator  # noqa: E402
-from qopt.statevector import QAOAEvaluator  # noqa: E402
+from benchkit import RESULTS, pyplot, save_figure
+from qopt.samplers.qaoa import QAOASampler, ising_operator
+from qopt.statevector import QAOAEvaluator
 
 
 def maxcut_bqm(n: int, seed: int = 1):
@@ -224,10 +223,52 @@ def peer(node_counts, seeds) -> list[dict]:
     return rows
 
 
+def plot(speed_rows: list[dict], quality_rows: list[dict], out: pathlib.Path, stem: str) -> None:
+    """Left: seconds per expectation call against qubits, the C++ engine and both Aer anchors, per reps.
+    Right: expected cut ratio <cut>/max cut per graph size, QAOASampler against qiskit-optimization."""
+    plt = pyplot()
+    if plt is None or not (speed_rows or quality_rows):
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    ax = axes[0]
+    for reps, style in ((1, "-"), (3, "--")):
+        rs = sorted((r for r in speed_rows if r["reps"] == reps), key=lambda r: r["n"])
+        if not rs:
+            continue
+        ns = [r["n"] for r in rs]
+        ax.plot(ns, [r["core_s"] for r in rs], "o" + style, color="C0", label=f"qopt C++ engine, reps={reps}")
+        ax.plot(ns, [r["aer_estimator_s"] for r in rs], "s" + style, color="C1", label=f"Aer EstimatorV2, reps={reps}")
+        ax.plot(ns, [r["aer_statevector_s"] for r in rs], "^" + style, color="C2",
+                label=f"Aer statevector, reps={reps}")
+    ax.set_xticks(sorted({r["n"] for r in speed_rows}))
+    if speed_rows:
+        ax.set_yscale("log")
+    ax.set_xlabel("qubits n (3-regular MaxCut)")
+    ax.set_ylabel("seconds per expectation call (best)")
+    ax.set_title("QAOA <C>: qopt vs qiskit-aer")
+    if speed_rows:
+        ax.legend(fontsize=7)
+    ax = axes[1]
+    methods = list(dict.fromkeys(r["method"] for r in quality_rows if "expected_cut_ratio" in r))
+    nodes = sorted({r["nodes"] for r in quality_rows if "nodes" in r})
+    width = 0.8 / max(1, len(methods))
+    for k, m in enumerate(methods):
+        vals = [np.mean([r["expected_cut_ratio"] for r in quality_rows if r.get("method") == m and r["nodes"] == nd]
+                        or [np.nan]) for nd in nodes]
+        ax.bar(np.arange(len(nodes)) + (k - (len(methods) - 1) / 2) * width, vals, width, label=m)
+    ax.set_xticks(np.arange(len(nodes)), [str(nd) for nd in nodes])
+    ax.set_xlabel("graph nodes (3-regular MaxCut)")
+    ax.set_ylabel("expected cut / max cut (dimensionless)")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("QAOA reps=2 quality (mean over seeds)")
+    ax.legend(fontsize=7, loc="lower right")
+    save_figure(fig, out, stem)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="n = 20, 22 only; fewer quality graphs")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--sections", default="stream,speed,quality,peer")
     ap.add_argument("--ns", default=None, help="comma-separated qubit counts for the speed section")
     ap.add_argument("--rounds", type=int, default=None, help="Aer calls per (n, reps) (default 3/2/1 by n)")
@@ -240,6 +281,7 @@ def main(argv=None):
     import qiskit_aer
     print(f"qiskit {qiskit.__version__}, qiskit-aer {qiskit_aer.__version__}, numpy {np.__version__}")
     bw = {"copy_GBps": float("nan")}
+    rows: list[dict] = []
     if "stream" in sections or "speed" in sections:
         bw = stream_bandwidth()
         print(f"\n## stream\ncopy {bw['copy_GBps']:.1f} GB/s, numpy triad {bw['numpy_triad_GBps']:.1f} GB/s")
@@ -266,6 +308,7 @@ def main(argv=None):
         save(qrows, out / "qaoa_quality.csv")
         print(table(qrows, ["nodes", "seed", "method", "max_cut", "expected_cut_ratio", "optimum_found",
                             "optimal_shot_fraction", "evaluations", "seconds"]))
+    plot(rows, qrows, out, "qaoa_quick" if args.quick else "qaoa")
 
 
 if __name__ == "__main__":

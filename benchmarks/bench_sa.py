@@ -21,6 +21,10 @@ n=1000 QUBO:
 5. HiGHS on a linearised small instance (bqp50-1, and bqp100-1 in full mode) as
    an exact reference, its solution re-scored on the QUBO.
 
+Instances come from ``--data`` (default ``$QOPT_SHARED_DATA``, else ``../shared/data``); on a
+fresh clone without that folder, the instances shipped with qopt (G1, and bqp50 in place of
+bqp250; no bqp1000).
+
 Writes ``bench_sa[_quick].csv`` (one row per measurement) and ``bench_sa[_quick].png``
 (needs matplotlib) under ``--out`` (default: benchmarks/results); ``--only PART``
 runs one part (throughput, scaling, ttt, highs) and adds the part names to the file
@@ -40,14 +44,11 @@ import time
 
 import dimod
 import numpy as np
+from dwave.samplers import SimulatedAnnealingSampler as DWaveSA
+from dwave.samplers import TabuSampler
 
-HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "python"))  # developer tree (make dev); harmless when installed
-
-from dwave.samplers import SimulatedAnnealingSampler as DWaveSA  # noqa: E402
-from dwave.samplers import TabuSampler  # noqa: E402
-
-from qopt.samplers.sa import SimulatedAnnealingSampler, default_beta_range, ising_csr  # noqa: E402
+from benchkit import RESULTS, pyplot, save_figure, shared_data, shipped_data
+from qopt.samplers.sa import SimulatedAnnealingSampler, default_beta_range, ising_csr
 
 
 # --------------------------------------------------------------------------- instances
@@ -266,19 +267,16 @@ def highs_reference(name, bqm, best, time_limit):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small settings, about 1-2 minutes")
-    ap.add_argument("--data", type=pathlib.Path, default=HERE.parent.parent / "shared" / "data",
-                    help="folder with gset/, orlib_bqp/ and best_known.csv (default ../shared/data)")
-    ap.add_argument("--out", type=pathlib.Path, default=HERE / "results")
+    ap.add_argument("--data", type=pathlib.Path, default=None,
+                    help="folder with gset/, orlib_bqp/ and best_known.csv (default $QOPT_SHARED_DATA, "
+                         "else ../shared/data; without one, the instances shipped with qopt)")
+    ap.add_argument("--out", type=pathlib.Path, default=RESULTS)
     ap.add_argument("--only", choices=("throughput", "scaling", "ttt", "highs"), action="append",
                     help="run only these parts (repeatable; default all)")
     args = ap.parse_args(argv)
-    data = args.data
-    if not data.is_dir():
-        alt = pathlib.Path("/work/shared/data")
-        if alt.is_dir():
-            data = alt
-        else:
-            sys.exit(f"instance folder {args.data} not found (use --data)")
+    if args.data is not None and not args.data.is_dir():
+        sys.exit(f"instance folder {args.data} not found")
+    data = shared_data(args.data)
     args.out.mkdir(parents=True, exist_ok=True)
     quick = args.quick
     parts = set(args.only or ("throughput", "scaling", "ttt", "highs"))
@@ -291,9 +289,20 @@ def main(argv=None):
                  n250=10, n1000=3, ttt_starts=list(range(1, 11)), ttt_cap=30.0, ttt250=10, scaling_reads=128, scaling_pairs=5)
         P["dense_seeds"] = [1, 2]
 
-    g1, W = read_gset(data / "gset" / "G1.txt")
-    bqp250 = read_orlib(data / "orlib_bqp" / "bqp250.txt")
-    bqp1000 = read_orlib(data / "orlib_bqp" / "bqp1000.txt.gz")
+    if data is not None:
+        g1, W = read_gset(data / "gset" / "G1.txt")
+        bqp250 = read_orlib(data / "orlib_bqp" / "bqp250.txt")
+        bqp1000 = read_orlib(data / "orlib_bqp" / "bqp1000.txt.gz")
+        small = "bqp250"
+    else:  # a fresh clone: G1 and bqp50 ship with qopt; bqp50 stands in for bqp250, no bqp1000
+        data = shipped_data()
+        print(f"note: no shared data folder (--data, $QOPT_SHARED_DATA, ../shared/data); using {data}",
+              file=sys.stderr)
+        g1, W = read_gset(data / "G1.txt")
+        bqp250 = read_orlib(data / "bqp50.txt")
+        bqp1000 = []
+        small = "bqp50"
+    P["small"] = small
     dense = dense_qubo(1000, seed=0)
 
     print(f"# qopt SA vs dwave-samplers SA ({'quick' if quick else 'full'}); "
@@ -312,7 +321,7 @@ def main(argv=None):
 
 def throughput_section(P, g1, bqp250, bqp1000, dense):
     summaries = []
-    cases = [("G1", g1)] + [(f"bqp250-{k + 1}", b) for k, b in enumerate(bqp250[:P["n250"]])] \
+    cases = [("G1", g1)] + [(f"{P['small']}-{k + 1}", b) for k, b in enumerate(bqp250[:P["n250"]])] \
         + [(f"bqp1000-{k + 1}", b) for k, b in enumerate(bqp1000[:P["n1000"]])]
     for name, bqm in cases:
         s = throughput(name, bqm, P["reads"], P["sweeps"], P["seeds"])
@@ -336,7 +345,7 @@ def throughput_section(P, g1, bqp250, bqp1000, dense):
 
 
 def scaling_section(P, g1, bqp1000):
-    for name, bqm in (("G1", g1), ("bqp1000-1", bqp1000[0])):
+    for name, bqm in [("G1", g1)] + [("bqp1000-1", b) for b in bqp1000[:1]]:
         sc, got = scaling_only(name, bqm, P["scaling_reads"], P["sweeps"], list(range(1, P["scaling_pairs"] + 1)))
         print(f"num_threads=2 vs 1 on {name}, num_reads={P['scaling_reads']}: {sc:.2f}x wall (target >= 1.8x); "
               f"the 2-thread runs got {got:.2f} cores on average (CPU time / wall; other load shares the machine)")
@@ -349,9 +358,9 @@ def ttt_section(P, data, quick, g1, W, bqp250):
           f"{'ratio':>8}{'tabu med s':>12}{'hits':>6}")
     ttt_cases = [("G1", g1, -(2 * 11624 - W))]
     for k, b in enumerate(bqp250[:P["ttt250"]]):
-        bk = best_known(data, f"bqp250-{k + 1}")
+        bk = best_known(data, f"{P['small']}-{k + 1}")
         if bk is not None:
-            ttt_cases.append((f"bqp250-{k + 1}", b, -bk))
+            ttt_cases.append((f"{P['small']}-{k + 1}", b, -bk))
     ttt_rows = []
     for name, bqm, target in ttt_cases:
         starts = P["ttt_starts"] if name == "G1" or not quick else P["ttt_starts"][:2]
@@ -368,9 +377,9 @@ def ttt_section(P, data, quick, g1, W, bqp250):
 
 
 def highs_section(data, quick):
-    bqp50 = read_orlib(data / "orlib_bqp" / "bqp50.txt")
+    bqp50 = read_orlib(data / "orlib_bqp" / "bqp50.txt" if (data / "orlib_bqp").is_dir() else data / "bqp50.txt")
     highs_cases = [("bqp50-1", bqp50[0])]
-    if not quick:
+    if not quick and (data / "orlib_bqp" / "bqp100.txt").is_file():
         highs_cases.append(("bqp100-1", read_orlib(data / "orlib_bqp" / "bqp100.txt")[0]))
     for name, bqm in highs_cases:
         bk = best_known(data, name)
@@ -390,10 +399,8 @@ def save(out, stem, summaries, ttt_rows, P):
         w.writeheader()
         w.writerows(ROWS)
     print(f"wrote {csv_path}")
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    plt = pyplot()
+    if plt is not None:
         if not summaries or not ttt_rows:
             print("partial run: no plot")
             return
@@ -423,12 +430,7 @@ def save(out, stem, summaries, ttt_rows, P):
         axes[1].set_title(f"Time to target (cap {cap:.0f} s shown as cap)")
         axes[1].set_ylim(top=max(v if math.isfinite(v) else cap for v in qv + dv) * 6)
         axes[1].legend(loc="upper right", fontsize=8)
-        fig.tight_layout()
-        png = out / f"{stem}.png"
-        fig.savefig(png, dpi=120)
-        print(f"wrote {png}")
-    except ImportError:
-        print("matplotlib not installed: no plot")
+        save_figure(fig, out, stem)
 
 
 if __name__ == "__main__":

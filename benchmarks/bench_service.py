@@ -13,8 +13,11 @@ Throughput = calls answered / wall time from the start to the last client's last
 jobs completed per second = jobs SUCCEEDED / wall time until the last one finished.
 
 Usage:
-    PYTHONPATH=python python benchmarks/bench_service.py [--clients 1 8 32] [--calls 50]
-        [--num-variables 5] [--num-reads 2] [--num-sweeps 20] [--store PATH] [--json OUT]
+    python benchmarks/bench_service.py [--clients 1 8 32] [--calls 50]
+        [--num-variables 5] [--num-reads 2] [--num-sweeps 20] [--store PATH] [--json OUT] [--out DIR]
+
+Writes service.csv (one row per concurrency level and RPC, plus the anchor) and service.png
+(p50/p99 latency and throughput against N, beside the in-process anchor) under ``--out``.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import argparse
 import json
 import logging
 import os
+import pathlib
 import statistics
 import sys
 import tempfile
@@ -30,6 +34,8 @@ import time
 
 import dimod
 import numpy as np
+
+from benchkit import RESULTS, pyplot, save_figure, write_csv
 
 
 def _pct(values, q):
@@ -145,12 +151,49 @@ def main(argv=None) -> int:
     parser.add_argument("--job-workers", type=int, default=2)
     parser.add_argument("--store", help="job store file (default: a temporary file)")
     parser.add_argument("--json", help="write the figures as JSON here")
+    parser.add_argument("--out", default=str(RESULTS), help="folder for service.csv and service.png")
     args = parser.parse_args(argv)
     report = run(args)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
+    out = pathlib.Path(args.out)
+    rows = [{"clients": 1, "rpc": "in-process qopt.solve (anchor)", **report["anchor_in_process"]}]
+    rows += [{"clients": int(n), "rpc": kind, **figures} for n, level in report["levels"].items()
+             for kind, figures in level.items()]
+    write_csv(rows, out / "service.csv")
+    plot(report, out, "service")
     return 0
+
+
+def plot(report: dict, out: pathlib.Path, stem: str) -> None:
+    """Left: p50 and p99 latency (ms) against concurrent clients for Solve and SubmitJob, with the
+    in-process anchor's p50. Right: calls answered per second against clients, with the anchor's."""
+    plt = pyplot()
+    if plt is None or not report["levels"]:
+        return
+    anchor = report["anchor_in_process"]
+    ns = sorted(int(n) for n in report["levels"])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for kind, color in (("solve", "C0"), ("submit", "C1")):
+        label = "Solve" if kind == "solve" else "SubmitJob (accepted)"
+        figs = [report["levels"][str(n)][kind] for n in ns]
+        axes[0].plot(ns, [f["p50_ms"] for f in figs], "o-", color=color, label=f"{label} p50")
+        axes[0].plot(ns, [f["p99_ms"] for f in figs], "o--", color=color, label=f"{label} p99")
+        axes[1].plot(ns, [f["throughput_per_s"] for f in figs], "o-", color=color, label=label)
+    axes[0].axhline(anchor["p50_ms"], color="k", ls=":", label="in-process qopt.solve p50 (anchor)")
+    axes[1].axhline(anchor["throughput_per_s"], color="k", ls=":", label="in-process qopt.solve, 1 thread (anchor)")
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ns, [str(n) for n in ns])
+        ax.set_xlabel("concurrent clients N")
+        ax.legend(fontsize=8)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("latency per call (ms)")
+    axes[0].set_title("gRPC latency on loopback")
+    axes[1].set_ylabel("calls answered per second")
+    axes[1].set_title("Throughput")
+    save_figure(fig, out, stem)
 
 
 if __name__ == "__main__":
