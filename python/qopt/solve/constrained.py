@@ -54,16 +54,22 @@ def _label_key(label) -> tuple:
     return (1, 0, f"{type(label).__name__}:{label!r}")
 
 
+def _copy_variable(cqm: dimod.ConstrainedQuadraticModel, v, out) -> None:
+    """Add variable ``v`` of ``cqm`` to ``out`` (a QM or CQM) with its vartype and, for
+    integers, its bounds."""
+    vt = cqm.vartype(v)
+    if vt in (dimod.BINARY, dimod.SPIN):
+        out.add_variable(vt, v)
+    else:
+        out.add_variable(vt, v, lower_bound=cqm.lower_bound(v), upper_bound=cqm.upper_bound(v))
+
+
 def _sorted_expression(cqm: dimod.ConstrainedQuadraticModel, expr) -> dimod.QuadraticModel:
     """``expr`` (the objective or a constraint's left side) rebuilt with its variables, and
     its interactions, in :func:`_label_key` order."""
     out = dimod.QuadraticModel()
     for v in sorted(expr.variables, key=_label_key):
-        vt = cqm.vartype(v)
-        if vt in (dimod.BINARY, dimod.SPIN):
-            out.add_variable(vt, v)
-        else:
-            out.add_variable(vt, v, lower_bound=cqm.lower_bound(v), upper_bound=cqm.upper_bound(v))
+        _copy_variable(cqm, v, out)
         out.set_linear(v, expr.get_linear(v))
     pairs = []
     for u, v, bias in expr.iter_quadratic():
@@ -87,11 +93,7 @@ def canonical_problem(prob):
         return prob
     out = dimod.ConstrainedQuadraticModel()
     for v in sorted(cqm.variables, key=_label_key):
-        vt = cqm.vartype(v)
-        if vt in (dimod.BINARY, dimod.SPIN):
-            out.add_variable(vt, v)
-        else:
-            out.add_variable(vt, v, lower_bound=cqm.lower_bound(v), upper_bound=cqm.upper_bound(v))
+        _copy_variable(cqm, v, out)
     out.set_objective(_sorted_expression(cqm, cqm.objective))
     for label in sorted(cqm.constraints, key=_label_key):
         con = cqm.constraints[label]
