@@ -22,7 +22,7 @@ $(VPY):
 venv: $(VPY)
 
 $(STAMP): $(VPY) $(SOURCES)
-	$(VPY) -m pip install ".[test,bench]"
+	$(VPY) -m pip install ".[test,bench,ray,ibm]"
 	touch $(STAMP)
 
 install: $(STAMP)
