@@ -26,14 +26,20 @@ class RoutingDecision:
     """Where a problem goes.
 
     Attributes:
-        backend: backend name (``"exact"``, ``"sa"``, ``"qaoa"``, ``"dwave"``, ``"hybrid"``).
+        backend: backend name (``"exact"``, ``"sa"``, ``"qaoa"``, ``"dwave"``, ``"hybrid"``, or
+            ``"race"`` for a racing portfolio of ``racers``).
         reason: the decision in words.
         parameters: parameters the router sets (e.g. ``subproblem_size``, ``time_limit``).
+        racers: for ``backend="race"``, the backends that race under one deadline (e.g.
+            ``("sa", "cpsat")``); empty otherwise.
+        profile: which routing profile the decision came from (its name or path), when one was used.
     """
 
     backend: str
     reason: str
     parameters: dict = dataclasses.field(default_factory=dict)
+    racers: tuple[str, ...] = ()
+    profile: str | None = None
 
 
 def dwave_credentials_configured() -> bool:
