@@ -75,7 +75,7 @@ def _auto(backend: str | None) -> bool:
 
 
 def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: int, time_budget: float | None,
-              fallback: bool, presolve: bool, lower_bound: bool, parameters: dict) -> Result:
+              fallback: bool | str, presolve: bool, lower_bound: bool, parameters: dict) -> Result:
     """Run the BQM path; see :func:`qopt.solve` for the arguments.
 
     Returns:
