@@ -141,6 +141,28 @@ def test_explicit_dwave_without_credentials_on_the_command_line(no_credentials, 
     assert json.loads(capsys.readouterr().out)["provenance"]["backend"] == "sa"
 
 
+def test_hybrid_on_dwave_without_credentials(no_credentials):
+    """The warm-up finds out at once; only fallback="always" lets the classical tier take over."""
+    import time
+
+    from qopt.hybrid import HybridSampler
+
+    bqm = dimod.generators.gnp_random_bqm(40, 0.2, dimod.SPIN, random_state=3)
+    t0 = time.monotonic()
+    with pytest.raises(DWaveConfigurationError):
+        HybridSampler().sample(bqm, quantum_backend="dwave", subproblem_size=8, time_limit=5.0, seed=1)
+    assert time.monotonic() - t0 < 2.0  # at once, not after the time limit
+    with pytest.raises(DWaveConfigurationError):
+        qopt.solve(bqm, backend="hybrid", quantum_backend="dwave", subproblem_size=8, time_limit=5.0, seed=1)
+    result = qopt.solve(bqm, backend="hybrid", quantum_backend="dwave", subproblem_size=8, time_limit=1.0, seed=1,
+                        fallback="always")
+    hybrid = result.provenance["backend_info"]["hybrid"]
+    assert hybrid["warm_up"]["outcome"] == "failed" and hybrid["breaker"]["state"] == "open"
+    assert "dwave" not in hybrid["subproblems"]
+    assert "DWaveConfigurationError" in result.provenance["fallback_chain"][0]["error"]
+    assert result.confidence["quantum_value_added"]["quantum_improvements"] == 0
+
+
 def test_bad_parameters():
     sampler = DWaveSampler(child_sampler=mock())
     bqm = dimod.generators.ran_r(1, 4, seed=1)

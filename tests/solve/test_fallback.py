@@ -124,3 +124,25 @@ def test_pipeline_reports_the_chain_and_the_real_backend(monkeypatch):
         qopt.solve(bqm, backend="qaoa", fallback=False)
     with pytest.raises(TransientBackendError):
         qopt.solve(bqm, backend="qaoa", fallback="never")
+
+
+def test_hybrid_fallback_chain_survives_presolve_and_components(monkeypatch):
+    """Two components too large to enumerate, each solved by the hybrid whose quantum backend
+    fails: both components' chains reach provenance, with presolve on."""
+    from qopt.solve.routing import RoutingDecision
+
+    monkeypatch.setattr(bqm_path, "route", lambda *a, **k: RoutingDecision("hybrid", "test: hybrid per component"))
+    parts = [dimod.generators.gnp_random_bqm(24, 0.3, dimod.SPIN, random_state=s) for s in (1, 2)]
+    bqm = dimod.BinaryQuadraticModel(dimod.SPIN)
+    for tag, part in zip("ab", parts, strict=True):
+        bqm.update(part.relabel_variables({v: f"{tag}{v}" for v in part.variables}, inplace=False))
+    failing = _Broken()
+    monkeypatch.setattr(_Broken, "error", TransientBackendError("rate limited"))
+    result = qopt.solve(bqm, quantum_sampler=failing, subproblem_size=8, time_limit=1.0, seed=3,
+                        warm_up=False, breaker_failures=1)
+    assert result.provenance["presolve"]["num_components"] == 2
+    chain = result.provenance["fallback_chain"]
+    opened = [e for e in chain if e.get("breaker") == "open"]
+    assert len(opened) == 2  # one per component
+    assert all(e["backend"] == "_Broken" for e in chain if e["tier"] == "quantum")
+    assert result.best.energy == pytest.approx(bqm.energy(result.best.sample))
