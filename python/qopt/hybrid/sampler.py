@@ -35,8 +35,11 @@ into samplers that cannot be interrupted (exact enumeration, a QPU call) are lis
 Credit: a subproblem's answer is spliced in only when the variables it covers still hold
 the values it was built from (else it is *stale* and dropped) and it lowers the energy; the
 gain is credited to the backend that solved it. Each row of the sample set says which step
-last lowered it (``branch``: ``quantum``, ``classical-tier``, ``polish``, ``classical`` for
-the classical branch or an incumbent adopted from it, ``initial``; ``backend``: the sampler).
+last lowered it: ``branch`` is ``quantum`` (the decomposition branch) or ``classical`` (the
+classical branch, or an incumbent the decomposition adopted from it); ``backend`` is the
+sampler: the quantum backend's name, ``classical-tier/exact`` or ``classical-tier/sa``
+(a subproblem solved while the breaker was open), ``steepest`` (the polish), ``initial``
+(the random start), ``sa`` (the classical branch).
 The answer is assembled after the last progress event, so it is never worse than an energy
 streamed through ``on_progress``.
 
@@ -349,7 +352,7 @@ class _HybridRun:
         self.sa = SimulatedAnnealingSampler()
         self.descent = None
         self.state: IsingState | None = None  # the quantum branch's incumbent
-        self.source = ("initial", "random")  # (branch, backend) of the step that last lowered the incumbent
+        self.source = ("quantum", "initial")  # (branch, backend) of the step that last lowered the incumbent
 
         # progress events and the answer: the best energy reported, and no report once closed
         self._lock = threading.Lock()
@@ -407,7 +410,7 @@ class _HybridRun:
         try:
             # initial incumbent: a random state, as in Kerberos
             self.state = IsingState.from_bqm(self.bqm, self.rng.choice(np.array([-1, 1], dtype=np.int8), self.n))
-            self.report(self.state.energy, self.state.spins, "initial", "random")
+            self.report(self.state.energy, self.state.spins, *self.source)
             self.descent = _descent_sampler()
             if warm is not None:
                 self.finish_warm_up(warm)
@@ -558,7 +561,7 @@ class _HybridRun:
         gain = -_polish_descent(self.descent, self.bqm, self.incumbent, self.variables)
         if gain > 0:
             self.gains["polish"] += gain
-            self.source = ("polish", "steepest")
+            self.source = ("quantum", "steepest")
             self.report(self.incumbent.energy, self.incumbent.spins, *self.source)
 
     def adopt_classical_incumbent(self) -> None:
@@ -634,8 +637,8 @@ class _HybridRun:
         if delta < -1e-9 * max(1.0, abs(state.energy)):
             state.apply(vars_, new_spins)
             self.improvements[call.backend] += 1
-            self.source = ("quantum", self.qname) if call.quantum else ("classical-tier", call.backend.split("/")[-1])
-            self.gains[self.source[0]] += -delta
+            self.source = ("quantum", call.backend)
+            self.gains["quantum" if call.quantum else "classical-tier"] += -delta
             self.since_gain = 0
             self.report(state.energy, state.spins, *self.source)
         else:
