@@ -246,6 +246,18 @@ def test_slow_first_call_is_warm_up_not_a_timeout():
     assert ss.info["hybrid"]["subproblems"]["_Slow"] >= 2
 
 
+def test_late_warm_up_closes_the_breaker():
+    bqm = dimod.generators.gnp_random_bqm(60, 0.1, dimod.SPIN, random_state=5)
+    ss = HybridSampler().sample(bqm, quantum_sampler=_Slow(delay=0.0, first_delay=0.8), subproblem_size=8,
+                                time_limit=2.5, seed=2, warm_up_timeout=0.3, breaker_cool_down=10.0,
+                                patience=10**6)
+    info = ss.info["hybrid"]
+    assert info["warm_up"]["outcome"] == "ok" and info["warm_up"]["late"] and info["warm_up"]["seconds"] >= 0.8
+    moves = [(t["from"], t["to"]) for t in info["breaker"]["transitions"]]
+    assert moves == [("closed", "open"), ("open", "closed")]
+    assert info["subproblems"]["_Slow"] >= 2  # the quantum backend was used once it was warm
+
+
 def test_no_subproblem_waits_past_its_timeout():
     bqm = dimod.generators.gnp_random_bqm(40, 0.2, dimod.SPIN, random_state=3)
     slow = _Slow(delay=5.0)

@@ -87,6 +87,13 @@ class CircuitBreaker:
             if self.failures >= self.failure_threshold:
                 self._open(f"{self.failures} consecutive failure(s), the last: {reason}")
 
+    def close(self, reason: str) -> None:
+        """Close now (e.g. a slow warm-up has answered after all)."""
+        self.trial_in_flight = False
+        self.failures = 0
+        if self.state != CLOSED:
+            self._move(CLOSED, reason)
+
     def trip(self, reason: str) -> None:
         """Open now, whatever the count (e.g. the warm-up timed out); the cool-down applies."""
         self.trial_in_flight = False

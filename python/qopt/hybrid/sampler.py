@@ -162,7 +162,7 @@ class HybridSampler(dimod.Sampler):
         Param("breaker_failures", "int", 3, minimum=1, maximum=1000,
               doc="consecutive quantum failures or time-outs that open the circuit breaker"),
         Param("breaker_cool_down", "float", None, minimum=0.0, unit="s",
-              doc="seconds the breaker stays open before a half-open trial (None: 2 * subproblem_timeout)"),
+              doc="seconds the breaker stays open before a half-open trial (None: subproblem_timeout)"),
         Param("warm_up", "bool", True, doc="warm the quantum backend up before the first subproblem"),
         Param("warm_up_timeout", "float", None, minimum=0.0, exclusive_minimum=True, unit="s",
               doc="longest warm-up before it counts as a time-out (None: half of time_limit)"),
@@ -209,12 +209,12 @@ class HybridSampler(dimod.Sampler):
             breaker_failures: consecutive quantum failures or time-outs that open the circuit
                 breaker (default 3).
             breaker_cool_down: seconds the breaker stays open before one trial subproblem goes
-                to the quantum backend again (default ``2 * subproblem_timeout``).
+                to the quantum backend again (default ``subproblem_timeout``).
             warm_up: warm the quantum backend up before the first subproblem (default True):
                 its ``warm_up()`` method when it has one (D-Wave: credentials and solver), else
                 one call on a 2-variable model (QAOA: imports, circuit, transpilation).
             warm_up_timeout: seconds the warm-up may take (default half of ``time_limit``);
-                a longer one opens the breaker (a time-out).
+                a longer one opens the breaker (a time-out) and goes on: its late answer closes it.
             fallback: ``"transient"`` (default), ``"always"`` or ``"never"``
                 (:data:`qopt.solve.fallback.FALLBACK_MODES`; True / False alias the last two).
                 A structural failure of the warm-up (the backend cannot run here) raises unless
@@ -264,7 +264,7 @@ class HybridSampler(dimod.Sampler):
         subproblem_timeout = spec.check("subproblem_timeout", subproblem_timeout)
         breaker_failures = spec.check("breaker_failures", breaker_failures)
         if breaker_cool_down is None:
-            breaker_cool_down = 2.0 * subproblem_timeout
+            breaker_cool_down = subproblem_timeout
         breaker_cool_down = spec.check("breaker_cool_down", breaker_cool_down)
         warm_up = spec.check("warm_up", warm_up)
         if warm_up_timeout is None:
@@ -389,6 +389,7 @@ class _HybridRun:
         self.next_key = 0
         self.given_up: list[_Call] = []  # calls that timed out (told to stop)
         self.warm_task: Task | None = None
+        self.warm_pending = False  # the warm-up outlived warm_up_timeout and still runs
         self.fallback_chain: list[dict] = []
         self.failures_not_listed = 0
 
@@ -426,13 +427,17 @@ class _HybridRun:
         """End of the run: stop the classical branch and every call in flight, wait for them
         (at most ``STOP_WAIT`` s, within the deadline), then close the progress stream."""
         self.stop_event.set()
-        for call in self.in_flight.values():
-            call.task.cancel()
-        end = min(time.monotonic() + STOP_WAIT, self.deadline - 0.02)
-        for call in list(self.in_flight.values()):
-            call.task.wait(max(0.0, end - time.monotonic()))
+        tasks = [call.task for call in self.in_flight.values()]
+        if self.warm_task is not None:
+            tasks.append(self.warm_task)
+        for task in tasks:
+            task.cancel()
+        # the waits end halfway between stop_at and the deadline, leaving time to assemble the answer
+        end = min(time.monotonic() + STOP_WAIT, self.stop_at + 0.5 * (self.deadline - self.stop_at))
+        for task in tasks:
+            task.wait(max(0.0, end - time.monotonic()))
         if self._classical_thread is not None:
-            self._classical_thread.join(timeout=max(0.0, self.deadline - time.monotonic() - 0.02))
+            self._classical_thread.join(timeout=max(0.0, end - time.monotonic()))
         with self._lock:
             self._closed = True
 
@@ -472,23 +477,42 @@ class _HybridRun:
         return self.workers.run(warm, interrupt=self.calls_stop)
 
     def finish_warm_up(self, task: Task) -> None:
-        """Wait for the warm-up (at most ``warm_up_timeout``, within the run); a failure or a
-        time-out counts for the breaker, a structural failure raises (unless ``fallback="always"``)."""
+        """Wait for the warm-up (at most ``warm_up_timeout``, within the run). One that is not
+        done by then opens the breaker but goes on (it is the trial: when it answers later,
+        :meth:`check_late_warm_up` closes the breaker); a failure counts for the breaker; a
+        structural failure raises (unless ``fallback="always"``)."""
         end = min(task.started + self.warm_up_timeout, self.stop_at)
         while not task.wait(min(0.02, max(0.0, end - time.monotonic()))):
             if self.stopped() or time.monotonic() >= end:
                 break
-        report = {"done": True, "seconds": round(task.seconds, 6), "backend": self.qname}
-        self.warm_up_report = report
-        if not task.done.is_set():
-            task.cancel()
-            report["outcome"] = "stopped" if self.stopped() else f"no answer within {end - task.started:.3g} s"
-            if not self.stopped() and self.fallback == "never":
-                raise BackendUnavailable(f"{self.qname}: warm-up {report['outcome']} (fallback='never')",
-                                         backend=self.qname)
-            if not self.stopped():
-                self.quantum_failed(f"warm-up: {report['outcome']}", "transient", None, trip=True)
+        self.warm_up_report = {"done": True, "seconds": round(task.seconds, 6), "backend": self.qname}
+        if task.done.is_set():
+            self.warm_up_outcome(task)
             return
+        outcome = "stopped" if self.stopped() else f"no answer within {end - task.started:.3g} s"
+        self.warm_up_report["outcome"] = outcome
+        if self.stopped():
+            return
+        if self.fallback == "never":
+            raise BackendUnavailable(f"{self.qname}: warm-up {outcome} (fallback='never')", backend=self.qname)
+        self.quantum_failed(f"warm-up: {outcome}", "transient", None, trip=True)
+        self.warm_pending = True
+
+    def check_late_warm_up(self) -> None:
+        """A warm-up that outlived ``warm_up_timeout`` and has now ended: its outcome decides."""
+        task = self.warm_task
+        if not self.warm_pending or task is None or not task.done.is_set():
+            return
+        self.warm_pending = False
+        self.warm_up_report.update(seconds=round(task.seconds, 6), late=True)
+        self.warm_up_outcome(task)
+        if task.error is None:
+            self.breaker.close(f"the warm-up answered after {task.seconds:.3g} s")
+            self.record_transition()
+
+    def warm_up_outcome(self, task: Task) -> None:
+        """Record the ended warm-up ``task``; raise its error when the backend cannot run here."""
+        report = self.warm_up_report
         if task.error is None:
             report["outcome"] = "ok"
             return
@@ -530,6 +554,7 @@ class _HybridRun:
         """Dispatch subproblems and splice their answers in until the deadline, the
         caller's interrupt or ``patience`` subproblems without gain."""
         while not self.stopped() and time.monotonic() < self.stop_at and self.since_gain < self.patience:
+            self.check_late_warm_up()
             self.adopt_classical_incumbent()
             self.fill()
             if not self.in_flight:
