@@ -139,10 +139,42 @@ def test_hybrid_fallback_chain_survives_presolve_and_components(monkeypatch):
     failing = _Broken()
     monkeypatch.setattr(_Broken, "error", TransientBackendError("rate limited"))
     result = qopt.solve(bqm, quantum_sampler=failing, subproblem_size=8, time_limit=1.0, seed=3,
-                        warm_up=False, breaker_failures=1)
+                        warm_up=False, breaker_failures=1, breaker_cool_down=10.0)
     assert result.provenance["presolve"]["num_components"] == 2
     chain = result.provenance["fallback_chain"]
     opened = [e for e in chain if e.get("breaker") == "open"]
     assert len(opened) == 2  # one per component
     assert all(e["backend"] == "_Broken" for e in chain if e["tier"] == "quantum")
     assert result.best.energy == pytest.approx(bqm.energy(result.best.sample))
+
+
+class _Interruptible(dimod.Sampler):
+    """Runs until its interrupt is set (polled every 5 ms), then answers with one state."""
+
+    parameters = {"interrupt": []}
+    properties = {}
+
+    def __init__(self):
+        self.stopped = threading.Event()
+
+    def sample(self, bqm, interrupt=None, **kw):
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not (interrupt is not None and interrupt.is_set()):
+            time.sleep(0.005)
+        self.stopped.set()
+        return dimod.SampleSet.from_samples_bqm({v: 1 for v in bqm.variables}, bqm)
+
+
+def test_timed_out_quantum_call_is_stopped_not_left_running():
+    from qopt.solve.workers import WORKERS
+
+    sampler = _Interruptible()
+    before = set(WORKERS.abandoned())  # hung calls of earlier tests
+    ss, produced, chain = sample_with_fallback(_bqm(), "qaoa", sampler, {}, time_budget=0.5, problem_sha256="g",
+                                               cache=ResultCache())
+    assert produced == "sa" and "no answer within" in chain[0]["outcome"]
+    assert sampler.stopped.wait(1.0)  # told to stop at its time-out, and it stopped
+    deadline = time.monotonic() + 1.0
+    while set(WORKERS.abandoned()) - before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not set(WORKERS.abandoned()) - before  # this test's call is not left running

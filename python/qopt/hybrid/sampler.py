@@ -76,6 +76,9 @@ MAX_CHAIN_FAILURES = 20
 STOP_WAIT = 0.2
 #: The model a backend is warmed up on: two variables, one coupling.
 _WARM_UP_BQM = dimod.BinaryQuadraticModel({0: 0.5, 1: -0.5}, {(0, 1): 1.0}, 0.0, dimod.SPIN)
+#: Parameters of the warm-up call, where the backend takes them: the circuit is built and
+#: transpiled as for a subproblem (same ``reps``), but not optimised, and sampled once.
+WARM_UP_PARAMETERS = {"maxiter": 0, "shots": 1, "num_reads": 1}
 
 
 class _Call:
@@ -471,7 +474,10 @@ class _HybridRun:
         def warm(interrupt):
             if callable(getattr(sampler, "warm_up", None)):
                 return sampler.warm_up()
-            kwargs = {**params, "interrupt": interrupt} if takes_interrupt else params
+            accepted = getattr(sampler, "parameters", {})
+            kwargs = {**params, **{k: v for k, v in WARM_UP_PARAMETERS.items() if k in accepted}}
+            if takes_interrupt:
+                kwargs["interrupt"] = interrupt
             return sampler.sample(_WARM_UP_BQM, **kwargs).resolve()
 
         return self.workers.run(warm, interrupt=self.calls_stop)
