@@ -29,7 +29,7 @@ import grpc
 from google.protobuf import struct_pb2
 from grpc_status import rpc_status
 
-from qopt.errors import QoptError, UnsupportedProblem
+from qopt.errors import ParameterError, QoptError, UnsupportedProblem
 from qopt.results import Result
 from qopt.service import convert
 from qopt.v1 import model_pb2, solver_service_pb2, solver_service_pb2_grpc
@@ -253,9 +253,25 @@ def _problem(model, name: str = "") -> tuple[model_pb2.Problem, list]:
                              field="model")
 
 
+def _wire_value(name: str, value):
+    """``value`` as the parameters Struct holds it (tuples as lists), or ParameterError naming
+    ``name`` when it is not plain data (None, bool, number, str, or lists / dicts of them)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_wire_value(f"{name}[{i}]", v) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {str(k): _wire_value(f"{name}.{k}", v) for k, v in value.items()}
+    if hasattr(value, "tolist") and callable(value.tolist):  # numpy scalars and arrays
+        return _wire_value(name, value.tolist())
+    raise ParameterError(name, f"cannot be sent to a server: a {type(value).__name__} object is not plain data "
+                               "(numbers, strings, lists, dicts); name a backend instead (e.g. "
+                               "quantum_sampler=\"exact\"), or pass the object to qopt.solve in-process")
+
+
 def _struct(parameters: dict) -> struct_pb2.Struct:
     params = struct_pb2.Struct()
-    params.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in parameters.items()})
+    params.update({k: _wire_value(k, v) for k, v in parameters.items()})
     return params
 
 
