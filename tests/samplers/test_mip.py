@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from _models import random_bqm
 
-from qopt.errors import ParameterError, UnsupportedProblem
+from qopt.errors import ModelError, ParameterError, UnsupportedProblem
 from qopt.model import templates
 from qopt.samplers.registry import BACKENDS, get_sampler_class
 
-BACKEND_NAMES = ["highs"]
+BACKEND_NAMES = ["highs", "cpsat"]
 
 
 def sampler(name):
@@ -212,7 +212,7 @@ def test_qkp_reaches_best_known(name, shared_data):
     from qopt.model.formats.qkp import read_qkp
     problem, _ = read_qkp(shared_data / "qkp" / "jeu_100_25_1.txt")
     best = _best_known(shared_data, "jeu_100_25_1")
-    ss = sampler(name).sample_cqm(problem.cqm, time_limit=60)
+    ss = sampler(name).sample_cqm(problem.cqm, time_limit=10)
     value = -float(ss.first.energy)
     assert ss.first.is_feasible
     assert value <= best + 1e-6 or ss.info["status"] == "optimal"
@@ -295,3 +295,72 @@ def test_stdout_stays_clean(name, capfd):
     sampler(name).sample_cqm(random_cqm(3), time_limit=5)
     out, _ = capfd.readouterr()
     assert out == ""
+
+
+# -- CP-SAT specifics: scaling and the circuit -------------------------------------------------
+def test_cpsat_scaling_error_reported_and_bound_kept_valid():
+    bqm = random_bqm(10, 0.7, seed=21, vartype=dimod.BINARY)
+    bqm.scale(np.pi)  # coefficients no power of ten makes integral
+    optimum = float(dimod.ExactSolver().sample(bqm).first.energy)
+    ss = sampler("cpsat").sample(bqm)
+    assert ss.info["scaling_error"]["objective"] > 0
+    assert ss.info["dual_bound"] <= optimum + 1e-9
+    assert ss.first.energy == pytest.approx(optimum, abs=ss.info["scaling_error"]["objective"] + 1e-9)
+
+
+def test_cpsat_integer_products():
+    cqm = dimod.CQM()
+    y, w = dimod.Integer("y", lower_bound=-3, upper_bound=4), dimod.Integer("w", lower_bound=0, upper_bound=3)
+    x = dimod.Binary("x")
+    cqm.set_objective(y * w - 2 * y * y + 3 * x * w - x)
+    cqm.add_constraint(y * w + x <= 5, label="q")
+    optimum, _ = brute_force_cqm(cqm)
+    ss = sampler("cpsat").sample_cqm(cqm)
+    assert ss.info["status"] == "optimal" and ss.first.is_feasible
+    assert ss.first.energy == pytest.approx(optimum)
+    with pytest.raises(UnsupportedProblem, match="non-binary"):
+        sampler("highs").sample_cqm(cqm)
+
+
+def _tsp_brute_force(D):
+    n = len(D)
+    return min(templates.tour_length(D, (0, *p)) for p in itertools.permutations(range(1, n)))
+
+
+@pytest.mark.parametrize("fix_start", [True, False])
+def test_cpsat_circuit_on_a_declared_tsp(fix_start):
+    rng = np.random.default_rng(3)
+    pts = rng.random((7, 2))
+    D = np.round(100 * np.linalg.norm(pts[:, None] - pts[None], axis=-1))
+    problem, interpret = templates.tsp(D, fix_start=fix_start)
+    assert problem.structure["kind"] == "tsp"
+    ss = sampler("cpsat").sample_cqm(problem.cqm, structure=problem.structure, num_threads=1)
+    assert ss.info["model"] == "circuit"
+    assert ss.info["status"] == "optimal"
+    answer = interpret(ss.first.sample)
+    assert answer["valid"] and ss.first.is_feasible
+    assert answer["length"] == pytest.approx(_tsp_brute_force(D))
+    assert ss.first.energy == pytest.approx(answer["length"])
+    assert ss.info["dual_bound"] == pytest.approx(answer["length"])
+
+
+def test_cpsat_circuit_refuses_a_structure_that_does_not_match():
+    D = np.array([[0, 1, 2, 3], [1, 0, 4, 5], [2, 4, 0, 6], [3, 5, 6, 0]], dtype=float)
+    problem, _ = templates.tsp(D)
+    with pytest.raises(ModelError) as err:
+        sampler("cpsat").sample_cqm(problem.cqm, structure={**problem.structure, "num_cities": 5})
+    assert err.value.field == "structure"
+    wrong = {**problem.structure, "distances": (2 * D).tolist()}
+    with pytest.raises(ModelError, match="does not match the objective"):
+        sampler("cpsat").sample_cqm(problem.cqm, structure=wrong)
+
+
+@pytest.mark.shared_data
+def test_cpsat_circuit_solves_burma14(shared_data):
+    from qopt.model.formats.tsplib import read_tsplib
+    problem, interpret = read_tsplib(shared_data / "tsplib" / "tsp" / "burma14.tsp")
+    best = _best_known(shared_data, "burma14")
+    ss = sampler("cpsat").sample_cqm(problem.cqm, structure=problem.structure, time_limit=60)
+    assert ss.info["status"] == "optimal"
+    assert interpret(ss.first.sample)["length"] == pytest.approx(best)
+    assert ss.info["dual_bound"] == pytest.approx(best)

@@ -14,7 +14,7 @@ import numpy as np
 
 from qopt.errors import UnsupportedProblem
 from qopt.model.formats.mps import quiet_first_highs
-from qopt.samplers.mip.base import MipSampler, Options, mip_parameter_spec
+from qopt.samplers.mip.base import MipSampler, Options
 from qopt.samplers.mip.model import LinearModel, MipModel, Outcome, linearise
 
 __all__ = ["HighsSampler", "import_highspy", "build_highs", "highs_status"]
@@ -89,12 +89,10 @@ class HighsSampler(MipSampler):
         >>> from qopt.samplers.mip.highs import HighsSampler
         >>> bqm = dimod.BQM.from_ising({"a": 1}, {("a", "b"): -1})
         >>> ss = HighsSampler().sample(bqm)
-        >>> ss.first.energy, ss.info["status"], ss.info["dual_bound"]
+        >>> float(ss.first.energy), ss.info["status"], ss.info["dual_bound"]
         (-2.0, 'optimal', -2.0)
     """
 
-    parameter_spec = mip_parameter_spec()
-    parameters = parameter_spec.dimod_parameters()
     properties = {
         "description": "HiGHS MIP (highspy) over a McCormick linearisation of products with a binary factor",
         "num_threads_default": 1,
