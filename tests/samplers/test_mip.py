@@ -16,7 +16,7 @@ from qopt.errors import ModelError, ParameterError, UnsupportedProblem
 from qopt.model import templates
 from qopt.samplers.registry import BACKENDS, get_sampler_class
 
-BACKEND_NAMES = ["highs", "cpsat"]
+BACKEND_NAMES = ["highs", "cpsat", "scip"]
 
 
 def sampler(name):
@@ -364,3 +364,11 @@ def test_cpsat_circuit_solves_burma14(shared_data):
     assert ss.info["status"] == "optimal"
     assert interpret(ss.first.sample)["length"] == pytest.approx(best)
     assert ss.info["dual_bound"] == pytest.approx(best)
+
+
+@pytest.mark.parametrize("name,module", [("highs", "highspy"), ("cpsat", "ortools.sat.python.cp_model"),
+                                         ("scip", "pyscipopt")])
+def test_missing_solver_library_gives_the_install_hint(name, module, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, module, None)  # import now raises ImportError
+    with pytest.raises(ImportError, match="pip install"):
+        sampler(name).sample(random_bqm(3, 1.0, seed=1))
