@@ -224,6 +224,16 @@ def test_time_limit_honoured(name):
 
 
 @pytest.mark.parametrize("name", BACKEND_NAMES)
+def test_bound_valid_when_stopped_before_any_solution(name):
+    # a 10 ms limit stops CP-SAT in presolve, where its bound field reads 0 (not a bound)
+    bqm = _hard_bqm()
+    ss = sampler(name).sample(bqm, time_limit=0.01)
+    rng = np.random.default_rng(1)
+    states = rng.choice([-1, 1], size=(200, bqm.num_variables))
+    assert ss.info["dual_bound"] <= bqm.energies((states, list(bqm.variables))).min()
+
+
+@pytest.mark.parametrize("name", BACKEND_NAMES)
 def test_interrupt_stops_the_solver(name):
     bqm = _hard_bqm()
     event = threading.Event()

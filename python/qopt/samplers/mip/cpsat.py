@@ -150,7 +150,12 @@ class CpSatSampler(MipSampler):
             status = "time_limit"
         else:
             status = "feasible"
-        bound = build.bound(float(solver.best_objective_bound)) if name != "INFEASIBLE" else math.inf
+        if name == "INFEASIBLE":
+            bound = math.inf
+        elif name in ("OPTIMAL", "FEASIBLE"):
+            bound = build.bound(float(solver.best_objective_bound))
+        else:  # UNKNOWN: CP-SAT's bound field is not a bound then (it reads 0 before presolve ends)
+            bound = -math.inf
         if name == "OPTIMAL" and build.objective_error == 0.0:
             bound = build.bound(float(solver.objective_value))
         if tsp is not None and solutions:
