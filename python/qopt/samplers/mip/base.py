@@ -199,8 +199,7 @@ class MipSampler(dimod.Sampler):
         t2 = time.perf_counter_ns()
         samples = self._samples(model, outcome)
         ss = dimod.SampleSet.from_samples_bqm((samples, list(model.labels)), bqm)
-        ss = self._finish(ss, model, outcome, ss.record.energy, (t0, t1, t2))
-        return ss
+        return self._finish(ss, outcome, (t0, t1, t2))
 
     def sample_cqm(self, cqm: dimod.ConstrainedQuadraticModel, *, time_limit: float | None = None,
                    num_threads: int | None = None, seed: int | None = None, hint=None, interrupt=None,
@@ -247,7 +246,7 @@ class MipSampler(dimod.Sampler):
         t2 = time.perf_counter_ns()
         samples = self._samples(model, outcome)
         ss = dimod.SampleSet.from_samples_cqm((samples, list(model.labels)), cqm)
-        return self._finish(ss, model, outcome, ss.record.energy, (t0, t1, t2))
+        return self._finish(ss, outcome, (t0, t1, t2))
 
     # -- shared steps -------------------------------------------------------------------
     def _options(self, model: MipModel, args: Mapping, *, hint=None, structure=None, on_solution=None,
@@ -273,13 +272,17 @@ class MipSampler(dimod.Sampler):
         return np.unique(rows, axis=0) if len(rows) > 1 else rows
 
     @staticmethod
-    def _finish(ss: dimod.SampleSet, model: MipModel, outcome: Outcome, energies, stamps) -> dimod.SampleSet:
+    def _finish(ss: dimod.SampleSet, outcome: Outcome, stamps) -> dimod.SampleSet:
+        """``ss`` best first (feasible before infeasible, then by energy), with the info keys."""
         if outcome.status not in STATUSES:  # pragma: no cover - a backend bug
             raise AssertionError(f"backend status {outcome.status!r} is not one of {STATUSES}")
         t0, t1, t2 = stamps
-        if len(ss) > 1:
-            ss = ss.truncate(len(ss), sorted_by="energy")
         feasible = getattr(ss.record, "is_feasible", None)
+        if len(ss) > 1:
+            infeasible = np.zeros(len(ss), bool) if feasible is None else ~np.asarray(feasible, bool)
+            order = np.lexsort((ss.record.energy, infeasible))
+            ss = dimod.SampleSet(ss.record[order], ss.variables, dict(ss.info), ss.vartype)
+            feasible = getattr(ss.record, "is_feasible", None)
         if feasible is not None and len(ss):
             ok = np.flatnonzero(feasible)
             best = float(ss.record.energy[ok].min()) if ok.size else None
