@@ -1,9 +1,12 @@
 """The exact classical backends side by side: HiGHS, CP-SAT and SCIP at a few deadlines, with
-simulated annealing (qopt's constrained path) beside them when asked (``--with-sa``).
+heuristics beside them when asked (``--others``): qopt's pipeline with ``backend="sa"`` or
+``"auto"``, ``dimod.cqm_to_bqm`` + dwave-samplers SA, and qiskit-optimization's
+``QuadraticProgramToQubo`` + dwave-samplers SA (both with their default penalties; SA reads
+until 90% of the deadline).
 
 Usage:
-    python benchmarks/bench_portfolio.py [--quick] [--deadlines 1 5] [--with-sa] [--data ../shared/data]
-                                         [--out benchmarks/results]
+    python benchmarks/bench_portfolio.py [--quick] [--deadlines 1 5] [--others sa auto dimod_sa qiskit_sa]
+                                         [--only NAME ...] [--data ../shared/data] [--out benchmarks/results]
 
 For each instance and deadline, each backend runs once (``sample_cqm`` with ``time_limit`` = the
 deadline; CP-SAT gets the TSP's declared structure, so it solves tours with ``add_circuit``). The
@@ -13,9 +16,12 @@ time to the proof). The reference is the published best-known value (QKP, TSPLIB
 program (knapsack), or the best proven optimum of the run (``run (proven)``), else the best
 value any backend found (``run (best found, unproven)``).
 
-Instances: generated knapsack n=50 and n=200, capacitated assignment 30x10, a dense
-30-variable random BQM, a 20-asset Markowitz portfolio with integer lots (seeded); from the shared data: QKP jeu_100_25_1, TSPLIB burma14 and
-ulysses16. ``--quick``: the 1 s and 5 s deadlines, all instances (about 2 minutes on 2 cores).
+Instances: generated knapsack n=50 and n=200, capacitated (generalised) assignment 30x10, a
+dense 30-variable random BQM, a 20-asset Markowitz portfolio with integer lots, a 60x5
+multidimensional knapsack (seeded); from the shared data: QKP jeu_100_25_1, TSPLIB burma14
+and ulysses16, Gset G1 and OR-Library bqp250-1 (as BQMs: energies, minimised).
+``--quick``: the 1 s and 5 s deadlines, all instances (the exact backends alone: about 3
+minutes on 2 cores; each of ``--others`` adds up to the deadline per instance).
 
 Writes ``portfolio[_quick].csv`` and ``portfolio[_quick].png`` under ``--out``.
 """
@@ -33,6 +39,7 @@ import numpy as np
 import qopt
 from benchkit import RESULTS, pyplot, save_figure, shared_data, write_csv
 from qopt.errors import UnsupportedProblem
+from qopt.io.readers import read_instance
 from qopt.model import assignment, knapsack, portfolio, read_qkp, read_tsplib
 from qopt.model.problem import Problem
 from qopt.samplers.registry import get_sampler_class
@@ -79,6 +86,16 @@ def generated():
     mu = np.round(rng.uniform(0.02, 0.2, 20), 3)
     problem, _ = portfolio(mu, sigma, risk_aversion=2.0, budget=12, units=3, cardinality=6)
     out.append(("portfolio20lots", problem, None, "run"))
+    # multidimensional knapsack, 60 items x 5 capacities
+    rng = np.random.default_rng(60)
+    values = rng.integers(10, 100, size=60)
+    weights = rng.integers(5, 50, size=(5, 60))
+    xs = [dimod.Binary(f"x_{i}") for i in range(60)]
+    constraints = [(dimod.quicksum(float(weights[k, i]) * xs[i] for i in range(60)) <= float(weights[k].sum() // 3),
+                    f"capacity_{k}") for k in range(5)]
+    problem = Problem.build(dimod.quicksum(float(values[i]) * xs[i] for i in range(60)), constraints, sense="max",
+                            name="mdknapsack60x5")
+    out.append(("mdknapsack60x5", problem, None, "run"))
     return out
 
 
@@ -94,6 +111,11 @@ def public(data: pathlib.Path | None):
     for name in ("burma14", "ulysses16"):
         problem, _ = read_tsplib(data / "tsplib" / "tsp" / f"{name}.tsp")
         out.append((name, problem, known[name], "best_known.csv"))
+    # unconstrained: energies of the BQM (minimised); the reference is the best-known energy
+    for name, path, number in (("G1", "gset/G1.txt", None), ("bqp250-1", "orlib_bqp/bqp250.txt", 1)):
+        inst = read_instance(data / path, problem=number, best_known=known[name])
+        problem = Problem.from_cqm(dimod.CQM.from_bqm(inst.bqm), "min", name=name)
+        out.append((name, problem, inst.best_known_energy, "best_known.csv (as energy)"))
     return out
 
 
@@ -116,22 +138,92 @@ def run_backend(name: str, problem: Problem, deadline: float) -> dict:
             "status": ss.info["status"], "wall_s": wall, "solver": ss.info["solver"]}
 
 
-def run_sa(problem: Problem, deadline: float) -> dict:
-    """qopt's constrained path with simulated annealing, under the same deadline."""
+def _heuristic(objective, feasible: bool, wall: float, solver: str, certified=None) -> dict:
+    return {"objective": objective if feasible else None, "feasible": feasible, "bound": None,
+            "certified_gap": certified, "status": "heuristic", "wall_s": wall, "solver": solver}
+
+
+def run_qopt(problem: Problem, deadline: float, backend: str) -> dict:
+    """qopt's pipeline (``backend="sa"`` or ``"auto"``) under the same deadline (``time_budget``)."""
     t0 = time.perf_counter()
-    result = qopt.solve(problem, backend="sa", time_budget=deadline, seed=1)
+    result = qopt.solve(problem, backend=backend, time_budget=deadline, seed=1)
     wall = time.perf_counter() - t0
     best = next((c for c in result.candidates if c.feasible), None)
-    return {"objective": None if best is None else float(best.objective), "feasible": best is not None,
-            "bound": None, "certified_gap": result.confidence.get("gap"), "status": "heuristic",
-            "wall_s": wall, "solver": "qopt sa"}
+    return _heuristic(None if best is None else float(best.objective), best is not None, wall, f"qopt {backend}",
+                      result.confidence.get("gap"))
+
+
+def _deadline_stop(deadline: float):
+    end = time.monotonic() + deadline
+    return lambda: time.monotonic() >= end
+
+
+def _anneal(bqm: dimod.BinaryQuadraticModel, deadline: float) -> dimod.SampleSet:
+    """dwave-samplers SA, reads until the deadline (its interrupt_function), seed 1."""
+    from dwave.samplers import SimulatedAnnealingSampler
+    return SimulatedAnnealingSampler().sample(bqm, num_reads=1000, num_sweeps=1000, seed=1,
+                                              interrupt_function=_deadline_stop(0.9 * deadline))
+
+
+def run_dimod_sa(problem: Problem, deadline: float) -> dict:
+    """dimod.cqm_to_bqm (its default Lagrange multiplier) + dwave-samplers SA."""
+    t0 = time.perf_counter()
+    cqm = problem.cqm
+    if any(cqm.vartype(v) is dimod.SPIN for v in cqm.variables):
+        cqm = cqm.spin_to_binary(inplace=False)  # cqm_to_bqm takes no SPIN variables
+    bqm, invert = dimod.cqm_to_bqm(cqm)
+    ss = _anneal(bqm, deadline)
+    best = None
+    for sample in ss.truncate(min(len(ss), 100)).samples():  # the 100 lowest energies
+        x = invert(sample)
+        if cqm.check_feasible(x):
+            value = problem.sign * float(cqm.objective.energy(x))
+            if best is None or problem.sign * value < problem.sign * best:
+                best = value
+    return _heuristic(best, best is not None, time.perf_counter() - t0, "dimod.cqm_to_bqm + dwave-samplers SA")
+
+
+def run_qiskit_sa(problem: Problem, deadline: float) -> dict:
+    """qiskit-optimization's QuadraticProgramToQubo (its default penalty) + dwave-samplers SA."""
+    from qiskit_optimization.converters import QuadraticProgramToQubo
+
+    from qopt.model import to_quadratic_program
+    t0 = time.perf_counter()
+    qp = to_quadratic_program(problem)
+    converter = QuadraticProgramToQubo()
+    qubo = converter.convert(qp)
+    sign = 1.0 if qubo.objective.sense.name == "MINIMIZE" else -1.0
+    n = qubo.get_num_vars()
+    lin = qubo.objective.linear.to_array()
+    quad = qubo.objective.quadratic.to_dict()
+    bqm = dimod.BQM({i: sign * float(lin[i]) for i in range(n)},
+                    {(int(i), int(j)) if i != j else (int(i), int(i)): sign * float(b)
+                     for (i, j), b in quad.items() if i != j}, sign * float(qubo.objective.constant), "BINARY")
+    for (i, j), b in quad.items():
+        if i == j:
+            bqm.add_linear(int(i), sign * float(b))
+    ss = _anneal(bqm, deadline)
+    best = None
+    for row in ss.truncate(min(len(ss), 100)).record.sample:  # the 100 lowest energies
+        x = converter.interpret(np.asarray(row[[ss.variables.index(i) for i in range(n)]], dtype=float))
+        if qp.is_feasible(x):
+            value = float(qp.objective.evaluate(x))
+            if best is None or problem.sign * value < problem.sign * best:
+                best = value
+    return _heuristic(best, best is not None, time.perf_counter() - t0,
+                      "qiskit-optimization QuadraticProgramToQubo + dwave-samplers SA")
+
+
+OTHERS = {"sa": lambda p, d: run_qopt(p, d, "sa"), "auto": lambda p, d: run_qopt(p, d, "auto"),
+          "dimod_sa": run_dimod_sa, "qiskit_sa": run_qiskit_sa}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--deadlines", type=float, nargs="+", default=None)
-    ap.add_argument("--with-sa", action="store_true", help="add qopt's SA constrained path")
+    ap.add_argument("--others", nargs="+", default=[], choices=sorted(OTHERS),
+                    help="add heuristics: qopt sa / auto, dimod cqm_to_bqm + SA, qiskit QuadraticProgramToQubo + SA")
     ap.add_argument("--only", nargs="+", default=None, help="run only these instances")
     ap.add_argument("--data", type=pathlib.Path, default=None)
     ap.add_argument("--out", type=pathlib.Path, default=RESULTS)
@@ -144,8 +236,8 @@ def main(argv=None) -> int:
     for name, problem, reference, source in instances:
         for deadline in deadlines:
             results = {b: run_backend(b, problem, deadline) for b in BACKENDS}
-            if args.with_sa:
-                results["sa"] = run_sa(problem, deadline)
+            for other in args.others:
+                results[other] = OTHERS[other](problem, deadline)
             ref, src = reference, source
             if ref is None:  # the best proven optimum of the run, else the best value found
                 pick = max if problem.sense == "max" else min
