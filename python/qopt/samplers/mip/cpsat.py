@@ -28,11 +28,14 @@ from qopt.errors import ModelError, UnsupportedProblem
 from qopt.samplers.mip.base import MipSampler, Options, import_solver
 from qopt.samplers.mip.model import BINARY, REAL, Expression, MipModel, Outcome
 
-__all__ = ["CpSatSampler", "integer_scale", "import_cp_model", "default_workers", "MAX_SCALED"]
+__all__ = ["CpSatSampler", "integer_scale", "import_cp_model", "default_workers", "MAX_SCALED", "MAX_SCALED_SUM"]
 
-#: Largest scaled coefficient (times the largest variable magnitude) CP-SAT is given: well
-#: inside int64 so that sums over many terms cannot overflow.
-MAX_SCALED = 2.0**40
+#: Largest scaled coefficient (times its variable's largest magnitude) CP-SAT is given, and
+#: the largest sum of them over one expression. CP-SAT proved a wrong optimum with terms near
+#: 2**40 (a 7-variable model, the objective scaled by 1e11; correct at 1e10 and below), so
+#: both stay far below its int64 overflow checks.
+MAX_SCALED = 2.0**30
+MAX_SCALED_SUM = 2.0**36
 #: A scaled coefficient this close to an integer is taken as that integer (decimals in binary
 #: floating point: 0.1 * 10 = 1.0000000000000002).
 _EXACT = 1e-6
@@ -54,7 +57,8 @@ def default_workers() -> int:
 
 def integer_scale(coefficients: np.ndarray, magnitudes: np.ndarray) -> tuple[float, np.ndarray, float]:
     """The smallest power of ten ``S`` making ``coefficients * S`` integral (within 1e-6), or
-    the largest one keeping ``|c| S m`` under :data:`MAX_SCALED`.
+    the largest one keeping every ``|c| S m`` under :data:`MAX_SCALED` and their sum under
+    :data:`MAX_SCALED_SUM` (1, at least).
 
     Args:
         coefficients: float64 (k,). magnitudes: float64 (k,) the largest ``|value|`` each
@@ -70,10 +74,11 @@ def integer_scale(coefficients: np.ndarray, magnitudes: np.ndarray) -> tuple[flo
     if c.size == 0:
         return 1.0, np.zeros(0, dtype=np.int64), 0.0
     top = float(np.max(np.abs(c) * m))
+    total = float(np.sum(np.abs(c) * m))
     best = None
     for k in range(0, 13):
         scale = 10.0**k
-        if top * scale > MAX_SCALED and best is not None:
+        if (top * scale > MAX_SCALED or total * scale > MAX_SCALED_SUM) and best is not None:
             break
         scaled = c * scale
         rounded = np.round(scaled)
