@@ -44,6 +44,9 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     "exact": ("qopt.samplers.exact", "ExactSampler", "brute-force enumeration (small models)"),
     "qaoa": ("qopt.samplers.qaoa", "QAOASampler", "QAOA on Qiskit / qiskit-aer with the C++ statevector engine"),
     "dwave": ("qopt.samplers.dwave", "DWaveSampler", "D-Wave quantum annealer through dwave-system"),
+    "dwave-hybrid": ("qopt.samplers.dwave_hybrid", "DWaveHybridSampler",
+                     "D-Wave Leap hybrid solvers (BQM and CQM) through dwave-system"),
+    "ibm": ("qopt.samplers.ibm", "IBMSampler", "QAOA on IBM Quantum devices (qiskit-ibm-runtime SamplerV2)"),
     "hybrid": ("qopt.hybrid.sampler", "HybridSampler", "decomposition with quantum subproblems and a classical race"),
 }
 
