@@ -45,10 +45,15 @@ FIXED_ANGLE_CUT_FRACTION = {1: 0.6925, 2: 0.7559, 3: 0.7924}
 
 
 def linear_ramp(reps: int, scale: float = 1.0, dt: float = 0.75) -> np.ndarray:
-    """Linear-ramp angles ``[gammas, betas]``: gamma_l = t_l dt / scale, beta_l = (1 - t_l) dt,
-    t_l = (l + 1/2) / reps (Zhou et al. 2020); ``scale`` is the energy scale of the model."""
+    """Linear-ramp angles ``[gammas, betas]``: gamma_l = t_l dt / scale, beta_l = -(1 - t_l) dt,
+    t_l = (l + 1/2) / reps (Zhou et al. 2020); ``scale`` is the energy scale of the model.
+
+    The Trotterised anneal from ``|+>^n``, the ground state of ``-sum X``, to the ground state
+    of C: ``exp(+i (1 - s) dt sum X) exp(-i s dt C)``, i.e. beta < 0 in qopt's
+    ``exp(-i beta sum X)`` (with beta > 0 the ramp starts in the basin of the maximum).
+    """
     t = (np.arange(reps) + 0.5) / reps
-    return np.concatenate([t * dt / scale, (1.0 - t) * dt])
+    return np.concatenate([t * dt / scale, -(1.0 - t) * dt])
 
 
 def fixed_angles(bqm, reps: int) -> np.ndarray | None:
