@@ -229,3 +229,57 @@ def test_dwave_hybrid_on_a_mocked_sapi_client(monkeypatch):
         with pytest.raises(ParameterError, match="time_limit must be >= 3") as err:
             sampler.sample(bqm, time_limit=1.0)
         assert err.value.field == "time_limit"
+
+
+def test_dwave_hybrid_cqm_on_a_mocked_sapi_client(monkeypatch):
+    from qopt.samplers.dwave_hybrid import DWaveHybridSampler
+
+    monkeypatch.setenv("DWAVE_API_TOKEN", "DEV-test")
+    uploaded = {}
+    solver = mock.MagicMock()
+    solver.name = "hybrid_constrained_quadratic_model_version1p"
+    solver.supported_problem_types = ["cqm"]
+    solver.properties = {"category": "hybrid", "minimum_time_limit_s": 5.0, "maximum_time_limit_hrs": 24.0,
+                         "maximum_number_of_constraints": 100_000, "maximum_number_of_variables": 500_000,
+                         "maximum_number_of_biases": 2_000_000_000,
+                         "maximum_number_of_quadratic_variables": 200_000, "supported_problem_types": ["cqm"]}
+
+    def upload(fcqm):
+        fcqm.seek(0)  # dwave-system has read the header to check the model's size
+        uploaded["cqm"] = dimod.ConstrainedQuadraticModel.from_file(fcqm)
+        future = mock.MagicMock()
+        future.result.return_value = "problem-2"
+        return future
+
+    def sample(problem_id, time_limit, **kwargs):
+        ss = dimod.ExactCQMSolver().sample_cqm(uploaded["cqm"])
+        ss = ss.filter(lambda d: d.is_feasible).truncate(1)
+        ss.info.update({"qpu_access_time": 0, "charge_time": 5000000, "run_time": 4999000})
+        answer = mock.MagicMock()
+        answer.sampleset = ss
+        return answer
+
+    solver.upload_problem.side_effect = upload
+    solver.sample_cqm.side_effect = sample
+    weights, values = [3, 4, 5, 6, 2, 7], [4, 5, 7, 8, 1, 9]
+    cqm = dimod.ConstrainedQuadraticModel()
+    x = [dimod.Binary(i) for i in range(6)]
+    cqm.set_objective(-sum(v * xi for v, xi in zip(values, x, strict=True)))
+    cqm.add_constraint(sum(w * xi for w, xi in zip(weights, x, strict=True)) <= 12, label="capacity")
+    best = max((sum(values[i] for i in range(6) if m >> i & 1), m) for m in range(64)
+               if sum(weights[i] for i in range(6) if m >> i & 1) <= 12)  # brute-force 0/1 knapsack
+    with mock.patch("dwave.system.samplers.leap_hybrid_sampler.Client") as client:
+        client.from_config.return_value.get_solver.return_value = solver
+        ss = DWaveHybridSampler().sample_cqm(cqm)
+    assert -ss.first.energy == best[0]
+    assert solver.sample_cqm.call_args.kwargs["time_limit"] == 5.0
+    assert ss.info["timing"]["charge_time"] == 5000000 and ss.info["solver"].startswith("hybrid_constrained")
+
+
+def test_preflight_dwave_hybrid_reports_the_time_limit():
+    bqm = dimod.generators.ran_r(1, 30, seed=1)
+    assert preflight(bqm, "dwave-hybrid")["estimated_seconds"] == 3.0  # Leap's minimum below 1024 variables
+    assert preflight(bqm, "dwave-hybrid", time_limit=12.5)["estimated_seconds"] == 12.5
+    with pytest.raises(ParameterError) as err:
+        preflight(bqm, "dwave-hybrid", time_limit=-1)
+    assert err.value.field == "time_limit"
