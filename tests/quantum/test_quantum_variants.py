@@ -169,3 +169,16 @@ def test_preflight_for_every_variant(variant):
     with pytest.raises(ParameterError) as err:
         preflight(maxcut_bqm(8, 1), "qaoa", variant="adaptive")
     assert err.value.field == "variant"
+
+
+def test_warm_start_circuit_on_aer_samples_the_engines_state():
+    """The warm-start circuit qopt sends to a Qiskit sampler (Aer here) has the distribution the
+    C++ engine optimised: the shots' mean energy is the engine's expectation within sampling error."""
+    bqm = random_bqm(6, "BINARY", 4, integer=True)
+    shots = 4000
+    ss = QAOASampler().sample(bqm, variant="warm_start", reps=2, shots=shots, seed=9, maxiter=30)
+    assert ss.info["sampler"].startswith("qiskit_aer")
+    e = ss.record.energy
+    w = ss.record.num_occurrences
+    sd = np.sqrt(np.dot((e - ss.info["sampled_expectation"]) ** 2, w) / w.sum())
+    assert abs(ss.info["sampled_expectation"] - ss.info["expectation"]) < 4 * sd / np.sqrt(shots)

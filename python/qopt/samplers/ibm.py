@@ -59,12 +59,6 @@ _HINT = ("backend 'ibm' needs IBM Quantum credentials: save an account with "
          "qopt does not fall back to a simulator")
 
 
-def _check_noise_model(value):
-    if not isinstance(value, str) or not value:
-        raise ParameterError("noise_model", f"must be None, 'fake:<device>' or an IBM device name, was {value!r}")
-    return value
-
-
 def has_credentials(**account) -> bool:
     """Whether an IBM Quantum account can be found without a network call: ``account["token"]``,
     ``QISKIT_IBM_TOKEN``, or a saved ``QiskitRuntimeService`` account."""
@@ -90,7 +84,7 @@ class IBMSampler(dimod.Sampler):
 
     parameter_spec = ParameterSpec([
         *(_QAOA[name] for name in _SHARED),
-        Param("noise_model", "str", None, validator=_check_noise_model,
+        Param("noise_model", "str", None,
               doc="'fake:<device>' (local fake device), an IBM device name (ibm_brisbane), or None "
                   "(least busy device)"),
         Param("mode", "str", "batch", choices=EXECUTION_MODES,
@@ -170,6 +164,8 @@ class IBMSampler(dimod.Sampler):
         c = spec.check_all({"noise_model": noise_model, "mode": mode, "twirling": twirling,
                             "dynamical_decoupling": dynamical_decoupling, "options": options, "seed": seed})
         noise_model, mode = c["noise_model"], c["mode"]
+        if noise_model == "":
+            raise ParameterError("noise_model", "must be None, 'fake:<device>' or an IBM device name, was ''")
         seed = c["seed"] if c["seed"] is not None else spec.random_seed(31)
         qaoa_params = {k: v for k, v in kwargs.items() if k in _SHARED}
         self.remove_unknown_kwargs(**{k: v for k, v in kwargs.items() if k not in _SHARED})

@@ -159,7 +159,7 @@ class QAOASampler(dimod.Sampler):
               doc="regularisation epsilon of the warm start (Egger et al. 2021)"),
         Param("rqaoa_cutoff", "int", 8, minimum=1, maximum=ENUMERATION_MAX_VARIABLES,
               doc="variant='recursive': solve exactly once at most this many variables remain"),
-        Param("noise_model", "str", None, validator=None,
+        Param("noise_model", "str", None,
               doc="'fake:<device>' (e.g. 'fake:brisbane'): transpile to that qiskit-ibm-runtime fake device "
                   "and sample on Aer with its noise model (None: ideal)"),
         Param("sampler", "object", None, wire=True, validator=_check_sampler,
