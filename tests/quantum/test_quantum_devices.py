@@ -74,6 +74,27 @@ def test_ibm_on_a_fake_device_returns_candidates_with_noise_provenance():
     assert err.value.field == "variant"
 
 
+@pytest.mark.slow
+def test_ibm_with_a_token_asks_the_runtime_service_for_the_device(monkeypatch):
+    """With QISKIT_IBM_TOKEN the service is built from it and asked for the named device (here a
+    stand-in service handing out a fake device, so nothing leaves the machine)."""
+    from qiskit_ibm_runtime.fake_provider import FakeSherbrooke
+
+    from qopt.samplers.ibm import IBMSampler
+
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", "test-token")
+    monkeypatch.setenv("QISKIT_IBM_INSTANCE", "crn:test")
+    with mock.patch("qiskit_ibm_runtime.QiskitRuntimeService") as service:
+        service.return_value.backend.return_value = FakeSherbrooke()
+        service.return_value.least_busy.return_value = FakeSherbrooke()
+        ss = IBMSampler().sample(ring(4), noise_model="ibm_sherbrooke", shots=64, maxiter=0, seed=2, mode="job")
+        service.assert_called_once_with(token="test-token", instance="crn:test")
+        service.return_value.backend.assert_called_once_with("ibm_sherbrooke")
+        assert ss.info["device"] == "fake_sherbrooke" and ss.info["noise_model"] == "ibm_sherbrooke"
+        IBMSampler().sample(ring(4), shots=16, maxiter=0, seed=2, mode="job")
+        service.return_value.least_busy.assert_called_once_with(operational=True, simulator=False, min_num_qubits=4)
+
+
 # -- noise-aware qaoa --------------------------------------------------------------------------
 
 def _energies_from_counts(bqm, counts: dict) -> tuple[np.ndarray, np.ndarray]:

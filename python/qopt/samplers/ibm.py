@@ -121,8 +121,9 @@ class IBMSampler(dimod.Sampler):
         return service.backend(noise_model)
 
     @staticmethod
-    def _runtime_options(seed: int, twirling: bool, dd: str | None, extra) -> dict:
-        options: dict = {"simulator": {"seed_simulator": int(seed % 2**31)}}
+    def _runtime_options(seed: int, twirling: bool, dd: str | None, extra, local: bool) -> dict:
+        # the simulator seed only where a simulator runs (local mode); hardware takes no seed
+        options: dict = {"simulator": {"seed_simulator": int(seed % 2**31)}} if local else {}
         if twirling:
             options["twirling"] = {"enable_gates": True, "enable_measure": True}
         if dd is not None:
@@ -173,7 +174,10 @@ class IBMSampler(dimod.Sampler):
             raise ParameterError("variant", "must not be 'recursive' on backend 'ibm' (an ideal-engine method)")
         spec.check_size(bqm.num_variables, {"max_qubits": qaoa_params.get("max_qubits")})
         device = self._device(noise_model, bqm.num_variables)
-        runtime_options = self._runtime_options(seed, c["twirling"], c["dynamical_decoupling"], c["options"])
+        from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
+
+        runtime_options = self._runtime_options(seed, c["twirling"], c["dynamical_decoupling"], c["options"],
+                                                local=isinstance(device, FakeBackendV2))
 
         from qiskit_ibm_runtime import Batch, Session
         from qiskit_ibm_runtime import SamplerV2 as RuntimeSampler
