@@ -152,6 +152,26 @@ cost vector is built once and reused by every call. All calls release the GIL.
           py::arg("gamma"), py::arg("beta"), py::arg("shots"), py::arg("seed"),
           "(basis indices uint64 (shots,), expectation): shots drawn from |psi|^2 with the seed.")
       .def(
+          "warm_start",
+          [](qopt::QAOAEvaluator& ev, const f64& gamma, const f64& beta, const f64& theta, bool amplitudes) {
+            Angles a = angles(gamma, beta);
+            if (theta.ndim() != 1 || theta.shape(0) != ev.num_qubits())
+              throw std::invalid_argument("theta must have length num_qubits (" + std::to_string(ev.num_qubits()) +
+                                          "), was " + std::to_string(theta.shape(0)));
+            py::array_t<std::complex<double>> out(static_cast<py::ssize_t>(amplitudes ? ev.dimension() : 0));
+            std::complex<double>* p = amplitudes ? out.mutable_data() : nullptr;
+            double e;
+            {
+              release_gil release;
+              e = ev.warm_start(a.gamma.data(), a.beta.data(), a.reps, theta.data(), p);
+            }
+            return py::make_tuple(e, out);
+          },
+          py::arg("gamma"), py::arg("beta"), py::arg("theta"), py::arg("amplitudes") = false,
+          R"doc((expectation, amplitudes complex128 (2**n,) or empty): warm-start QAOA (Egger et al. 2021).
+Initial state prod_q (cos(theta_q/2)|0> + sin(theta_q/2)|1>); mixer prod_q exp(-i beta (sin theta_q X + cos theta_q Z)).
+)doc")
+      .def(
           "cost_vector",
           [](const qopt::QAOAEvaluator& ev) {
             py::array_t<double> out(static_cast<py::ssize_t>(ev.dimension()));

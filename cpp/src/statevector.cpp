@@ -1062,6 +1062,57 @@ void QAOAEvaluator::cost_vector(double* out) const {
     std::memcpy(out, cost_.data(), N * sizeof(double));
 }
 
+double QAOAEvaluator::warm_start(const double* gamma, const double* beta, int reps, const double* theta,
+                                 std::complex<double>* out) {
+  check_angles(gamma, beta, reps);
+  for (int q = 0; q < n_; ++q)
+    if (!std::isfinite(theta[q])) throw std::invalid_argument("theta must be finite");
+  ensure_state();
+  const std::size_t N = dimension();
+  std::vector<double> cost(N);
+  cost_vector(cost.data());
+  double *pr = re_.data(), *pi = im_.data();
+  // The product state, one qubit at a time: amplitudes of the first 2^q indices are final for q qubits.
+  pr[0] = 1.0;
+  pi[0] = 0.0;
+  for (int q = 0; q < n_; ++q) {
+    const std::size_t half = std::size_t{1} << q;
+    const double c = std::cos(0.5 * theta[q]), s = std::sin(0.5 * theta[q]);
+    for (std::size_t k = 0; k < half; ++k) {
+      pr[k + half] = pr[k] * s;
+      pi[k + half] = 0.0;
+      pr[k] *= c;
+    }
+  }
+  for (int l = 0; l < reps; ++l) {
+    for (std::size_t k = 0; k < N; ++k) {  // exp(-i gamma C)
+      const double c = std::cos(gamma[l] * cost[k]), s = std::sin(gamma[l] * cost[k]);
+      const double r = pr[k], i = pi[k];
+      pr[k] = r * c + i * s;
+      pi[k] = i * c - r * s;
+    }
+    const double cb = std::cos(beta[l]), sb = std::sin(beta[l]);
+    for (int q = 0; q < n_; ++q) {  // exp(-i beta (sin t X + cos t Z)) on qubit q
+      const double a = sb * std::cos(theta[q]), b = sb * std::sin(theta[q]);
+      const std::size_t bit = std::size_t{1} << q;
+      for (std::size_t base = 0; base < N; base += 2 * bit) {
+        for (std::size_t k = base; k < base + bit; ++k) {
+          const double r0 = pr[k], i0 = pi[k], r1 = pr[k + bit], i1 = pi[k + bit];
+          pr[k] = cb * r0 + a * i0 + b * i1;
+          pi[k] = cb * i0 - a * r0 - b * r1;
+          pr[k + bit] = cb * r1 - a * i1 + b * i0;
+          pi[k + bit] = cb * i1 + a * r1 - b * r0;
+        }
+      }
+    }
+  }
+  double energy = 0.0;
+  for (std::size_t k = 0; k < N; ++k) energy += (pr[k] * pr[k] + pi[k] * pi[k]) * cost[k];
+  if (out != nullptr)
+    for (std::size_t k = 0; k < N; ++k) out[k] = std::complex<double>(pr[k], pi[k]);
+  return energy;
+}
+
 double QAOAEvaluator::gradient(const double* gamma, const double* beta, int reps, double* dgamma, double* dbeta) {
   check_angles(gamma, beta, reps);
   ensure_state();

@@ -1,9 +1,14 @@
 """Preflight for the quantum backends: resources a run needs, before running it.
 
-:func:`preflight` answers "what would this cost?" for ``"qaoa"`` and ``"dwave"`` (the
-service's dry run uses it): qubits, transpiled circuit depth and two-qubit gates, shots,
-statevector memory, D-Wave embedding size, and an estimated run time. A problem that
-cannot run on the backend raises :class:`PreflightError` with the numbers.
+:func:`preflight` answers "what would this cost?" for ``"qaoa"``, ``"ibm"``, ``"dwave"`` and
+``"dwave-hybrid"`` (the service's dry run uses it): qubits, transpiled circuit depth and
+two-qubit gates, shots, statevector memory, D-Wave embedding size, and an estimated run
+time. With a device (``noise_model="fake:<device>"`` on ``qaoa`` or ``ibm``, or a
+``backend=`` object on ``ibm``) the circuit is transpiled to it and the report adds the
+device, its calibration date, the estimated circuit fidelity and QPU time
+(:func:`qopt.samplers.noise.device_report`); a circuit whose counts would be noise is
+refused (:func:`qopt.samplers.noise.check_fidelity`, the same rule the sampler applies).
+A problem that cannot run on the backend raises :class:`PreflightError` with the numbers.
 
 The time estimates are simple models, stated in ``estimate_model``: QAOA optimisation is
 ``maxiter`` evaluations of the C++ statevector (one block pass and one strided pass per layer
@@ -21,10 +26,19 @@ import dimod
 from qopt import statevector
 from qopt.checks import check_choice
 from qopt.errors import EmbeddingError, PreflightError
+from qopt.samplers import noise
 from qopt.samplers.dwave import DWaveSampler, embedding_stats, find_embedding_cached
+from qopt.samplers.dwave_hybrid import DWaveHybridSampler
 from qopt.samplers.qaoa import GRADIENT_METHODS, QAOASampler, ising_operator, two_qubit_gates
 
-__all__ = ["PreflightError", "preflight", "qaoa_seconds", "ASSUMED_BANDWIDTH"]
+__all__ = ["PreflightError", "preflight", "qaoa_seconds", "ASSUMED_BANDWIDTH", "PREFLIGHT_BACKENDS",
+           "HYBRID_MINIMUM_TIME_LIMIT_S"]
+
+#: The backends :func:`preflight` knows.
+PREFLIGHT_BACKENDS = ("qaoa", "ibm", "dwave", "dwave-hybrid")
+#: Leap's hybrid BQM solver minimum time limit (seconds) for up to 1024 variables, the
+#: estimate used offline (the solver's ``minimum_time_limit`` property is read on a live run).
+HYBRID_MINIMUM_TIME_LIMIT_S = 3.0
 
 #: Memory bandwidth (bytes/s) the run-time model assumes for the C++ statevector engine.
 ASSUMED_BANDWIDTH = 5.0e9
@@ -40,12 +54,19 @@ def preflight(bqm: dimod.BinaryQuadraticModel, backend: str, **params) -> dict:
 
     Args:
         bqm: the model.
-        backend: ``"qaoa"`` or ``"dwave"``.
+        backend: ``"qaoa"``, ``"ibm"``, ``"dwave"`` or ``"dwave-hybrid"``.
         **params: the backend's sampling parameters. ``"qaoa"``: ``reps`` (1), ``shots`` (1024),
             ``maxiter`` (100), ``optimizer`` ("COBYLA"), ``max_qubits`` (at most and by default
             ``QAOA_MAX_QUBITS``, 24), ``max_memory``
             (bytes; None = MemAvailable), ``optimization_level`` (1), ``seed`` (0), ``transpile``
-            (True: build and transpile the circuit to count depth and gates). ``"dwave"``:
+            (True: build and transpile the circuit to count depth and gates), ``variant``
+            ("standard"; "recursive" reports the first QAOA run of the recursion),
+            ``noise_model`` (None or ``"fake:<device>"``: transpile to that device and estimate
+            fidelity and QPU time). ``"ibm"``: the same, ``noise_model`` a fake device, and
+            ``backend`` (a Qiskit BackendV2; without one and without a fake device there is
+            nothing to transpile to offline, so the device fields are None). ``"dwave-hybrid"``:
+            ``time_limit`` (s; default: the Leap minimum, 3 s up to 1024 variables, as
+            ``estimated_seconds``). ``"dwave"``:
             ``num_reads`` (100), ``annealing_time`` (µs, default 20), ``child_sampler`` or
             ``sampler`` (a qopt ``DWaveSampler``; default: a Pegasus P16 graph, the Advantage
             topology, without contacting the cloud), ``seed``.
@@ -53,23 +74,38 @@ def preflight(bqm: dimod.BinaryQuadraticModel, backend: str, **params) -> dict:
     Returns:
         dict with ``backend``, ``num_variables``, ``qubits``, ``estimated_seconds`` and
         ``estimate_model``; for qaoa ``reps``, ``shots``, ``memory_bytes``, ``depth``,
-        ``two_qubit_gates``, ``max_qubits``; for dwave ``num_reads``, ``annealing_time``,
+        ``two_qubit_gates``, ``max_qubits``, ``variant``, and with a device ``device``,
+        ``noise_model``, ``calibration_date``, ``estimated_fidelity``, ``min_fidelity``,
+        ``estimated_qpu_seconds``; for dwave ``num_reads``, ``annealing_time``,
         ``physical_qubits``, ``max_chain_length``, ``target``, ``preflight_ns``.
 
     Raises:
-        PreflightError: too many qubits, not enough memory, or no embedding.
+        PreflightError: too many qubits, not enough memory, no embedding, or (with a device)
+            an estimated fidelity below :func:`qopt.samplers.noise.min_fidelity` of ``shots``.
         ParameterError: a bad parameter (checked against the backend's ``parameter_spec``).
     """
-    backend = check_choice("backend", backend, ("qaoa", "dwave"))
+    backend = check_choice("backend", backend, PREFLIGHT_BACKENDS)
     t0 = time.perf_counter_ns()
-    out = _qaoa(bqm, **params) if backend == "qaoa" else _dwave(bqm, **params)
+    if backend in ("qaoa", "ibm"):
+        out = _qaoa(bqm, **params)
+        out["backend"] = backend
+    elif backend == "dwave":
+        out = _dwave(bqm, **params)
+    else:
+        out = _dwave_hybrid(bqm, **params)
     out["preflight_ns"] = time.perf_counter_ns() - t0
     return out
 
 
 def _qaoa(bqm, *, reps=1, shots=1024, maxiter=100, optimizer="COBYLA", max_qubits=None, max_memory=None,
-          optimization_level=1, seed=0, transpile=True, evaluator="core", **_ignored) -> dict:
+          optimization_level=1, seed=0, transpile=True, evaluator="core", variant="standard", noise_model=None,
+          backend=None, **_ignored) -> dict:
     spec = QAOASampler.parameter_spec
+    variant = spec.check("variant", variant)
+    noise_model = spec.check("noise_model", noise_model)
+    device = backend
+    if noise_model is not None:
+        device = noise.fake_backend(noise_model)
     reps = spec.check("reps", reps)
     shots = spec.check("shots", shots)
     maxiter = spec.check("maxiter", maxiter)
@@ -90,20 +126,31 @@ def _qaoa(bqm, *, reps=1, shots=1024, maxiter=100, optimizer="COBYLA", max_qubit
     except statevector.MemoryLimitError as exc:
         raise PreflightError(f"qaoa on {n} qubits: {exc}") from exc
     out = {"backend": "qaoa", "num_variables": n, "qubits": n, "reps": reps, "shots": shots,
-           "memory_bytes": int(mem), "max_qubits": max_qubits, "evaluator": evaluator}
+           "memory_bytes": int(mem), "max_qubits": max_qubits, "evaluator": evaluator, "variant": variant}
     depth = gates2 = None
     num_gates = 0
-    if transpile and n > 0:
+    if (transpile or device is not None) and n > 0:
         from qiskit.circuit.library import qaoa_ansatz
         from qiskit.transpiler import generate_preset_pass_manager
-        from qiskit_aer import AerSimulator
 
         qc = qaoa_ansatz(ising_operator(bqm), reps=reps)
         qc.measure_all()
-        pm = generate_preset_pass_manager(optimization_level=optimization_level, backend=AerSimulator(),
+        if device is None:
+            from qiskit_aer import AerSimulator
+
+            target = AerSimulator()
+        else:
+            target = device
+        pm = generate_preset_pass_manager(optimization_level=optimization_level, backend=target,
                                           seed_transpiler=int(seed or 0))
         isa = pm.run(qc)
         depth, gates2, num_gates = int(isa.depth()), two_qubit_gates(isa), len(isa.data)
+        if device is not None:
+            report = noise.device_report(isa, device, shots)
+            out.update({k: report[k] for k in ("device", "calibration_date", "estimated_fidelity", "min_fidelity",
+                                               "estimated_qpu_seconds")})
+            out["noise_model"] = noise_model
+            noise.check_fidelity(report["estimated_fidelity"], shots, f"qaoa on {report['device']}")
     out.update({"depth": depth, "two_qubit_gates": gates2})
     out["estimated_seconds"], out["estimate_model"] = qaoa_seconds(n, reps=reps, maxiter=maxiter, shots=shots,
                                                                    gradient=gradient, num_gates=num_gates)
@@ -173,3 +220,13 @@ def _dwave(bqm, *, num_reads=100, annealing_time=None, child_sampler=None, sampl
             "estimated_seconds": float(est),
             "estimate_model": f"{DWAVE_PROGRAMMING_S} s programming + num_reads x (annealing_time + "
                               f"{DWAVE_READOUT_S * 1e6:g} us readout); QPU access only, queueing not included"}
+
+
+def _dwave_hybrid(bqm, *, time_limit=None, **_ignored) -> dict:
+    time_limit = DWaveHybridSampler.parameter_spec.check("time_limit", time_limit)
+    seconds = HYBRID_MINIMUM_TIME_LIMIT_S if time_limit is None else max(time_limit, HYBRID_MINIMUM_TIME_LIMIT_S)
+    return {"backend": "dwave-hybrid", "num_variables": bqm.num_variables, "qubits": None,
+            "time_limit": time_limit, "estimated_seconds": float(seconds),
+            "estimate_model": f"the solver runs for time_limit (at least Leap's minimum, {HYBRID_MINIMUM_TIME_LIMIT_S:g} s "
+                              "up to 1024 variables, read from the solver on a live run); upload and queueing "
+                              "not included"}

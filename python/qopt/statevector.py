@@ -207,6 +207,29 @@ class QAOAEvaluator:
         e, dg, db = self._core.gradient(g, b)
         return float(e), dg, db
 
+    def warm_start(self, gamma, beta, theta) -> float:
+        """Warm-start QAOA expectation (Egger et al., Quantum 5, 479, 2021), energy units.
+
+        Args:
+            gamma, beta: float (reps,) angles as for :meth:`expectation`.
+            theta: float (n,): qubit q starts in ``cos(theta_q/2)|0> + sin(theta_q/2)|1>``
+                and is mixed by ``exp(-i beta (sin(theta_q) X + cos(theta_q) Z))``;
+                ``theta = pi/2`` everywhere is standard QAOA.
+
+        Raises:
+            ParameterError: angles of different lengths or not finite; ValueError: ``theta``
+                of the wrong length or not finite.
+        """
+        g, b = _angles(gamma, beta)
+        e, _ = self._core.warm_start(g, b, np.ascontiguousarray(theta, dtype=np.float64), False)
+        return float(e)
+
+    def warm_start_amplitudes(self, gamma, beta, theta) -> np.ndarray:
+        """complex128 (2**n,): the warm-start QAOA state of :meth:`warm_start` (module bit order)."""
+        g, b = _angles(gamma, beta)
+        _, amps = self._core.warm_start(g, b, np.ascontiguousarray(theta, dtype=np.float64), True)
+        return amps
+
     def sample_indices(self, gamma, beta, shots: int, seed: int) -> np.ndarray:
         """uint64 array (shots,): basis indices drawn from |psi|^2 (std::mt19937_64 seeded by seed)."""
         g, b = _angles(gamma, beta)

@@ -121,6 +121,16 @@ class QAOAEvaluator {
                 std::uint64_t* out);
   // Cost vector as doubles into out[0 .. 2^n).
   void cost_vector(double* out) const;
+  // Warm-start QAOA (Egger, Marecek, Woerner, "Warm-starting quantum optimization",
+  // Quantum 5, 479, 2021): the initial state is the product state
+  //   prod_q (cos(theta_q/2) |0> + sin(theta_q/2) |1>),  theta[0..n)
+  // and layer l's mixer is prod_q exp(-i beta_l (sin(theta_q) X_q + cos(theta_q) Z_q)),
+  // whose +1 eigenstate that product state is; theta_q = pi/2 for every q is standard QAOA.
+  // Returns <psi|C|psi>; writes the amplitudes (exact, no dropped factors) into out[0 .. 2^n)
+  // when out is not null. Needs the state plus a cost vector of doubles (24 bytes per
+  // amplitude); one thread. Throws std::invalid_argument on non-finite angles.
+  double warm_start(const double* gamma, const double* beta, int reps, const double* theta,
+                    std::complex<double>* out);
 
  private:
   void check_angles(const double* gamma, const double* beta, int reps) const;

@@ -47,6 +47,9 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     "highs": ("qopt.samplers.mip.highs", "HighsSampler", "HiGHS MIP over a McCormick linearisation (proven optimum)"),
     "cpsat": ("qopt.samplers.mip.cpsat", "CpSatSampler", "OR-Tools CP-SAT (proven optimum; TSP as a circuit)"),
     "scip": ("qopt.samplers.mip.scip", "ScipSampler", "SCIP with quadratic terms native (proven optimum)"),
+    "dwave-hybrid": ("qopt.samplers.dwave_hybrid", "DWaveHybridSampler",
+                     "D-Wave Leap hybrid solvers (BQM and CQM) through dwave-system"),
+    "ibm": ("qopt.samplers.ibm", "IBMSampler", "QAOA on IBM Quantum devices (qiskit-ibm-runtime SamplerV2)"),
     "hybrid": ("qopt.hybrid.sampler", "HybridSampler", "decomposition with quantum subproblems and a classical race"),
 }
 
