@@ -29,7 +29,7 @@ import dimod
 from qopt.errors import ParameterError, UnknownBackendError
 from qopt.samplers.spec import ParameterSpec
 
-__all__ = ["BACKENDS", "UnknownBackendError", "get_sampler_class", "backend_names", "parameters_of_all_backends",
+__all__ = ["BACKENDS", "QUANTUM_BACKENDS", "SIMULATOR_BACKENDS", "HYBRID_BACKENDS", "INSTALL_HINTS", "UnknownBackendError", "get_sampler_class", "backend_names", "parameters_of_all_backends",
            "parameter_spec", "parameter_specs", "CUSTOM_PREFIX", "custom_backend_name", "is_custom_backend",
            "is_dimod_sampler", "check_sampler", "register_sampler", "unregister_sampler", "registered_samplers", "using_sampler",
            "get_sampler"]
@@ -53,6 +53,18 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     "hybrid": ("qopt.hybrid.sampler", "HybridSampler", "decomposition with quantum subproblems and a classical race"),
 }
 
+#: What kind of machine each backend stands for (read by ListBackends, the fallback tiers and routing):
+#: quantum backends (hardware or its simulation), the simulators among them, and the hybrids.
+QUANTUM_BACKENDS = frozenset({"qaoa", "dwave", "ibm", "dwave-hybrid"})
+SIMULATOR_BACKENDS = frozenset({"qaoa"})
+HYBRID_BACKENDS = frozenset({"hybrid", "dwave-hybrid"})
+#: How to install what a backend needs when its import fails.
+INSTALL_HINTS = {
+    "qaoa": "pip install 'qiskit>=2' qiskit-aer",
+    "ibm": "pip install 'qopt[ibm]'",
+    "dwave": "pip install dwave-system",
+    "dwave-hybrid": "pip install dwave-system",
+}
 
 # custom backend name -> sampler object: process-wide (register_sampler) and per call (using_sampler)
 _REGISTERED: dict[str, dimod.Sampler] = {}

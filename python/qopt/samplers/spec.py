@@ -99,8 +99,9 @@ class Param:
             objects such as a sampler instance or an event).
         properties: names of the sampler's ``properties`` entries that describe the
             parameter (dimod's convention for ``Sampler.parameters`` values).
-        validator: for ``object`` parameters, a callable ``value -> value`` that raises
-            :class:`~qopt.errors.ParameterError` (called after the None check).
+        validator: a callable ``value -> value`` that raises
+            :class:`~qopt.errors.ParameterError`, called after the type check (for ``object``
+            parameters, after the None check) with the checked value.
     """
 
     name: str
@@ -128,12 +129,19 @@ class Param:
             object.__setattr__(self, "choices", tuple(self.choices))
 
     def check(self, value):
-        """Return ``value`` checked (and normalised: an integral float becomes an int).
+        """Return ``value`` checked (and normalised: an integral float becomes an int), then
+        passed through ``validator`` if the parameter has one (not for None).
 
         Raises:
             ParameterError: ``value`` has the wrong type or is out of range; the message
                 names the parameter (``num_reads must be >= 1, was 0``).
         """
+        checked = self._check_type(value)
+        if checked is None or self.validator is None or self.type == "object":
+            return checked
+        return self.validator(checked)
+
+    def _check_type(self, value):
         if value is None:
             if self.nullable:
                 return None

@@ -13,7 +13,14 @@ from __future__ import annotations
 import dataclasses
 import importlib
 
-from qopt.samplers.registry import BACKENDS, parameter_spec
+from qopt.samplers.registry import (
+    BACKENDS,
+    HYBRID_BACKENDS,
+    INSTALL_HINTS,
+    QUANTUM_BACKENDS,
+    SIMULATOR_BACKENDS,
+    parameter_spec,
+)
 from qopt.solve.parameters import INTERNAL_PARAMETERS
 
 __all__ = ["BackendInfo", "list_backends", "WIRE_EXCLUDED_PARAMETERS", "INTERNAL_PARAMETERS"]
@@ -24,13 +31,6 @@ WIRE_EXCLUDED_PARAMETERS = {
                        "name a registered backend with quantum_backend instead",
 }
 
-_QUANTUM = frozenset({"qaoa", "dwave"})
-_SIMULATOR = frozenset({"qaoa"})
-_HYBRID = frozenset({"hybrid"})
-_INSTALL_HINT = {
-    "qaoa": "pip install 'qiskit>=2' qiskit-aer",
-    "dwave": "pip install dwave-system",
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,23 +79,29 @@ def _describe(name: str) -> BackendInfo:
         if exc.name == module_name:
             reason = f"not part of this qopt installation ({module_name} is absent)"
         else:
-            hint = _INSTALL_HINT.get(name)
+            hint = INSTALL_HINTS.get(name)
             reason = f"cannot import {module_name}: missing module {exc.name!r}"
             if hint:
                 reason += f" (install with: {hint})"
     except Exception as exc:  # noqa: BLE001 - any import failure makes the backend unavailable
         reason = f"cannot import {module_name}.{cls_name}: {type(exc).__name__}: {exc}"
-    if not reason and name in ("qaoa", "dwave"):
+    if not reason and name in ("qaoa", "dwave", "dwave-hybrid"):
         from qopt.solve.routing import available_backends, dwave_credentials_configured
 
-        if name == "dwave" and not dwave_credentials_configured():
+        if name in ("dwave", "dwave-hybrid") and not dwave_credentials_configured():
             reason = ("no D-Wave API token configured (set DWAVE_API_TOKEN or run `dwave config create`); "
                       "the network was not contacted")
-        elif not available_backends().get(name, False):
-            reason = f"its dependencies are missing (install with: {_INSTALL_HINT[name]})"
+        elif name == "qaoa" and not available_backends().get(name, False):
+            reason = f"its dependencies are missing (install with: {INSTALL_HINTS[name]})"
+    elif not reason and name == "ibm":
+        from qopt.samplers.ibm import TOKEN_ENV, has_credentials
+
+        if not has_credentials():
+            reason = (f"no IBM Quantum account configured (set {TOKEN_ENV} or save a QiskitRuntimeService "
+                      "account); the network was not contacted")
     return BackendInfo(name=name, description=description, available=not reason, unavailable_reason=reason,
                        parameters=parameters, max_variables=max_variables,
-                       quantum=name in _QUANTUM, simulator=name in _SIMULATOR, hybrid=name in _HYBRID,
+                       quantum=name in QUANTUM_BACKENDS, simulator=name in SIMULATOR_BACKENDS, hybrid=name in HYBRID_BACKENDS,
                        parameter_specs=specs)
 
 

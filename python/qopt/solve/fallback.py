@@ -40,13 +40,13 @@ from typing import Any
 import dimod
 
 from qopt.errors import TRANSIENT, Cancelled, InvalidInput, NoResultInTime, ParameterError, classify_error
+from qopt.samplers.registry import QUANTUM_BACKENDS
 from qopt.solve.stages import AnyEvent
 from qopt.solve.workers import WORKERS
 
 __all__ = ["QUANTUM_BACKENDS", "ResultCache", "sample_with_fallback", "RESULT_CACHE", "FALLBACK_MODES",
            "DEFAULT_FALLBACK", "fallback_mode", "falls_back"]
 
-QUANTUM_BACKENDS = frozenset({"qaoa", "dwave"})
 #: The caller's choices of fallback (``qopt.solve``'s ``fallback`` argument); see the module docstring.
 FALLBACK_MODES = ("transient", "always", "never")
 DEFAULT_FALLBACK = "transient"
