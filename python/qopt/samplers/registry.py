@@ -47,6 +47,7 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     "highs": ("qopt.samplers.mip.highs", "HighsSampler", "HiGHS MIP over a McCormick linearisation (proven optimum)"),
     "cpsat": ("qopt.samplers.mip.cpsat", "CpSatSampler", "OR-Tools CP-SAT (proven optimum; TSP as a circuit)"),
     "hybrid": ("qopt.hybrid.sampler", "HybridSampler", "decomposition with quantum subproblems and a classical race"),
+    "race": ("qopt.samplers.race", "RaceSampler", "simulated annealing raced against exact backends (one deadline)"),
 }
 
 

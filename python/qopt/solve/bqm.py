@@ -187,6 +187,7 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
         wait = min(BOUND_WAIT_SHARE * stages.timing.get("sample", 0.0), stages.work_left() or 0.0)
         bound = bound_task.result(wait, presolved)
         stages.record("bound", bound_task.seconds)
+    bound = _better_bound(bound, _backend_dual_bound(sampleset, produced_by, presolved, per_component=_auto(backend)))
     stages.check_cancel("cancelled while sampling")
     with stages.stage("postprocess"):
         candidates = rank_sampleset(sampleset, max_candidates=max_candidates)
@@ -223,6 +224,34 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
             versions=versions, backend_info=info, extra=extra, defaults=defaults)
     return Result(candidates=candidates, variables=list(bqm.variables), vartype=bqm.vartype,
                   confidence=confidence, provenance=provenance, timing=stages.finish())
+
+
+def _backend_dual_bound(sampleset: dimod.SampleSet, produced_by: str, presolved, *, per_component: bool):
+    """The proven lower bound an exact backend (or a race with one) reported in ``info["dual_bound"]``,
+    on the original model's energy; None when there is none or it does not cover the whole model
+    (several components sampled separately)."""
+    value = sampleset.info.get("dual_bound")
+    if value is None or not math.isfinite(float(value)):
+        return None
+    value = float(value)
+    if presolved is not None:
+        if per_component and len([c for c in presolved.components if len(c) > ENUMERATION_MAX_VARIABLES]) != 1:
+            return None
+        if presolved.reduced.num_variables:  # the backend saw the reduced model, offset 0
+            value += presolved.offset
+            if per_component:  # plus the enumerated components' exact minima
+                value += sum(float(dimod.ExactSolver().sample(c).first.energy) for c in presolved.components
+                             if len(c) <= ENUMERATION_MAX_VARIABLES)
+    solver = sampleset.info.get("solver") or produced_by
+    name = solver.get("name", produced_by) if isinstance(solver, dict) else str(solver)
+    return {"value": value, "method": f"dual bound of {name}", "scope": "whole model"}
+
+
+def _better_bound(a: dict | None, b: dict | None) -> dict | None:
+    """The higher of two certified lower bounds (either may be None)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return b if b["value"] > a["value"] else a
 
 
 def _presolve(bqm: dimod.BinaryQuadraticModel):
