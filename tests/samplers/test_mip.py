@@ -2,7 +2,6 @@
 own contract (status, dual bound, deadline, interrupt, hint, clean stdout)."""
 from __future__ import annotations
 
-import csv
 import itertools
 import threading
 import time
@@ -16,7 +15,7 @@ from qopt.errors import ModelError, ParameterError, UnsupportedProblem
 from qopt.model import templates
 from qopt.samplers.registry import BACKENDS, get_sampler_class
 
-BACKEND_NAMES = ["highs", "cpsat"]
+BACKEND_NAMES = ["highs", "cpsat", "scip"]
 
 
 def sampler(name):
@@ -52,19 +51,8 @@ def random_cqm(seed: int, *, quadratic_constraint: bool = False, integers: bool 
 
 
 def brute_force_cqm(cqm):
-    """(minimum objective over feasible assignments, number feasible), by enumeration."""
-    labels = list(cqm.variables)
-    domains = []
-    for v in labels:
-        vt = cqm.vartype(v)
-        if vt is dimod.SPIN:
-            domains.append((-1, 1))
-        elif vt is dimod.BINARY:
-            domains.append((0, 1))
-        else:
-            domains.append(tuple(range(int(cqm.lower_bound(v)), int(cqm.upper_bound(v)) + 1)))
-    samples = np.array(list(itertools.product(*domains)))
-    ss = dimod.SampleSet.from_samples_cqm((samples, labels), cqm)
+    """(minimum objective over feasible assignments, number feasible), by dimod's enumeration."""
+    ss = dimod.ExactCQMSolver().sample_cqm(cqm)
     feasible = ss.record.energy[ss.record.is_feasible]
     return float(feasible.min()), int(feasible.size)
 
@@ -197,21 +185,13 @@ def test_assignment_against_scipy(name):
 
 
 # -- published optima ---------------------------------------------------------------------
-def _best_known(shared_data, instance):
-    with open(shared_data / "best_known.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["instance"] == instance:
-                return float(row["best_known"])
-    raise KeyError(instance)
-
-
 @pytest.mark.shared_data
 @pytest.mark.slow
 @pytest.mark.parametrize("name", BACKEND_NAMES)
-def test_qkp_reaches_best_known(name, shared_data):
+def test_qkp_reaches_best_known(name, shared_data, best_known_values):
     from qopt.model.formats.qkp import read_qkp
     problem, _ = read_qkp(shared_data / "qkp" / "jeu_100_25_1.txt")
-    best = _best_known(shared_data, "jeu_100_25_1")
+    best = best_known_values["jeu_100_25_1"]
     ss = sampler(name).sample_cqm(problem.cqm, time_limit=10)
     value = -float(ss.first.energy)
     assert ss.first.is_feasible
@@ -356,11 +336,19 @@ def test_cpsat_circuit_refuses_a_structure_that_does_not_match():
 
 
 @pytest.mark.shared_data
-def test_cpsat_circuit_solves_burma14(shared_data):
+def test_cpsat_circuit_solves_burma14(shared_data, best_known_values):
     from qopt.model.formats.tsplib import read_tsplib
     problem, interpret = read_tsplib(shared_data / "tsplib" / "tsp" / "burma14.tsp")
-    best = _best_known(shared_data, "burma14")
+    best = best_known_values["burma14"]
     ss = sampler("cpsat").sample_cqm(problem.cqm, structure=problem.structure, time_limit=60)
     assert ss.info["status"] == "optimal"
     assert interpret(ss.first.sample)["length"] == pytest.approx(best)
     assert ss.info["dual_bound"] == pytest.approx(best)
+
+
+@pytest.mark.parametrize("name,module", [("highs", "highspy"), ("cpsat", "ortools.sat.python.cp_model"),
+                                         ("scip", "pyscipopt")])
+def test_missing_solver_library_gives_the_install_hint(name, module, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, module, None)  # import now raises ImportError
+    with pytest.raises(ImportError, match="pip install"):
+        sampler(name).sample(random_bqm(3, 1.0, seed=1))

@@ -9,9 +9,12 @@ solver on a :class:`~qopt.samplers.mip.model.MipModel` and returns an
 """
 from __future__ import annotations
 
+import contextlib
+import importlib
 import math
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import dimod
 import numpy as np
@@ -19,7 +22,7 @@ import numpy as np
 from qopt.samplers.mip.model import REAL, STATUSES, MipModel, Outcome, relative_gap
 from qopt.samplers.spec import Param, ParameterSpec, callable_validator, event_validator
 
-__all__ = ["MipSampler", "Options", "mip_parameter_spec", "COMMON_PARAMS", "CQM_PARAMS", "MAX_SEED", "MAX_THREADS"]
+__all__ = ["MipSampler", "Options", "mip_parameter_spec", "import_solver", "COMMON_PARAMS", "CQM_PARAMS", "MAX_SEED", "MAX_THREADS"]
 
 #: Largest ``seed`` (the solvers take a non-negative 32-bit int).
 MAX_SEED = 2**31 - 1
@@ -48,6 +51,18 @@ CQM_PARAMS = (
     Param("on_solution", "object", None, wire=False, validator=callable_validator("on_solution"),
           doc="callback (sample, objective) for each improving feasible solution; must not block"),
 )
+
+
+def import_solver(module: str, backend: str, package: str):
+    """Import the solver library ``module`` for ``backend`` (imported when the backend runs).
+
+    Raises:
+        ImportError: it is not installed; the message says ``pip install <package>``.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - installed with qopt
+        raise ImportError(f"backend {backend!r} needs {package}: pip install {package}") from exc
 
 
 def mip_parameter_spec(*extra: Param) -> ParameterSpec:
@@ -79,9 +94,36 @@ class Options:
         self.structure: Mapping | None = structure
         self.extra: dict = dict(extra or {})
 
+        #: set once :meth:`watching` has stopped the solver
+        self.stopped = False
+
     def interrupted(self) -> bool:
         """Whether the interrupt event is set."""
         return self.interrupt is not None and bool(self.interrupt.is_set())
+
+    @contextlib.contextmanager
+    def watching(self, stop: Callable[[], None]) -> Iterator[None]:
+        """While the block runs (the solver's run), a thread polls the interrupt every 10 ms
+        and calls ``stop()`` once it is set; the thread is joined when the block ends."""
+        if self.interrupt is None:
+            yield
+            return
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(0.01):
+                if self.interrupted():
+                    self.stopped = True
+                    stop()
+                    return
+
+        thread = threading.Thread(target=watch, daemon=True, name="qopt-mip-interrupt")
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
 
 class MipSampler(dimod.Sampler):

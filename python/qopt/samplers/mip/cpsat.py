@@ -20,13 +20,12 @@ from __future__ import annotations
 import importlib.metadata
 import math
 import os
-import threading
 from collections.abc import Mapping
 
 import numpy as np
 
 from qopt.errors import ModelError, UnsupportedProblem
-from qopt.samplers.mip.base import MipSampler, Options
+from qopt.samplers.mip.base import MipSampler, Options, import_solver
 from qopt.samplers.mip.model import BINARY, REAL, Expression, MipModel, Outcome
 
 __all__ = ["CpSatSampler", "integer_scale", "import_cp_model", "default_workers", "MAX_SCALED"]
@@ -40,16 +39,8 @@ _EXACT = 1e-6
 
 
 def import_cp_model():
-    """``ortools.sat.python.cp_model``.
-
-    Raises:
-        ImportError: OR-Tools is not installed (with the install hint).
-    """
-    try:
-        from ortools.sat.python import cp_model
-    except ImportError as exc:  # pragma: no cover - installed with qopt
-        raise ImportError("backend 'cpsat' needs OR-Tools: pip install ortools") from exc
-    return cp_model
+    """The ``ortools.sat.python.cp_model`` module (ImportError with the install hint when it is absent)."""
+    return import_solver("ortools.sat.python.cp_model", "cpsat", "ortools")
 
 
 def default_workers() -> int:
@@ -133,19 +124,12 @@ class CpSatSampler(MipSampler):
         if options.time_limit is not None:
             params.max_time_in_seconds = float(options.time_limit)
         callback = _callback(build, options)
-        done = threading.Event()
-        watcher = threading.Thread(target=_watch, args=(options, solver, callback, done), daemon=True,
-                                   name="qopt-cpsat-interrupt")
-        watcher.start()
-        try:
+        with options.watching(solver.stop_search):
             code = solver.solve(build.model, callback)
-        finally:
-            done.set()
-            watcher.join()
         name = solver.status_name(code)
         if name == "MODEL_INVALID":  # pragma: no cover - a model we built wrongly
             raise UnsupportedProblem(f"CP-SAT rejected the model: {build.model.validate()}")
-        stopped = callback.stopped or options.interrupted()
+        stopped = callback.stopped or options.stopped or options.interrupted()
         solutions = list(reversed(callback.solutions[-5:]))
         if name in ("OPTIMAL", "FEASIBLE"):
             final = build.values(solver)
@@ -169,17 +153,6 @@ class CpSatSampler(MipSampler):
         info = {"scaling_error": {"objective": build.objective_error, "constraints": build.constraint_error},
                 "model": "circuit" if tsp is not None else "cqm"}
         return Outcome(status, solutions, bound, solver_name, info)
-
-
-def _watch(options: Options, solver, callback, done: threading.Event) -> None:
-    """Stop the search once the caller's interrupt is set (the thread ends with the solve)."""
-    if options.interrupt is None:
-        return
-    while not done.wait(0.01):
-        if options.interrupted():
-            callback.stopped = True
-            solver.stop_search()
-            return
 
 
 def _callback(build, options: Options):

@@ -14,23 +14,15 @@ import numpy as np
 
 from qopt.errors import UnsupportedProblem
 from qopt.model.formats.mps import quiet_first_highs
-from qopt.samplers.mip.base import MipSampler, Options
+from qopt.samplers.mip.base import MipSampler, Options, import_solver
 from qopt.samplers.mip.model import LinearModel, MipModel, Outcome, linearise
 
 __all__ = ["HighsSampler", "import_highspy", "build_highs", "highs_status"]
 
 
 def import_highspy():
-    """The ``highspy`` module.
-
-    Raises:
-        ImportError: it is not installed (with the install hint).
-    """
-    try:
-        import highspy
-    except ImportError as exc:  # pragma: no cover - installed with qopt
-        raise ImportError("backend 'highs' needs highspy: pip install highspy") from exc
-    return highspy
+    """The ``highspy`` module (ImportError with the install hint when it is absent)."""
+    return import_solver("highspy", "highs", "highspy")
 
 
 def build_highs(lm: LinearModel, *, integral: bool = True):

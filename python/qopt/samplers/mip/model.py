@@ -28,6 +28,9 @@ __all__ = ["STATUSES", "BINARY", "INTEGER", "REAL", "Expression", "Row", "MipMod
 #: The statuses a backend reports in ``info["status"]``.
 STATUSES = ("optimal", "feasible", "infeasible", "time_limit", "interrupted")
 
+#: dimod's stand-in for an infinite bound of a REAL variable (its bounds lie within +-1e30).
+DIMOD_INFINITY = 1e30
+
 #: Variable kinds of a :class:`MipModel` (the codes of :func:`qopt.model.problem.variable_info`).
 BINARY, INTEGER, REAL = 1, 2, 3
 
@@ -73,7 +76,7 @@ class MipModel:
         labels: its variables, in ``cqm.variables`` order (index i is variable ``labels[i]``).
         kind: int8 (n,) :data:`BINARY`, :data:`INTEGER` or :data:`REAL` per variable.
         spin: bool (n,) which variables are SPIN in ``cqm`` (binary here: ``s = 2 b - 1``).
-        lower, upper: float64 (n,) bounds (binaries [0, 1]).
+        lower, upper: float64 (n,) bounds (binaries [0, 1]; dimod's +-1e30 read as +-inf).
         objective: the objective (minimised) in these variables, the CQM's offset included.
         constraints: the constraints, in ``cqm.constraints`` order.
     """
@@ -99,8 +102,8 @@ class MipModel:
         spin = vt == 0
         work = cqm.spin_to_binary(inplace=False) if spin.any() else cqm
         kind, lower, upper = variable_info(work)
-        lower = np.where(kind == BINARY, 0.0, lower)
-        upper = np.where(kind == BINARY, 1.0, upper)
+        lower = np.where(kind == BINARY, 0.0, np.where(lower <= -DIMOD_INFINITY, -np.inf, lower))
+        upper = np.where(kind == BINARY, 1.0, np.where(upper >= DIMOD_INFINITY, np.inf, upper))
         rows = tuple(Row(label, _expression(comp.lhs), _sense(comp.sense), float(comp.rhs))
                      for label, comp in work.constraints.items())
         return cls(cqm, tuple(cqm.variables), kind.astype(np.int8), spin, lower.astype(float),
