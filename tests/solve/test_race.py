@@ -62,3 +62,78 @@ def test_racers_and_hint_rule():
         with pytest.raises(ParameterError, match="racers"):
             check_racers(bad)
     assert hint_wait(1.0) == pytest.approx(0.1) and hint_wait(None) == hint_wait(100.0)
+
+
+# -- constrained models ----------------------------------------------------------------------
+
+def _knapsack(n, seed, rows=1):
+    """max v.x s.t. W x <= c (``rows`` constraints), and its brute-force optimum (numpy, all 2**n)."""
+    import numpy as np
+
+    from qopt.model import Problem
+
+    rng = np.random.default_rng(seed)
+    v = rng.integers(1, 60, n)
+    W = rng.integers(1, 40, (rows, n))
+    cap = W.sum(axis=1) // 2
+    xs = list(dimod.Binaries([f"x{i}" for i in range(n)]))
+    problem = Problem.build(sum(int(v[i]) * xs[i] for i in range(n)),
+                            [(sum(int(W[r, i]) * xs[i] for i in range(n)) <= int(cap[r]), f"cap{r}")
+                             for r in range(rows)], sense="max")
+    states = ((np.arange(2**n)[:, None] >> np.arange(n)[None, :]) & 1)
+    ok = np.all(states @ W.T <= cap, axis=1)
+    return problem, float((states[ok] @ v).max())
+
+
+@pytest.mark.parametrize("backend", ["race", "highs"])
+def test_constrained_race_and_exact_reach_the_brute_force_optimum_proven(backend):
+    problem, optimum = _knapsack(20, 5, rows=2)  # 20 variables: above enumeration, below brute force's reach
+    result = qopt.solve(problem, backend, racers=["sa", "highs"], seed=3, time_budget=60) if backend == "race" \
+        else qopt.solve(problem, backend, seed=3, time_budget=60)
+    conf = result.confidence
+    assert result.best.feasible and result.best.objective == pytest.approx(optimum)
+    assert conf["proven_optimal"] is True and conf["objective_bound"] >= optimum - 1e-6
+    assert conf["bound_method"].startswith("dual bound of HiGHS")
+    race = result.provenance["race"]
+    assert race["stopped_by"] == "highs proved optimality"
+    credited = {c.info["backend"] for c in result.candidates}
+    if backend == "highs":  # the CQM itself, not the penalised BQM: no calibration round, no annealing
+        assert credited == {"highs"} and result.provenance["penalty_calibration"]["rounds"] == []
+        assert [b["backend"] for b in race["branches"]] == ["highs"]
+    else:
+        assert [b["backend"] for b in race["branches"]] == ["sa", "highs"]
+        assert credited <= {"sa", "polish", "highs"}
+        assert all(c.info["branch"] == ("exact" if c.info["backend"] == "highs" else "anneal")
+                   for c in result.candidates)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lp_relaxation_bound_is_never_below_the_maximum(seed):
+    """Annealing alone: the bound comes from the LP relaxation, on the right side of the brute-force optimum."""
+    problem, optimum = _knapsack(18, seed, rows=2)
+    result = qopt.solve(problem, "sa", seed=seed, time_budget=30)
+    conf = result.confidence
+    assert conf["bound_method"].startswith("LP relaxation")
+    assert conf["objective_bound"] >= optimum - 1e-6
+    best = conf["best_objective"]
+    assert conf["gap"] == pytest.approx(abs(best - conf["objective_bound"]) / max(1.0, abs(best)))
+    assert conf["second_best_gap"] == conf["objective_gap"]
+
+
+def test_small_models_are_proven_by_enumerating_the_feasible_set():
+    problem, optimum = _knapsack(12, 7)
+    result = qopt.solve(problem, "sa", seed=1, num_reads=4, num_sweeps=10)  # a weak anneal
+    conf = result.confidence
+    assert conf["bound_method"] == "exact enumeration of the feasible set"
+    assert conf["objective_bound"] == pytest.approx(optimum)
+    assert conf["proven_optimal"] is (result.best.objective == pytest.approx(optimum))
+
+
+def test_qkp_bound_is_above_the_published_best(shared_data, best_known_values):
+    from qopt.model import read_qkp
+
+    problem, _ = read_qkp(shared_data / "qkp" / "jeu_100_25_1.txt")
+    result = qopt.solve(problem, "sa", seed=1, time_budget=10)
+    conf = result.confidence
+    assert conf["objective_bound"] >= best_known_values["jeu_100_25_1"] - 1e-6
+    assert conf["best_objective"] <= conf["objective_bound"]

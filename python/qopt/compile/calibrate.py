@@ -14,13 +14,15 @@ This is the adaptive-penalty idea used in classical penalty methods (e.g. Smith 
 Deadline and cancel: with ``deadline`` given, no round starts after it (the first always runs)
 and the polish stops moving at it; with ``cancel`` set, :class:`qopt.errors.Cancelled` is
 raised before the next round or after the polish. The result says which stopped it
-(``stopped_by``).
+(``stopped_by``). ``stop`` (a race's "another branch proved optimality") ends the rounds and
+the polish like the deadline, without an error. ``on_incumbent`` hears of each improvement of
+the best feasible candidate after a round (a race passes it on as the exact racers' warm start).
 """
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import dimod
 import numpy as np
@@ -71,7 +73,7 @@ class ConstrainedResult:
             it and ``"read"`` (a sampler read returned it, in some round) or ``"polish"`` (only
             the classical polish produced it).
         stopped_by: ``"deadline"`` when the deadline ended the rounds or the polish early,
-            else None.
+            ``"stop"`` when ``stop`` did, else None.
     """
 
     candidates: list
@@ -97,11 +99,27 @@ class ConstrainedResult:
                 "num_bqm_variables": self.num_bqm_variables}
 
 
+class _Either:
+    """``is_set()`` when either of two event-like objects (None entries skipped) is set."""
+
+    def __init__(self, first, second):
+        self._events = [e for e in (first, second) if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self._events)
+
+
+def _plain_values(x: np.ndarray) -> list:
+    """A row of original variable values as Python ints where they are integral."""
+    return x.astype(np.int64).tolist() if np.all(x == np.round(x)) else x.tolist()
+
+
 def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_rounds: int = 5,
                       target_feasible_fraction: float = 0.5, growth: float = 2.0, top_k: int = 10,
                       max_candidates: int = 100, compile_options: Mapping | None = None,
                       initial_scale: float = 0.25, polish: bool = False, deadline: float | None = None,
-                      cancel=None, **sample_params) -> ConstrainedResult:
+                      cancel=None, stop=None, on_incumbent: Callable[[dict, float], None] | None = None,
+                      **sample_params) -> ConstrainedResult:
     """Compile, sample, decode; with ``penalty="auto"`` raise violated constraints' weights and repeat.
 
     Args:
@@ -134,6 +152,11 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
             caller's to set).
         cancel: None, or an object with ``is_set()`` (:class:`threading.Event`), checked
             before each round and after each polish.
+        stop: None, or an object with ``is_set()``: once set, no further round starts and the
+            polish stops (``stopped_by="stop"``); what was found is returned.
+        on_incumbent: None, or ``(sample, objective)`` called after a round whose best
+            feasible candidate improved: ``sample`` maps the model's variables to values,
+            ``objective`` is in the model's own sense.
         **sample_params: passed to ``sampler.sample`` every round (``num_reads``, ``seed``...).
             An integer ``seed`` is advanced by one per round.
 
@@ -169,9 +192,14 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
     nbqm = 0
     seed = sample_params.get("seed")
     stopped_by = None
+    polish_stop = _Either(cancel, stop)
+    reported = None  # the best feasible objective passed to on_incumbent
     for r in range(max_rounds):
         if cancel is not None and cancel.is_set():
             raise Cancelled("cancelled before a calibration round")
+        if r and stop is not None and stop.is_set():
+            stopped_by = "stop"
+            break
         if r and deadline is not None and time.monotonic() >= deadline:
             stopped_by = "deadline"
             break
@@ -203,10 +231,12 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
             # the best-ranked rows (feasible first) and the lowest-energy rows
             pick = np.unique(np.concatenate([np.arange(min(top_k, dec.x.shape[0])),
                                              np.argsort(dec.energy, kind="stable")[:top_k]]))
-            Xp = feasible_descent(problem, dec.x[pick], deadline=deadline, cancel=cancel)
+            Xp = feasible_descent(problem, dec.x[pick], deadline=deadline, cancel=polish_stop)
             if cancel is not None and cancel.is_set():
                 raise Cancelled("cancelled during the polish")
-            if deadline is not None and time.monotonic() >= deadline:
+            if stop is not None and stop.is_set():
+                stopped_by = "stop"
+            elif deadline is not None and time.monotonic() >= deadline:
                 stopped_by = "deadline"
             bits = decoder.encode(Xp)
             energies = bqm.energies((bits, list(decoder.bqm_labels)))
@@ -220,6 +250,10 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
                                  bool(decp.feasible[k]), 0, r, "polish"]
         feas_pool = [e[2] for e in pool.values() if e[4]]
         best_feas = (min(feas_pool) if problem.sense == "min" else max(feas_pool)) if feas_pool else None
+        if on_incumbent is not None and best_feas is not None and best_feas != reported:
+            reported = best_feas
+            x_best = next(e[0] for e in pool.values() if e[4] and e[2] == best_feas)
+            on_incumbent(dict(zip(labels, _plain_values(x_best), strict=True)), float(best_feas))
         # which constraints do the best reads (by energy) violate?
         raised = []
         cur = dict(decoder.weights)

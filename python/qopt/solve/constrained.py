@@ -12,6 +12,8 @@ and sense, with ``feasible`` and per-constraint ``violations``.
 from __future__ import annotations
 
 import dataclasses
+import math
+import threading
 import time
 
 import dimod
@@ -20,12 +22,23 @@ from qopt.checks import check_choice
 from qopt.errors import Cancelled, ModelError, ParameterError
 from qopt.problem_hash import bqm_sha256
 from qopt.provenance import provenance_record
-from qopt.results import Candidate, Result, confidence_from_candidates
+from qopt.results import Candidate, Result, add_objective_bound, confidence_from_candidates
+from qopt.samplers.race import DEFAULT_RACERS, Race, check_racers, hint_wait
 from qopt.samplers.registry import get_sampler
 from qopt.solve.fallback import sample_with_fallback
 from qopt.solve.parameters import public_parameters, resolve_parameters, sa_defaults
+from qopt.solve.race import (
+    EXACT_BACKENDS,
+    RELAXATION_MAX_SECONDS,
+    RELAXATION_SHARE,
+    constrained_bound,
+    enumerate_feasible,
+    exact_candidates,
+    merge_candidates,
+    start_exact,
+)
 from qopt.solve.routing import route
-from qopt.solve.stages import Stages, default_time_budget
+from qopt.solve.stages import AnyEvent, Stages, default_time_budget
 
 __all__ = ["CONSTRAINED_OPTIONS", "is_constrained", "solve_constrained_model"]
 
@@ -101,14 +114,106 @@ def canonical_problem(prob):
     return dataclasses.replace(prob, cqm=out)
 
 
-def _found_info(where) -> dict:
-    """A candidate's ``info``: the calibration round that first found it (``round``) and, for
-    one only the classical polish produced, ``source="polish"``."""
+def _found_info(where, produced_by: list[str]) -> dict:
+    """A candidate's ``info``: the calibration round that first found it (``round``), the
+    backend whose read returned it (``backend``, the round's; ``"polish"`` with
+    ``source="polish"`` for one only the classical polish produced) and ``branch="anneal"``."""
     round_, source = where
     info = {} if round_ is None else {"round": str(round_)}
+    if round_ is not None and round_ < len(produced_by):
+        info["backend"] = produced_by[round_]
     if source == "polish":
         info["source"] = "polish"
+        info["backend"] = "polish"
+    info["branch"] = "anneal"
     return info
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """Which branches a constrained solve runs: ``anneal`` (a BQM backend with penalty
+    calibration, or None) and ``exact`` (backends that solve the CQM itself)."""
+
+    anneal: str | None
+    exact: tuple[str, ...]
+
+    @classmethod
+    def of(cls, name: str, decision, params: dict) -> "_Plan":
+        if name == "race":
+            racers = check_racers(params.pop("racers", None) or decision.racers or DEFAULT_RACERS)
+            params.pop("time_limit", None)  # the race runs under the solve's deadline
+            return cls(racers[0], tuple(racers[1:]))
+        if name in EXACT_BACKENDS:
+            return cls(None, (name,))
+        return cls(name, ())
+
+    def anneal_parameters(self, sampler, params: dict) -> dict:
+        """The annealing branch's parameters: all of them, or in a race those it accepts."""
+        if sampler is None:
+            return {}
+        if not self.exact:
+            return params
+        return {k: v for k, v in params.items() if k in sampler.parameters and k not in ("time_limit", "interrupt")}
+
+
+def _bound_before_sampling(prob, plan: _Plan, stages: Stages) -> dict | None:
+    """The certified bound known before sampling, in the model's sense: the optimum itself for
+    small binary models (enumeration of the feasible set), else, without an exact racer (whose
+    dual bound serves), an LP-relaxation bound in at most ``RELAXATION_SHARE`` of the budget."""
+    enumerated = enumerate_feasible(prob)
+    if enumerated is not None:
+        if not enumerated["feasible"]:
+            return None
+        return {"value": float(enumerated["objective"]), "method": "exact enumeration of the feasible set",
+                "proven": True}
+    if plan.exact:
+        return None
+    budget = stages.time_budget or 0.0
+    limit = min(RELAXATION_MAX_SECONDS, RELAXATION_SHARE * budget)
+    found = constrained_bound(prob, time_limit=max(1e-3, limit), interrupt=stages.cancel)
+    if found is None:
+        return None
+    return {"value": prob.sign * found["value"], "method": found["method"]}
+
+
+def _exact_bound(prob, runners) -> dict | None:
+    """The best dual bound of the exact racers, in the model's sense (None without a finite one)."""
+    best = None
+    for runner in runners:
+        ss = runner.sampleset
+        value = None if ss is None else ss.info.get("dual_bound")
+        if value is None or not math.isfinite(float(value)):
+            continue
+        if best is None or float(value) > best[0]:
+            best = (float(value), str(ss.info.get("solver", runner.name)))
+    if best is None:
+        return None
+    return {"value": prob.sign * best[0], "method": f"dual bound of {best[1]}"}
+
+
+def _better(a: dict | None, b: dict | None, sense: str) -> dict | None:
+    """The tighter of two bounds in the model's ``sense`` (the higher lower bound of a
+    minimisation, the lower upper bound of a maximisation); a proven optimum wins."""
+    if a is None or b is None:
+        return a if b is None else b
+    if a.get("proven") or b.get("proven"):
+        return a if a.get("proven") else b
+    sign = 1.0 if sense == "min" else -1.0
+    return a if sign * a["value"] >= sign * b["value"] else b
+
+
+def _message(cres, candidates: list, sense: str, race) -> str:
+    """The outcome in words: the annealing path's message, or the exact backends'."""
+    if cres is not None and race is None:
+        return cres.message
+    feasible = [c for c in candidates if c.feasible]
+    if feasible:
+        text = f"found {len(feasible)} feasible candidate(s); best objective {feasible[0].objective:g} ({sense})"
+    else:
+        text = "no feasible solution found" if candidates else "no candidate found"
+    if race is not None and race.stopped_by:
+        text += f"; {race.stopped_by}"
+    return text
 
 
 def is_constrained(problem) -> bool:
@@ -131,8 +236,9 @@ class _RoundSampler(dimod.Sampler):
     properties = {}
 
     def __init__(self, name, sampler, t_end: float | None, fallback, max_rounds, cancel=None,
-                 caller_deadline: bool = True):
+                 caller_deadline: bool = True, stop=None):
         self.caller_deadline = caller_deadline  # False: t_end is the default budget, a stop only
+        self.stop = stop  # a race's stop: interrupts the sampler, without an error
         self.name = name
         self.sampler = sampler
         self.t_end = t_end
@@ -149,8 +255,8 @@ class _RoundSampler(dimod.Sampler):
 
     def sample(self, bqm, **params):
         self._check_cancel("before a calibration round")
-        if self.cancel is not None and "interrupt" in self.sampler.parameters:
-            params["interrupt"] = self.cancel
+        if (self.cancel is not None or self.stop is not None) and "interrupt" in self.sampler.parameters:
+            params["interrupt"] = AnyEvent(self.cancel, self.stop)
         budget = None
         if self.t_end is not None:
             left = max(1e-3, self.t_end - time.monotonic())
@@ -222,77 +328,137 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
             stages.set_budget(time_budget)
         sampler = get_sampler(name)
         params, ignored = resolve_parameters(sampler, decision, backend, params)
+        plan = _Plan.of(name, decision, params)
+        anneal_sampler = None if plan.anneal is None else get_sampler(plan.anneal)
+        anneal_params = plan.anneal_parameters(anneal_sampler, params)
         max_rounds = options.get("max_rounds", 5)
         defaults: dict = {}
-        if name == "sa":  # per round: the rounds share the deadline
+        if plan.anneal == "sa":  # per round: the rounds share the deadline
             per_round = None if time_budget is None else time_budget / max(1, max_rounds if penalty == "auto" else 1)
-            defaults = sa_defaults(params, bqm0.num_variables, bqm0.num_interactions, per_round)
-        elif "num_reads" in sampler.parameters and params.get("num_reads") is None:
+            defaults = sa_defaults(anneal_params, bqm0.num_variables, bqm0.num_interactions, per_round)
+        elif anneal_sampler is not None and "num_reads" in anneal_sampler.parameters \
+                and anneal_params.get("num_reads") is None:
             defaults = {"num_reads": {"value": DEFAULT_NUM_READS,
                                       "reason": "penalty calibration needs a population of reads"}}
-        params.update({k: d["value"] for k, d in defaults.items()})
+        anneal_params.update({k: d["value"] for k, d in defaults.items()})
+        params.update({k: d["value"] for k, d in defaults.items() if k in sampler.parameters})
         if budget_default is not None:
             defaults["time_budget"] = budget_default
+        bound = _bound_before_sampling(prob, plan, stages)
 
     with stages.stage("sample"):
-        round_sampler = _RoundSampler(name, sampler, stages.work_end, fallback,
-                                      max_rounds if penalty == "auto" else 1, cancel=stages.cancel,
-                                      caller_deadline=time_budget is not None)
-        kwargs = {"penalty": penalty, "max_rounds": max_rounds, "max_candidates": max_candidates,
-                  "polish": bool(options.get("polish", True)), "compile_options": {"inequality": inequality},
-                  "deadline": stages.work_end, "cancel": stages.cancel}
-        if "target_feasible_fraction" in options:
-            kwargs["target_feasible_fraction"] = options["target_feasible_fraction"]
-        cres = solve_constrained(prob, round_sampler, **kwargs, **params)
+        race = Race(stages.cancel) if plan.exact else None
+        found: list = []
+        lock = threading.Lock()
+        runners = []
+        if race is not None and plan.anneal is not None:  # the racers in their order: annealing first
+            race.record(plan.anneal, branch="anneal", status="running", seconds=0.0, num_solutions=0)
+        if race is not None:
+            wait = 0.0 if plan.anneal is None else hint_wait(stages.work_left())
+            runners = [start_exact(race, prob, n, get_sampler(n), time_limit=lambda: max(1e-3, stages.work_left() or 0.0),
+                                   seed=params.get("seed"), num_threads=params.get("num_threads"), wait=wait,
+                                   found=found, lock=lock) for n in plan.exact]
+        round_sampler = None
+        cres = None
+        try:
+            if plan.anneal is not None:
+                round_sampler = _RoundSampler(plan.anneal, anneal_sampler, stages.work_end, fallback,
+                                              max_rounds if penalty == "auto" else 1, cancel=stages.cancel,
+                                              caller_deadline=time_budget is not None,
+                                              stop=None if race is None else race.stopping)
+                kwargs = {"penalty": penalty, "max_rounds": max_rounds, "max_candidates": max_candidates,
+                          "polish": bool(options.get("polish", True)),
+                          "compile_options": {"inequality": inequality},
+                          "deadline": stages.work_end, "cancel": stages.cancel}
+                if race is not None:
+                    sign = prob.sign
+                    kwargs.update(stop=race.stopping,
+                                  on_incumbent=lambda sample, objective: race.offer(sample, sign * objective))
+                if "target_feasible_fraction" in options:
+                    kwargs["target_feasible_fraction"] = options["target_feasible_fraction"]
+                t_anneal = time.perf_counter()
+                cres = solve_constrained(prob, round_sampler, **kwargs, **anneal_params)
+                if race is not None:
+                    race.record(plan.anneal, status=f"stopped ({cres.stopped_by})" if cres.stopped_by else "finished",
+                                seconds=time.perf_counter() - t_anneal, num_solutions=len(cres.candidates))
+        finally:
+            if race is not None:
+                race.annealing_ended()
+                for runner in runners:
+                    runner.join(max(0.1, (stages.work_left() or 0.0) + 1.0))
+        stages.check_cancel("cancelled while sampling")
+        if plan.anneal is None and runners and runners[0].error is not None:
+            raise runners[0].error  # an explicit exact backend that failed says why
 
     with stages.stage("postprocess"):
-        found_in = cres.found_in or [(None, "read")] * len(cres.candidates)
-        candidates = [Candidate(sample=dict(c.sample), energy=float(c.energy),
-                                num_occurrences=int(c.num_occurrences), objective=float(c.objective),
-                                feasible=bool(c.feasible),
-                                violations={str(k): float(v) for k, v in c.violations.items()},
-                                info=_found_info(where))
-                      for c, where in zip(cres.candidates, found_in, strict=True)]
+        variables = list(given.cqm.variables)
+        candidates: list[Candidate] = []
+        if cres is not None and round_sampler is not None:
+            found_in = cres.found_in or [(None, "read")] * len(cres.candidates)
+            candidates = [Candidate(sample=dict(c.sample), energy=float(c.energy),
+                                    num_occurrences=int(c.num_occurrences), objective=float(c.objective),
+                                    feasible=bool(c.feasible),
+                                    violations={str(k): float(v) for k, v in c.violations.items()},
+                                    info=_found_info(where, round_sampler.produced_by))
+                          for c, where in zip(cres.candidates, found_in, strict=True)]
+        if runners:
+            candidates = merge_candidates(candidates, exact_candidates(prob, runners, found), variables,
+                                          sense=prob.sense, max_candidates=max_candidates)
         if candidates:
             stages.emit({"event": "best", "energy": candidates[0].energy, "objective": candidates[0].objective,
-                         "feasible": candidates[0].feasible, "source": name})
-        variables = list(given.cqm.variables)
+                         "feasible": candidates[0].feasible, "source": (candidates[0].info or {}).get("backend", name)})
         vartypes = {prob.cqm.vartype(v) for v in variables}
         vartype = next(iter(vartypes)) if len(vartypes) == 1 else dimod.INTEGER
-        last = cres.rounds[-1] if cres.rounds else None
+        last = None if cres is None or not cres.rounds else cres.rounds[-1]
         # the reads of the last round, which the candidates' occurrences count (not the candidates
         # kept: max_candidates may leave some reads out)
         figures = confidence_from_candidates(candidates, sense=prob.sense,
                                              num_reads=None if last is None else last.num_reads)
+        feasible_found = bool(candidates and candidates[0].feasible)
         confidence = {
-            "feasible_found": cres.feasible_found,
-            "message": cres.message,
+            "feasible_found": feasible_found,
+            "message": _message(cres, candidates, prob.sense, race),
             "feasible_fraction": None if last is None else last.feasible_fraction,
             "num_reads": figures["num_reads"],
             "best_fraction": figures["best_fraction"],
             "best_objective": figures["best_objective"],
+            "second_best_gap": figures["second_best_gap"],
             "objective_gap": figures["objective_gap"],
         }
-        produced = sorted(set(round_sampler.produced_by)) or [name]
-        extra = {
+        bound = _better(bound, _exact_bound(prob, runners), prob.sense)
+        add_objective_bound(confidence, bound, sense=prob.sense, best=figures["best_objective"])
+        if bound is None:
+            confidence["bound_method"] = None
+            confidence["bound_note"] = confidence.get("bound_note", "no certified bound could be computed")
+        produced = sorted(set(round_sampler.produced_by)) if round_sampler is not None else []
+        produced = produced or [name]
+        extra: dict = {
             "model": {"kind": "constrained", "sense": prob.sense, "name": prob.name,
                       "num_variables": len(variables), "num_constraints": len(prob.cqm.constraints),
-                      "num_bqm_variables": cres.num_bqm_variables},
+                      "num_bqm_variables": bqm0.num_variables if cres is None else cres.num_bqm_variables},
             "penalty_calibration": {
                 "penalty": penalty,
                 "inequality": inequality,
-                "rounds": [{"round": r.round, "weights": {str(k): float(v) for k, v in r.weights.items()},
-                            "feasible_fraction": r.feasible_fraction, "num_reads": r.num_reads,
-                            "best_feasible_objective": r.best_feasible_objective,
-                            "raised": [str(x) for x in r.raised], "seconds": r.seconds} for r in cres.rounds],
+                "rounds": [] if cres is None else [
+                    {"round": r.round, "weights": {str(k): float(v) for k, v in r.weights.items()},
+                     "feasible_fraction": r.feasible_fraction, "num_reads": r.num_reads,
+                     "best_feasible_objective": r.best_feasible_objective,
+                     "raised": [str(x) for x in r.raised], "seconds": r.seconds} for r in cres.rounds],
             },
         }
+        if bound is not None:
+            extra["objective_bound"] = bound
+        if race is not None:
+            extra["race"] = race.summary()
+        backend_info = {} if round_sampler is None else {k: v for k, v in round_sampler.info.items() if k != "timing"}
+        if plan.anneal is None and runners and runners[0].sampleset is not None:
+            backend_info = {k: v for k, v in runners[0].sampleset.info.items() if k != "timing"}
         provenance = provenance_record(
-            backend=produced[0] if len(produced) == 1 else "+".join(produced), routed_backend=name,
+            backend=name if plan.anneal is None or race is not None else
+            (produced[0] if len(produced) == 1 else "+".join(produced)), routed_backend=name,
             requested_backend=backend or "auto",
-            routing_reason=decision.reason, fallback_chain=round_sampler.chain, ignored_parameters=ignored,
-            parameters=public_parameters(params), problem_sha256=bqm_sha256(bqm0),
-            backend_info={k: v for k, v in round_sampler.info.items() if k != "timing"}, extra=extra,
-            defaults=defaults)
+            routing_reason=decision.reason, fallback_chain=[] if round_sampler is None else round_sampler.chain,
+            ignored_parameters=ignored, parameters=public_parameters(params), problem_sha256=bqm_sha256(bqm0),
+            backend_info=backend_info, extra=extra, defaults=defaults)
     return Result(candidates=candidates, variables=variables, vartype=vartype, confidence=confidence,
                   provenance=provenance, timing=stages.finish())
