@@ -117,7 +117,9 @@ def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: i
         n_s, m_s = bqm.num_variables, bqm.num_interactions
         if presolved is not None and presolved.num_free:
             n_s, m_s = presolved.num_free, sum(c.num_interactions for c in presolved.components)
-        if name == "sa":
+        if name == "race" and decision.racers and params.get("racers") is None:
+            params["racers"] = list(decision.racers)  # the router's race
+        if name in ("sa", "race"):  # the race's annealing branch takes the same defaults
             defaults = sa_defaults(params, n_s, m_s, time_budget)
             params.update({k: d["value"] for k, d in defaults.items()})
             if params.get("num_reads") is not None and params.get("num_sweeps") is not None:

@@ -355,7 +355,11 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
             race.record(plan.anneal, branch="anneal", status="running", seconds=0.0, num_solutions=0)
         if race is not None:
             wait = 0.0 if plan.anneal is None else hint_wait(stages.work_left())
-            runners = [start_exact(race, prob, n, get_sampler(n), time_limit=lambda: max(1e-3, stages.work_left() or 0.0),
+            given_limit = float(params.get("time_limit") or math.inf)  # an explicit exact backend's own limit
+
+            def time_left() -> float:
+                return max(1e-3, min(given_limit, stages.work_left() or 0.0))
+            runners = [start_exact(race, prob, n, get_sampler(n), time_limit=time_left,
                                    seed=params.get("seed"), num_threads=params.get("num_threads"), wait=wait,
                                    found=found, lock=lock) for n in plan.exact]
         round_sampler = None
