@@ -17,9 +17,11 @@ import threading
 import time
 
 import dimod
+import numpy as np
 
 from qopt.checks import check_choice
 from qopt.errors import Cancelled, ModelError, ParameterError
+from qopt.model.problem import expression_arrays
 from qopt.problem_hash import bqm_sha256
 from qopt.provenance import provenance_record
 from qopt.results import Candidate, Result, add_objective_bound, confidence_from_candidates
@@ -30,11 +32,13 @@ from qopt.solve.parameters import public_parameters, resolve_parameters, sa_defa
 from qopt.solve.race import (
     EXACT_BACKENDS,
     RELAXATION_MAX_SECONDS,
+    RELAXATION_PRODUCTS_PER_SECOND,
     RELAXATION_SHARE,
     constrained_bound,
     enumerate_feasible,
     exact_candidates,
     merge_candidates,
+    num_products,
     start_exact,
 )
 from qopt.solve.routing import route
@@ -77,20 +81,24 @@ def _copy_variable(cqm: dimod.ConstrainedQuadraticModel, v, out) -> None:
         out.add_variable(vt, v, lower_bound=cqm.lower_bound(v), upper_bound=cqm.upper_bound(v))
 
 
-def _sorted_expression(cqm: dimod.ConstrainedQuadraticModel, expr) -> dimod.QuadraticModel:
+def _sorted_expression(cqm: dimod.ConstrainedQuadraticModel, expr, rank: np.ndarray) -> dimod.QuadraticModel:
     """``expr`` (the objective or a constraint's left side) rebuilt with its variables, and
-    its interactions, in :func:`_label_key` order."""
+    its interactions, in :func:`_label_key` order (``rank``: the CQM index of a variable ->
+    its position in that order); sorted with numpy, so a TSP's 65 600 products take
+    milliseconds, not seconds."""
+    idx, lin, qu, qv, qb, offset = expression_arrays(expr)
+    labels = cqm.variables
     out = dimod.QuadraticModel()
-    for v in sorted(expr.variables, key=_label_key):
-        _copy_variable(cqm, v, out)
-        out.set_linear(v, expr.get_linear(v))
-    pairs = []
-    for u, v, bias in expr.iter_quadratic():
-        a, b = sorted((u, v), key=_label_key)
-        pairs.append(((_label_key(a), _label_key(b)), a, b, bias))
-    for _, a, b, bias in sorted(pairs, key=lambda t: t[0]):
-        out.add_quadratic(a, b, bias)
-    out.offset = expr.offset
+    order = np.argsort(rank[idx], kind="stable")
+    for i in idx[order]:
+        _copy_variable(cqm, labels[int(i)], out)
+    out.add_linear_from((labels[int(i)], float(b)) for i, b in zip(idx[order], lin[order], strict=True))
+    swap = rank[qu] > rank[qv]
+    a, b = np.where(swap, qv, qu), np.where(swap, qu, qv)
+    pairs = np.lexsort((rank[b], rank[a]))
+    out.add_quadratic_from((labels[int(u)], labels[int(v)], float(w))
+                           for u, v, w in zip(a[pairs], b[pairs], qb[pairs], strict=True))
+    out.offset = offset
     return out
 
 
@@ -105,12 +113,16 @@ def canonical_problem(prob):
     if cqm.num_soft_constraints():
         return prob
     out = dimod.ConstrainedQuadraticModel()
-    for v in sorted(cqm.variables, key=_label_key):
+    ordered = sorted(cqm.variables, key=_label_key)
+    rank = np.empty(len(ordered), dtype=np.int64)
+    rank[[cqm.variables.index(v) for v in ordered]] = np.arange(len(ordered))
+    for v in ordered:
         _copy_variable(cqm, v, out)
-    out.set_objective(_sorted_expression(cqm, cqm.objective))
+    out.set_objective(_sorted_expression(cqm, cqm.objective, rank))
     for label in sorted(cqm.constraints, key=_label_key):
         con = cqm.constraints[label]
-        out.add_constraint_from_model(_sorted_expression(cqm, con.lhs), con.sense, con.rhs, label=label, copy=False)
+        out.add_constraint_from_model(_sorted_expression(cqm, con.lhs, rank), con.sense, con.rhs, label=label,
+                                      copy=False)
     return dataclasses.replace(prob, cqm=out)
 
 
@@ -156,24 +168,28 @@ class _Plan:
         return {k: v for k, v in params.items() if k in sampler.parameters and k not in ("time_limit", "interrupt")}
 
 
-def _bound_before_sampling(prob, plan: _Plan, stages: Stages) -> dict | None:
-    """The certified bound known before sampling, in the model's sense: the optimum itself for
-    small binary models (enumeration of the feasible set), else, without an exact racer (whose
-    dual bound serves), an LP-relaxation bound in at most ``RELAXATION_SHARE`` of the budget."""
+def _bound_before_sampling(prob, plan: _Plan, stages: Stages) -> tuple[dict | None, str | None]:
+    """The certified bound known before sampling, in the model's sense, and a note when there
+    is none: the optimum itself for small binary models (enumeration of the feasible set),
+    else, without an exact racer (whose dual bound serves), an LP-relaxation bound in at most
+    ``RELAXATION_SHARE`` of the budget (skipped when its linearisation would not fit)."""
     enumerated = enumerate_feasible(prob)
     if enumerated is not None:
         if not enumerated["feasible"]:
-            return None
+            return None, "the enumeration found no feasible assignment"
         return {"value": float(enumerated["objective"]), "method": "exact enumeration of the feasible set",
-                "proven": True}
+                "proven": True}, None
     if plan.exact:
-        return None
-    budget = stages.time_budget or 0.0
-    limit = min(RELAXATION_MAX_SECONDS, RELAXATION_SHARE * budget)
+        return None, None
+    limit = min(RELAXATION_MAX_SECONDS, RELAXATION_SHARE * (stages.time_budget or 0.0))
+    products = num_products(prob.cqm)
+    if products / RELAXATION_PRODUCTS_PER_SECOND > limit:
+        return None, (f"no LP-relaxation bound: linearising {products} products would take more than its "
+                      f"{limit:.3g} s ({RELAXATION_SHARE:.0%} of the budget); an exact backend's race gives one")
     found = constrained_bound(prob, time_limit=max(1e-3, limit), interrupt=stages.cancel)
     if found is None:
-        return None
-    return {"value": prob.sign * found["value"], "method": found["method"]}
+        return None, "the LP relaxation gave no finite bound in its time"
+    return {"value": prob.sign * found["value"], "method": found["method"]}, None
 
 
 def _exact_bound(prob, runners) -> dict | None:
@@ -344,7 +360,7 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         params.update({k: d["value"] for k, d in defaults.items() if k in sampler.parameters})
         if budget_default is not None:
             defaults["time_budget"] = budget_default
-        bound = _bound_before_sampling(prob, plan, stages)
+        bound, bound_note = _bound_before_sampling(prob, plan, stages)
 
     with stages.stage("sample"):
         race = Race(stages.cancel) if plan.exact else None
@@ -433,7 +449,7 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         add_objective_bound(confidence, bound, sense=prob.sense, best=figures["best_objective"])
         if bound is None:
             confidence["bound_method"] = None
-            confidence["bound_note"] = confidence.get("bound_note", "no certified bound could be computed")
+            confidence["bound_note"] = bound_note or "no certified bound could be computed"
         produced = sorted(set(round_sampler.produced_by)) if round_sampler is not None else []
         produced = produced or [name]
         extra: dict = {

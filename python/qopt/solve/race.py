@@ -28,7 +28,8 @@ from qopt.results import Candidate
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES
 from qopt.samplers.race import EXACT_RACERS, Race, exact_seed
 
-__all__ = ["EXACT_BACKENDS", "RELAXATION_SHARE", "RELAXATION_MAX_SECONDS", "start_exact", "exact_candidates",
+__all__ = ["EXACT_BACKENDS", "RELAXATION_SHARE", "RELAXATION_MAX_SECONDS", "RELAXATION_PRODUCTS_PER_SECOND",
+           "num_products", "start_exact", "exact_candidates",
            "merge_candidates", "enumerate_feasible", "constrained_bound", "evaluate"]
 
 #: Backends that solve a constrained model directly (``sample_cqm``).
@@ -37,6 +38,11 @@ EXACT_BACKENDS = frozenset(EXACT_RACERS)
 #: ``RELAXATION_MAX_SECONDS``; it runs before sampling.
 RELAXATION_SHARE = 0.1
 RELAXATION_MAX_SECONDS = 2.0
+#: Products of variables the relaxation's McCormick linearisation (pure Python) handles per
+#: second, conservatively: measured 3300/s (dantzig42's 65 600 products in 20 s on the loaded
+#: 2-core machine). A model whose linearisation would not fit in the relaxation's share of
+#: the budget gets no LP bound (with a note) rather than a late answer.
+RELAXATION_PRODUCTS_PER_SECOND = 2000.0
 
 
 def evaluate(prob, sample: dict) -> tuple[float, bool, dict]:
@@ -163,6 +169,11 @@ def enumerate_feasible(prob) -> dict | None:
     best = int(np.argmin(energies))
     sample = dict(zip(variables, states[ok][best].tolist(), strict=True))
     return {"sample": sample, "objective": prob.objective(sample), "value": float(energies[best]), "feasible": True}
+
+
+def num_products(cqm: dimod.ConstrainedQuadraticModel) -> int:
+    """Quadratic terms of the objective and the constraints (what a linearisation replaces)."""
+    return cqm.objective.num_interactions + sum(c.lhs.num_interactions for c in cqm.constraints.values())
 
 
 def constrained_bound(prob, *, time_limit: float, interrupt=None) -> dict | None:
