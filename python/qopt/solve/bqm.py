@@ -5,9 +5,11 @@ background lower bound and the fallback tiers) -> rank -> Result.
 variables and splits the rest into connected components; under ``"auto"`` routing the
 components of at most ``ENUMERATION_MAX_VARIABLES`` variables are enumerated and the others
 go to the routed backend, sharing the time budget by size. A certified lower bound is
-computed in a daemon thread while the backend samples; the thread is told to stop and joined
-(at most ``BOUND_STOP_WAIT`` seconds) before :func:`solve_bqm` returns or raises, so no bound
-work outlives the solve.
+computed in a daemon thread, at the lowest CPU priority, while the backend samples; it never
+delays the answer: when sampling ends the thread is told to stop and waited for at most
+``BOUND_STOP_WAIT`` seconds; it then ends by itself at its next check, within one mixing run
+(its iterations are capped at ``provenance["defaults"]["bound_time_limit"]`` seconds) or one
+factorisation.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ __all__ = ["BOUND_TIME_LIMIT", "BOUND_STOP_WAIT", "SAMPLE_SHARE", "BOUND_SAMPLE_
            "BOUND_WAIT_SHARE", "validate_bqm", "solve_bqm"]
 
 BOUND_TIME_LIMIT = 2.0          # seconds for the certified lower bound
-BOUND_STOP_WAIT = 1.0           # seconds a stopped bound thread is waited for (one uninterruptible step)
+BOUND_STOP_WAIT = 0.05          # seconds a stopped bound thread is waited for (it ends at its next check)
 SAMPLE_SHARE = 0.9              # of the time left that a sampler's time_limit may use
 #: The bound runs on spare time and never delays the answer. Its cost is capped: with simulated
 #: annealing, the spectral bound's mixing iterations (the one step that cannot be interrupted)
@@ -145,10 +147,7 @@ def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: i
                                 accepted=accepted, bound_task=bound_task, defaults=defaults)
     finally:
         if bound_task is not None:  # returned, cancelled or failed: the bound stops with the solve
-            wait = min(BOUND_STOP_WAIT, max(0.05, budget - stages.elapsed()))  # within the budget where it allows
-            if stages.cancel is not None and stages.cancel.is_set():
-                wait = min(wait, 0.2)  # a cancelled caller is answered at once; the bound ends by itself
-            bound_task.stop(wait)
+            bound_task.stop(BOUND_STOP_WAIT)
 
 
 def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budget, fallback, presolved,
@@ -289,6 +288,8 @@ class _BoundTask:
         """Tell the bound to stop at its next step and wait at most ``wait`` seconds for the
         thread. Returns whether it has ended."""
         self.cancel.set()
+        if self._thread.is_alive() and self._thread.native_id is not None:
+            _priority_of_process(self._thread.native_id)  # stopped: let it reach its next check soon
         self._thread.join(max(0.0, wait))
         return not self._thread.is_alive()
 
@@ -314,6 +315,15 @@ def _lowest_priority() -> None:
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     except (AttributeError, OSError):  # not Linux, or not permitted: the bound still runs
+        pass
+
+
+def _priority_of_process(native_id: int) -> None:
+    """Give thread ``native_id`` back the process's CPU priority, where permitted (Linux, with
+    CAP_SYS_NICE or a nice limit that allows it); elsewhere nothing changes."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, native_id, os.getpriority(os.PRIO_PROCESS, os.getpid()))
+    except (AttributeError, OSError):
         pass
 
 
