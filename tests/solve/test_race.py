@@ -137,3 +137,20 @@ def test_qkp_bound_is_above_the_published_best(shared_data, best_known_values):
     conf = result.confidence
     assert conf["objective_bound"] >= best_known_values["jeu_100_25_1"] - 1e-6
     assert conf["best_objective"] <= conf["objective_bound"]
+
+
+def test_no_lp_bound_when_its_linearisation_would_not_fit_the_budget():
+    """A dense quadratic knapsack (1770 products) at 1 s: the relaxation's 10% would not cover
+    its linearisation, so the answer comes without an LP bound, saying why."""
+    import numpy as np
+
+    from qopt.model import templates
+
+    rng = np.random.default_rng(1)
+    n = 60
+    Q = np.triu(rng.integers(1, 20, (n, n)), 1)
+    problem = templates.quadratic_knapsack(rng.integers(1, 50, n), Q, rng.integers(1, 30, n), 200)[0]
+    result = qopt.solve(problem, "sa", seed=1, time_budget=1.0)
+    conf = result.confidence
+    assert "objective_bound" not in conf and conf["bound_method"] is None
+    assert "linearising 1770 products" in conf["bound_note"]
