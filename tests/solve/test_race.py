@@ -154,3 +154,36 @@ def test_no_lp_bound_when_its_linearisation_would_not_fit_the_budget():
     conf = result.confidence
     assert "objective_bound" not in conf and conf["bound_method"] is None
     assert "linearising 1770 products" in conf["bound_note"]
+
+
+def test_a_racer_that_overruns_the_deadline_is_stopped_and_credited_nothing(monkeypatch):
+    """A fake exact racer that ignores its time limit (sleeps far past the deadline, then claims a
+    solution): the answer comes at the deadline from annealing alone."""
+    import importlib
+
+    constrained = importlib.import_module("qopt.solve.constrained")
+
+    class Overrunning(dimod.Sampler):
+        parameters = {"time_limit": [], "interrupt": []}
+        properties = {}
+        started = threading.Event()
+
+        def sample(self, bqm, **kwargs):  # pragma: no cover - never used here
+            raise AssertionError
+
+        def sample_cqm(self, cqm, **kwargs):
+            Overrunning.started.set()
+            time.sleep(4.0)
+            return dimod.SampleSet.from_samples_cqm([{v: 0 for v in cqm.variables}], cqm)
+
+    real = constrained.get_sampler
+    monkeypatch.setattr(constrained, "get_sampler", lambda name: Overrunning() if name == "highs" else real(name))
+    problem, optimum = _knapsack(20, 2)
+    t0 = time.perf_counter()
+    result = qopt.solve(problem, "race", racers=["sa", "highs"], seed=1, time_budget=1.0)
+    assert time.perf_counter() - t0 < 3.0  # the deadline, with a generous margin; not the racer's 4 s
+    assert Overrunning.started.is_set()
+    branches = {b["backend"]: b for b in result.provenance["race"]["branches"]}
+    assert branches["highs"]["status"].startswith("overran the deadline")
+    assert all(c.info["backend"] != "highs" for c in result.candidates)
+    assert result.best.feasible and result.best.objective <= optimum

@@ -152,6 +152,8 @@ class ExactBranch:
     def __init__(self, race: Race, name: str, call, wait: float, thread_name: str):
         self.race, self.name = race, name
         self.sampleset: dimod.SampleSet | None = None
+        #: set by the caller that stopped waiting for it: its late result is not used
+        self.abandoned = False
         self.error: BaseException | None = None
         race.record(name, branch="exact", status="waiting", seconds=0.0, num_solutions=0)
         self._thread = threading.Thread(target=self._run, args=(call, wait), daemon=True,
@@ -167,6 +169,8 @@ class ExactBranch:
                 return
             self.race.record(self.name, status="running", warm_start=hint is not None)
             ss = call(hint)
+            if self.abandoned:
+                return
             self.sampleset = ss
             status = str(ss.info.get("status", "feasible"))
             self.race.record(self.name, status=status, seconds=time.perf_counter() - t0,

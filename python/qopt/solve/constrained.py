@@ -196,8 +196,10 @@ def _exact_bound(prob, runners) -> dict | None:
     """The best dual bound of the exact racers, in the model's sense (None without a finite one)."""
     best = None
     for runner in runners:
-        ss = runner.sampleset
-        value = None if ss is None else ss.info.get("dual_bound")
+        ss = None if runner.abandoned else runner.sampleset
+        if ss is None:
+            continue
+        value = ss.info.get("dual_bound")
         if value is None or not math.isfinite(float(value)):
             continue
         if best is None or float(value) > best[0]:
@@ -216,6 +218,29 @@ def _better(a: dict | None, b: dict | None, sense: str) -> dict | None:
         return a if a.get("proven") else b
     sign = 1.0 if sense == "min" else -1.0
     return a if sign * a["value"] >= sign * b["value"] else b
+
+
+#: An explicit exact backend (the whole answer) is waited for this long past the work's end;
+#: in a race, exact racers still running at the deadline are stopped and not waited for.
+EXACT_ALONE_GRACE = 1.0
+
+
+def _join_racers(race: Race, runners: list, stages: Stages, *, alone: bool) -> None:
+    """Wait for the exact racers: alone, up to ``EXACT_ALONE_GRACE`` s past the work's end; in
+    a race, only until the work's end (annealing's candidates are the answer), after which a
+    racer still running is told to stop, recorded as having overrun, and credited nothing."""
+    for runner in runners:
+        if alone:
+            runner.join(max(0.1, (stages.work_left() or 0.0) + EXACT_ALONE_GRACE))
+        else:
+            end = stages.work_end
+            runner.join(None if end is None else max(0.0, end - time.monotonic()))
+    late = [r for r in runners if not r.join(0.0)]
+    if late:
+        race.stop.set()
+        for runner in late:
+            runner.abandoned = True
+            race.record(runner.name, status="overran the deadline (stopped, not waited for)")
 
 
 def _message(cres, candidates: list, sense: str, race) -> str:
@@ -404,8 +429,7 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         finally:
             if race is not None:
                 race.annealing_ended()
-                for runner in runners:
-                    runner.join(max(0.1, (stages.work_left() or 0.0) + 1.0))
+                _join_racers(race, runners, stages, alone=plan.anneal is None)
         stages.check_cancel("cancelled while sampling")
         if plan.anneal is None and runners and runners[0].error is not None:
             raise runners[0].error  # an explicit exact backend that failed says why
@@ -471,7 +495,7 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         if race is not None:
             extra["race"] = race.summary()
         backend_info = {} if round_sampler is None else {k: v for k, v in round_sampler.info.items() if k != "timing"}
-        if plan.anneal is None and runners and runners[0].sampleset is not None:
+        if plan.anneal is None and runners and runners[0].sampleset is not None and not runners[0].abandoned:
             backend_info = {k: v for k, v in runners[0].sampleset.info.items() if k != "timing"}
         provenance = provenance_record(
             backend=name if plan.anneal is None or race is not None else

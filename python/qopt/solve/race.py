@@ -82,10 +82,10 @@ def exact_candidates(prob, runners, found: list) -> list[Candidate]:
     ``energy`` is the CQM's objective in minimisation form (no penalty: a solver's solution is
     judged on the model itself); ``num_occurrences`` is 0 (not a read).
     """
-    rows: list[tuple[dict, str]] = list(found)
+    rows: list[tuple[dict, str]] = list(found)  # solutions reported before the racers were joined
     for runner in runners:
         ss = runner.sampleset
-        if ss is None:
+        if ss is None or runner.abandoned:
             continue
         for datum in ss.data(["sample"]):
             rows.append((dict(datum.sample), runner.name))
