@@ -33,7 +33,7 @@ from qopt.solve.routing import route
 from qopt.solve.stages import Stages, default_time_budget
 
 __all__ = ["BOUND_TIME_LIMIT", "BOUND_STOP_WAIT", "SAMPLE_SHARE", "BOUND_SAMPLE_SHARE", "BOUND_MIN_SECONDS",
-           "BOUND_WAIT_SHARE", "validate_bqm", "solve_bqm"]
+           "BOUND_WAIT_SHARE", "BOUND_START_DELAY", "BOUND_INLINE_STATES", "validate_bqm", "solve_bqm"]
 
 BOUND_TIME_LIMIT = 2.0          # seconds for the certified lower bound
 BOUND_STOP_WAIT = 0.05          # seconds a stopped bound thread is waited for (it ends at its next check)
@@ -49,6 +49,13 @@ BOUND_MIN_SECONDS = 0.05
 #: of the sampling time (5%); a bound not ready by then is stopped and replaced by presolve's
 #: roof-duality bound, with a note saying so.
 BOUND_WAIT_SHARE = 0.05
+#: The bound thread starts its work this many seconds after sampling starts, so that its Python
+#: steps (which hold the GIL, at the lowest priority) do not meet the sampler's Python set-up.
+BOUND_START_DELAY = 0.05
+#: A bound this cheap is computed before sampling, in the calling thread: every presolved
+#: component enumerated, at most this many states in all (or a model of at most
+#: ``ENUMERATION_MAX_VARIABLES`` variables without presolve); a few milliseconds.
+BOUND_INLINE_STATES = 2**18
 
 
 def validate_bqm(bqm) -> dimod.BinaryQuadraticModel:
@@ -270,12 +277,21 @@ class _BoundTask:
         self._t0 = time.perf_counter()
         self.seconds = 0.0
         self.cancel = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(bqm, presolved, time_limit), daemon=True,
+        self._thread = threading.Thread(target=self._run, args=(bqm, presolved, time_limit, False), daemon=True,
                                         name="qopt-bound")
-        self._thread.start()
+        if _cheap_bound(bqm, presolved):
+            self._run(bqm, presolved, time_limit, True)
+        else:
+            self._thread.start()
 
-    def _run(self, bqm, presolved, time_limit):
-        _lowest_priority()  # spare time only: the sampler's threads go first
+    def _run(self, bqm, presolved, time_limit, inline: bool):
+        if not inline:
+            _lowest_priority()  # spare time only: the sampler's threads go first
+            # let the sampler's own Python set-up (which needs the GIL) pass before the bound's
+            if self.cancel.wait(BOUND_START_DELAY):
+                self._box["error"] = "the spectral bound was not started: sampling ended first"
+                self.seconds = time.perf_counter() - self._t0
+                return
         try:
             self._box["bound"] = _lower_bound(bqm, presolved, time_limit, self.cancel)
         except Cancelled:
@@ -288,6 +304,8 @@ class _BoundTask:
         """Tell the bound to stop at its next step and wait at most ``wait`` seconds for the
         thread. Returns whether it has ended."""
         self.cancel.set()
+        if self._thread.ident is None:  # computed inline (or never started)
+            return True
         if self._thread.is_alive() and self._thread.native_id is not None:
             _priority_of_process(self._thread.native_id)  # stopped: let it reach its next check soon
         self._thread.join(max(0.0, wait))
@@ -296,7 +314,8 @@ class _BoundTask:
     def result(self, wait: float, presolved) -> dict | None:
         """The bound, or the roof-duality bound from presolve if it is not ready in ``wait`` s
         (the thread is then stopped: see :meth:`stop`)."""
-        self._thread.join(max(0.0, wait))
+        if self._thread.ident is not None:
+            self._thread.join(max(0.0, wait))
         if "bound" not in self._box:
             self.stop(0.0)
         if "bound" in self._box:
@@ -316,6 +335,15 @@ def _lowest_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     except (AttributeError, OSError):  # not Linux, or not permitted: the bound still runs
         pass
+
+
+def _cheap_bound(bqm, presolved) -> bool:
+    """Whether the bound is cheap enough to compute inline (:data:`BOUND_INLINE_STATES`)."""
+    if presolved is None:
+        return bqm.num_variables <= ENUMERATION_MAX_VARIABLES
+    comps = presolved.components
+    return all(len(c) <= ENUMERATION_MAX_VARIABLES for c in comps) and sum(2 ** len(c) for c in comps) \
+        <= BOUND_INLINE_STATES
 
 
 def _priority_of_process(native_id: int) -> None:

@@ -402,7 +402,8 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
                 return max(1e-3, min(given_limit, stages.work_left() or 0.0))
             runners = [start_exact(race, prob, n, get_sampler(n), time_limit=time_left,
                                    seed=params.get("seed"), num_threads=params.get("num_threads"), wait=wait,
-                                   found=found, lock=lock) for n in plan.exact]
+                                   found=found, lock=lock, extra=params if plan.anneal is None else None)
+                       for n in plan.exact]
         round_sampler = None
         cres = None
         try:

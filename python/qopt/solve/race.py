@@ -53,13 +53,18 @@ def evaluate(prob, sample: dict) -> tuple[float, bool, dict]:
     return prob.objective(sample), not violations, violations
 
 
+#: The keywords :func:`start_exact` sets itself; any other parameter of an exact backend is passed on.
+_EXACT_CALL_KEYS = frozenset({"time_limit", "num_threads", "seed", "interrupt", "initial_state", "hint", "structure",
+                              "on_solution"})
+
+
 def start_exact(race: Race, prob, name: str, sampler, *, time_limit, seed, num_threads=None, wait: float,
-                found: list, lock: threading.Lock):
+                found: list, lock: threading.Lock, extra: dict | None = None):
     """Start exact racer ``name`` on the CQM of ``prob`` in a worker thread.
 
     Its improving solutions are appended to ``found`` (under ``lock``) as ``(sample, backend)``
     and offered to the race (so annealing's and the solver's incumbents meet); ``time_limit`` is
-    a callable returning the seconds left.
+    a callable returning the seconds left; ``extra`` holds the backend's own parameters.
 
     Returns:
         the :class:`qopt.samplers.race.ExactBranch`.
@@ -69,10 +74,12 @@ def start_exact(race: Race, prob, name: str, sampler, *, time_limit, seed, num_t
             found.append((dict(sample), name))
         race.offer(sample, float(objective))
 
+    own = {k: v for k, v in (extra or {}).items() if k not in _EXACT_CALL_KEYS}
+
     def call(hint):
         return sampler.sample_cqm(prob.cqm, time_limit=time_limit(), num_threads=num_threads, seed=exact_seed(seed),
                                   hint=hint, interrupt=race.stopping, structure=prob.structure,
-                                  on_solution=on_solution)
+                                  on_solution=on_solution, **own)
     return race.run_exact(name, call, wait=wait, thread_name="qopt-race-cqm")
 
 
