@@ -213,8 +213,24 @@ def test_time_limit_honoured(name):
     elapsed = time.monotonic() - t0
     assert elapsed < 20.0  # generous: the limit is 1 s
     assert ss.info["status"] == "time_limit"
-    assert ss.info["dual_bound"] <= float(ss.first.energy) + 1e-6
-    assert ss.info["gap"] > 0
+    # the bound is below every energy: those of random states, and the solver's own (if any)
+    rng = np.random.default_rng(0)
+    states = rng.choice([-1, 1], size=(200, bqm.num_variables))
+    energies = bqm.energies((states, list(bqm.variables)))
+    assert ss.info["dual_bound"] <= energies.min()
+    if len(ss):
+        assert ss.info["dual_bound"] <= float(ss.first.energy) + 1e-6
+        assert ss.info["gap"] > 0
+
+
+@pytest.mark.parametrize("name", BACKEND_NAMES)
+def test_bound_valid_when_stopped_before_any_solution(name):
+    # a 10 ms limit stops CP-SAT in presolve, where its bound field reads 0 (not a bound)
+    bqm = _hard_bqm()
+    ss = sampler(name).sample(bqm, time_limit=0.01)
+    rng = np.random.default_rng(1)
+    states = rng.choice([-1, 1], size=(200, bqm.num_variables))
+    assert ss.info["dual_bound"] <= bqm.energies((states, list(bqm.variables))).min()
 
 
 @pytest.mark.parametrize("name", BACKEND_NAMES)
@@ -352,3 +368,31 @@ def test_missing_solver_library_gives_the_install_hint(name, module, monkeypatch
     monkeypatch.setitem(__import__("sys").modules, module, None)  # import now raises ImportError
     with pytest.raises(ImportError, match="pip install"):
         sampler(name).sample(random_bqm(3, 1.0, seed=1))
+
+
+def random_float_cqm(seed: int):
+    """Real (non-decimal) coefficients everywhere, products with a spin and an integer."""
+    rng = np.random.default_rng(1000 + seed)
+    xs = [dimod.Binary(f"x{i}") for i in range(5)]
+    s, y = dimod.Spin("s"), dimod.Integer("y", lower_bound=-2, upper_bound=3)
+    terms = [*xs, s, y]
+    obj = sum(float(rng.normal()) * v for v in terms) + float(rng.normal())
+    for a, b in itertools.combinations(range(7), 2):
+        if rng.random() < 0.5:
+            obj += float(rng.normal()) * terms[a] * terms[b]
+    cqm = dimod.CQM()
+    cqm.set_objective(obj)
+    cqm.add_constraint(sum(float(rng.uniform(0.1, 2)) * x for x in xs) + 0.3 * y <= float(rng.uniform(1, 4)), label="a")
+    cqm.add_constraint(xs[0] * xs[1] * 1.7 + 0.9 * s * xs[2] >= float(rng.uniform(-2, 0.5)), label="q")
+    return cqm
+
+
+@pytest.mark.parametrize("name", BACKEND_NAMES)
+@pytest.mark.parametrize("seed", [55, 3, 7])  # 55: CP-SAT proved a wrong optimum with coefficients scaled by 1e11
+def test_real_coefficients(name, seed):
+    cqm = random_float_cqm(seed)
+    optimum, _ = brute_force_cqm(cqm)
+    ss = sampler(name).sample_cqm(cqm, num_threads=1)
+    assert ss.info["dual_bound"] <= optimum + 1e-6
+    assert ss.info["status"] == "optimal"
+    assert ss.first.is_feasible and ss.first.energy == pytest.approx(optimum, abs=1e-5)

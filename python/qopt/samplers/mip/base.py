@@ -74,7 +74,8 @@ class Options:
     """The checked arguments of one run, as :meth:`MipSampler.solve_model` reads them.
 
     Attributes:
-        time_limit: seconds or None. num_threads, seed: ints or None.
+        time_limit: seconds or None (read :meth:`remaining` when the solver starts).
+        num_threads, seed: ints or None.
         hint: float64 (n,) values in the model's variables, or None.
         interrupt: an object with ``is_set()``, or None.
         on_solution: ``(values, objective)`` -> None, where ``values`` are solver values of
@@ -84,8 +85,10 @@ class Options:
     """
 
     def __init__(self, *, time_limit=None, num_threads=None, seed=None, hint=None, interrupt=None,
-                 on_solution=None, structure=None, extra=None):
+                 on_solution=None, structure=None, extra=None, start: float | None = None):
         self.time_limit: float | None = time_limit
+        #: time.monotonic() when the call began: the time limit counts from there
+        self.start = time.monotonic() if start is None else start
         self.num_threads: int | None = num_threads
         self.seed: int | None = seed
         self.hint: np.ndarray | None = hint
@@ -96,6 +99,13 @@ class Options:
 
         #: set once :meth:`watching` has stopped the solver
         self.stopped = False
+
+    def remaining(self) -> float | None:
+        """Seconds left of ``time_limit`` (counted from the call's start, model building
+        included), at least 1 ms; None without a limit."""
+        if self.time_limit is None:
+            return None
+        return max(1e-3, self.time_limit - (time.monotonic() - self.start))
 
     def interrupted(self) -> bool:
         """Whether the interrupt event is set."""
@@ -153,7 +163,8 @@ class MipSampler(dimod.Sampler):
 
         Args:
             bqm: the model, SPIN or BINARY.
-            time_limit: seconds, wall clock, for the solver run (None: until proven optimal).
+            time_limit: seconds, wall clock, for the whole call (model building included; the
+                solver gets what is left). None: until proven optimal.
             num_threads: solver threads (None: the backend's default).
             seed: the solver's random seed, 0..2**31-1 (None: its default).
             initial_state: a sample (mapping label -> value in the BQM's vartype, or a
@@ -176,19 +187,19 @@ class MipSampler(dimod.Sampler):
             UnsupportedProblem: the backend cannot take the model (names what).
         """
         t0 = time.perf_counter_ns()
+        start = time.monotonic()
         kwargs = self.remove_unknown_kwargs(**kwargs)
         args = self.parameter_spec.check_all({"time_limit": time_limit, "num_threads": num_threads,
                                               "seed": seed, "initial_state": initial_state,
                                               "interrupt": interrupt, **kwargs})
         model = MipModel.from_bqm(bqm)
-        options = self._options(model, args, hint=args["initial_state"])
+        options = self._options(model, args, hint=args["initial_state"], start=start)
         t1 = time.perf_counter_ns()
         outcome = self.solve_model(model, options)
         t2 = time.perf_counter_ns()
         samples = self._samples(model, outcome)
         ss = dimod.SampleSet.from_samples_bqm((samples, list(model.labels)), bqm)
-        ss = self._finish(ss, model, outcome, ss.record.energy, (t0, t1, t2))
-        return ss
+        return self._finish(ss, outcome, (t0, t1, t2))
 
     def sample_cqm(self, cqm: dimod.ConstrainedQuadraticModel, *, time_limit: float | None = None,
                    num_threads: int | None = None, seed: int | None = None, hint=None, interrupt=None,
@@ -221,6 +232,7 @@ class MipSampler(dimod.Sampler):
             UnsupportedProblem: a variable kind or constraint the backend cannot take (names it).
         """
         t0 = time.perf_counter_ns()
+        start = time.monotonic()
         kwargs = self.remove_unknown_kwargs(**kwargs)
         args = self.parameter_spec.check_all({"time_limit": time_limit, "num_threads": num_threads,
                                               "seed": seed, "interrupt": interrupt, **kwargs})
@@ -228,16 +240,17 @@ class MipSampler(dimod.Sampler):
                                                    "on_solution": on_solution})
         model = MipModel.from_cqm(cqm)
         options = self._options(model, args, hint=extra["hint"], structure=extra["structure"],
-                                on_solution=extra["on_solution"])
+                                on_solution=extra["on_solution"], start=start)
         t1 = time.perf_counter_ns()
         outcome = self.solve_model(model, options)
         t2 = time.perf_counter_ns()
         samples = self._samples(model, outcome)
         ss = dimod.SampleSet.from_samples_cqm((samples, list(model.labels)), cqm)
-        return self._finish(ss, model, outcome, ss.record.energy, (t0, t1, t2))
+        return self._finish(ss, outcome, (t0, t1, t2))
 
     # -- shared steps -------------------------------------------------------------------
-    def _options(self, model: MipModel, args: Mapping, *, hint=None, structure=None, on_solution=None) -> Options:
+    def _options(self, model: MipModel, args: Mapping, *, hint=None, structure=None, on_solution=None,
+                 start: float | None = None) -> Options:
         callback = None
         if on_solution is not None:
             def callback(values: np.ndarray, _objective: float) -> None:
@@ -247,7 +260,7 @@ class MipSampler(dimod.Sampler):
                if k not in ("time_limit", "num_threads", "seed", "initial_state", "interrupt")}
         return Options(time_limit=args.get("time_limit"), num_threads=args.get("num_threads"),
                        seed=args.get("seed"), hint=model.values(hint), interrupt=args.get("interrupt"),
-                       on_solution=callback, structure=structure, extra=own)
+                       on_solution=callback, structure=structure, extra=own, start=start)
 
     @staticmethod
     def _samples(model: MipModel, outcome: Outcome) -> np.ndarray:
@@ -259,13 +272,17 @@ class MipSampler(dimod.Sampler):
         return np.unique(rows, axis=0) if len(rows) > 1 else rows
 
     @staticmethod
-    def _finish(ss: dimod.SampleSet, model: MipModel, outcome: Outcome, energies, stamps) -> dimod.SampleSet:
+    def _finish(ss: dimod.SampleSet, outcome: Outcome, stamps) -> dimod.SampleSet:
+        """``ss`` best first (feasible before infeasible, then by energy), with the info keys."""
         if outcome.status not in STATUSES:  # pragma: no cover - a backend bug
             raise AssertionError(f"backend status {outcome.status!r} is not one of {STATUSES}")
         t0, t1, t2 = stamps
-        if len(ss) > 1:
-            ss = ss.truncate(len(ss), sorted_by="energy")
         feasible = getattr(ss.record, "is_feasible", None)
+        if len(ss) > 1:
+            infeasible = np.zeros(len(ss), bool) if feasible is None else ~np.asarray(feasible, bool)
+            order = np.lexsort((ss.record.energy, infeasible))
+            ss = dimod.SampleSet(ss.record[order], ss.variables, dict(ss.info), ss.vartype)
+            feasible = getattr(ss.record, "is_feasible", None)
         if feasible is not None and len(ss):
             ok = np.flatnonzero(feasible)
             best = float(ss.record.energy[ok].min()) if ok.size else None

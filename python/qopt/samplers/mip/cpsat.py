@@ -28,11 +28,14 @@ from qopt.errors import ModelError, UnsupportedProblem
 from qopt.samplers.mip.base import MipSampler, Options, import_solver
 from qopt.samplers.mip.model import BINARY, REAL, Expression, MipModel, Outcome
 
-__all__ = ["CpSatSampler", "integer_scale", "import_cp_model", "default_workers", "MAX_SCALED"]
+__all__ = ["CpSatSampler", "integer_scale", "import_cp_model", "default_workers", "MAX_SCALED", "MAX_SCALED_SUM"]
 
-#: Largest scaled coefficient (times the largest variable magnitude) CP-SAT is given: well
-#: inside int64 so that sums over many terms cannot overflow.
-MAX_SCALED = 2.0**40
+#: Largest scaled coefficient (times its variable's largest magnitude) CP-SAT is given, and
+#: the largest sum of them over one expression. CP-SAT proved a wrong optimum with terms near
+#: 2**40 (a 7-variable model, the objective scaled by 1e11; correct at 1e10 and below), so
+#: both stay far below its int64 overflow checks.
+MAX_SCALED = 2.0**30
+MAX_SCALED_SUM = 2.0**36
 #: A scaled coefficient this close to an integer is taken as that integer (decimals in binary
 #: floating point: 0.1 * 10 = 1.0000000000000002).
 _EXACT = 1e-6
@@ -44,13 +47,18 @@ def import_cp_model():
 
 
 def default_workers() -> int:
-    """CP-SAT's workers when ``num_threads`` is None: the CPUs, at most 8."""
-    return max(1, min(8, os.cpu_count() or 1))
+    """CP-SAT's workers when ``num_threads`` is None: the CPUs this process may use, at most 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(8, cpus))
 
 
 def integer_scale(coefficients: np.ndarray, magnitudes: np.ndarray) -> tuple[float, np.ndarray, float]:
     """The smallest power of ten ``S`` making ``coefficients * S`` integral (within 1e-6), or
-    the largest one keeping ``|c| S m`` under :data:`MAX_SCALED`.
+    the largest one keeping every ``|c| S m`` under :data:`MAX_SCALED` and their sum under
+    :data:`MAX_SCALED_SUM` (1, at least).
 
     Args:
         coefficients: float64 (k,). magnitudes: float64 (k,) the largest ``|value|`` each
@@ -66,10 +74,11 @@ def integer_scale(coefficients: np.ndarray, magnitudes: np.ndarray) -> tuple[flo
     if c.size == 0:
         return 1.0, np.zeros(0, dtype=np.int64), 0.0
     top = float(np.max(np.abs(c) * m))
+    total = float(np.sum(np.abs(c) * m))
     best = None
     for k in range(0, 13):
         scale = 10.0**k
-        if top * scale > MAX_SCALED and best is not None:
+        if (top * scale > MAX_SCALED or total * scale > MAX_SCALED_SUM) and best is not None:
             break
         scaled = c * scale
         rounded = np.round(scaled)
@@ -121,8 +130,9 @@ class CpSatSampler(MipSampler):
         params.num_workers = int(options.num_threads or default_workers())
         if options.seed is not None:
             params.random_seed = int(options.seed)
-        if options.time_limit is not None:
-            params.max_time_in_seconds = float(options.time_limit)
+        remaining = options.remaining()
+        if remaining is not None:
+            params.max_time_in_seconds = remaining
         callback = _callback(build, options)
         with options.watching(solver.stop_search):
             code = solver.solve(build.model, callback)
@@ -141,11 +151,16 @@ class CpSatSampler(MipSampler):
             status = "infeasible"
         elif stopped:
             status = "interrupted"
-        elif options.time_limit is not None and solver.wall_time >= 0.98 * options.time_limit:
+        elif options.time_limit is not None:  # CP-SAT stops short of a proof only at a limit
             status = "time_limit"
         else:
-            status = "feasible" if solutions else "time_limit"
-        bound = build.bound(float(solver.best_objective_bound)) if name != "INFEASIBLE" else math.inf
+            status = "feasible"
+        if name == "INFEASIBLE":
+            bound = math.inf
+        elif name in ("OPTIMAL", "FEASIBLE"):
+            bound = build.bound(float(solver.best_objective_bound))
+        else:  # UNKNOWN: CP-SAT's bound field is not a bound then (it reads 0 before presolve ends)
+            bound = -math.inf
         if name == "OPTIMAL" and build.objective_error == 0.0:
             bound = build.bound(float(solver.objective_value))
         if tsp is not None and solutions:
