@@ -123,3 +123,13 @@ def test_solve_unknown_file_format_is_reported(tmp_path, capsys):
     assert main(["solve", str(path)]) == 2
     err = capsys.readouterr().err
     assert "notes.txt" in err and "cannot tell the format" in err
+
+
+def test_solve_lp_file_states_the_certified_bound(tmp_path, capsys):
+    path = tmp_path / "model.lp"
+    path.write_text(LP)
+    assert main(["solve", str(path), "--backend", "sa", "--num-reads", "30", "--seed", "2"]) == 0
+    text = capsys.readouterr().out
+    # a maximisation: an upper bound, here the brute-force optimum itself (3 binaries enumerated)
+    assert f"certified bound: objective <= {_lp_optimum():g} (exact enumeration of the feasible set)" in text
+    assert "(proven optimal)" in text

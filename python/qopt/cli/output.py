@@ -420,6 +420,13 @@ def format_result(result, top: int, inp=None) -> str:
     if constrained:
         if conf.get("message"):
             lines.append(str(conf["message"]))
+        if conf.get("objective_bound") is not None:  # certified, in the model's own sense
+            relation = "<=" if result.provenance.get("model", {}).get("sense") == "max" else ">="
+            gap = conf.get("gap")
+            lines.append(f"certified bound: objective {relation} {conf['objective_bound']:g} "
+                         f"({conf.get('bound_method', '')})"
+                         + (f"; the best candidate is within {100 * gap:.2f}% of it" if gap is not None else "")
+                         + (" (proven optimal)" if conf.get("proven_optimal") else ""))
         for r in result.provenance.get("penalty_calibration", {}).get("rounds", []):
             raised = ", ".join(r.get("raised", [])[:5])
             lines.append(f"round {r['round']}: feasible fraction {r['feasible_fraction']:.2f}"

@@ -10,12 +10,19 @@ reads, ``w <- w * max(growth, 1 + f)``, with ``f`` the fraction of those reads t
 (so a constraint violated everywhere at least doubles with the default ``growth=2``).
 This is the adaptive-penalty idea used in classical penalty methods (e.g. Smith & Coit,
 "Penalty functions", Handbook of Evolutionary Computation, 1997), applied per constraint.
+
+Deadline and cancel: with ``deadline`` given, no round starts after it (the first always runs)
+and the polish stops moving at it; with ``cancel`` set, :class:`qopt.errors.Cancelled` is
+raised before the next round or after the polish. The result says which stopped it
+(``stopped_by``). ``stop`` (a race's "another branch proved optimality") ends the rounds and
+the polish like the deadline, without an error. ``on_incumbent`` hears of each improvement of
+the best feasible candidate after a round (a race passes it on as the exact racers' warm start).
 """
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import dimod
 import numpy as np
@@ -23,6 +30,7 @@ import numpy as np
 from qopt.checks import ParameterError, check_float, check_int
 from qopt.compile.compiler import compile as compile_model
 from qopt.compile.decoder import Candidate
+from qopt.errors import Cancelled
 from qopt.model.load import as_problem
 
 __all__ = ["solve_constrained", "ConstrainedResult", "RoundRecord"]
@@ -64,6 +72,8 @@ class ConstrainedResult:
         found_in: one entry per candidate: ``(round, source)``, the round that first found
             it and ``"read"`` (a sampler read returned it, in some round) or ``"polish"`` (only
             the classical polish produced it).
+        stopped_by: ``"deadline"`` when the deadline ended the rounds or the polish early,
+            ``"stop"`` when ``stop`` did, else None.
     """
 
     candidates: list
@@ -74,6 +84,7 @@ class ConstrainedResult:
     weights: dict
     num_bqm_variables: int
     found_in: list = dataclasses.field(default_factory=list)
+    stopped_by: str | None = None
 
     @property
     def best(self) -> Candidate | None:
@@ -88,10 +99,26 @@ class ConstrainedResult:
                 "num_bqm_variables": self.num_bqm_variables}
 
 
+class _Either:
+    """``is_set()`` when either of two event-like objects (None entries skipped) is set."""
+
+    def __init__(self, first, second):
+        self._events = [e for e in (first, second) if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self._events)
+
+
+def _plain_values(x: np.ndarray) -> list:
+    """A row of original variable values as Python ints where they are integral."""
+    return x.astype(np.int64).tolist() if np.all(x == np.round(x)) else x.tolist()
+
+
 def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_rounds: int = 5,
                       target_feasible_fraction: float = 0.5, growth: float = 2.0, top_k: int = 10,
                       max_candidates: int = 100, compile_options: Mapping | None = None,
-                      initial_scale: float = 0.25, polish: bool = False,
+                      initial_scale: float = 0.25, polish: bool = False, deadline: float | None = None,
+                      cancel=None, stop=None, on_incumbent: Callable[[dict, float], None] | None = None,
                       **sample_params) -> ConstrainedResult:
     """Compile, sample, decode; with ``penalty="auto"`` raise violated constraints' weights and repeat.
 
@@ -120,6 +147,16 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
             ``rounds`` always count raw reads only.
         compile_options: extra keyword arguments for :func:`qopt.compile.compile`
             (``integer_encoding``, ``slack``, ``inequality``, ``unbalanced``, ``margin``).
+        deadline: None, or the time (:func:`time.monotonic` clock, seconds) after which no
+            further round starts and the polish stops (the sampler's own time limit is the
+            caller's to set).
+        cancel: None, or an object with ``is_set()`` (:class:`threading.Event`), checked
+            before each round and after each polish.
+        stop: None, or an object with ``is_set()``: once set, no further round starts and the
+            polish stops (``stopped_by="stop"``); what was found is returned.
+        on_incumbent: None, or ``(sample, objective)`` called after a round whose best
+            feasible candidate improved: ``sample`` maps the model's variables to values,
+            ``objective`` is in the model's own sense.
         **sample_params: passed to ``sampler.sample`` every round (``num_reads``, ``seed``...).
             An integer ``seed`` is advanced by one per round.
 
@@ -128,6 +165,7 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
 
     Raises:
         ModelError: invalid model; ParameterError: bad option (named).
+        qopt.errors.Cancelled: ``cancel`` was set.
     """
     max_rounds = check_int("max_rounds", max_rounds, minimum=1)
     target = check_float("target_feasible_fraction", target_feasible_fraction, minimum=0.0, maximum=1.0)
@@ -153,7 +191,18 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
     con_labels = ()
     nbqm = 0
     seed = sample_params.get("seed")
+    stopped_by = None
+    polish_stop = _Either(cancel, stop)
+    reported = None  # the best feasible objective passed to on_incumbent
     for r in range(max_rounds):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled before a calibration round")
+        if r and stop is not None and stop.is_set():
+            stopped_by = "stop"
+            break
+        if r and deadline is not None and time.monotonic() >= deadline:
+            stopped_by = "deadline"
+            break
         t0 = time.perf_counter()
         bqm, decoder = compile_model(problem, penalty=weights, **opts)
         nbqm = bqm.num_variables
@@ -182,7 +231,13 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
             # the best-ranked rows (feasible first) and the lowest-energy rows
             pick = np.unique(np.concatenate([np.arange(min(top_k, dec.x.shape[0])),
                                              np.argsort(dec.energy, kind="stable")[:top_k]]))
-            Xp = feasible_descent(problem, dec.x[pick])
+            Xp = feasible_descent(problem, dec.x[pick], deadline=deadline, cancel=polish_stop)
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled during the polish")
+            if stop is not None and stop.is_set():
+                stopped_by = "stop"
+            elif deadline is not None and time.monotonic() >= deadline:
+                stopped_by = "deadline"
             bits = decoder.encode(Xp)
             energies = bqm.energies((bits, list(decoder.bqm_labels)))
             ssp = dimod.SampleSet.from_samples((bits, list(decoder.bqm_labels)), dimod.BINARY, energy=energies,
@@ -195,6 +250,10 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
                                  bool(decp.feasible[k]), 0, r, "polish"]
         feas_pool = [e[2] for e in pool.values() if e[4]]
         best_feas = (min(feas_pool) if problem.sense == "min" else max(feas_pool)) if feas_pool else None
+        if on_incumbent is not None and best_feas is not None and best_feas != reported:
+            reported = best_feas
+            x_best = next(e[0] for e in pool.values() if e[4] and e[2] == best_feas)
+            on_incumbent(dict(zip(labels, _plain_values(x_best), strict=True)), float(best_feas))
         # which constraints do the best reads (by energy) violate?
         raised = []
         cur = dict(decoder.weights)
@@ -216,7 +275,7 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
             weights = new
         rounds.append(RoundRecord(r, {k: float(v) for k, v in cur.items()}, feas_frac, total, best_feas, raised,
                                   time.perf_counter() - t0))
-        if feas_frac >= target or (calibrate and not raised):
+        if feas_frac >= target or (calibrate and not raised) or stopped_by is not None:
             break
 
     sign = 1.0 if problem.sense == "min" else -1.0
@@ -240,5 +299,7 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
                f"least-violating first (best violates {worst})")
     else:
         msg = "the sampler returned no samples"
+    if stopped_by == "deadline":
+        msg += " (the deadline ended the calibration)"
     return ConstrainedResult(cands, problem.sense, feasible_found, msg, rounds,
-                             dict(rounds[-1].weights) if rounds else {}, nbqm, found_in)
+                             dict(rounds[-1].weights) if rounds else {}, nbqm, found_in, stopped_by)

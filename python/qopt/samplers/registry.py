@@ -51,6 +51,7 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
                      "D-Wave Leap hybrid solvers (BQM and CQM) through dwave-system"),
     "ibm": ("qopt.samplers.ibm", "IBMSampler", "QAOA on IBM Quantum devices (qiskit-ibm-runtime SamplerV2)"),
     "hybrid": ("qopt.hybrid.sampler", "HybridSampler", "decomposition with quantum subproblems and a classical race"),
+    "race": ("qopt.samplers.race", "RaceSampler", "simulated annealing raced against exact backends (one deadline)"),
 }
 
 #: What kind of machine each backend stands for (read by ListBackends, the fallback tiers and routing):

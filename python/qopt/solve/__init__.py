@@ -52,7 +52,8 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
             BQM with tuned penalties and decoded back (:mod:`qopt.solve.constrained`); its
             options ``penalty``, ``max_rounds``, ``target_feasible_fraction``, ``polish`` and
             ``inequality`` are passed with the sampler parameters.
-        backend: backend name (``"sa"``, ``"exact"``, ``"qaoa"``, ...), or ``"auto"`` / None
+        backend: backend name (``"sa"``, ``"exact"``, ``"qaoa"``, ``"highs"``, ``"cpsat"``,
+            ``"scip"``, ``"race"`` (annealing raced against exact backends), ...), or ``"auto"`` / None
             to let qopt choose; the choice and its reason are in ``provenance["routing"]``.
         sampler: a caller's sampler object (any :class:`dimod.Sampler`, e.g.
             ``dimod.ExactSolver()`` or ``EmbeddingComposite(MockDWaveSampler())``) to run the
@@ -66,7 +67,9 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         max_candidates: most distinct candidates returned (default 100).
         time_budget: seconds of wall clock the caller can wait (e.g. the remaining gRPC
             deadline); passed as ``time_limit`` to samplers that support it, capped by any
-            ``time_limit`` given explicitly.
+            ``time_limit`` given explicitly. Without one, a default budget that grows with the
+            model's size (:func:`qopt.solve.stages.default_time_budget`) stops the work, as
+            stated in ``provenance["defaults"]["time_budget"]``; routing still sees no deadline.
         **parameters: sampler parameters under their Python names (``num_reads``,
             ``num_sweeps``, ``seed``, ...). A seed is drawn when the backend takes one and
             none is given, and reported in ``provenance["parameters"]["seed"]``.
@@ -91,10 +94,14 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
             (16) variables are solved exactly; the others go to the backend, sharing the time
             budget by size. The presolve log is in ``provenance["presolve"]``.
         lower_bound: compute a certified lower bound on the minimum energy (roof duality and
-            the SDP-dual spectral bound, :func:`qopt.presolve.lower_bound`; at most
-            ``BOUND_TIME_LIMIT`` seconds, or 20% of ``time_budget``) and report
-            ``confidence["lower_bound"]``, ``lower_bound_method``, ``gap`` =
-            (best - bound) / max(1, |best|) and ``proven_optimal``.
+            the SDP-dual spectral bound, :func:`qopt.presolve.lower_bound`, on spare time: its
+            iterations get at most ``BOUND_TIME_LIMIT`` seconds, 20% of the budget and 20% of
+            the estimated sampling time, and the answer waits for it at most 5% of the sampling
+            time; an exact backend's dual bound where one ran) and report
+            ``confidence["lower_bound"]`` (also ``objective_bound``), ``lower_bound_method``
+            (also ``bound_method``), ``gap`` = (best - bound) / max(1, |best|) and
+            ``proven_optimal``. Constrained models always get a bound in their own sense
+            (:mod:`qopt.solve.race`).
         cancel: optional :class:`threading.Event`; when set, samplers that support
             interruption stop between sweeps, and the pipeline raises
             :class:`qopt.errors.Cancelled` at the next stage boundary.

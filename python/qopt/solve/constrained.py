@@ -12,20 +12,37 @@ and sense, with ``feasible`` and per-constraint ``violations``.
 from __future__ import annotations
 
 import dataclasses
+import math
+import threading
 import time
 
 import dimod
+import numpy as np
 
 from qopt.checks import check_choice
 from qopt.errors import Cancelled, ModelError, ParameterError
+from qopt.model.problem import expression_arrays
 from qopt.problem_hash import bqm_sha256
 from qopt.provenance import provenance_record
-from qopt.results import Candidate, Result, confidence_from_candidates
+from qopt.results import Candidate, Result, add_objective_bound, confidence_from_candidates
+from qopt.samplers.race import DEFAULT_RACERS, Race, check_racers, hint_wait
 from qopt.samplers.registry import get_sampler
 from qopt.solve.fallback import sample_with_fallback
 from qopt.solve.parameters import public_parameters, resolve_parameters, sa_defaults
+from qopt.solve.race import (
+    EXACT_BACKENDS,
+    RELAXATION_MAX_SECONDS,
+    RELAXATION_PRODUCTS_PER_SECOND,
+    RELAXATION_SHARE,
+    constrained_bound,
+    enumerate_feasible,
+    exact_candidates,
+    merge_candidates,
+    num_products,
+    start_exact,
+)
 from qopt.solve.routing import route
-from qopt.solve.stages import Stages
+from qopt.solve.stages import AnyEvent, Stages, default_time_budget
 
 __all__ = ["CONSTRAINED_OPTIONS", "is_constrained", "solve_constrained_model"]
 
@@ -64,20 +81,24 @@ def _copy_variable(cqm: dimod.ConstrainedQuadraticModel, v, out) -> None:
         out.add_variable(vt, v, lower_bound=cqm.lower_bound(v), upper_bound=cqm.upper_bound(v))
 
 
-def _sorted_expression(cqm: dimod.ConstrainedQuadraticModel, expr) -> dimod.QuadraticModel:
+def _sorted_expression(cqm: dimod.ConstrainedQuadraticModel, expr, rank: np.ndarray) -> dimod.QuadraticModel:
     """``expr`` (the objective or a constraint's left side) rebuilt with its variables, and
-    its interactions, in :func:`_label_key` order."""
+    its interactions, in :func:`_label_key` order (``rank``: the CQM index of a variable ->
+    its position in that order); sorted with numpy, so a TSP's 65 600 products take
+    milliseconds, not seconds."""
+    idx, lin, qu, qv, qb, offset = expression_arrays(expr)
+    labels = cqm.variables
     out = dimod.QuadraticModel()
-    for v in sorted(expr.variables, key=_label_key):
-        _copy_variable(cqm, v, out)
-        out.set_linear(v, expr.get_linear(v))
-    pairs = []
-    for u, v, bias in expr.iter_quadratic():
-        a, b = sorted((u, v), key=_label_key)
-        pairs.append(((_label_key(a), _label_key(b)), a, b, bias))
-    for _, a, b, bias in sorted(pairs, key=lambda t: t[0]):
-        out.add_quadratic(a, b, bias)
-    out.offset = expr.offset
+    order = np.argsort(rank[idx], kind="stable")
+    for i in idx[order]:
+        _copy_variable(cqm, labels[int(i)], out)
+    out.add_linear_from((labels[int(i)], float(b)) for i, b in zip(idx[order], lin[order], strict=True))
+    swap = rank[qu] > rank[qv]
+    a, b = np.where(swap, qv, qu), np.where(swap, qu, qv)
+    pairs = np.lexsort((rank[b], rank[a]))
+    out.add_quadratic_from((labels[int(u)], labels[int(v)], float(w))
+                           for u, v, w in zip(a[pairs], b[pairs], qb[pairs], strict=True))
+    out.offset = offset
     return out
 
 
@@ -92,23 +113,148 @@ def canonical_problem(prob):
     if cqm.num_soft_constraints():
         return prob
     out = dimod.ConstrainedQuadraticModel()
-    for v in sorted(cqm.variables, key=_label_key):
+    ordered = sorted(cqm.variables, key=_label_key)
+    rank = np.empty(len(ordered), dtype=np.int64)
+    rank[[cqm.variables.index(v) for v in ordered]] = np.arange(len(ordered))
+    for v in ordered:
         _copy_variable(cqm, v, out)
-    out.set_objective(_sorted_expression(cqm, cqm.objective))
+    out.set_objective(_sorted_expression(cqm, cqm.objective, rank))
     for label in sorted(cqm.constraints, key=_label_key):
         con = cqm.constraints[label]
-        out.add_constraint_from_model(_sorted_expression(cqm, con.lhs), con.sense, con.rhs, label=label, copy=False)
+        out.add_constraint_from_model(_sorted_expression(cqm, con.lhs, rank), con.sense, con.rhs, label=label,
+                                      copy=False)
     return dataclasses.replace(prob, cqm=out)
 
 
-def _found_info(where) -> dict:
-    """A candidate's ``info``: the calibration round that first found it (``round``) and, for
-    one only the classical polish produced, ``source="polish"``."""
+def _found_info(where, produced_by: list[str]) -> dict:
+    """A candidate's ``info``: the calibration round that first found it (``round``), the
+    backend whose read returned it (``backend``, the round's; ``"polish"`` with
+    ``source="polish"`` for one only the classical polish produced) and ``branch="anneal"``."""
     round_, source = where
     info = {} if round_ is None else {"round": str(round_)}
+    if round_ is not None and round_ < len(produced_by):
+        info["backend"] = produced_by[round_]
     if source == "polish":
         info["source"] = "polish"
+        info["backend"] = "polish"
+    info["branch"] = "anneal"
     return info
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """Which branches a constrained solve runs: ``anneal`` (a BQM backend with penalty
+    calibration, or None) and ``exact`` (backends that solve the CQM itself)."""
+
+    anneal: str | None
+    exact: tuple[str, ...]
+
+    @classmethod
+    def of(cls, name: str, decision, params: dict) -> "_Plan":
+        if name == "race":
+            racers = check_racers(params.pop("racers", None) or decision.racers or DEFAULT_RACERS)
+            params.pop("time_limit", None)  # the race runs under the solve's deadline
+            return cls(racers[0], tuple(racers[1:]))
+        if name in EXACT_BACKENDS:
+            return cls(None, (name,))
+        return cls(name, ())
+
+    def anneal_parameters(self, sampler, params: dict) -> dict:
+        """The annealing branch's parameters: all of them, or in a race those it accepts."""
+        if sampler is None:
+            return {}
+        if not self.exact:
+            return params
+        return {k: v for k, v in params.items() if k in sampler.parameters and k not in ("time_limit", "interrupt")}
+
+
+def _bound_before_sampling(prob, plan: _Plan, stages: Stages) -> tuple[dict | None, str | None]:
+    """The certified bound known before sampling, in the model's sense, and a note when there
+    is none: the optimum itself for small binary models (enumeration of the feasible set),
+    else, without an exact racer (whose dual bound serves), an LP-relaxation bound in at most
+    ``RELAXATION_SHARE`` of the budget (skipped when its linearisation would not fit)."""
+    enumerated = enumerate_feasible(prob)
+    if enumerated is not None:
+        if not enumerated["feasible"]:
+            return None, "the enumeration found no feasible assignment"
+        return {"value": float(enumerated["objective"]), "method": "exact enumeration of the feasible set",
+                "proven": True}, None
+    if plan.exact:
+        return None, None
+    limit = min(RELAXATION_MAX_SECONDS, RELAXATION_SHARE * (stages.time_budget or 0.0))
+    products = num_products(prob.cqm)
+    if products / RELAXATION_PRODUCTS_PER_SECOND > limit:
+        return None, (f"no LP-relaxation bound: linearising {products} products would take more than its "
+                      f"{limit:.3g} s ({RELAXATION_SHARE:.0%} of the budget); an exact backend's race gives one")
+    found = constrained_bound(prob, time_limit=max(1e-3, limit), interrupt=stages.cancel)
+    if found is None:
+        return None, "the LP relaxation gave no finite bound in its time"
+    return {"value": prob.sign * found["value"], "method": found["method"]}, None
+
+
+def _exact_bound(prob, runners) -> dict | None:
+    """The best dual bound of the exact racers, in the model's sense (None without a finite one)."""
+    best = None
+    for runner in runners:
+        ss = None if runner.abandoned else runner.sampleset
+        if ss is None:
+            continue
+        value = ss.info.get("dual_bound")
+        if value is None or not math.isfinite(float(value)):
+            continue
+        if best is None or float(value) > best[0]:
+            best = (float(value), str(ss.info.get("solver", runner.name)))
+    if best is None:
+        return None
+    return {"value": prob.sign * best[0], "method": f"dual bound of {best[1]}"}
+
+
+def _better(a: dict | None, b: dict | None, sense: str) -> dict | None:
+    """The tighter of two bounds in the model's ``sense`` (the higher lower bound of a
+    minimisation, the lower upper bound of a maximisation); a proven optimum wins."""
+    if a is None or b is None:
+        return a if b is None else b
+    if a.get("proven") or b.get("proven"):
+        return a if a.get("proven") else b
+    sign = 1.0 if sense == "min" else -1.0
+    return a if sign * a["value"] >= sign * b["value"] else b
+
+
+#: An explicit exact backend (the whole answer) is waited for this long past the work's end;
+#: in a race, exact racers still running at the deadline are stopped and not waited for.
+EXACT_ALONE_GRACE = 1.0
+
+
+def _join_racers(race: Race, runners: list, stages: Stages, *, alone: bool) -> None:
+    """Wait for the exact racers: alone, up to ``EXACT_ALONE_GRACE`` s past the work's end; in
+    a race, only until the work's end (annealing's candidates are the answer), after which a
+    racer still running is told to stop, recorded as having overrun, and credited nothing."""
+    for runner in runners:
+        if alone:
+            runner.join(max(0.1, (stages.work_left() or 0.0) + EXACT_ALONE_GRACE))
+        else:
+            end = stages.work_end
+            runner.join(None if end is None else max(0.0, end - time.monotonic()))
+    late = [r for r in runners if not r.join(0.0)]
+    if late:
+        race.stop.set()
+        for runner in late:
+            runner.abandoned = True
+            race.record(runner.name, status="overran the deadline (stopped, not waited for)")
+
+
+def _message(cres, candidates: list, sense: str, race) -> str:
+    """The outcome in words: the annealing path's message, or the exact backends'."""
+    if cres is not None and race is None:
+        return cres.message
+    feasible = [c for c in candidates if c.feasible]
+    if feasible:
+        text = f"found {len(feasible)} feasible candidate(s); best objective {feasible[0].objective:g} ({sense})"
+    else:
+        text = "no feasible solution found" if candidates else "no candidate found"
+    if race is not None and race.stopped_by:
+        text += f"; {race.stopped_by}"
+    return text
 
 
 def is_constrained(problem) -> bool:
@@ -130,7 +276,10 @@ class _RoundSampler(dimod.Sampler):
     parameters = {}
     properties = {}
 
-    def __init__(self, name, sampler, t_end, fallback, max_rounds, cancel=None):
+    def __init__(self, name, sampler, t_end: float | None, fallback, max_rounds, cancel=None,
+                 caller_deadline: bool = True, stop=None):
+        self.caller_deadline = caller_deadline  # False: t_end is the default budget, a stop only
+        self.stop = stop  # a race's stop: interrupts the sampler, without an error
         self.name = name
         self.sampler = sampler
         self.t_end = t_end
@@ -147,8 +296,8 @@ class _RoundSampler(dimod.Sampler):
 
     def sample(self, bqm, **params):
         self._check_cancel("before a calibration round")
-        if self.cancel is not None and "interrupt" in self.sampler.parameters:
-            params["interrupt"] = self.cancel
+        if (self.cancel is not None or self.stop is not None) and "interrupt" in self.sampler.parameters:
+            params["interrupt"] = AnyEvent(self.cancel, self.stop)
         budget = None
         if self.t_end is not None:
             left = max(1e-3, self.t_end - time.monotonic())
@@ -156,7 +305,8 @@ class _RoundSampler(dimod.Sampler):
             if "time_limit" in self.sampler.parameters:
                 params["time_limit"] = min(float(params.get("time_limit") or budget), 0.9 * budget)
         self.rounds_left -= 1
-        ss, produced, chain = sample_with_fallback(bqm, self.name, self.sampler, params, time_budget=budget,
+        ss, produced, chain = sample_with_fallback(bqm, self.name, self.sampler, params,
+                                                   time_budget=budget if self.caller_deadline else None,
                                                    problem_sha256=bqm_sha256(bqm), enabled=self.fallback,
                                                    cancel=self.cancel)
         self._check_cancel("during a calibration round")
@@ -193,7 +343,6 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
     from qopt.compile import solve_constrained
     from qopt.model import as_problem
 
-    t_end = None if time_budget is None else time.monotonic() + time_budget
     with stages.stage("validate"):
         given = as_problem(problem)
         if len(given.cqm.variables) == 0:
@@ -210,77 +359,151 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
             bqm0, _ = compile_model(prob, penalty=None if penalty == "auto" else penalty, inequality=inequality)
         except (TypeError, KeyError) as exc:
             raise ParameterError("penalty", f"could not be applied: {exc}") from None
-        decision = route(bqm0, backend, time_budget=time_budget)
+        decision = route(bqm0, backend, time_budget=time_budget)  # the caller's deadline, not the default
         name = decision.backend
+        budget_default = None
+        if time_budget is None:  # a wall-clock stop that grows with the model's size
+            budget_default = default_time_budget(bqm0.num_variables, bqm0.num_interactions)
+            stages.set_budget(budget_default["value"])
+        else:
+            stages.set_budget(time_budget)
         sampler = get_sampler(name)
         params, ignored = resolve_parameters(sampler, decision, backend, params)
+        plan = _Plan.of(name, decision, params)
+        anneal_sampler = None if plan.anneal is None else get_sampler(plan.anneal)
+        anneal_params = plan.anneal_parameters(anneal_sampler, params)
         max_rounds = options.get("max_rounds", 5)
         defaults: dict = {}
-        if name == "sa":  # per round: the rounds share the deadline
+        if plan.anneal == "sa":  # per round: the rounds share the deadline
             per_round = None if time_budget is None else time_budget / max(1, max_rounds if penalty == "auto" else 1)
-            defaults = sa_defaults(params, bqm0.num_variables, bqm0.num_interactions, per_round)
-        elif "num_reads" in sampler.parameters and params.get("num_reads") is None:
+            defaults = sa_defaults(anneal_params, bqm0.num_variables, bqm0.num_interactions, per_round)
+        elif anneal_sampler is not None and "num_reads" in anneal_sampler.parameters \
+                and anneal_params.get("num_reads") is None:
             defaults = {"num_reads": {"value": DEFAULT_NUM_READS,
                                       "reason": "penalty calibration needs a population of reads"}}
-        params.update({k: d["value"] for k, d in defaults.items()})
+        anneal_params.update({k: d["value"] for k, d in defaults.items()})
+        params.update({k: d["value"] for k, d in defaults.items() if k in sampler.parameters})
+        if budget_default is not None:
+            defaults["time_budget"] = budget_default
+        bound, bound_note = _bound_before_sampling(prob, plan, stages)
 
     with stages.stage("sample"):
-        round_sampler = _RoundSampler(name, sampler, t_end, fallback, max_rounds if penalty == "auto" else 1,
-                                      cancel=stages.cancel)
-        kwargs = {"penalty": penalty, "max_rounds": max_rounds, "max_candidates": max_candidates,
-                  "polish": bool(options.get("polish", True)), "compile_options": {"inequality": inequality}}
-        if "target_feasible_fraction" in options:
-            kwargs["target_feasible_fraction"] = options["target_feasible_fraction"]
-        cres = solve_constrained(prob, round_sampler, **kwargs, **params)
+        race = Race(stages.cancel) if plan.exact else None
+        found: list = []
+        lock = threading.Lock()
+        runners = []
+        if race is not None and plan.anneal is not None:  # the racers in their order: annealing first
+            race.record(plan.anneal, branch="anneal", status="running", seconds=0.0, num_solutions=0)
+        if race is not None:
+            wait = 0.0 if plan.anneal is None else hint_wait(stages.work_left())
+            given_limit = float(params.get("time_limit") or math.inf)  # an explicit exact backend's own limit
+
+            def time_left() -> float:
+                return max(1e-3, min(given_limit, stages.work_left() or 0.0))
+            runners = [start_exact(race, prob, n, get_sampler(n), time_limit=time_left,
+                                   seed=params.get("seed"), num_threads=params.get("num_threads"), wait=wait,
+                                   found=found, lock=lock, extra=params if plan.anneal is None else None)
+                       for n in plan.exact]
+        round_sampler = None
+        cres = None
+        try:
+            if plan.anneal is not None:
+                round_sampler = _RoundSampler(plan.anneal, anneal_sampler, stages.work_end, fallback,
+                                              max_rounds if penalty == "auto" else 1, cancel=stages.cancel,
+                                              caller_deadline=time_budget is not None,
+                                              stop=None if race is None else race.stopping)
+                kwargs = {"penalty": penalty, "max_rounds": max_rounds, "max_candidates": max_candidates,
+                          "polish": bool(options.get("polish", True)),
+                          "compile_options": {"inequality": inequality},
+                          "deadline": stages.work_end, "cancel": stages.cancel}
+                if race is not None:
+                    sign = prob.sign
+                    kwargs.update(stop=race.stopping,
+                                  on_incumbent=lambda sample, objective: race.offer(sample, sign * objective))
+                if "target_feasible_fraction" in options:
+                    kwargs["target_feasible_fraction"] = options["target_feasible_fraction"]
+                t_anneal = time.perf_counter()
+                cres = solve_constrained(prob, round_sampler, **kwargs, **anneal_params)
+                if race is not None:
+                    race.record(plan.anneal, status=f"stopped ({cres.stopped_by})" if cres.stopped_by else "finished",
+                                seconds=time.perf_counter() - t_anneal, num_solutions=len(cres.candidates))
+        finally:
+            if race is not None:
+                race.annealing_ended()
+                _join_racers(race, runners, stages, alone=plan.anneal is None)
+        stages.check_cancel("cancelled while sampling")
+        if plan.anneal is None and runners and runners[0].error is not None:
+            raise runners[0].error  # an explicit exact backend that failed says why
 
     with stages.stage("postprocess"):
-        found_in = cres.found_in or [(None, "read")] * len(cres.candidates)
-        candidates = [Candidate(sample=dict(c.sample), energy=float(c.energy),
-                                num_occurrences=int(c.num_occurrences), objective=float(c.objective),
-                                feasible=bool(c.feasible),
-                                violations={str(k): float(v) for k, v in c.violations.items()},
-                                info=_found_info(where))
-                      for c, where in zip(cres.candidates, found_in, strict=True)]
+        variables = list(given.cqm.variables)
+        candidates: list[Candidate] = []
+        if cres is not None and round_sampler is not None:
+            found_in = cres.found_in or [(None, "read")] * len(cres.candidates)
+            candidates = [Candidate(sample=dict(c.sample), energy=float(c.energy),
+                                    num_occurrences=int(c.num_occurrences), objective=float(c.objective),
+                                    feasible=bool(c.feasible),
+                                    violations={str(k): float(v) for k, v in c.violations.items()},
+                                    info=_found_info(where, round_sampler.produced_by))
+                          for c, where in zip(cres.candidates, found_in, strict=True)]
+        if runners:
+            candidates = merge_candidates(candidates, exact_candidates(prob, runners, found), variables,
+                                          sense=prob.sense, max_candidates=max_candidates)
         if candidates:
             stages.emit({"event": "best", "energy": candidates[0].energy, "objective": candidates[0].objective,
-                         "feasible": candidates[0].feasible, "source": name})
-        variables = list(given.cqm.variables)
+                         "feasible": candidates[0].feasible, "source": (candidates[0].info or {}).get("backend", name)})
         vartypes = {prob.cqm.vartype(v) for v in variables}
         vartype = next(iter(vartypes)) if len(vartypes) == 1 else dimod.INTEGER
-        last = cres.rounds[-1] if cres.rounds else None
+        last = None if cres is None or not cres.rounds else cres.rounds[-1]
         # the reads of the last round, which the candidates' occurrences count (not the candidates
         # kept: max_candidates may leave some reads out)
         figures = confidence_from_candidates(candidates, sense=prob.sense,
                                              num_reads=None if last is None else last.num_reads)
+        feasible_found = bool(candidates and candidates[0].feasible)
         confidence = {
-            "feasible_found": cres.feasible_found,
-            "message": cres.message,
+            "feasible_found": feasible_found,
+            "message": _message(cres, candidates, prob.sense, race),
             "feasible_fraction": None if last is None else last.feasible_fraction,
             "num_reads": figures["num_reads"],
             "best_fraction": figures["best_fraction"],
             "best_objective": figures["best_objective"],
+            "second_best_gap": figures["second_best_gap"],
             "objective_gap": figures["objective_gap"],
         }
-        produced = sorted(set(round_sampler.produced_by)) or [name]
-        extra = {
+        bound = _better(bound, _exact_bound(prob, runners), prob.sense)
+        add_objective_bound(confidence, bound, sense=prob.sense, best=figures["best_objective"])
+        if bound is None:
+            confidence["bound_method"] = None
+            confidence["bound_note"] = bound_note or "no certified bound could be computed"
+        produced = sorted(set(round_sampler.produced_by)) if round_sampler is not None else []
+        produced = produced or [name]
+        extra: dict = {
             "model": {"kind": "constrained", "sense": prob.sense, "name": prob.name,
                       "num_variables": len(variables), "num_constraints": len(prob.cqm.constraints),
-                      "num_bqm_variables": cres.num_bqm_variables},
+                      "num_bqm_variables": bqm0.num_variables if cres is None else cres.num_bqm_variables},
             "penalty_calibration": {
                 "penalty": penalty,
                 "inequality": inequality,
-                "rounds": [{"round": r.round, "weights": {str(k): float(v) for k, v in r.weights.items()},
-                            "feasible_fraction": r.feasible_fraction, "num_reads": r.num_reads,
-                            "best_feasible_objective": r.best_feasible_objective,
-                            "raised": [str(x) for x in r.raised], "seconds": r.seconds} for r in cres.rounds],
+                "rounds": [] if cres is None else [
+                    {"round": r.round, "weights": {str(k): float(v) for k, v in r.weights.items()},
+                     "feasible_fraction": r.feasible_fraction, "num_reads": r.num_reads,
+                     "best_feasible_objective": r.best_feasible_objective,
+                     "raised": [str(x) for x in r.raised], "seconds": r.seconds} for r in cres.rounds],
             },
         }
+        if bound is not None:
+            extra["objective_bound"] = bound
+        if race is not None:
+            extra["race"] = race.summary()
+        backend_info = {} if round_sampler is None else {k: v for k, v in round_sampler.info.items() if k != "timing"}
+        if plan.anneal is None and runners and runners[0].sampleset is not None and not runners[0].abandoned:
+            backend_info = {k: v for k, v in runners[0].sampleset.info.items() if k != "timing"}
         provenance = provenance_record(
-            backend=produced[0] if len(produced) == 1 else "+".join(produced), routed_backend=name,
+            backend=name if plan.anneal is None or race is not None else
+            (produced[0] if len(produced) == 1 else "+".join(produced)), routed_backend=name,
             requested_backend=backend or "auto",
-            routing_reason=decision.reason, fallback_chain=round_sampler.chain, ignored_parameters=ignored,
-            parameters=public_parameters(params), problem_sha256=bqm_sha256(bqm0),
-            backend_info={k: v for k, v in round_sampler.info.items() if k != "timing"}, extra=extra,
-            defaults=defaults)
+            routing_reason=decision.reason, fallback_chain=[] if round_sampler is None else round_sampler.chain,
+            ignored_parameters=ignored, parameters=public_parameters(params), problem_sha256=bqm_sha256(bqm0),
+            backend_info=backend_info, extra=extra, defaults=defaults)
     return Result(candidates=candidates, variables=variables, vartype=vartype, confidence=confidence,
                   provenance=provenance, timing=stages.finish())
