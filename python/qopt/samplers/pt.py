@@ -28,12 +28,14 @@ from qopt.samplers.sa import (
 )
 from qopt.samplers.spec import Param, ParameterSpec, callable_validator
 
-__all__ = ["ReplicaExchangeSampler", "CALIBRATION_SWEEPS", "PLAN_SHARE"]
+__all__ = ["ReplicaExchangeSampler", "CALIBRATION_SWEEPS", "PLAN_SHARE", "TUNE_ROUNDS"]
 
 #: sweeps of the calibration run that sizes a deadline-only run (counted, then discarded).
 CALIBRATION_SWEEPS = 20
 #: share of the time limit the planned sweeps aim at (the limit itself stops the run).
 PLAN_SHARE = 0.9
+#: ladder-tuning rounds when tune_interval is None.
+TUNE_ROUNDS = 10
 
 
 class ReplicaExchangeSampler(dimod.Sampler):
@@ -57,7 +59,8 @@ class ReplicaExchangeSampler(dimod.Sampler):
               doc="(hottest, coldest) inverse temperatures of the ladder (None: from the biases)"),
         Param("tune_fraction", "float", 0.25, minimum=0.0, maximum=0.99,
               doc="share of the sweeps spent tuning the ladder toward uniform swap acceptance (at most 0.99)"),
-        Param("tune_interval", "int", 50, minimum=1, doc="sweeps per ladder-tuning round"),
+        Param("tune_interval", "int", None, minimum=1,
+              doc="sweeps per ladder-tuning round (None: the tuning sweeps / 10, at least 1)"),
         Param("descent_interval", "int", 0, minimum=0,
               doc="sweeps between steepest descents of the coldest replica (0: no descent/perturbation)"),
         Param("perturb_after", "int", 3, minimum=1, doc="non-improving descents before a perturbation"),
@@ -77,7 +80,7 @@ class ReplicaExchangeSampler(dimod.Sampler):
 
     def sample(self, bqm: dimod.BinaryQuadraticModel, *, num_reads: int = 1, num_replicas: int = 16,
                num_sweeps: int | None = None, beta_range: tuple[float, float] | None = None,
-               tune_fraction: float = 0.25, tune_interval: int = 50, descent_interval: int = 0,
+               tune_fraction: float = 0.25, tune_interval: int | None = None, descent_interval: int = 0,
                perturb_after: int = 3, seed: int | None = None, num_threads: int | None = None,
                time_limit: float | None = None, interrupt=None, on_progress=None, **kwargs) -> dimod.SampleSet:
         """Sample from ``bqm`` by replica exchange.
@@ -96,7 +99,8 @@ class ReplicaExchangeSampler(dimod.Sampler):
                 the simulated-annealing rule of :func:`qopt.samplers.sa.default_beta_range`.
             tune_fraction: share of the sweeps (0 to 0.99) spent tuning the ladder; the swap
                 statistics in ``info`` come from the sweeps after it.
-            tune_interval: sweeps per tuning round.
+            tune_interval: sweeps per tuning round (default None: a tenth of the tuning
+                sweeps, at least 1, so the ladder is adjusted 10 times).
             descent_interval: every this many sweeps the coldest replica is copied and
                 descended to a 1-flip local minimum; 0 (default) turns descent and the
                 Breakout-Local-Search-style perturbation off.
@@ -150,9 +154,10 @@ class ReplicaExchangeSampler(dimod.Sampler):
             raise ParameterError("beta_range", f"must have hottest < coldest, was {tuple(beta_range)}")
 
         def run(reads, sweeps, limit, progress=None):
+            interval = p["tune_interval"] or max(1, int(p["tune_fraction"] * sweeps) // TUNE_ROUNDS)
             return _core.replica_exchange(
                 h, row_ptr, col, J, reads, num_replicas, sweeps, hot, cold, seed, threads, p["tune_fraction"],
-                p["tune_interval"], p["descent_interval"], p["perturb_after"], 0, 0, limit, interrupt, progress)
+                interval, p["descent_interval"], p["perturb_after"], 0, 0, limit, interrupt, progress)
 
         calibration = None
         if num_sweeps is None and time_limit is not None:

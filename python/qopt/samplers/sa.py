@@ -47,7 +47,7 @@ CALIBRATION_SWEEPS = 256
 CALIBRATION_SHARE = 0.03
 #: share of the time left after calibration that the planned sweeps fill (the rest is margin
 #: for load, polish and set-up; the time limit itself stops the run if the plan overruns).
-PLAN_SHARE = 0.85
+PLAN_SHARE = 0.9
 #: share of the planned sweeps given to the first (fresh) anneal; restarts share the rest.
 PLAN_FIRST_SHARE = 0.4
 #: restart rounds after the first anneal, when each gets at least PLAN_MIN_SWEEPS sweeps.
