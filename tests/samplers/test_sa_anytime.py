@@ -108,10 +108,9 @@ def test_sa_defaults_leave_a_deadline_run_to_the_sampler():
 
 
 def test_solve_with_a_deadline_uses_the_sampler_plan():
-    bqm = random_bqm(40, 0.2, seed=8)
-    result = qopt.solve(bqm, backend="sa", time_budget=1.0, seed=4, lower_bound=False)
+    bqm = random_bqm(18, 0.3, seed=8)
+    result = qopt.solve(bqm, backend="sa", time_budget=1.0, seed=4, lower_bound=False, presolve=False)
     assert result.provenance["defaults"]["num_reads"]["value"] is None
     plan = result.provenance["backend_info"]["plan"]
-    assert plan["num_reads"] % 16 == 0 and result.timing["sample"] < 1.0 + 0.5
-    reference = SA().sample(bqm, num_reads=64, num_sweeps=5000, seed=1, polish=True)
-    assert result.candidates[0].energy <= reference.first.energy + 1e-9
+    assert plan["num_reads"] % 16 == 0 and result.timing["sample"] < 1.0 + 1.0  # generous margin
+    assert result.candidates[0].energy == pytest.approx(dimod.ExactSolver().sample(bqm).first.energy)

@@ -28,7 +28,7 @@ from qopt.samplers.spec import Param, ParameterSpec, callable_validator, event_v
 
 __all__ = ["SimulatedAnnealingSampler", "ising_csr", "default_beta_range", "states_in_vartype", "INITIAL_STATES_GENERATORS",
            "InitialStatesGenerator", "ACCEPTANCE_CRITERIA", "available_cores", "PLAN_SHARE", "CALIBRATION_SWEEPS",
-           "CALIBRATION_SHARE", "PLAN_FIRST_SHARE", "PLAN_RESTARTS", "PLAN_MIN_SWEEPS", "RESTART_BETA_POSITION",
+           "CALIBRATION_SHARE", "PLAN_FIRST_SHARE", "PLAN_RESTARTS", "PLAN_MIN_SWEEPS", "PLAN_MAX_SWEEPS", "RESTART_BETA_POSITION",
            "RESTART_FLIP_FRACTION", "ELITE_SHARE"]
 
 #: How :class:`dimod.Initialized` fills missing initial states.
@@ -44,7 +44,7 @@ ACCEPTANCE_CRITERIA: tuple[str, ...] = ("Metropolis",)
 #: sweeps of the calibration anneal (one SIMD lane group on one thread; its states are discarded).
 CALIBRATION_SWEEPS = 256
 #: most of the time limit the calibration may take (it stops at its sweep boundary then).
-CALIBRATION_SHARE = 0.03
+CALIBRATION_SHARE = 0.05
 #: share of the time left after calibration that the planned sweeps fill (the rest is margin
 #: for load, polish and set-up; the time limit itself stops the run if the plan overruns).
 PLAN_SHARE = 0.9
@@ -54,6 +54,9 @@ PLAN_FIRST_SHARE = 0.4
 PLAN_RESTARTS = 4
 #: fewest sweeps of a planned anneal or restart.
 PLAN_MIN_SWEEPS = 100
+#: most sweeps of a planned run (its beta schedule is an array of that length): a tiny model
+#: with a long deadline finishes early rather than holding a huge schedule.
+PLAN_MAX_SWEEPS = 1_000_000
 #: where on the (log) beta range a restart's anneal starts: 0 the hot end, 1 the cold end.
 RESTART_BETA_POSITION = 0.65
 #: share of the spins flipped at random when an elite state seeds a restart.
@@ -266,9 +269,9 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             time_limit: seconds of wall clock (default None: no limit). **Given alone** (no
                 ``num_reads``, ``num_sweeps``, ``num_restarts``, ``restart_sweeps``,
                 ``beta_schedule``, ``initial_states``; ``num_sweeps_per_beta`` 1) the sampler
-                plans an anytime run that fills it: a calibration (two short anneals of one
-                SIMD lane group per thread, states discarded) measures the seconds per sweep
-                on this model; the run uses one 16-read lane group (8 on the dense kernel) per
+                plans an anytime run that fills it: a calibration (a call of no sweeps, then
+                a short anneal of one SIMD lane group per thread, states discarded) measures
+                the seconds per sweep on this model; the run uses one 16-read lane group (8 on the dense kernel) per
                 thread, 40% of the planned sweeps in a first anneal and the rest in 4 restart
                 rounds re-sized from the first anneal's measured rate, with ``polish`` on (see
                 :func:`_plan` and the module constants ``PLAN_*``). The plan used is
@@ -430,7 +433,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             # size the restarts from the first anneal's own rate (the machine's load changes), so
             # the rounds fill what is left
             per_sweep = (time.perf_counter_ns() - t1) * 1e-9 / max(1, num_sweeps)
-            restart_sweeps = int(PLAN_SHARE * left() / (num_restarts * per_sweep))
+            restart_sweeps = min(PLAN_MAX_SWEEPS, int(PLAN_SHARE * left() / (num_restarts * per_sweep)))
             if restart_sweeps < PLAN_MIN_SWEEPS:
                 num_restarts = 0
             plan.update({"num_restarts": num_restarts, "restart_sweeps": max(1, restart_sweeps),
@@ -526,12 +529,12 @@ def _is_dense(num_variables: int, nnz: int) -> bool:
 def _plan(anneal, beta_range, *, seed: int, num_threads: int, dense: bool, left) -> dict:
     """The anytime plan: num_reads, num_sweeps, num_restarts, restart_sweeps that fill the time left.
 
-    Two calibration anneals of one SIMD lane group (16 reads, 8 on the dense kernel) per
-    thread, on every thread (so a loaded machine is measured as it is), of :data:`CALIBRATION_SWEEPS` / 4 and :data:`CALIBRATION_SWEEPS` sweeps over the
-    geometric schedule (so hot and cold sweeps are both counted), together at most
-    1.25 :data:`CALIBRATION_SHARE` of the time, measure the seconds per sweep of one group
-    (the difference of the two, so the per-call set-up is not counted); their states are
-    discarded. The run then uses one lane
+    Two calibration calls of one SIMD lane group (16 reads, 8 on the dense kernel) per
+    thread, on every thread (so a loaded machine is measured as it is): one of no sweeps (the
+    per-call cost) and one of :data:`CALIBRATION_SWEEPS` sweeps over the geometric schedule
+    (so hot and cold sweeps are both counted), stopped at :data:`CALIBRATION_SHARE` of the
+    time; the difference over the sweeps done is the seconds per sweep of one group. Their
+    states are discarded. The run then uses one lane
     group per thread (``num_reads = lanes * num_threads``) and ``W`` sweeps per read,
     ``W = PLAN_SHARE * time left / seconds per sweep``: :data:`PLAN_FIRST_SHARE` of ``W``
     for the first anneal and the rest in :data:`PLAN_RESTARTS` restart rounds, or one anneal
@@ -548,13 +551,14 @@ def _plan(anneal, beta_range, *, seed: int, num_threads: int, dense: bool, left)
                            max(1e-6, share * budget), False, None)
         return int(cal["num_sweeps_completed"]), time.perf_counter() - c0
 
-    # two points, so the per-call set-up (float model, fields, energies) is not counted per sweep
-    s1, c1 = timed(CALIBRATION_SWEEPS // 4, CALIBRATION_SHARE / 4)
-    s2, c2 = timed(CALIBRATION_SWEEPS, CALIBRATION_SHARE)
-    done, seconds = s1 + s2, c1 + c2
-    per_sweep = (c2 - c1) / (s2 - s1) if s2 > s1 and c2 > c1 else c2 / max(1, s2)
+    # a call of no sweeps measures the per-call cost (float model, fields, threads, the 5 ms
+    # poll), so only the sweeps of the second call are counted per sweep
+    _, overhead = timed(0, CALIBRATION_SHARE)
+    done, seconds = timed(CALIBRATION_SWEEPS, CALIBRATION_SHARE)
+    per_sweep = max(seconds - overhead, 0.2 * seconds) / done if done else seconds  # noise floor: 20%
+    seconds += overhead
     remaining = left()
-    total = max(1, int(PLAN_SHARE * remaining / per_sweep))
+    total = max(1, min(PLAN_MAX_SWEEPS, int(PLAN_SHARE * remaining / per_sweep)))
     first = int(PLAN_FIRST_SHARE * total)
     per_restart = (total - first) // PLAN_RESTARTS
     if first >= PLAN_MIN_SWEEPS and per_restart >= PLAN_MIN_SWEEPS:
