@@ -9,6 +9,12 @@ read, with float32 local fields, per-read xoshiro128+ streams and an exp-free
 acceptance test; on this project's 2-core benchmark machine it makes about 10x the
 spin-flip attempts per second of dwave-samplers 1.8 at equal sweeps (see
 ``benchmarks/README.md``). Energies are recomputed exactly in double precision.
+
+Anytime use: given only a ``time_limit`` the sampler calibrates its sweep cost on the model
+and plans reads (one 16-read SIMD lane group per core), sweeps and restart rounds seeded
+from an elite pool to fill the limit, reporting the incumbent through ``on_progress``; the
+plan is returned in ``info["plan"]`` and, passed back, reproduces the run
+(``benchmarks/FRONTIER.md`` compares it with other heuristics at equal wall time).
 """
 from __future__ import annotations
 
