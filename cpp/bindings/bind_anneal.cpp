@@ -12,6 +12,7 @@
 
 #include "bindings.hpp"
 #include "gil.hpp"
+#include "interruptible.hpp"
 #include "qopt/anneal.hpp"
 
 namespace py = pybind11;
@@ -77,70 +78,6 @@ class ProgressRelay {
   std::exception_ptr error_;  // touched with the GIL held only
 };
 
-// Run fn() on a worker thread with the GIL released, polling every 5 ms from the
-// calling thread for Python signals (Ctrl-C) and for `event.is_set()` (any object
-// with an is_set() method, e.g. threading.Event; None for none). Either sets
-// `interrupt`, which the kernel honours between sweeps. A pending KeyboardInterrupt
-// is cleared; the return value says whether a signal was seen. on_poll (may be empty)
-// runs at each poll with the GIL held; it may set `interrupt`.
-template <class Fn>
-bool run_interruptible(Fn&& fn, std::atomic<bool>& interrupt, const py::object& event,
-                       const std::function<void()>& on_poll = {}) {
-  std::atomic<bool> done{false};
-  std::exception_ptr error;
-  bool signalled = false;
-  {
-    release_gil release;
-    std::thread th([&]() {
-      try {
-        fn();
-      } catch (...) {
-        error = std::current_exception();
-      }
-      done.store(true);
-    });
-    // Joins the worker however this scope is left. At interpreter shutdown a daemon thread
-    // that asks for the GIL is ended by a forced unwind; destroying a joinable std::thread
-    // there would call std::terminate, so stop the kernel and join instead.
-    struct Joiner {
-      std::thread& t;
-      std::atomic<bool>& stop;
-      std::atomic<bool>& finished;
-      ~Joiner() {
-        if (!t.joinable()) return;
-        if (!finished.load()) stop.store(true);
-        t.join();
-      }
-    } joiner{th, interrupt, done};
-    while (!done.load()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      if (done.load() || interrupt.load()) continue;
-      if (interpreter_finalizing()) {  // never ask a finalising interpreter for the GIL
-        interrupt.store(true);
-        th.join();
-        park_forever();
-      }
-      py::gil_scoped_acquire acquire;
-      if (PyErr_CheckSignals() != 0) {
-        PyErr_Clear();
-        signalled = true;
-        interrupt.store(true);
-      } else if (!event.is_none()) {
-        bool set = false;
-        try {
-          set = event.attr("is_set")().cast<bool>();
-        } catch (py::error_already_set&) {
-          set = true;  // a broken event stops the run rather than hanging it
-        }
-        if (set) interrupt.store(true);
-      }
-      if (on_poll) on_poll();
-    }
-  }
-  if (error) std::rethrow_exception(error);
-  return signalled;
-}
-
 void bind_anneal(py::module_& m) {
   m.def(
       "simulated_annealing",
@@ -196,19 +133,9 @@ void bind_anneal(py::module_& m) {
           relay.forward(interrupt);  // the final report
           relay.rethrow();
         }
-        py::object st = states, en = energies;
-        if (stats.num_started < num_reads) {
-          py::slice keep(0, static_cast<py::ssize_t>(stats.num_started), 1);
-          st = states[keep];
-          en = energies[keep];
-        }
         py::dict info;
-        info["num_sweeps_completed"] = stats.sweeps_done_min;
-        info["stopped_early"] = stats.stopped_early;
-        info["interrupted"] = stats.interrupted;
-        info["sigint"] = sigint;
         info["kernel"] = stats.dense ? "dense" : "sparse";
-        return py::make_tuple(st, en, info);
+        return started_rows(states, energies, num_reads, stats, sigint, info);
       },
       py::arg("h"), py::arg("row_ptr"), py::arg("col"), py::arg("J"), py::arg("betas"), py::arg("num_reads"),
       py::arg("seed"), py::arg("num_threads") = 1, py::arg("initial_states") = py::none(),

@@ -22,5 +22,6 @@ IsingCSR make_csr(const f64& h, const i32& row_ptr, const i32& col, const f64& J
 void bind_anneal(pybind11::module_& m);
 void bind_descent(pybind11::module_& m);
 void bind_presolve(pybind11::module_& m);
+void bind_pt(pybind11::module_& m);
 void bind_statevector(pybind11::module_& m);
 }  // namespace qopt::bindings

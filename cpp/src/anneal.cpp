@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "qopt/descent.hpp"
+#include "run_control.hpp"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -93,13 +94,9 @@ struct Prepared {
   std::vector<float> beta2;      // per sweep: beta * scale * log2(e)
 };
 
-// Run control shared by the workers.
-struct Control {
+// Run control shared by the workers (the stop rule: deadline and interrupt).
+struct Control : detail::StopRule {
   const AnnealOptions* opt = nullptr;
-  bool timed = false;
-  Clock::time_point deadline;
-  std::atomic<bool> stopped{false};
-  std::atomic<bool> interrupted{false};
 
   // Progress (see anneal.hpp): report is true when opt->progress is set.
   bool report = false;
@@ -140,19 +137,6 @@ struct Control {
       error = std::current_exception();
       stopped.store(true);
     }
-  }
-  bool should_stop() {
-    if (stopped.load(std::memory_order_relaxed)) return true;
-    if (opt->interrupt && opt->interrupt->load(std::memory_order_relaxed)) {
-      interrupted.store(true);
-      stopped.store(true);
-      return true;
-    }
-    if (timed && Clock::now() >= deadline) {
-      stopped.store(true);
-      return true;
-    }
-    return false;
   }
 };
 
@@ -440,8 +424,7 @@ AnnealStats simulated_annealing(const IsingCSR& m, const AnnealOptions& opt, spi
 
   Control ctl;
   ctl.opt = &opt;
-  ctl.timed = opt.time_limit > 0.0;
-  ctl.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.time_limit));
+  ctl.arm(opt.time_limit, opt.interrupt);
   ctl.report = static_cast<bool>(opt.progress);
   ctl.start = start;
   ctl.interval_ns = static_cast<std::int64_t>(std::min(opt.progress_interval, 1e9) * 1e9);
@@ -483,14 +466,7 @@ AnnealStats simulated_annealing(const IsingCSR& m, const AnnealOptions& opt, spi
     }
   };
 
-  const int threads = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(opt.num_threads, num_units)));
-  if (threads == 1) {
-    worker();
-  } else {
-    std::vector<std::thread> pool;
-    for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
-    for (auto& th : pool) th.join();
-  }
+  detail::run_on_threads(opt.num_threads, num_units, worker);
   std::int64_t started_units = 0;
   std::int64_t min_sweeps = opt.num_sweeps;
   while (started_units < num_units && unit_sweeps[static_cast<std::size_t>(started_units)] >= 0) {

@@ -38,10 +38,12 @@ def test_sa_defaults_rule():
     small = sa_defaults({}, 100, 300, None)
     assert small["num_reads"]["value"] == SA_DEFAULT_NUM_READS == 64
     assert small["num_sweeps"]["value"] == SA_DEFAULT_NUM_SWEEPS == 1000
-    # a generous deadline changes nothing; a tight one cuts the reads, never below 16
-    assert sa_defaults({}, 100, 300, 600.0) == small
+    # for a run of fixed size (here: no restarts), a generous deadline changes nothing; a tight
+    # one cuts the reads, never below 16 (with only a deadline the sampler plans the run)
+    fixed = {"num_restarts": 0}
+    assert sa_defaults(fixed, 100, 300, 600.0) == small
     n, m = 1000, 10000
-    tight = sa_defaults({}, n, m, 0.2)
+    tight = sa_defaults(fixed, n, m, 0.2)
     reads = tight["num_reads"]["value"]
     assert SA_MIN_NUM_READS <= reads < SA_DEFAULT_NUM_READS
     assert sa_seconds(reads, tight["num_sweeps"]["value"], n, m) <= 0.1 + sa_seconds(1, 1000, n, m)

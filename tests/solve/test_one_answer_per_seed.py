@@ -90,12 +90,14 @@ def test_a_model_built_in_another_order_gives_the_same_candidates(tmp_path):
 
 
 def test_a_deadline_that_does_not_bind_changes_nothing(tmp_path, server):
-    """An explicit backend with a generous gRPC deadline: the same candidates as without one."""
+    """An explicit backend with a generous gRPC deadline: the same candidates as without one,
+    for a run of fixed size (num_restarts given; with a deadline alone the sampler plans a run
+    that fills it, see qopt.solve.parameters.sa_defaults)."""
     path = _tsplib_file(tmp_path / "rand6.tsp", 6, seed=4)
     problem = load_model(str(path), format="tsplib")
-    here = qopt.solve(problem, backend="sa", seed=2)
+    here = qopt.solve(problem, backend="sa", seed=2, num_restarts=0)
     with Client(server.address) as client:
-        remote = client.solve(to_lp(problem), backend="sa", seed=2, timeout=60)
+        remote = client.solve(to_lp(problem), backend="sa", seed=2, timeout=60, num_restarts=0)
     assert remote.provenance["backend_info"]["stopped_early"] is False  # the deadline did not bind
     assert _key(here.candidates) == _key(remote.candidates)
     # the same defaults, but for the wall-clock stop that stands in for a missing deadline

@@ -40,6 +40,7 @@ CUSTOM_PREFIX = "custom:"
 # name -> (module, class name, one-line description)
 BACKENDS: dict[str, tuple[str, str, str]] = {
     "sa": ("qopt.samplers.sa", "SimulatedAnnealingSampler", "C++ simulated annealing (qopt core)"),
+    "pt": ("qopt.samplers.pt", "ReplicaExchangeSampler", "C++ replica exchange / parallel tempering (qopt core)"),
     "steepest": ("qopt.samplers.steepest", "SteepestDescentSampler", "C++ steepest descent (qopt core)"),
     "exact": ("qopt.samplers.exact", "ExactSampler", "brute-force enumeration (small models)"),
     "qaoa": ("qopt.samplers.qaoa", "QAOASampler", "QAOA on Qiskit / qiskit-aer with the C++ statevector engine"),

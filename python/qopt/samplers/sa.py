@@ -9,10 +9,17 @@ read, with float32 local fields, per-read xoshiro128+ streams and an exp-free
 acceptance test; on this project's 2-core benchmark machine it makes about 10x the
 spin-flip attempts per second of dwave-samplers 1.8 at equal sweeps (see
 ``benchmarks/README.md``). Energies are recomputed exactly in double precision.
+
+Anytime use: given only a ``time_limit`` the sampler calibrates its sweep cost on the model
+and plans reads (one 16-read SIMD lane group per core), sweeps and restart rounds seeded
+from an elite pool to fill the limit, reporting the incumbent through ``on_progress``; the
+plan is returned in ``info["plan"]`` and, passed back, reproduces the run
+(``benchmarks/FRONTIER.md`` compares it with other heuristics at equal wall time).
 """
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from typing import Literal
@@ -25,8 +32,10 @@ from qopt import _core
 from qopt.errors import ParameterError
 from qopt.samplers.spec import Param, ParameterSpec, callable_validator, event_validator
 
-__all__ = ["SimulatedAnnealingSampler", "ising_csr", "default_beta_range", "INITIAL_STATES_GENERATORS",
-           "InitialStatesGenerator", "ACCEPTANCE_CRITERIA"]
+__all__ = ["SimulatedAnnealingSampler", "ising_csr", "default_beta_range", "states_in_vartype", "INITIAL_STATES_GENERATORS",
+           "InitialStatesGenerator", "ACCEPTANCE_CRITERIA", "available_cores", "PLAN_SHARE", "CALIBRATION_SWEEPS",
+           "CALIBRATION_SHARE", "PLAN_FIRST_SHARE", "PLAN_RESTARTS", "PLAN_MIN_SWEEPS", "PLAN_MAX_SWEEPS", "RESTART_BETA_POSITION",
+           "RESTART_FLIP_FRACTION", "ELITE_SHARE"]
 
 #: How :class:`dimod.Initialized` fills missing initial states.
 #: dimod.Initialized's ways to fill missing initial states.
@@ -35,6 +44,39 @@ INITIAL_STATES_GENERATORS: tuple[InitialStatesGenerator, ...] = ("none", "tile",
 
 #: The proposal acceptance criteria the kernel implements (dwave-samplers also has "Gibbs").
 ACCEPTANCE_CRITERIA: tuple[str, ...] = ("Metropolis",)
+
+# The anytime plan (a time_limit and no num_reads / num_sweeps / restarts given): see
+# SimulatedAnnealingSampler.sample. Each constant is used there only.
+#: sweeps of the calibration anneal (one SIMD lane group on one thread; its states are discarded).
+CALIBRATION_SWEEPS = 256
+#: most of the time limit the calibration may take (it stops at its sweep boundary then).
+CALIBRATION_SHARE = 0.05
+#: share of the time left after calibration that the planned sweeps fill (the rest is margin
+#: for load, polish and set-up; the time limit itself stops the run if the plan overruns).
+PLAN_SHARE = 0.9
+#: share of the planned sweeps given to the first (fresh) anneal; restarts share the rest.
+PLAN_FIRST_SHARE = 0.4
+#: restart rounds after the first anneal, when each gets at least PLAN_MIN_SWEEPS sweeps.
+PLAN_RESTARTS = 4
+#: fewest sweeps of a planned anneal or restart.
+PLAN_MIN_SWEEPS = 100
+#: most sweeps of a planned run (its beta schedule is an array of that length): a tiny model
+#: with a long deadline finishes early rather than holding a huge schedule.
+PLAN_MAX_SWEEPS = 1_000_000
+#: where on the (log) beta range a restart's anneal starts: 0 the hot end, 1 the cold end.
+RESTART_BETA_POSITION = 0.65
+#: share of the spins flipped at random when an elite state seeds a restart.
+RESTART_FLIP_FRACTION = 0.05
+#: share of the reads' count kept as the elite pool that seeds restarts (at least 1 state).
+ELITE_SHARE = 0.25
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def ising_csr(bqm: dimod.BinaryQuadraticModel):
@@ -71,6 +113,16 @@ def ising_csr(bqm: dimod.BinaryQuadraticModel):
     col = np.ascontiguousarray(mat.indices, dtype=np.int32)
     J = np.ascontiguousarray(mat.data, dtype=np.float64)
     return h, row_ptr, col, J, offset
+
+
+def states_in_vartype(states: np.ndarray, vartype, *, sigint: bool, method: str) -> np.ndarray:
+    """A kernel's int8 spin states (values +-1) in ``vartype`` (BINARY: 0/1), with the
+    RuntimeWarning a run interrupted by Ctrl-C (``sigint``) gets; ``method`` names the run."""
+    if sigint:
+        warnings.warn(f"{method} interrupted (SIGINT): returning the states reached", RuntimeWarning, stacklevel=3)
+    if vartype is dimod.BINARY:
+        return ((states + 1) // 2).astype(np.int8)
+    return states
 
 
 def default_beta_range(h: np.ndarray, row_ptr: np.ndarray, J: np.ndarray) -> tuple[float, float]:
@@ -148,13 +200,22 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
               doc="a callable of no arguments, polled every 5 ms; True stops the run (dwave-samplers' meaning)"),
         Param("seed", "int", None, minimum=0, maximum=2**64 - 1,
               doc="64-bit seed (None: drawn, reported in info); results do not depend on num_threads"),
-        Param("num_threads", "int", 1, minimum=1, maximum=1024, doc="worker threads (the GIL is released)"),
+        Param("num_threads", "int", None, minimum=1, maximum=1024,
+              doc="worker threads (None: the cores available; the GIL is released); results do not depend on it"),
         Param("initial_states", "object", None, doc="samples-like, one state per read, in the BQM's vartype"),
         Param("initial_states_generator", "str", "random", choices=INITIAL_STATES_GENERATORS,
               doc="how missing initial states are filled (dimod.Initialized)"),
         Param("time_limit", "float", None, minimum=0.0, exclusive_minimum=True, maximum=1e9, unit="s",
-              doc="wall-clock limit; reads stop at the next sweep boundary (None: no limit)"),
-        Param("polish", "bool", False, doc="finish every read by steepest descent (1-flip local minima)"),
+              doc="wall-clock limit; reads stop at the next sweep boundary (None: no limit). Alone (no "
+                  "num_reads, num_sweeps, num_restarts, restart_sweeps): the sampler plans the run to fill it"),
+        Param("polish", "bool", None,
+              doc="finish every read by steepest descent (1-flip local minima); None: True in a planned run, "
+                  "else False"),
+        Param("num_restarts", "int", None, minimum=0,
+              doc="restart rounds after the first anneal, each re-annealing perturbed elite states from a lower "
+                  "temperature (None: 0, or planned with time_limit)"),
+        Param("restart_sweeps", "int", None, minimum=1,
+              doc="sweeps of each restart round (None: num_sweeps // 4, or planned with time_limit)"),
         Param("interrupt", "object", None, wire=False, validator=event_validator("interrupt"),
               doc="an object with is_set() (threading.Event), polled every 5 ms"),
         Param("on_progress", "object", None, wire=False, validator=callable_validator("on_progress"),
@@ -168,9 +229,10 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
 
     def sample(self, bqm: dimod.BinaryQuadraticModel, *, num_reads: int | None = None, num_sweeps: int | None = None,
                beta_range: tuple[float, float] | None = None, beta_schedule_type: str = "geometric",
-               seed: int | None = None, num_threads: int = 1, initial_states=None,
+               seed: int | None = None, num_threads: int | None = None, initial_states=None,
                initial_states_generator: InitialStatesGenerator = "random", time_limit: float | None = None,
-               polish: bool = False, interrupt=None, beta_schedule=None, num_sweeps_per_beta: int = 1,
+               polish: bool | None = None, num_restarts: int | None = None, restart_sweeps: int | None = None,
+               interrupt=None, beta_schedule=None, num_sweeps_per_beta: int = 1,
                randomize_order: bool = False, proposal_acceptance_criteria: str = "Metropolis",
                interrupt_function=None, on_progress=None, **kwargs) -> dimod.SampleSet:
         """Sample from ``bqm`` by simulated annealing.
@@ -206,10 +268,23 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 the run and is re-raised.
             seed: 64-bit seed; drawn at random when None and reported in ``info["seed"]``.
                 The same seed gives the same samples whatever ``num_threads``.
-            num_threads: worker threads (reads are spread over them; the GIL is released).
+            num_threads: worker threads (default None: the cores available, see
+                :func:`available_cores`; reads are spread over them; the GIL is released).
             initial_states: samples-like, one state per read, in the BQM's vartype.
             initial_states_generator: how to fill missing initial states (dimod.Initialized).
-            time_limit: seconds of wall clock (default None: no limit). Reads start in
+            time_limit: seconds of wall clock (default None: no limit). **Given alone** (no
+                ``num_reads``, ``num_sweeps``, ``num_restarts``, ``restart_sweeps``,
+                ``beta_schedule``, ``initial_states``; ``num_sweeps_per_beta`` 1) the sampler
+                plans an anytime run that fills it: a calibration (a call of no sweeps, then
+                a short anneal of one SIMD lane group per thread, states discarded) measures
+                the seconds per sweep on this model; the run uses one 16-read lane group (8 on the dense kernel) per
+                thread, 40% of the planned sweeps in a first anneal and the rest in 4 restart
+                rounds re-sized from the first anneal's measured rate, with ``polish`` on (see
+                :func:`_plan` and the module constants ``PLAN_*``). The plan used is
+                ``info["plan"]``; passing its ``num_reads``, ``num_sweeps``, ``num_restarts``,
+                ``restart_sweeps`` and ``polish`` back with the same seed gives the same
+                samples on any machine and thread count (a planned run itself depends on the
+                machine's speed and load, through the calibration). Otherwise: reads start in
                 index order, in groups of 16 (8 for dense models) per thread; when the
                 limit passes, running reads stop at the next sweep boundary and reads not
                 yet started are dropped, so the sample set can hold fewer than
@@ -226,7 +301,19 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 another thread (a hybrid race, a cancelled service job) stop the sampler.
             polish: if True, every read is finished by steepest descent in C++ (flip the
                 spin with the most negative energy change until none is negative), so each
-                returned state is a 1-flip local minimum. Default False.
+                returned state is a 1-flip local minimum. Default None: True in a planned run
+                (``time_limit`` alone), else False.
+            num_restarts: restart rounds after the first anneal (default None: 0, or planned).
+                Each round starts every read from one of the ``max(1, num_reads // 4)``
+                lowest-energy distinct states seen so far (the elite pool, read ``r`` from
+                elite ``r mod P``) with 5% of its spins flipped at random, and re-anneals it
+                over ``restart_sweeps`` sweeps from a lower temperature (65% of the way along
+                the log beta range) to the cold end, in the spirit of iterated annealing /
+                elite-pool restarts (Lourenco, Martin & Stuetzle, "Iterated local search",
+                2003). Rounds stop at ``time_limit``. The sample set then holds the
+                ``num_reads`` lowest-energy states of all rounds (duplicates kept).
+            restart_sweeps: sweeps of each restart round (default None: ``num_sweeps // 4``,
+                or planned).
             on_progress: None (default) or a callable receiving ``{"event": "best",
                 "energy": e, "branch": "sa", "backend": "sa", "sweep": k, "elapsed": t}``
                 each time the lowest energy of any read's state improves: the kernel looks
@@ -242,7 +329,11 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             (recomputed in double precision); ``info`` holds ``seed``, ``beta_range``,
             ``beta_schedule_type``, ``num_sweeps``, ``num_sweeps_per_beta``, ``num_sweeps_completed``,
             ``stopped_early``, ``interrupted``, ``polish``, ``kernel`` (``"sparse"`` or
-            ``"dense"``) and ``timing`` (``preprocessing_ns``, ``sampling_ns``,
+            ``"dense"``), ``num_threads``; with restarts ``num_restarts``, ``restart_sweeps``,
+            ``num_restarts_completed``; in a planned run ``plan`` (``num_reads``,
+            ``num_sweeps``, ``num_restarts``, ``restart_sweeps``, ``polish``, ``num_threads``,
+            ``calibration``, ``seconds_planned``, ``seconds_left``,
+            ``first_anneal_seconds_per_sweep``); and ``timing`` (``preprocessing_ns``, ``sampling_ns``,
             ``postprocessing_ns``, in nanoseconds).
 
         Raises:
@@ -272,6 +363,12 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         num_reads = spec.check("num_reads", num_reads)
         on_progress = spec.check("on_progress", on_progress)
         polish = spec.check("polish", polish)
+        num_restarts = spec.check("num_restarts", num_restarts)
+        restart_sweeps = spec.check("restart_sweeps", restart_sweeps)
+        # anytime: a deadline and nothing that sizes the run -> the sampler plans it to fill the deadline
+        planned = (time_limit is not None and num_reads is None and not num_sweeps_given and custom is None
+                   and initial_states is None and num_restarts is None and restart_sweeps is None
+                   and per_beta == 1)
         beta_range = spec.check("beta_range", beta_range)
         initial_states_generator = spec.check("initial_states_generator", initial_states_generator)
         if initial_states is None and initial_states_generator == "random":
@@ -311,22 +408,55 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             init_ss = parsed.initial_states.change_vartype(dimod.SPIN, inplace=False)
             init = np.ascontiguousarray(
                 init_ss.record.sample[:, [init_ss.variables.index(v) for v in variables]], dtype=np.int8)
+        threads = available_cores() if num_threads is None else num_threads
+
+        def anneal(run_betas, reads, run_seed, init_states, limit, run_polish, progress):
+            return _core.simulated_annealing(
+                h, row_ptr, col, J, run_betas, reads, run_seed, threads, init_states, limit, bool(run_polish),
+                "auto", 0.65, interrupt, progress)
+
+        def left() -> float:  # seconds of the time limit not yet used (counted from this call's start)
+            return 0.0 if time_limit is None else max(1e-6, time_limit - (time.perf_counter_ns() - t0) * 1e-9)
+
+        plan = None
+        if planned:
+            plan = _plan(anneal, beta_range, seed=seed, num_threads=threads,
+                         dense=_is_dense(len(variables), len(col)), left=left)
+            num_reads, num_sweeps = plan["num_reads"], plan["num_sweeps"]
+            num_restarts, restart_sweeps = plan["num_restarts"], plan["restart_sweeps"]
+            betas = _beta_schedule(beta_range, num_sweeps, beta_schedule_type)
+        num_restarts = 0 if num_restarts is None else num_restarts
+        if restart_sweeps is None:
+            restart_sweeps = max(1, num_sweeps // 4)
+        polish = planned if polish is None else polish
+        relay = None if on_progress is None else _improving(on_progress)
         t1 = time.perf_counter_ns()
         # the limit counts from this call's start: set-up time comes out of it
-        kernel_limit = 0.0 if time_limit is None else max(1e-6, time_limit - (t1 - t0) * 1e-9)
-        progress = None if on_progress is None else _progress_relay(on_progress, offset, (t1 - t0) * 1e-9)
-        states, energies, kinfo = _core.simulated_annealing(
-            h, row_ptr, col, J, betas, num_reads, seed, num_threads, init, kernel_limit, bool(polish),
-            "auto", 0.65, interrupt, progress)
+        kernel_limit = 0.0 if time_limit is None else left()
+        progress = None if relay is None else _progress_relay(relay, offset, (t1 - t0) * 1e-9)
+        states, energies, kinfo = anneal(betas, num_reads, seed, init, kernel_limit, polish, progress)
+        if plan is not None and num_restarts:
+            # size the restarts from the first anneal's own rate (the machine's load changes), so
+            # the rounds fill what is left
+            per_sweep = (time.perf_counter_ns() - t1) * 1e-9 / max(1, num_sweeps)
+            restart_sweeps = min(PLAN_MAX_SWEEPS, int(PLAN_SHARE * left() / (num_restarts * per_sweep)))
+            if restart_sweeps < PLAN_MIN_SWEEPS:
+                num_restarts = 0
+            plan.update({"num_restarts": num_restarts, "restart_sweeps": max(1, restart_sweeps),
+                         "first_anneal_seconds_per_sweep": per_sweep})
+            restart_sweeps = max(1, restart_sweeps)
+        restarts_done = 0
+        if num_restarts and not (kinfo["stopped_early"] or kinfo["sigint"]):
+            rbetas = _beta_schedule(_restart_range(beta_range, beta_schedule_type), restart_sweeps,
+                                    beta_schedule_type)
+            states, energies, restarts_done, kinfo = _restart_rounds(
+                anneal, states, energies, kinfo, betas=rbetas, num_restarts=num_restarts, seed=seed,
+                polish=polish, left=left if time_limit is not None else None, relay=relay, offset=offset, t0=t0)
         t2 = time.perf_counter_ns()
         if isinstance(interrupt, _InterruptFunction) and interrupt.error is not None:
             raise interrupt.error
         energies = energies + offset
-        if kinfo["sigint"]:
-            warnings.warn("simulated annealing interrupted (SIGINT): returning the states reached",
-                          RuntimeWarning, stacklevel=2)
-        if bqm.vartype is dimod.BINARY:
-            states = ((states + 1) // 2).astype(np.int8)
+        states = states_in_vartype(states, bqm.vartype, sigint=kinfo["sigint"], method="simulated annealing")
         info = {
             "seed": seed,
             "beta_range": [float(beta_range[0]), float(beta_range[1])],
@@ -338,7 +468,13 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             "interrupted": bool(kinfo["interrupted"]),
             "polish": bool(polish),
             "kernel": kinfo["kernel"],
+            "num_threads": threads,
         }
+        if num_restarts or plan is not None:
+            info.update({"num_restarts": num_restarts, "restart_sweeps": restart_sweeps,
+                         "num_restarts_completed": restarts_done})
+        if plan is not None:
+            info["plan"] = plan
         ss = dimod.SampleSet.from_samples((states, variables), vartype=bqm.vartype, energy=energies, info=info,
                                           sort_labels=False)
         t3 = time.perf_counter_ns()
@@ -389,6 +525,131 @@ class _InterruptFunction:
             self.error = exc
             return True
 
+
+
+def _is_dense(num_variables: int, nnz: int) -> bool:
+    """Whether the kernel's "auto" choice is its dense kernel (8 lanes) for this size (anneal.cpp's rule)."""
+    return 0 < num_variables <= 8192 and nnz >= 0.65 * num_variables * num_variables
+
+
+def _plan(anneal, beta_range, *, seed: int, num_threads: int, dense: bool, left) -> dict:
+    """The anytime plan: num_reads, num_sweeps, num_restarts, restart_sweeps that fill the time left.
+
+    Two calibration calls of one SIMD lane group (16 reads, 8 on the dense kernel) per
+    thread, on every thread (so a loaded machine is measured as it is): one of no sweeps (the
+    per-call cost) and one of :data:`CALIBRATION_SWEEPS` sweeps over the geometric schedule
+    (so hot and cold sweeps are both counted), stopped at :data:`CALIBRATION_SHARE` of the
+    time; the difference over the sweeps done is the seconds per sweep of one group. Their
+    states are discarded. The run then uses one lane
+    group per thread (``num_reads = lanes * num_threads``) and ``W`` sweeps per read,
+    ``W = PLAN_SHARE * time left / seconds per sweep``: :data:`PLAN_FIRST_SHARE` of ``W``
+    for the first anneal and the rest in :data:`PLAN_RESTARTS` restart rounds, or one anneal
+    of ``W`` sweeps when a round would get fewer than :data:`PLAN_MIN_SWEEPS`. After the
+    first anneal the sampler re-sizes the restart rounds from that anneal's measured rate
+    (``plan["restart_sweeps"]``, ``plan["first_anneal_seconds_per_sweep"]``).
+    """
+    lanes = 8 if dense else 16
+    budget = left()
+
+    def timed(sweeps: int, share: float) -> tuple[int, float]:
+        c0 = time.perf_counter()
+        _, _, cal = anneal(_beta_schedule(beta_range, sweeps, "geometric"), lanes * num_threads, seed, None,
+                           max(1e-6, share * budget), False, None)
+        return int(cal["num_sweeps_completed"]), time.perf_counter() - c0
+
+    # a call of no sweeps measures the per-call cost (float model, fields, threads, the 5 ms
+    # poll), so only the sweeps of the second call are counted per sweep
+    _, overhead = timed(0, CALIBRATION_SHARE)
+    done, seconds = timed(CALIBRATION_SWEEPS, CALIBRATION_SHARE)
+    per_sweep = max(seconds - overhead, 0.2 * seconds) / done if done else seconds  # noise floor: 20%
+    seconds += overhead
+    remaining = left()
+    total = max(1, min(PLAN_MAX_SWEEPS, int(PLAN_SHARE * remaining / per_sweep)))
+    first = int(PLAN_FIRST_SHARE * total)
+    per_restart = (total - first) // PLAN_RESTARTS
+    if first >= PLAN_MIN_SWEEPS and per_restart >= PLAN_MIN_SWEEPS:
+        restarts = PLAN_RESTARTS
+    else:
+        first, restarts, per_restart = total, 0, max(1, total // 4)
+    return {"num_reads": lanes * num_threads, "num_sweeps": first, "num_restarts": restarts,
+            "restart_sweeps": per_restart, "polish": True, "num_threads": num_threads,
+            "calibration": {"num_reads": lanes * num_threads, "num_sweeps": done, "seconds": seconds,
+                            "seconds_per_sweep": per_sweep},
+            "seconds_planned": PLAN_SHARE * remaining, "seconds_left": remaining}
+
+
+def _restart_range(beta_range, kind: str) -> tuple[float, float]:
+    """(start, cold) of a restart's anneal: :data:`RESTART_BETA_POSITION` along ``beta_range``
+    (log scale for a geometric schedule, linear otherwise) to its cold end."""
+    hot, cold = float(beta_range[0]), float(beta_range[1])
+    if kind == "linear" or hot <= 0.0:
+        return hot + RESTART_BETA_POSITION * (cold - hot), cold
+    return hot * (cold / hot) ** RESTART_BETA_POSITION, cold
+
+
+def _elite(states: np.ndarray, energies: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``keep`` lowest-energy distinct rows of ``states`` (ties: first seen), with their energies."""
+    _, first = np.unique(states, axis=0, return_index=True)
+    first = np.sort(first)
+    order = first[np.argsort(energies[first], kind="stable")][:keep]
+    return states[order], energies[order]
+
+
+def _restart_rounds(anneal, states, energies, kinfo, *, betas, num_restarts: int, seed: int, polish: bool,
+                    left, relay, offset: float, t0: int):
+    """Restart rounds seeded from an elite pool (see SimulatedAnnealingSampler.sample).
+
+    Round k (1..num_restarts): every read starts from elite state ``r mod P`` (the pool holds
+    the ``P = max(1, ELITE_SHARE * num_reads)`` best distinct states seen so far) with
+    :data:`RESTART_FLIP_FRACTION` of its spins flipped (numpy's generator seeded by
+    ``(seed, k)``), and is annealed over ``betas`` (from a lower temperature than the first
+    anneal) with kernel seed ``seed + k * 0x9E3779B97F4A7C15 mod 2**64``. A round is skipped
+    when no time is left; a round the time limit or an interrupt stops is the last.
+
+    Returns:
+        ``(states, energies, rounds_done, kinfo)``: the ``num_reads`` lowest-energy states of
+        all rounds (duplicates kept), and the first anneal's kernel info with ``stopped_early``,
+        ``interrupted`` and ``sigint`` of any round.
+    """
+    reads = states.shape[0]
+    keep = max(1, int(ELITE_SHARE * reads))
+    seen_states, seen_energies = [states], [energies]
+    pool, pool_e = _elite(states, energies, keep)
+    kinfo = dict(kinfo)
+    done = 0
+    for k in range(1, num_restarts + 1):
+        if left is not None and left() <= 1e-3:
+            break
+        rng = np.random.default_rng([seed, k])
+        init = pool[np.arange(reads) % len(pool)].copy()
+        init[rng.random(init.shape) < RESTART_FLIP_FRACTION] *= -1
+        limit = 0.0 if left is None else left()
+        progress = None if relay is None else _progress_relay(relay, offset, (time.perf_counter_ns() - t0) * 1e-9)
+        st, en, ki = anneal(betas, reads, (seed + k * 0x9E3779B97F4A7C15) % 2**64, np.ascontiguousarray(init),
+                            limit, polish, progress)
+        done += 1
+        seen_states.append(st)
+        seen_energies.append(en)
+        pool, pool_e = _elite(np.concatenate([pool, st]), np.concatenate([pool_e, en]), keep)
+        for flag in ("stopped_early", "interrupted", "sigint"):
+            kinfo[flag] = bool(kinfo[flag] or ki[flag])
+        if ki["stopped_early"] or ki["sigint"]:
+            break
+    all_states, all_energies = np.concatenate(seen_states), np.concatenate(seen_energies)
+    order = np.argsort(all_energies, kind="stable")[:reads]
+    return all_states[order], all_energies[order], done, kinfo
+
+
+def _improving(on_progress):
+    """``on_progress`` called only with events whose energy is below every earlier one."""
+    best = math.inf
+
+    def relay(event: dict) -> None:
+        nonlocal best
+        if event["energy"] < best:
+            best = event["energy"]
+            on_progress(event)
+    return relay
 
 def _progress_relay(on_progress, offset: float, setup: float):
     """The kernel's ``progress(sweep, ising_energy, elapsed)`` as ``on_progress`` events in

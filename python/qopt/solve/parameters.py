@@ -11,7 +11,7 @@ from qopt.samplers.spec import ParameterSpec
 
 __all__ = ["INTERNAL_PARAMETERS", "public_parameters", "resolve_parameters", "sa_defaults", "sa_seconds",
            "SA_DEFAULT_NUM_READS", "SA_MIN_NUM_READS", "SA_DEFAULT_NUM_SWEEPS", "SA_MIN_NUM_SWEEPS",
-           "SA_DEFAULT_SECONDS", "SA_DEADLINE_SHARE", "SA_VISITS_PER_SECOND"]
+           "SA_DEFAULT_SECONDS", "SA_DEADLINE_SHARE", "SA_VISITS_PER_SECOND", "SA_RUN_SIZE_PARAMETERS"]
 
 #: Parameters the pipeline itself supplies (from ``cancel`` and ``on_progress``), never the caller.
 INTERNAL_PARAMETERS = frozenset({"interrupt", "on_progress"})
@@ -45,14 +45,24 @@ def sa_defaults(params: Mapping, num_variables: int, num_interactions: int,
                 time_budget: float | None) -> dict:
     """``num_reads`` and ``num_sweeps`` for simulated annealing where the caller gave none.
 
-    The rule: aim at ``T`` seconds of annealing, ``T`` = :data:`SA_DEFAULT_SECONDS` (1 s),
+    With a deadline (``time_budget``, or a ``time_limit`` among ``params``) and none of
+    ``num_reads``, ``num_sweeps``, ``num_restarts``, ``restart_sweeps``, ``beta_schedule``,
+    ``initial_states`` given, both are left to the sampler (value None): it plans an anytime
+    run that fills its ``time_limit`` (calibrated reads x sweeps plus elite restarts, see
+    :class:`qopt.samplers.sa.SimulatedAnnealingSampler`), and the plan it used is reported
+    in ``provenance["backend_info"]["plan"]``; passing that plan's ``num_reads``,
+    ``num_sweeps``, ``num_restarts``, ``restart_sweeps`` and ``polish`` back with the same
+    seed reproduces the run when the deadline did not bind.
+
+    Otherwise (no deadline, or part of the run's size given: a run of fixed size, so the
+    answer is the seed's alone) the default budget comes from the model's size: aim at ``T``
+    seconds of annealing, ``T`` = :data:`SA_DEFAULT_SECONDS` (1 s),
     or :data:`SA_DEADLINE_SHARE` (half) of ``time_budget`` when that is less, estimated with
     :func:`sa_seconds`. ``num_sweeps`` (when not given) is :data:`SA_DEFAULT_NUM_SWEEPS`
     (1000); ``num_reads`` (when not given) is :data:`SA_DEFAULT_NUM_READS` (64), fewer (down
     to :data:`SA_MIN_NUM_READS`, 16) when 64 reads would exceed ``T``; if even 16 reads
     would, the sweeps (when not given) are cut to fit, down to :data:`SA_MIN_NUM_SWEEPS` (100).
-    A deadline therefore changes the defaults only when it would bind them, so a solve with a
-    generous deadline gives the same answer as one without.
+    There a deadline changes the defaults only when it would bind them.
 
     Args:
         params: the parameters resolved so far (a value that is not None is the caller's).
@@ -64,6 +74,9 @@ def sa_defaults(params: Mapping, num_variables: int, num_interactions: int,
         when the caller gave both); the caller applies the values. A ``beta_schedule`` sets
         the sweeps and ``initial_states`` the reads, as in the sampler.
     """
+    planned = _sa_planned(params, time_budget)
+    if planned:
+        return planned
     target = SA_DEFAULT_SECONDS
     why = f"{SA_DEFAULT_SECONDS:g} s of annealing"
     if time_budget is not None and SA_DEADLINE_SHARE * time_budget < target:
@@ -97,6 +110,22 @@ def sa_defaults(params: Mapping, num_variables: int, num_interactions: int,
                                                           f"{SA_MIN_NUM_SWEEPS})"}
             out["num_reads"]["reason"] = f"the fewest reads the rule uses ({SA_MIN_NUM_READS}) on {size}"
     return out
+
+
+#: what, given with a deadline, sizes a simulated-annealing run (so the sampler does not plan it).
+SA_RUN_SIZE_PARAMETERS = ("num_reads", "num_sweeps", "num_restarts", "restart_sweeps", "beta_schedule",
+                          "initial_states")
+
+
+def _sa_planned(params: Mapping, time_budget: float | None) -> dict:
+    """The anytime case of :func:`sa_defaults` (empty when it does not apply)."""
+    deadline = params.get("time_limit") if time_budget is None else time_budget
+    if deadline is None or any(params.get(k) is not None for k in SA_RUN_SIZE_PARAMETERS):
+        return {}
+    reason = (f"a deadline ({float(deadline):.3g} s) and no run size given: the sampler calibrates its sweep "
+              f"cost and plans reads, sweeps and elite restarts to fill its time_limit (the plan used: "
+              f"provenance['backend_info']['plan'])")
+    return {"num_reads": {"value": None, "reason": reason}, "num_sweeps": {"value": None, "reason": reason}}
 
 
 def public_parameters(params: Mapping) -> dict:

@@ -1,0 +1,116 @@
+"""Anytime simulated annealing: a time_limit alone makes the sampler plan reads, sweeps and
+elite restarts to fill it. Checked: the plan never overruns the deadline (generous margins),
+passing the recorded plan back reproduces the run, restarts never lose the first anneal's
+best and reach brute-force optima, the same seed gives the same answer on 1 and 2 threads,
+and qopt.solve with a deadline leaves the run's size to the sampler and states it."""
+from __future__ import annotations
+
+import time
+
+import dimod
+import numpy as np
+import pytest
+from _models import random_bqm
+
+import qopt
+from qopt.errors import ParameterError
+from qopt.samplers.sa import SimulatedAnnealingSampler as SA
+from qopt.solve.parameters import sa_defaults
+
+
+def _sparse(n=2000, m=6000, seed=4):
+    """A sparse random Ising model (dimod's G(n, m) generator, uniform real biases)."""
+    return dimod.generators.gnm_random_bqm(n, m, dimod.SPIN, random_state=seed)
+
+
+@pytest.mark.parametrize("limit", [0.3, 1.5])
+def test_planned_run_fills_but_never_exceeds_the_deadline(limit):
+    bqm = _sparse()
+    t = time.perf_counter()
+    ss = SA().sample(bqm, time_limit=limit, seed=1, num_threads=2)
+    wall = time.perf_counter() - t
+    assert wall < limit + 0.5  # the kernel's limit is the backstop; the plan aims at 90% of it
+    plan = ss.info["plan"]
+    assert plan["num_reads"] == 32 and len(ss) == 32  # one 16-lane group per thread
+    assert plan["num_sweeps"] >= 1 and plan["polish"] is True and ss.info["polish"] is True
+    assert plan["calibration"]["num_sweeps"] >= 1 and plan["calibration"]["seconds"] < 0.1 * limit + 0.05
+    np.testing.assert_allclose(ss.record.energy, bqm.energies(ss), rtol=1e-9)
+
+
+def test_recorded_plan_reproduces_the_run():
+    bqm = random_bqm(80, 0.1, seed=3)
+    first = SA().sample(bqm, time_limit=0.5, seed=7, num_threads=2)
+    plan = first.info["plan"]
+    kw = {k: plan[k] for k in ("num_reads", "num_sweeps", "num_restarts", "restart_sweeps", "polish")}
+    again1 = SA().sample(bqm, seed=7, num_threads=1, **kw)
+    again2 = SA().sample(bqm, seed=7, num_threads=2, **kw)
+    np.testing.assert_array_equal(again1.record.sample, again2.record.sample)
+    assert "plan" not in again1.info and again1.info["num_restarts_completed"] == kw["num_restarts"]
+    if not first.info["stopped_early"]:  # the deadline did not bind: the same run
+        np.testing.assert_array_equal(first.record.sample, again1.record.sample)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_restarts_never_lose_the_first_anneals_best(seed):
+    bqm = _sparse(600, 1800, seed=seed)
+    kw = dict(num_reads=16, num_sweeps=200, seed=seed, polish=True, num_threads=2)
+    alone = SA().sample(bqm, **kw)
+    more = SA().sample(bqm, num_restarts=3, restart_sweeps=100, **kw)
+    assert more.first.energy <= alone.first.energy + 1e-9
+    assert more.info["num_restarts_completed"] == 3 and len(more) == 16
+    np.testing.assert_allclose(more.record.energy, bqm.energies(more), rtol=1e-9)
+    assert list(more.record.energy) == sorted(more.record.energy)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_restarts_reach_the_brute_force_optimum(seed):
+    bqm = random_bqm(16, 0.4, seed=seed, vartype=dimod.BINARY, offset=-2.0)
+    exact = dimod.ExactSolver().sample(bqm).first.energy
+    ss = SA().sample(bqm, num_reads=8, num_sweeps=50, num_restarts=2, restart_sweeps=50, seed=seed)
+    assert ss.first.energy == pytest.approx(exact)
+
+
+def test_progress_reports_the_incumbent_as_it_improves():
+    bqm = _sparse()
+    events = []
+    ss = SA().sample(bqm, time_limit=1.0, seed=2, num_threads=2, on_progress=events.append)
+    energies = [e["energy"] for e in events]
+    assert energies and all(b < a for a, b in zip(energies, energies[1:], strict=False))
+    assert energies[-1] == pytest.approx(ss.first.energy)
+    assert all(0.0 <= e["elapsed"] < 1.5 for e in events)
+
+
+def test_explicit_parameters_keep_the_single_anneal():
+    bqm = random_bqm(30, 0.3, seed=1)
+    ss = SA().sample(bqm, num_reads=4, num_sweeps=100, seed=3, time_limit=100.0)
+    assert "plan" not in ss.info and "num_restarts" not in ss.info and ss.info["polish"] is False
+    assert len(ss) == 4 and ss.info["num_sweeps_completed"] == 100
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("num_restarts", {"num_restarts": -1}),
+    ("restart_sweeps", {"restart_sweeps": 0}),
+    ("polish", {"polish": "yes"}),
+])
+def test_bad_restart_parameters_raise_naming_them(name, kwargs):
+    with pytest.raises(ParameterError) as err:
+        SA().sample(random_bqm(5, 0.5, seed=1), **kwargs)
+    assert err.value.field == name
+
+
+def test_sa_defaults_leave_a_deadline_run_to_the_sampler():
+    planned = sa_defaults({}, 1000, 5000, 10.0)
+    assert planned["num_reads"]["value"] is None and planned["num_sweeps"]["value"] is None
+    assert "plan" in planned["num_reads"]["reason"]
+    assert sa_defaults({"time_limit": 10.0}, 1000, 5000, None) == planned  # a caller's time_limit too
+    assert sa_defaults({"num_reads": 8}, 1000, 5000, 10.0)["num_sweeps"]["value"] == 1000  # a fixed-size run
+    assert sa_defaults({}, 1000, 5000, None)["num_reads"]["value"] == 64  # no deadline: the size rule
+
+
+def test_solve_with_a_deadline_uses_the_sampler_plan():
+    bqm = random_bqm(18, 0.3, seed=8)
+    result = qopt.solve(bqm, backend="sa", time_budget=1.0, seed=4, lower_bound=False, presolve=False)
+    assert result.provenance["defaults"]["num_reads"]["value"] is None
+    plan = result.provenance["backend_info"]["plan"]
+    assert plan["num_reads"] % 16 == 0 and result.timing["sample"] < 1.0 + 1.0  # generous margin
+    assert result.candidates[0].energy == pytest.approx(dimod.ExactSolver().sample(bqm).first.energy)
