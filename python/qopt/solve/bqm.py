@@ -184,7 +184,7 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
                 fallback=fallback, per_component=_auto(backend), cancel=stages.cancel)
 
     stages.check_cancel("cancelled while sampling")  # before waiting for the bound
-    bound = None
+    bound: dict | None = None
     if bound_task is not None and produced_by == "exact" and len(sampleset):
         # every state was enumerated (the exact backend, or every component under auto): the
         # best energy is the minimum itself
@@ -197,7 +197,7 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
         stages.record("bound", bound_task.seconds)
     bound = _better_bound(bound, _backend_dual_bound(sampleset, produced_by, presolved, per_component=_auto(backend)))
     if bound is not None:
-        stages.emit({"event": "bound", "lower_bound": float(str(bound["value"])), "method": bound.get("method")})
+        stages.emit({"event": "bound", "lower_bound": float(bound["value"]), "method": bound.get("method")})
     stages.check_cancel("cancelled while sampling")
     with stages.stage("postprocess"):
         candidates = rank_sampleset(sampleset, max_candidates=max_candidates)
