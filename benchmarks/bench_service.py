@@ -109,7 +109,7 @@ def run(args) -> dict:
                             mine.append(time.perf_counter() - t)
                         submitted = time.perf_counter()
                         for h, t in handles:
-                            while h.get().state not in (3, 4, 5):
+                            while not h.get().done:
                                 time.sleep(0.005)
                             mine_e2e.append(time.perf_counter() - t)
                     with lock:
