@@ -83,6 +83,9 @@ bench: install
 	$(VPY) benchmarks/bench_cqm.py --quick
 	$(VPY) benchmarks/bench_hybrid.py --quick
 	$(VPY) benchmarks/bench_service.py
+	$(VPY) benchmarks/bench_portfolio.py --quick
+	$(VPY) benchmarks/bench_qaoa_variants.py --quick
+	$(VPY) benchmarks/bench_frontier.py --quick
 
 # Headless Chromium and its WebDriver for the dashboard's browser tests (tests/service/test_dashboard.py),
 # from Debian's packages; nothing is done when both are already installed. Needs root (or sudo).
