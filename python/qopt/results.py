@@ -17,7 +17,11 @@ import dimod
 import numpy as np
 
 __all__ = ["Candidate", "Result", "rank_sampleset", "confidence_from_sampleset", "confidence_from_candidates",
-           "add_lower_bound", "sample_dtype"]
+           "add_lower_bound", "add_objective_bound", "relative_gap", "sample_dtype", "PROVEN_RTOL"]
+
+#: Relative tolerance under which the best value and a certified bound count as equal
+#: (``proven_optimal``): ``|best - bound| <= PROVEN_RTOL * max(1, |best|)``.
+PROVEN_RTOL = 1e-9
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +75,12 @@ class Result:
         vartype: :class:`dimod.Vartype` of the samples.
         confidence: plain mapping: ``best_fraction`` (probability a read reached the best
             energy), ``energy_gap`` (energy units, best to runner-up; None with one
-            candidate), ``num_reads``; plus ``lower_bound``/``gap`` when computed.
+            candidate), ``num_reads``; and the certified bound where one was computed:
+            ``objective_bound`` (in the model's own sense: a lower bound on the minimum, an
+            upper bound on the maximum; for a BQM, on the energy, also as ``lower_bound``),
+            ``bound_method``, ``gap`` = |best - bound| / max(1, |best|) and ``proven_optimal``.
+            For constrained models ``second_best_gap`` (kept as ``objective_gap`` too) is
+            the best minus the second-best feasible objective, *not* an optimality gap.
         provenance: plain mapping: ``qopt_version``, ``backend``, ``parameters`` (as
             applied, seed included), ``problem_sha256``, ``versions`` (libraries) and
             backend-specific records.
@@ -217,25 +226,63 @@ def confidence_from_sampleset(sampleset: dimod.SampleSet, *, atol: float = 1e-9)
     }
 
 
+def relative_gap(best: float, bound: float) -> float:
+    """``|best - bound| / max(1, |best|)``: the relative distance of a value from a certified bound."""
+    return abs(best - bound) / max(1.0, abs(best))
+
+
 def add_lower_bound(confidence: dict, bound: Mapping | None) -> dict:
-    """Add a certified lower bound to ``confidence`` (in place; also returned).
+    """Add a certified lower bound on a BQM's minimum energy to ``confidence`` (in place; also returned).
 
     Args:
         confidence: as from :func:`confidence_from_sampleset` (``best_energy`` is read).
         bound: ``{"value": energy units, "method": str, ...}``, or None (nothing added).
 
     Returns:
-        ``confidence`` with ``lower_bound``, ``lower_bound_method`` and, when a best energy
-        is known, ``gap`` = (best - bound) / max(1, |best|) and ``proven_optimal``.
+        ``confidence`` with ``lower_bound``, ``lower_bound_method``, the same as
+        ``objective_bound`` and ``bound_method`` (the energy is a BQM's objective, minimised)
+        and, when a best energy is known, ``gap`` = (best - bound) / max(1, |best|) and
+        ``proven_optimal``.
     """
     if bound is None:
         return confidence
-    best = confidence.get("best_energy")
     confidence["lower_bound"] = bound["value"]
     confidence["lower_bound_method"] = bound["method"]
+    return add_objective_bound(confidence, bound, sense="min", best=confidence.get("best_energy"))
+
+
+def add_objective_bound(confidence: dict, bound: Mapping | None, *, sense: str, best: float | None) -> dict:
+    """Add a certified bound on the optimum, in the model's own sense, to ``confidence`` (in place).
+
+    Args:
+        confidence: the result's confidence mapping.
+        bound: ``{"value": model units, "method": str}`` (a lower bound on the minimum for
+            ``sense="min"``, an upper bound on the maximum for ``"max"``; ``proven: True``
+            when the method itself proved the optimum, e.g. enumeration of the feasible
+            set), or None (nothing added).
+        sense: ``"min"`` or ``"max"``.
+        best: the best (feasible) value found, model units, or None.
+
+    Returns:
+        ``confidence`` with ``objective_bound``, ``bound_method`` and, when ``best`` is known,
+        ``gap`` = |best - bound| / max(1, |best|) and ``proven_optimal`` (the gap is at most
+        :data:`PROVEN_RTOL`). A ``best`` on the wrong side of the bound (beyond the tolerance)
+        would mean the bound is not valid: it is then not reported and ``bound_note`` says so.
+    """
+    if bound is None:
+        return confidence
+    value = float(bound["value"])
     if best is not None:
-        confidence["gap"] = max(0.0, (best - bound["value"]) / max(1.0, abs(best)))
-        confidence["proven_optimal"] = bool(best - bound["value"] <= 1e-9 * max(1.0, abs(best)))
+        sign = 1.0 if sense == "min" else -1.0
+        if sign * (best - value) < -PROVEN_RTOL * max(1.0, abs(best)):
+            confidence["bound_note"] = (f"the bound {value:g} ({bound['method']}) is beaten by a feasible "
+                                        f"value {best:g}: not reported")
+            return confidence
+    confidence["objective_bound"] = value
+    confidence["bound_method"] = str(bound["method"])
+    if best is not None:
+        confidence["gap"] = relative_gap(best, value)
+        confidence["proven_optimal"] = bool(confidence["gap"] <= PROVEN_RTOL)
     return confidence
 
 
@@ -258,7 +305,8 @@ def confidence_from_candidates(candidates: list[Candidate], *, sense: str = "min
         those reads that are feasible with the best feasible objective, a probability),
         ``best_objective`` (best feasible objective, model units; None without a feasible
         candidate) and ``objective_gap`` (best to the next distinct feasible objective, model
-        units; None with fewer than two).
+        units; None with fewer than two), the same as ``second_best_gap``: how far the runner-up
+        is, *not* an optimality gap (that is ``gap``, from a certified bound).
     """
     reads = [c for c in candidates if c.num_occurrences > 0]
     total = sum(c.num_occurrences for c in reads) if num_reads is None else int(num_reads)
@@ -266,9 +314,11 @@ def confidence_from_candidates(candidates: list[Candidate], *, sense: str = "min
     best_reads = sum(c.num_occurrences for c in reads if c.feasible and c.objective == best_obj)
     feasible_objs = sorted({float(c.objective) for c in candidates if c.feasible and c.objective is not None},
                            reverse=sense == "max")
+    second = abs(feasible_objs[1] - feasible_objs[0]) if len(feasible_objs) > 1 else None
     return {
         "num_reads": total,
         "best_fraction": best_reads / total if total and best_obj is not None else 0.0,
         "best_objective": best_obj,
-        "objective_gap": abs(feasible_objs[1] - feasible_objs[0]) if len(feasible_objs) > 1 else None,
+        "second_best_gap": second,
+        "objective_gap": second,  # the old name of second_best_gap, kept for readers of it
     }

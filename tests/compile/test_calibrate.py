@@ -153,3 +153,41 @@ def test_burma14_feasible_tour_within_five_percent(shared_data):
     assert ans["valid"] and sorted(ans["tour"]) == list(range(14))
     assert ans["length"] == res.best.objective
     assert 3323 <= ans["length"] <= 1.05 * 3323
+
+
+# -- deadline and cancel -------------------------------------------------------------------
+
+def test_a_passed_deadline_runs_one_round_and_no_polish_move():
+    """No clock race: the deadline is already over, so exactly the first round runs and the
+    polish makes no move (its rows come back as read)."""
+    import time
+
+    problem = _two_constraint_problem()
+    res = solve_constrained(problem, FixedSampler([{"a": 1, "b": 1}]), max_rounds=5, polish=True,
+                            deadline=time.monotonic() - 1.0)
+    assert len(res.rounds) == 1 and res.stopped_by == "deadline"
+    assert "deadline" in res.message
+    assert res.found_in == [(0, "read")]  # nothing came from the polish
+    x = np.array([[1.0, 1.0, 0.0, 0.0]])
+    assert np.array_equal(feasible_descent(problem, x, deadline=time.monotonic() - 1.0), x)
+    assert not np.array_equal(feasible_descent(problem, x), x)  # without a deadline it repairs
+
+
+def test_cancel_stops_the_calibration():
+    import threading
+
+    from qopt.errors import Cancelled
+
+    cancel = threading.Event()
+
+    class Cancelling(GroundStateSampler):
+        calls = 0
+
+        def sample(self, bqm, **kwargs):
+            Cancelling.calls += 1
+            cancel.set()  # the caller cancels while this round samples
+            return super().sample(bqm, **kwargs)
+
+    with pytest.raises(Cancelled):
+        solve_constrained(_two_constraint_problem(), Cancelling(), max_rounds=5, polish=True, cancel=cancel)
+    assert Cancelling.calls == 1

@@ -98,4 +98,7 @@ def test_a_deadline_that_does_not_bind_changes_nothing(tmp_path, server):
         remote = client.solve(to_lp(problem), backend="sa", seed=2, timeout=60)
     assert remote.provenance["backend_info"]["stopped_early"] is False  # the deadline did not bind
     assert _key(here.candidates) == _key(remote.candidates)
+    # the same defaults, but for the wall-clock stop that stands in for a missing deadline
+    assert here.provenance["defaults"].pop("time_budget")["value"] > 0
+    assert "time_budget" not in remote.provenance["defaults"]
     assert here.provenance["defaults"] == remote.provenance["defaults"]

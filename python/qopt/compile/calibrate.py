@@ -10,6 +10,11 @@ reads, ``w <- w * max(growth, 1 + f)``, with ``f`` the fraction of those reads t
 (so a constraint violated everywhere at least doubles with the default ``growth=2``).
 This is the adaptive-penalty idea used in classical penalty methods (e.g. Smith & Coit,
 "Penalty functions", Handbook of Evolutionary Computation, 1997), applied per constraint.
+
+Deadline and cancel: with ``deadline`` given, no round starts after it (the first always runs)
+and the polish stops moving at it; with ``cancel`` set, :class:`qopt.errors.Cancelled` is
+raised before the next round or after the polish. The result says which stopped it
+(``stopped_by``).
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ import numpy as np
 from qopt.checks import ParameterError, check_float, check_int
 from qopt.compile.compiler import compile as compile_model
 from qopt.compile.decoder import Candidate
+from qopt.errors import Cancelled
 from qopt.model.load import as_problem
 
 __all__ = ["solve_constrained", "ConstrainedResult", "RoundRecord"]
@@ -64,6 +70,8 @@ class ConstrainedResult:
         found_in: one entry per candidate: ``(round, source)``, the round that first found
             it and ``"read"`` (a sampler read returned it, in some round) or ``"polish"`` (only
             the classical polish produced it).
+        stopped_by: ``"deadline"`` when the deadline ended the rounds or the polish early,
+            else None.
     """
 
     candidates: list
@@ -74,6 +82,7 @@ class ConstrainedResult:
     weights: dict
     num_bqm_variables: int
     found_in: list = dataclasses.field(default_factory=list)
+    stopped_by: str | None = None
 
     @property
     def best(self) -> Candidate | None:
@@ -91,8 +100,8 @@ class ConstrainedResult:
 def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_rounds: int = 5,
                       target_feasible_fraction: float = 0.5, growth: float = 2.0, top_k: int = 10,
                       max_candidates: int = 100, compile_options: Mapping | None = None,
-                      initial_scale: float = 0.25, polish: bool = False,
-                      **sample_params) -> ConstrainedResult:
+                      initial_scale: float = 0.25, polish: bool = False, deadline: float | None = None,
+                      cancel=None, **sample_params) -> ConstrainedResult:
     """Compile, sample, decode; with ``penalty="auto"`` raise violated constraints' weights and repeat.
 
     Args:
@@ -120,6 +129,11 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
             ``rounds`` always count raw reads only.
         compile_options: extra keyword arguments for :func:`qopt.compile.compile`
             (``integer_encoding``, ``slack``, ``inequality``, ``unbalanced``, ``margin``).
+        deadline: None, or the time (:func:`time.monotonic` clock, seconds) after which no
+            further round starts and the polish stops (the sampler's own time limit is the
+            caller's to set).
+        cancel: None, or an object with ``is_set()`` (:class:`threading.Event`), checked
+            before each round and after each polish.
         **sample_params: passed to ``sampler.sample`` every round (``num_reads``, ``seed``...).
             An integer ``seed`` is advanced by one per round.
 
@@ -128,6 +142,7 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
 
     Raises:
         ModelError: invalid model; ParameterError: bad option (named).
+        qopt.errors.Cancelled: ``cancel`` was set.
     """
     max_rounds = check_int("max_rounds", max_rounds, minimum=1)
     target = check_float("target_feasible_fraction", target_feasible_fraction, minimum=0.0, maximum=1.0)
@@ -153,7 +168,13 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
     con_labels = ()
     nbqm = 0
     seed = sample_params.get("seed")
+    stopped_by = None
     for r in range(max_rounds):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("cancelled before a calibration round")
+        if r and deadline is not None and time.monotonic() >= deadline:
+            stopped_by = "deadline"
+            break
         t0 = time.perf_counter()
         bqm, decoder = compile_model(problem, penalty=weights, **opts)
         nbqm = bqm.num_variables
@@ -182,7 +203,11 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
             # the best-ranked rows (feasible first) and the lowest-energy rows
             pick = np.unique(np.concatenate([np.arange(min(top_k, dec.x.shape[0])),
                                              np.argsort(dec.energy, kind="stable")[:top_k]]))
-            Xp = feasible_descent(problem, dec.x[pick])
+            Xp = feasible_descent(problem, dec.x[pick], deadline=deadline, cancel=cancel)
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled during the polish")
+            if deadline is not None and time.monotonic() >= deadline:
+                stopped_by = "deadline"
             bits = decoder.encode(Xp)
             energies = bqm.energies((bits, list(decoder.bqm_labels)))
             ssp = dimod.SampleSet.from_samples((bits, list(decoder.bqm_labels)), dimod.BINARY, energy=energies,
@@ -216,7 +241,7 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
             weights = new
         rounds.append(RoundRecord(r, {k: float(v) for k, v in cur.items()}, feas_frac, total, best_feas, raised,
                                   time.perf_counter() - t0))
-        if feas_frac >= target or (calibrate and not raised):
+        if feas_frac >= target or (calibrate and not raised) or stopped_by is not None:
             break
 
     sign = 1.0 if problem.sense == "min" else -1.0
@@ -240,5 +265,7 @@ def solve_constrained(model, sampler: dimod.Sampler, *, penalty="auto", max_roun
                f"least-violating first (best violates {worst})")
     else:
         msg = "the sampler returned no samples"
+    if stopped_by == "deadline":
+        msg += " (the deadline ended the calibration)"
     return ConstrainedResult(cands, problem.sense, feasible_found, msg, rounds,
-                             dict(rounds[-1].weights) if rounds else {}, nbqm, found_in)
+                             dict(rounds[-1].weights) if rounds else {}, nbqm, found_in, stopped_by)

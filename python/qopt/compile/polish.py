@@ -7,8 +7,14 @@ moves, the classic knapsack/assignment neighbourhood; e.g. Glover & Kochenberger
 one-flip and swap moves for constrained binary quadratic programs) that keep every
 constraint satisfied. Only binary-variable models with linear constraints are polished;
 anything else is returned unchanged.
+
+The descent honours the solve's deadline and cancel token: it stops moving (keeping the rows
+as far as they got, each no worse than given) when ``deadline`` passes or ``cancel`` is set,
+checked before every move.
 """
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import scipy.sparse as sp
@@ -73,7 +79,12 @@ def _violation(L, lo, hi, tol):
     return (np.maximum(L - hi - tol, 0.0) + np.maximum(lo - L - tol, 0.0)).sum(axis=0)
 
 
-def feasible_descent(problem: Problem, x: np.ndarray, *, max_iter: int = 10_000, pairs: bool = True) -> np.ndarray:
+def _stopped(deadline: float | None, cancel) -> bool:
+    return (cancel is not None and cancel.is_set()) or (deadline is not None and time.monotonic() >= deadline)
+
+
+def feasible_descent(problem: Problem, x: np.ndarray, *, max_iter: int = 10_000, pairs: bool = True,
+                     deadline: float | None = None, cancel=None) -> np.ndarray:
     """Repair then improve binary samples by steepest descent; returns a new float array.
 
     Args:
@@ -81,13 +92,17 @@ def feasible_descent(problem: Problem, x: np.ndarray, *, max_iter: int = 10_000,
         x: float (R, n) or (n,) original variable values in ``problem.cqm.variables`` order.
         max_iter: most moves per sample.
         pairs: also try 1-out/1-in exchanges (skipped when too large: m * n1 * n0 > 2e7).
+        deadline: None, or the time (:func:`time.monotonic` clock, seconds) after which no
+            further move is made; rows not reached come back as given.
+        cancel: None, or an object with ``is_set()`` (:class:`threading.Event`): when set,
+            the descent stops as at the deadline (no exception; the caller checks its token).
 
     Returns:
         float (R, n): each row no worse in total violation, and, once feasible, no worse in
         objective. Unsupported models (see :func:`polish_supported`) come back unchanged.
     """
     X = np.atleast_2d(np.array(x, dtype=float, copy=True))
-    if not polish_supported(problem) or X.size == 0:
+    if not polish_supported(problem) or X.size == 0 or _stopped(deadline, cancel):
         return X
     c, S, A, lo, hi = _arrays(problem)
     dense_A = isinstance(A, np.ndarray)
@@ -99,6 +114,8 @@ def feasible_descent(problem: Problem, x: np.ndarray, *, max_iter: int = 10_000,
         h = c + S @ xr
         L = A @ xr
         for _ in range(max_iter):
+            if _stopped(deadline, cancel):
+                break
             d = 1.0 - 2.0 * xr                       # flip direction per variable
             gain = d * h                              # objective change per flip
             v_now = float(_violation(L[:, None], lo[:, None], hi[:, None], tol[:, None])[0]) if m else 0.0

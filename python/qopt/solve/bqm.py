@@ -12,6 +12,7 @@ work outlives the solve.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 
@@ -27,24 +28,25 @@ from qopt.samplers.registry import get_sampler
 from qopt.solve.fallback import sample_with_fallback
 from qopt.solve.parameters import INTERNAL_PARAMETERS, public_parameters, resolve_parameters, sa_defaults, sa_seconds
 from qopt.solve.routing import route
-from qopt.solve.stages import Stages
+from qopt.solve.stages import Stages, default_time_budget
 
 __all__ = ["BOUND_TIME_LIMIT", "BOUND_STOP_WAIT", "SAMPLE_SHARE", "BOUND_SAMPLE_SHARE", "BOUND_MIN_SECONDS",
-           "BOUND_WAIT_SHARE", "BOUND_MIN_WAIT", "validate_bqm", "solve_bqm"]
+           "BOUND_WAIT_SHARE", "validate_bqm", "solve_bqm"]
 
 BOUND_TIME_LIMIT = 2.0          # seconds for the certified lower bound
 BOUND_STOP_WAIT = 1.0           # seconds a stopped bound thread is waited for (one uninterruptible step)
 SAMPLE_SHARE = 0.9              # of the time left that a sampler's time_limit may use
-#: The bound's cost is bounded: with simulated annealing, the spectral bound's iterations get at
-#: most this share of the (conservative, about 3x) estimated annealing time (:func:`qopt.solve.parameters.sa_seconds`),
-#: at least ``BOUND_MIN_SECONDS``, so it ends about when sampling does ...
+#: The bound runs on spare time and never delays the answer. Its cost is capped: with simulated
+#: annealing, the spectral bound's mixing iterations (the one step that cannot be interrupted)
+#: get at most this share of the (conservative, about 3x) estimated annealing time
+#: (:func:`qopt.solve.parameters.sa_seconds`), at least ``BOUND_MIN_SECONDS``, and at most
+#: ``BOUND_TIME_LIMIT`` or 20% of the budget, so it ends about when sampling does ...
 BOUND_SAMPLE_SHARE = 0.2
 BOUND_MIN_SECONDS = 0.05
-#: ... and once sampling has ended, the answer waits for the bound at most ``BOUND_MIN_WAIT``
-#: seconds or ``BOUND_WAIT_SHARE`` of the sampling time, whichever is more; a bound not ready
-#: by then is replaced by presolve's roof-duality bound (with a note).
-BOUND_WAIT_SHARE = 0.5
-BOUND_MIN_WAIT = 0.2
+#: ... and once sampling has ended, the answer waits for the bound at most ``BOUND_WAIT_SHARE``
+#: of the sampling time (5%); a bound not ready by then is stopped and replaced by presolve's
+#: roof-duality bound, with a note saying so.
+BOUND_WAIT_SHARE = 0.05
 
 
 def validate_bqm(bqm) -> dimod.BinaryQuadraticModel:
@@ -112,21 +114,28 @@ def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: i
         accepted = set(sampler.parameters) - INTERNAL_PARAMETERS
         defaults: dict = {}
         estimate = None  # seconds of sampling, where known
+        n_s, m_s = bqm.num_variables, bqm.num_interactions
+        if presolved is not None and presolved.num_free:
+            n_s, m_s = presolved.num_free, sum(c.num_interactions for c in presolved.components)
         if name == "sa":
-            n_s, m_s = bqm.num_variables, bqm.num_interactions
-            if presolved is not None and presolved.num_free:
-                n_s, m_s = presolved.num_free, sum(c.num_interactions for c in presolved.components)
             defaults = sa_defaults(params, n_s, m_s, time_budget)
             params.update({k: d["value"] for k, d in defaults.items()})
             if params.get("num_reads") is not None and params.get("num_sweeps") is not None:
                 threads = max(1, int(params.get("num_threads") or 1))
                 estimate = sa_seconds(int(params["num_reads"]), int(params["num_sweeps"]), n_s, m_s) / threads
+        if time_budget is None:  # a wall-clock stop that grows with the model's size
+            defaults["time_budget"] = default_time_budget(n_s, m_s, estimate)
+        budget = float(time_budget if time_budget is not None else defaults["time_budget"]["value"])
+        stages.set_budget(budget)
         bound_task = None
         if lower_bound:  # computed in the background while the backend samples
-            bound_limit = BOUND_TIME_LIMIT if time_budget is None else min(BOUND_TIME_LIMIT, 0.2 * time_budget)
+            bound_limit = min(BOUND_TIME_LIMIT, 0.2 * budget)
             if estimate is not None:
                 bound_limit = min(bound_limit, max(BOUND_MIN_SECONDS, BOUND_SAMPLE_SHARE * estimate))
             bound_task = _BoundTask(bqm, presolved, bound_limit)
+            defaults["bound_time_limit"] = {"value": bound_limit, "reason": "the spectral bound's mixing iterations "
+                                            "run on spare time: at most 20% of the estimated sampling time, 20% of "
+                                            f"the budget and {BOUND_TIME_LIMIT:g} s"}
     try:
         return _sample_and_rank(bqm, backend, stages, max_candidates=max_candidates, time_budget=time_budget,
                                 fallback=fallback, presolved=presolved, problem_sha256=problem_sha256,
@@ -134,9 +143,7 @@ def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: i
                                 accepted=accepted, bound_task=bound_task, defaults=defaults)
     finally:
         if bound_task is not None:  # returned, cancelled or failed: the bound stops with the solve
-            wait = BOUND_STOP_WAIT
-            if time_budget is not None:  # within the budget where it allows (at least 0.2 s)
-                wait = min(wait, max(0.2, time_budget - stages.elapsed()))
+            wait = min(BOUND_STOP_WAIT, max(0.05, budget - stages.elapsed()))  # within the budget where it allows
             if stages.cancel is not None and stages.cancel.is_set():
                 wait = min(wait, 0.2)  # a cancelled caller is answered at once; the bound ends by itself
             bound_task.stop(wait)
@@ -152,10 +159,11 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
             params["interrupt"] = stages.cancel
         if stages.reports_progress and "on_progress" in sampler.parameters:
             params["on_progress"] = lambda event: stages.emit({**event, "source": name})
-        left = None if time_budget is None else max(time_budget - stages.elapsed(), 1e-3)
-        if left is not None and "time_limit" in accepted:
+        # the caller's deadline drives the fallback tiers; any budget (the default included) is a stop
+        left = None if time_budget is None else max(stages.work_left() or 0.0, 1e-3)
+        if "time_limit" in accepted:
             # keep back time for the sampler's own set-up and the postprocess stage
-            room = max(1e-3, SAMPLE_SHARE * left - 0.05)
+            room = max(1e-3, SAMPLE_SHARE * (stages.work_left() or 0.0) - 0.02)
             limit = params.get("time_limit")
             params["time_limit"] = room if limit is None else min(float(limit), room)
         if presolved is None:
@@ -169,12 +177,17 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
 
     stages.check_cancel("cancelled while sampling")  # before waiting for the bound
     bound = None
-    if bound_task is not None:
-        wait = max(BOUND_MIN_WAIT, BOUND_WAIT_SHARE * stages.timing.get("sample", 0.0))
-        if time_budget is not None:
-            wait = min(wait, max(0.0, 0.95 * time_budget - stages.elapsed() - 0.05))
+    if bound_task is not None and produced_by == "exact" and len(sampleset):
+        # every state was enumerated (the exact backend, or every component under auto): the
+        # best energy is the minimum itself
+        bound = {"value": float(sampleset.first.energy), "method": "exact enumeration", "scope": "whole model"}
+        bound_task.stop(0.0)
+        stages.record("bound", 0.0)
+    elif bound_task is not None:  # the answer does not wait for it: 5% of the sampling time at most
+        wait = min(BOUND_WAIT_SHARE * stages.timing.get("sample", 0.0), stages.work_left() or 0.0)
         bound = bound_task.result(wait, presolved)
         stages.record("bound", bound_task.seconds)
+    bound = _better_bound(bound, _backend_dual_bound(sampleset, produced_by, presolved, per_component=_auto(backend)))
     stages.check_cancel("cancelled while sampling")
     with stages.stage("postprocess"):
         candidates = rank_sampleset(sampleset, max_candidates=max_candidates)
@@ -213,6 +226,34 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
                   confidence=confidence, provenance=provenance, timing=stages.finish())
 
 
+def _backend_dual_bound(sampleset: dimod.SampleSet, produced_by: str, presolved, *, per_component: bool):
+    """The proven lower bound an exact backend (or a race with one) reported in ``info["dual_bound"]``,
+    on the original model's energy; None when there is none or it does not cover the whole model
+    (several components sampled separately)."""
+    value = sampleset.info.get("dual_bound")
+    if value is None or not math.isfinite(float(value)):
+        return None
+    value = float(value)
+    if presolved is not None:
+        if per_component and len([c for c in presolved.components if len(c) > ENUMERATION_MAX_VARIABLES]) != 1:
+            return None
+        if presolved.reduced.num_variables:  # the backend saw the reduced model, offset 0
+            value += presolved.offset
+            if per_component:  # plus the enumerated components' exact minima
+                value += sum(float(dimod.ExactSolver().sample(c).first.energy) for c in presolved.components
+                             if len(c) <= ENUMERATION_MAX_VARIABLES)
+    solver = sampleset.info.get("solver") or produced_by
+    name = solver.get("name", produced_by) if isinstance(solver, dict) else str(solver)
+    return {"value": value, "method": f"dual bound of {name}", "scope": "whole model"}
+
+
+def _better_bound(a: dict | None, b: dict | None) -> dict | None:
+    """The higher of two certified lower bounds (either may be None)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return b if b["value"] > a["value"] else a
+
+
 def _presolve(bqm: dimod.BinaryQuadraticModel):
     from qopt.presolve import presolve as run_presolve
 
@@ -233,10 +274,11 @@ class _BoundTask:
         self._thread.start()
 
     def _run(self, bqm, presolved, time_limit):
+        _lowest_priority()  # spare time only: the sampler's threads go first
         try:
             self._box["bound"] = _lower_bound(bqm, presolved, time_limit, self.cancel)
         except Cancelled:
-            self._box["error"] = "the spectral bound was stopped when sampling ended"
+            self._box["error"] = "the spectral bound was not ready when sampling ended (stopped)"
         except Exception as exc:  # noqa: BLE001 - a bound is optional; its failure is reported
             self._box["error"] = f"{type(exc).__name__}: {exc}"
         self.seconds = time.perf_counter() - self._t0
@@ -260,8 +302,17 @@ class _BoundTask:
         rd = None if presolved is None else presolved.lower_bound
         if rd is None:
             return None
-        note = self._box.get("error", "the spectral bound did not finish in time")
+        note = self._box.get("error", "the spectral bound was not ready when sampling ended")
         return {**rd, "note": note}
+
+
+def _lowest_priority() -> None:
+    """Give the calling thread the lowest CPU priority (nice 19, Linux: per thread), so that the
+    bound uses only cores the sampler leaves idle; elsewhere nothing changes."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # not Linux, or not permitted: the bound still runs
+        pass
 
 
 def _lower_bound(bqm, presolved, time_limit: float, cancel: threading.Event | None = None) -> dict:

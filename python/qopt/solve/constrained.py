@@ -25,7 +25,7 @@ from qopt.samplers.registry import get_sampler
 from qopt.solve.fallback import sample_with_fallback
 from qopt.solve.parameters import public_parameters, resolve_parameters, sa_defaults
 from qopt.solve.routing import route
-from qopt.solve.stages import Stages
+from qopt.solve.stages import Stages, default_time_budget
 
 __all__ = ["CONSTRAINED_OPTIONS", "is_constrained", "solve_constrained_model"]
 
@@ -130,7 +130,9 @@ class _RoundSampler(dimod.Sampler):
     parameters = {}
     properties = {}
 
-    def __init__(self, name, sampler, t_end, fallback, max_rounds, cancel=None):
+    def __init__(self, name, sampler, t_end: float | None, fallback, max_rounds, cancel=None,
+                 caller_deadline: bool = True):
+        self.caller_deadline = caller_deadline  # False: t_end is the default budget, a stop only
         self.name = name
         self.sampler = sampler
         self.t_end = t_end
@@ -156,7 +158,8 @@ class _RoundSampler(dimod.Sampler):
             if "time_limit" in self.sampler.parameters:
                 params["time_limit"] = min(float(params.get("time_limit") or budget), 0.9 * budget)
         self.rounds_left -= 1
-        ss, produced, chain = sample_with_fallback(bqm, self.name, self.sampler, params, time_budget=budget,
+        ss, produced, chain = sample_with_fallback(bqm, self.name, self.sampler, params,
+                                                   time_budget=budget if self.caller_deadline else None,
                                                    problem_sha256=bqm_sha256(bqm), enabled=self.fallback,
                                                    cancel=self.cancel)
         self._check_cancel("during a calibration round")
@@ -193,7 +196,6 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
     from qopt.compile import solve_constrained
     from qopt.model import as_problem
 
-    t_end = None if time_budget is None else time.monotonic() + time_budget
     with stages.stage("validate"):
         given = as_problem(problem)
         if len(given.cqm.variables) == 0:
@@ -210,8 +212,14 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
             bqm0, _ = compile_model(prob, penalty=None if penalty == "auto" else penalty, inequality=inequality)
         except (TypeError, KeyError) as exc:
             raise ParameterError("penalty", f"could not be applied: {exc}") from None
-        decision = route(bqm0, backend, time_budget=time_budget)
+        decision = route(bqm0, backend, time_budget=time_budget)  # the caller's deadline, not the default
         name = decision.backend
+        budget_default = None
+        if time_budget is None:  # a wall-clock stop that grows with the model's size
+            budget_default = default_time_budget(bqm0.num_variables, bqm0.num_interactions)
+            stages.set_budget(budget_default["value"])
+        else:
+            stages.set_budget(time_budget)
         sampler = get_sampler(name)
         params, ignored = resolve_parameters(sampler, decision, backend, params)
         max_rounds = options.get("max_rounds", 5)
@@ -223,12 +231,16 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
             defaults = {"num_reads": {"value": DEFAULT_NUM_READS,
                                       "reason": "penalty calibration needs a population of reads"}}
         params.update({k: d["value"] for k, d in defaults.items()})
+        if budget_default is not None:
+            defaults["time_budget"] = budget_default
 
     with stages.stage("sample"):
-        round_sampler = _RoundSampler(name, sampler, t_end, fallback, max_rounds if penalty == "auto" else 1,
-                                      cancel=stages.cancel)
+        round_sampler = _RoundSampler(name, sampler, stages.work_end, fallback,
+                                      max_rounds if penalty == "auto" else 1, cancel=stages.cancel,
+                                      caller_deadline=time_budget is not None)
         kwargs = {"penalty": penalty, "max_rounds": max_rounds, "max_candidates": max_candidates,
-                  "polish": bool(options.get("polish", True)), "compile_options": {"inequality": inequality}}
+                  "polish": bool(options.get("polish", True)), "compile_options": {"inequality": inequality},
+                  "deadline": stages.work_end, "cancel": stages.cancel}
         if "target_feasible_fraction" in options:
             kwargs["target_feasible_fraction"] = options["target_feasible_fraction"]
         cres = solve_constrained(prob, round_sampler, **kwargs, **params)

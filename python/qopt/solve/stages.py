@@ -1,5 +1,13 @@
-"""The stages of one solve: timing per stage, the cancel check at each stage boundary and
-the progress events, shared by the BQM and the constrained path."""
+"""The stages of one solve: timing per stage, the cancel check at each stage boundary, the
+progress events and the solve's one deadline, shared by the BQM and the constrained path.
+
+**The deadline rule** (defined here once). A solve answers within ``max(5%, 100 ms)`` of its
+deadline: the caller's ``time_budget`` (or the gRPC deadline the servicer turns into one), or,
+when the caller gives none, :func:`default_time_budget` of the model's size, stated in
+``provenance["defaults"]["time_budget"]``. Every piece of work of the solve (penalty-calibration
+rounds, polish, sampling, the race's branches, the bound) stops by :meth:`Stages.work_end`, the
+deadline less :func:`answer_reserve` (time kept for decoding, ranking and the provenance record).
+"""
 from __future__ import annotations
 
 import contextlib
@@ -9,7 +17,60 @@ from collections.abc import Callable, Iterator
 
 from qopt.errors import Cancelled
 
-__all__ = ["Stages", "AnyEvent"]
+__all__ = ["Stages", "AnyEvent", "default_time_budget", "answer_reserve", "DEFAULT_BUDGET_BASE",
+           "DEFAULT_BUDGET_PER_VARIABLE", "DEFAULT_BUDGET_PER_INTERACTION", "DEFAULT_BUDGET_MAX",
+           "DEFAULT_BUDGET_WORK_FACTOR",
+           "ANSWER_RESERVE_SHARE", "ANSWER_RESERVE_MIN"]
+
+#: The default budget without a deadline: ``BASE + PER_VARIABLE * n + PER_INTERACTION * m``
+#: seconds for a model (the BQM sampled, after compilation) of ``n`` variables and ``m``
+#: interactions, at most ``DEFAULT_BUDGET_MAX``. 2 s + 2 ms per variable + 20 us per
+#: interaction: Gset G1 (800, 19 176) gets 4.0 s, a 200-item knapsack (200, 19 900) 2.8 s,
+#: G55 (5000, 12 498) 12.2 s; the default annealing (:func:`qopt.solve.parameters.sa_defaults`, about 1 s)
+#: fits in each, so the budget is a wall-clock stop, not a change of the defaults.
+DEFAULT_BUDGET_BASE = 2.0
+DEFAULT_BUDGET_PER_VARIABLE = 2e-3
+DEFAULT_BUDGET_PER_INTERACTION = 2e-5
+DEFAULT_BUDGET_MAX = 60.0
+#: Time kept back from the deadline for the answer itself (decode, rank, provenance):
+#: ``ANSWER_RESERVE_SHARE`` of the budget, at least ``ANSWER_RESERVE_MIN`` seconds, at most half of it.
+ANSWER_RESERVE_SHARE = 0.03
+ANSWER_RESERVE_MIN = 0.03
+
+
+#: With sampling work the caller set explicitly (e.g. ``num_reads`` x ``num_sweeps``), the
+#: default budget is at least this many times its estimated seconds, so a long run that was
+#: asked for is not cut by a rule meant for the defaults.
+DEFAULT_BUDGET_WORK_FACTOR = 3.0
+
+
+def default_time_budget(num_variables: int, num_interactions: int, work_seconds: float | None = None) -> dict:
+    """The wall-clock budget of a solve given no deadline (the rule in the module docstring).
+
+    Args:
+        num_variables, num_interactions: the size of the model sampled (a BQM; for a
+            constrained model, its compiled BQM).
+        work_seconds: the estimated seconds of sampling the parameters as applied ask for
+            (None: not known); the budget is at least ``DEFAULT_BUDGET_WORK_FACTOR`` times it.
+
+    Returns:
+        ``{"value": seconds, "reason": str}``, the shape of a ``provenance["defaults"]`` entry.
+    """
+    value = min(DEFAULT_BUDGET_MAX, DEFAULT_BUDGET_BASE + DEFAULT_BUDGET_PER_VARIABLE * num_variables
+                + DEFAULT_BUDGET_PER_INTERACTION * num_interactions)
+    reason = (f"no deadline given: {DEFAULT_BUDGET_BASE:g} s + {DEFAULT_BUDGET_PER_VARIABLE * 1e3:g} ms "
+              f"per variable + {DEFAULT_BUDGET_PER_INTERACTION * 1e6:g} us per interaction for "
+              f"{num_variables} variables and {num_interactions} interactions (at most {DEFAULT_BUDGET_MAX:g} s)")
+    if work_seconds is not None and DEFAULT_BUDGET_WORK_FACTOR * work_seconds > value:
+        value = DEFAULT_BUDGET_WORK_FACTOR * work_seconds
+        reason = (f"no deadline given: {DEFAULT_BUDGET_WORK_FACTOR:g} x the {work_seconds:.3g} s of sampling "
+                  f"the parameters as applied are estimated to take")
+    return {"value": float(value), "reason": reason}
+
+
+def answer_reserve(time_budget: float) -> float:
+    """Seconds of ``time_budget`` kept back for the answer (decode, rank, provenance)."""
+    return min(0.5 * time_budget, max(ANSWER_RESERVE_MIN, ANSWER_RESERVE_SHARE * time_budget))
 
 
 class AnyEvent:
@@ -41,6 +102,8 @@ class Stages:
     Attributes:
         timing: stage name -> seconds (wall clock) of the stages finished so far.
         cancel: the cancel event (None when the solve cannot be cancelled).
+        time_budget: seconds of wall clock the whole solve may take (None until
+            :meth:`set_budget`), from its start.
     """
 
     def __init__(self, on_progress: Callable[[dict], None] | None = None,
@@ -49,6 +112,30 @@ class Stages:
         self.cancel = cancel
         self.timing: dict[str, float] = {}
         self._t_start = time.perf_counter()
+        self._t0_monotonic = time.monotonic()
+        self.time_budget: float | None = None
+
+    def set_budget(self, seconds: float) -> None:
+        """Set the solve's deadline: ``seconds`` of wall clock from its start."""
+        self.time_budget = float(seconds)
+
+    @property
+    def deadline(self) -> float | None:
+        """The deadline on the :func:`time.monotonic` clock (None without a budget)."""
+        return None if self.time_budget is None else self._t0_monotonic + self.time_budget
+
+    @property
+    def work_end(self) -> float | None:
+        """When work must stop (:func:`time.monotonic` clock): the deadline less
+        :func:`answer_reserve`; None without a budget."""
+        if self.time_budget is None:
+            return None
+        return self._t0_monotonic + self.time_budget - answer_reserve(self.time_budget)
+
+    def work_left(self) -> float | None:
+        """Seconds until :attr:`work_end` (at least 0), or None without a budget."""
+        end = self.work_end
+        return None if end is None else max(0.0, end - time.monotonic())
 
     @property
     def reports_progress(self) -> bool:
