@@ -74,7 +74,8 @@ class Options:
     """The checked arguments of one run, as :meth:`MipSampler.solve_model` reads them.
 
     Attributes:
-        time_limit: seconds or None. num_threads, seed: ints or None.
+        time_limit: seconds or None (read :meth:`remaining` when the solver starts).
+        num_threads, seed: ints or None.
         hint: float64 (n,) values in the model's variables, or None.
         interrupt: an object with ``is_set()``, or None.
         on_solution: ``(values, objective)`` -> None, where ``values`` are solver values of
@@ -84,8 +85,10 @@ class Options:
     """
 
     def __init__(self, *, time_limit=None, num_threads=None, seed=None, hint=None, interrupt=None,
-                 on_solution=None, structure=None, extra=None):
+                 on_solution=None, structure=None, extra=None, start: float | None = None):
         self.time_limit: float | None = time_limit
+        #: time.monotonic() when the call began: the time limit counts from there
+        self.start = time.monotonic() if start is None else start
         self.num_threads: int | None = num_threads
         self.seed: int | None = seed
         self.hint: np.ndarray | None = hint
@@ -96,6 +99,13 @@ class Options:
 
         #: set once :meth:`watching` has stopped the solver
         self.stopped = False
+
+    def remaining(self) -> float | None:
+        """Seconds left of ``time_limit`` (counted from the call's start, model building
+        included), at least 1 ms; None without a limit."""
+        if self.time_limit is None:
+            return None
+        return max(1e-3, self.time_limit - (time.monotonic() - self.start))
 
     def interrupted(self) -> bool:
         """Whether the interrupt event is set."""
@@ -153,7 +163,8 @@ class MipSampler(dimod.Sampler):
 
         Args:
             bqm: the model, SPIN or BINARY.
-            time_limit: seconds, wall clock, for the solver run (None: until proven optimal).
+            time_limit: seconds, wall clock, for the whole call (model building included; the
+                solver gets what is left). None: until proven optimal.
             num_threads: solver threads (None: the backend's default).
             seed: the solver's random seed, 0..2**31-1 (None: its default).
             initial_state: a sample (mapping label -> value in the BQM's vartype, or a
@@ -176,12 +187,13 @@ class MipSampler(dimod.Sampler):
             UnsupportedProblem: the backend cannot take the model (names what).
         """
         t0 = time.perf_counter_ns()
+        start = time.monotonic()
         kwargs = self.remove_unknown_kwargs(**kwargs)
         args = self.parameter_spec.check_all({"time_limit": time_limit, "num_threads": num_threads,
                                               "seed": seed, "initial_state": initial_state,
                                               "interrupt": interrupt, **kwargs})
         model = MipModel.from_bqm(bqm)
-        options = self._options(model, args, hint=args["initial_state"])
+        options = self._options(model, args, hint=args["initial_state"], start=start)
         t1 = time.perf_counter_ns()
         outcome = self.solve_model(model, options)
         t2 = time.perf_counter_ns()
@@ -221,6 +233,7 @@ class MipSampler(dimod.Sampler):
             UnsupportedProblem: a variable kind or constraint the backend cannot take (names it).
         """
         t0 = time.perf_counter_ns()
+        start = time.monotonic()
         kwargs = self.remove_unknown_kwargs(**kwargs)
         args = self.parameter_spec.check_all({"time_limit": time_limit, "num_threads": num_threads,
                                               "seed": seed, "interrupt": interrupt, **kwargs})
@@ -228,7 +241,7 @@ class MipSampler(dimod.Sampler):
                                                    "on_solution": on_solution})
         model = MipModel.from_cqm(cqm)
         options = self._options(model, args, hint=extra["hint"], structure=extra["structure"],
-                                on_solution=extra["on_solution"])
+                                on_solution=extra["on_solution"], start=start)
         t1 = time.perf_counter_ns()
         outcome = self.solve_model(model, options)
         t2 = time.perf_counter_ns()
@@ -237,7 +250,8 @@ class MipSampler(dimod.Sampler):
         return self._finish(ss, model, outcome, ss.record.energy, (t0, t1, t2))
 
     # -- shared steps -------------------------------------------------------------------
-    def _options(self, model: MipModel, args: Mapping, *, hint=None, structure=None, on_solution=None) -> Options:
+    def _options(self, model: MipModel, args: Mapping, *, hint=None, structure=None, on_solution=None,
+                 start: float | None = None) -> Options:
         callback = None
         if on_solution is not None:
             def callback(values: np.ndarray, _objective: float) -> None:
@@ -247,7 +261,7 @@ class MipSampler(dimod.Sampler):
                if k not in ("time_limit", "num_threads", "seed", "initial_state", "interrupt")}
         return Options(time_limit=args.get("time_limit"), num_threads=args.get("num_threads"),
                        seed=args.get("seed"), hint=model.values(hint), interrupt=args.get("interrupt"),
-                       on_solution=callback, structure=structure, extra=own)
+                       on_solution=callback, structure=structure, extra=own, start=start)
 
     @staticmethod
     def _samples(model: MipModel, outcome: Outcome) -> np.ndarray:

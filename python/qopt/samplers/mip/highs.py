@@ -5,6 +5,10 @@ The model is linearised (:func:`qopt.samplers.mip.model.linearise`): each produc
 binary with a bounded variable becomes a continuous column with its McCormick rows, which is
 exact; squares of binaries are the variable. Products of two non-binary variables are
 refused (:class:`~qopt.errors.UnsupportedProblem`; CP-SAT and SCIP take them).
+
+Threads: HiGHS fixes its thread pool once per process (a later run asking for another count
+fails), and its branch and bound is serial, so ``num_threads`` is accepted (for the shared
+interface) but not applied; the run uses HiGHS's default pool.
 """
 from __future__ import annotations
 
@@ -87,7 +91,7 @@ class HighsSampler(MipSampler):
 
     properties = {
         "description": "HiGHS MIP (highspy) over a McCormick linearisation of products with a binary factor",
-        "num_threads_default": 1,
+        "num_threads_default": "HiGHS's process-wide scheduler (half the cores); num_threads is not applied",
         "variable_kinds": ("BINARY", "SPIN", "INTEGER", "REAL"),
         "quadratic_constraints": "products with a binary factor (linearised exactly)",
     }
@@ -102,10 +106,9 @@ class HighsSampler(MipSampler):
         h = build_highs(lm)
         h.setOptionValue("mip_rel_gap", 0.0)
         h.setOptionValue("mip_abs_gap", 1e-9)
-        if options.time_limit is not None:
-            h.setOptionValue("time_limit", float(options.time_limit))
-        if options.num_threads is not None:
-            h.setOptionValue("threads", int(options.num_threads))
+        remaining = options.remaining()
+        if remaining is not None:
+            h.setOptionValue("time_limit", remaining)
         if options.seed is not None:
             h.setOptionValue("random_seed", int(options.seed))
         if options.hint is not None:

@@ -83,8 +83,9 @@ class ScipSampler(MipSampler):
                 m.addCons(lhs == row.rhs, name=f"c{k}")
         m.setParam("limits/gap", 0.0)
         m.setParam("limits/absgap", 0.0)
-        if options.time_limit is not None:
-            m.setParam("limits/time", float(options.time_limit))
+        remaining = options.remaining()
+        if remaining is not None:
+            m.setParam("limits/time", remaining)
         if options.seed is not None:
             m.setParam("randomization/randomseedshift", int(options.seed))
         if options.hint is not None:
