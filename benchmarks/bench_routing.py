@@ -203,7 +203,7 @@ def run_one(case: Case, backend: str, deadline: float, seed: int) -> dict:
         result = qopt.solve(case.model, backend=backend, time_budget=deadline, fallback=False, **params)
         value = case.value(result)
         proven = bool(result.confidence.get("proven_optimal"))
-        racers = result.provenance.get("racers") or []
+        racers = ((result.provenance.get("backend_info") or {}).get("race") or {}).get("racers") or []
     except Exception as exc:  # noqa: BLE001 - a failed backend is a measurement (no answer)
         error, racers = f"{type(exc).__name__}: {exc}"[:200], []
     seconds = time.perf_counter() - t0

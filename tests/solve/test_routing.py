@@ -172,6 +172,7 @@ def test_a_measured_race_routes_to_a_race_with_its_racers(tmp_path):
     decision = choose_backend(50, 100, time_limit=1.0, profile=path,
                               available={"race": True, "sa": True, "cpsat": True})
     assert decision.backend == "race" and decision.racers == ("sa", "cpsat")
+    assert decision.parameters["racers"] == ["sa", "cpsat"]
     gone = choose_backend(50, 100, time_limit=1.0, profile=path, available={"race": False})
     assert gone.backend == "sa" and "race (not available here)" in gone.reason
 

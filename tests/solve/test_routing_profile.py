@@ -90,3 +90,16 @@ def test_every_router_class_maps_to_itself_in_the_shipped_profile():
         lo = int(size.split("-")[0].rstrip("+"))
         features = {"kind": kind, "constraints": constraints, "size": size, "num_variables": lo}
         assert profile.nearest(features).key == key
+
+
+def test_the_constrained_path_routes_by_the_model_when_it_passes_it():
+    """route(bqm, ..., problem=...) classes a constrained model by its constraints, size and template
+    (what the constrained path passes), not by its compiled BQM."""
+    from qopt.compile import compile as compile_model
+
+    d = np.random.default_rng(2).integers(1, 50, (8, 8)).astype(float)
+    problem = tsp(d + d.T)[0]
+    bqm, _ = compile_model(problem)
+    decision = route(bqm, "auto", time_budget=1.0, problem=problem)
+    assert "class cqm/one-hot/31-200" in decision.reason and decision.profile.startswith("shipped")
+    assert "class bqm/" in route(bqm, "auto", time_budget=1.0).reason

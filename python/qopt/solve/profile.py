@@ -354,7 +354,7 @@ def validate_profile(doc, source: str) -> Profile:
     return Profile(source, doc["created"], tuple(cols), tuple(out), doc)
 
 
-_CACHE: dict[tuple[str, float], Profile] = {}
+_CACHE: dict[tuple[str, str, float], Profile] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -381,7 +381,7 @@ def load_profile(path: str | os.PathLike | None = None) -> Profile:
     except OSError as exc:
         raise _fail(str(file), "(file)", f"cannot be read: {exc.strerror or exc}") from None
     with _CACHE_LOCK:
-        cached = _CACHE.get((str(file), mtime))
+        cached = _CACHE.get((source, str(file), mtime))
     if cached is not None:
         return cached
     try:
@@ -390,9 +390,9 @@ def load_profile(path: str | os.PathLike | None = None) -> Profile:
         raise _fail(str(file), "(file)", f"cannot be read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise _fail(str(file), "(file)", f"is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    profile = validate_profile(doc, source if path is None else str(file))
+    profile = validate_profile(doc, source)
     with _CACHE_LOCK:
-        _CACHE[(str(file), mtime)] = profile
+        _CACHE[(source, str(file), mtime)] = profile
     return profile
 
 

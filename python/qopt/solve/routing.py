@@ -216,6 +216,8 @@ def _decision(name: str, reason: str, *, n: int, time_budget: float | None, colu
     if name == "hybrid":
         quantum = "dwave" if avail("dwave") else "qaoa"
         params = {"quantum_backend": quantum, "subproblem_size": min(HYBRID_SUBPROBLEM_SIZE, max_qubits, max(1, n))}
+    if name == "race" and racers:
+        params["racers"] = list(racers)  # what was measured
     if name in _NEEDS_DEADLINE and time_budget is None:
         params["time_limit"] = float(column)  # they work until a deadline: the measured one
     elif name == "hybrid":
