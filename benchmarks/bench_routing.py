@@ -51,6 +51,7 @@ from qopt.provenance import library_versions
 from qopt.samplers.limits import EXACT_ROUTE_MAX_VARIABLES
 from qopt.samplers.registry import backend_names, parameter_spec
 from qopt.solve.profile import FORMAT, class_key, problem_features, validate_profile
+from qopt.solve.routing import rank_backends
 
 QAOA_MEASURE_MAX = 16      # QAOA above this takes longer than the longest deadline (22 variables: 13 s)
 HYBRID_MIN_VARIABLES = 31  # below, the whole model fits one subproblem
@@ -283,6 +284,17 @@ def profile(rows: list[dict], cases_: list[Case], deadlines: list[float], comman
             "command": command, "duration_s": round(duration, 1), "deadlines": deadlines, "classes": classes}
 
 
+def picks(doc: dict) -> str:
+    """What ``auto`` chooses per class and deadline from this profile (above 16 variables)."""
+    profile = validate_profile(doc, "bench_routing output")
+    lines = ["| class | " + " | ".join(f"{d:g} s" for d in profile.deadlines) + " |",
+             "|---|" + "---|" * len(profile.deadlines)]
+    for c in profile.classes:
+        lines.append(f"| {c.key} | " + " | ".join(rank_backends(c.results[d])[0] if d in c.results else "-"
+                                                  for d in profile.deadlines) + " |")
+    return "\n".join(lines)
+
+
 def report(doc: dict) -> str:
     lines = ["| class | deadline s | backend | runs | median gap | in time | proven | median s |",
              "|---|---|---|---|---|---|---|---|"]
@@ -355,6 +367,7 @@ def main(argv=None) -> int:
     doc = profile(rows, all_cases, deadlines, command, duration)
     validate_profile(doc, "bench_routing output")  # the format the router reads
     print(report(doc))
+    print("\nwhat auto picks (every backend counted as available):\n" + picks(doc))
     print(f"duration {duration:.0f} s")
     stem = "routing_quick" if args.quick else "routing"
     write_csv(rows, args.out / f"{stem}.csv")

@@ -62,3 +62,13 @@ def test_client_solve_sends_quantum_to_the_server():
     assert avoid.provenance["routing"]["backend"] not in ("qaoa", "dwave", "hybrid")
     assert avoid.best.energy == -69.0  # brute-force optimum (issue 11)
     assert prefer.provenance["routing"]["backend"] == "qaoa"
+
+
+def test_qopt_profile_command_shows_the_profile_in_use(capsys):
+    from qopt.cli import main
+    from qopt.solve.profile import router_class_keys
+
+    assert main(["profile"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("routing profile: shipped (") and "command: bench_routing.py" in out
+    assert all(key in out for key in router_class_keys())

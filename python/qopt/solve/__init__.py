@@ -64,7 +64,7 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
             quantum subproblems). No effect on an explicit backend.
         routing_profile: path of a routing profile for ``"auto"`` (default:
             ``$QOPT_ROUTING_PROFILE``, else the one shipped with qopt); regenerate one on this
-            machine with ``python -m qopt.solve.profile --write PATH``.
+            machine with ``qopt profile --write PATH``.
         sampler: a caller's sampler object (any :class:`dimod.Sampler`, e.g.
             ``dimod.ExactSolver()`` or ``EmbeddingComposite(MockDWaveSampler())``) to run the
             pipeline on instead of a registered backend; ``backend`` must then be ``"auto"``

@@ -1,7 +1,7 @@
 """The routing profile: what each backend delivered, measured, per problem class and deadline.
 
 ``backend="auto"`` (:mod:`qopt.solve.routing`) chooses from a profile written by
-``benchmarks/bench_routing.py`` (or ``python -m qopt.solve.profile --write PATH``, which runs it):
+``benchmarks/bench_routing.py`` (or ``qopt profile --write PATH``, which runs it):
 for each problem class (features below) and deadline, each backend's median relative gap to
 the best answer any backend found (or the published best-known value), the fraction of runs
 that returned a feasible answer within the deadline, the fraction that proved optimality, and
@@ -51,7 +51,8 @@ from qopt.errors import ParameterError
 
 __all__ = ["FORMAT", "PROFILE_ENV", "SHIPPED_PROFILE", "BQM_SIZE_BUCKETS", "CQM_SIZE_BUCKETS", "DENSE_DENSITY",
            "CONSTRAINT_KINDS", "Profile", "Measurement", "ProfileClass", "load_profile", "validate_profile",
-           "problem_features", "class_key", "size_bucket", "router_class_keys", "main"]
+           "problem_features", "class_key", "size_bucket", "router_class_keys", "profile_command",
+           "add_profile_arguments", "main"]
 
 FORMAT = "qopt-routing-profile/1"
 PROFILE_ENV = "QOPT_ROUTING_PROFILE"
@@ -396,37 +397,61 @@ def load_profile(path: str | os.PathLike | None = None) -> Profile:
     return profile
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m qopt.solve.profile``: show the profile in use, or regenerate one.
+def profile_command(*, write: str | None = None, quick: bool = False, data: str | None = None,
+                    out=None) -> int:
+    """``qopt profile``: print the profile ``auto`` uses, or measure this machine and write one.
 
-    ``--write PATH [--quick] [--data DIR]`` runs ``benchmarks/bench_routing.py`` from a source
-    checkout (the benchmark measures every backend on this machine) and writes the profile to
-    PATH; use it with ``QOPT_ROUTING_PROFILE=PATH`` or ``qopt.solve(..., routing_profile=PATH)``.
-    Without ``--write``, prints the profile that ``auto`` uses and its classes.
+    Args:
+        write: a path: run ``benchmarks/bench_routing.py`` of this source checkout (every backend
+            measured here, in a child process) and write the profile there; use it with
+            ``QOPT_ROUTING_PROFILE=PATH`` or ``qopt.solve(..., routing_profile=PATH)``.
+        quick: the benchmark's ``--quick`` mode (about 2 minutes on 2 cores; the full one about
+            10 to 30 minutes, by how many backends are installed).
+        data: the folder of public instances (default: ``$QOPT_SHARED_DATA`` or ../shared/data).
+        out: text stream for the summary (default ``sys.stdout``).
+
+    Returns:
+        The exit code: 0, 2 when no benchmark script is beside this installation, or the
+        benchmark's own.
+
+    Raises:
+        ParameterError: (without ``write``) the profile in use is missing or malformed.
     """
-    import argparse
     import subprocess
 
-    ap = argparse.ArgumentParser(prog="python -m qopt.solve.profile", description=main.__doc__)
-    ap.add_argument("--write", metavar="PATH", help="measure the backends here and write a profile to PATH")
-    ap.add_argument("--quick", action="store_true", help="the quick measurement (under ~3 minutes)")
-    ap.add_argument("--data", help="folder of public instances (default: ../shared/data or $QOPT_SHARED_DATA)")
-    args = ap.parse_args(argv)
-    if args.write:
+    out = sys.stdout if out is None else out
+    if write:
         bench = pathlib.Path(__file__).resolve().parents[3] / "benchmarks" / "bench_routing.py"
         if not bench.is_file():
             print(f"no benchmarks/bench_routing.py beside this installation ({bench}): run it from a qopt "
                   "source checkout", file=sys.stderr)
             return 2
-        cmd = [sys.executable, str(bench), "--write", args.write] + (["--quick"] if args.quick else [])
-        cmd += ["--data", args.data] if args.data else []
+        cmd = [sys.executable, str(bench), "--write", str(write)] + (["--quick"] if quick else [])
+        cmd += ["--data", str(data)] if data else []
         return subprocess.call(cmd)
     profile = load_profile()
     print(f"routing profile: {profile.name}; deadlines {list(profile.deadlines)} s; "
-          f"command: {profile.raw['command']}")
+          f"command: {profile.raw['command']}", file=out)
     for c in profile.classes:
-        print(f"  {c.key:24s} {c.describe()}")
+        print(f"  {c.key:24s} {c.describe()}", file=out)
     return 0
+
+
+def add_profile_arguments(parser) -> None:
+    """``--write PATH``, ``--quick``, ``--data DIR`` of :func:`profile_command` on an argparse parser."""
+    parser.add_argument("--write", metavar="PATH", help="measure the backends here and write a profile to PATH")
+    parser.add_argument("--quick", action="store_true", help="the quick measurement (about 2 minutes)")
+    parser.add_argument("--data", help="folder of public instances (default: $QOPT_SHARED_DATA or ../shared/data)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m qopt.solve.profile``: :func:`profile_command` (``qopt profile`` is the same)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m qopt.solve.profile", description=profile_command.__doc__)
+    add_profile_arguments(ap)
+    args = ap.parse_args(argv)
+    return profile_command(write=args.write, quick=args.quick, data=args.data)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -44,7 +44,8 @@ from qopt.solve.profile import (
 )
 
 __all__ = ["RoutingDecision", "route", "choose_backend", "available_backends", "dwave_credentials_configured",
-           "QUANTUM_CHOICES", "QUANTUM_BACKENDS", "ROUTING_OPTIONS", "check_quantum", "routing_options", "GAP_TIE"]
+           "QUANTUM_CHOICES", "QUANTUM_BACKENDS", "ROUTING_OPTIONS", "check_quantum", "routing_options", "GAP_TIE",
+           "rank_backends"]
 
 #: Values of the ``quantum`` option: never route to a quantum backend, route on measurements
 #: (default), or route to one whenever the model fits it.
@@ -169,8 +170,9 @@ def _pct(gap: float | None) -> str:
     return "no feasible answer" if gap is None else f"{100 * gap:.2f}%"
 
 
-def _rank(measured: Mapping[str, Measurement]) -> list[str]:
-    """Backends best first (see the module docstring)."""
+def rank_backends(measured: Mapping[str, Measurement]) -> list[str]:
+    """The backends of one class and deadline (name -> :class:`~qopt.solve.profile.Measurement`),
+    best first: the order ``auto`` prefers them in (see the module docstring)."""
     names = sorted(measured)
     if not names:
         return []
@@ -315,7 +317,7 @@ def choose_backend(num_variables: int, num_interactions: int, *, time_limit: flo
     if not measured:
         return RoutingDecision("sa", f"no backend measured on class {cls.key} runs here{excluded}: simulated "
                                      "annealing on the C++ core", profile=profile.name)
-    ranked = _rank(measured)
+    ranked = rank_backends(measured)
     key = class_key(features)
     reason = _reason(cls, column, ranked, measured, time_limit, excluded)
     if cls.key != key:
