@@ -405,7 +405,7 @@ def profile_command(*, write: str | None = None, quick: bool = False, data: str 
         write: a path: run ``benchmarks/bench_routing.py`` of this source checkout (every backend
             measured here, in a child process) and write the profile there; use it with
             ``QOPT_ROUTING_PROFILE=PATH`` or ``qopt.solve(..., routing_profile=PATH)``.
-        quick: the benchmark's ``--quick`` mode (about 2 minutes on 2 cores; the full one about
+        quick: the benchmark's ``--quick`` mode (about 3 minutes on 2 cores; the full one about
             10 to 30 minutes, by how many backends are installed).
         data: the folder of public instances (default: ``$QOPT_SHARED_DATA`` or ../shared/data).
         out: text stream for the summary (default ``sys.stdout``).
@@ -440,7 +440,7 @@ def profile_command(*, write: str | None = None, quick: bool = False, data: str 
 def add_profile_arguments(parser) -> None:
     """``--write PATH``, ``--quick``, ``--data DIR`` of :func:`profile_command` on an argparse parser."""
     parser.add_argument("--write", metavar="PATH", help="measure the backends here and write a profile to PATH")
-    parser.add_argument("--quick", action="store_true", help="the quick measurement (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="the quick measurement (about 3 minutes)")
     parser.add_argument("--data", help="folder of public instances (default: $QOPT_SHARED_DATA or ../shared/data)")
 
 
