@@ -32,6 +32,7 @@ import argparse
 import csv
 import datetime
 import json
+import math
 import os
 import pathlib
 import platform
@@ -51,7 +52,7 @@ from qopt.provenance import library_versions
 from qopt.samplers.limits import EXACT_ROUTE_MAX_VARIABLES
 from qopt.samplers.registry import backend_names, parameter_spec
 from qopt.solve.profile import FORMAT, class_key, problem_features, validate_profile
-from qopt.solve.routing import rank_backends
+from qopt.solve.routing import choose_backend
 
 QAOA_MEASURE_MAX = 16      # QAOA above this takes longer than the longest deadline (22 variables: 13 s)
 HYBRID_MIN_VARIABLES = 31  # below, the whole model fits one subproblem
@@ -242,11 +243,10 @@ def gaps(rows: list[dict], by_case: dict[str, Case]) -> None:
 
 
 def _median_gap(gs: list[float | None]) -> float | None:
-    finite = sorted(g for g in gs if g is not None)
-    if 2 * len(finite) < len(gs) or not finite:
-        return None  # most runs gave no feasible answer
-    ordered = finite + [float("inf")] * (len(gs) - len(finite))
-    return float(statistics.median(ordered))
+    """Median of the gaps, a run without a feasible answer counting as infinite; None when that
+    median is infinite (half the runs or more gave no feasible answer)."""
+    median = statistics.median(float("inf") if g is None else g for g in gs)
+    return float(median) if math.isfinite(median) else None
 
 
 def profile(rows: list[dict], cases_: list[Case], deadlines: list[float], command: str, duration: float) -> dict:
@@ -285,13 +285,17 @@ def profile(rows: list[dict], cases_: list[Case], deadlines: list[float], comman
 
 
 def picks(doc: dict) -> str:
-    """What ``auto`` chooses per class and deadline from this profile (above 16 variables)."""
+    """What ``auto`` chooses per class and deadline from this profile (above 16 variables; every
+    measured backend counted as available, D-Wave not)."""
     profile = validate_profile(doc, "bench_routing output")
+    avail = {b: True for c in profile.classes for col in c.results.values() for b in col}
     lines = ["| class | " + " | ".join(f"{d:g} s" for d in profile.deadlines) + " |",
              "|---|" + "---|" * len(profile.deadlines)]
     for c in profile.classes:
-        lines.append(f"| {c.key} | " + " | ".join(rank_backends(c.results[d])[0] if d in c.results else "-"
-                                                  for d in profile.deadlines) + " |")
+        n = max(17, int(c.features.get("num_variables") or 17))
+        cells = [choose_backend(n, n, time_limit=d, features=c.features, profile=profile,
+                                available={**avail, "dwave": False}).backend for d in profile.deadlines]
+        lines.append(f"| {c.key} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -364,13 +368,13 @@ def main(argv=None) -> int:
                           f"{row['seconds']:.2f} s{' ERROR ' + row['error'] if row['error'] else ''}", flush=True)
     duration = time.perf_counter() - t0
     gaps(rows, {c.name: c for c in all_cases})
+    stem = "routing_quick" if args.quick else "routing"
+    write_csv(rows, args.out / f"{stem}.csv")  # first: the runs survive whatever follows
     doc = profile(rows, all_cases, deadlines, command, duration)
     validate_profile(doc, "bench_routing output")  # the format the router reads
     print(report(doc))
     print("\nwhat auto picks (every backend counted as available):\n" + picks(doc))
     print(f"duration {duration:.0f} s")
-    stem = "routing_quick" if args.quick else "routing"
-    write_csv(rows, args.out / f"{stem}.csv")
     plot(doc, args.out, stem)
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)

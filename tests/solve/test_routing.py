@@ -185,3 +185,15 @@ def test_routing_profile_option_and_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("QOPT_ROUTING_PROFILE", str(path))
     decision = route(bqm, "auto", time_budget=1.0)
     assert decision.backend == "steepest" and decision.profile == f"{path} (2026-12-01T00:00:00+00:00)"
+
+
+def test_when_no_backend_answered_in_time_the_next_deadline_decides(tmp_path):
+    path = _profile(tmp_path, {"sa": _m(0.0), "scip": _m(0.02)})
+    doc = json.loads(path.read_text())
+    doc["deadlines"] = [0.1, 1.0]
+    doc["classes"][0]["results"]["0.1"] = {"sa": _m(None, success=0.0, seconds=0.2),
+                                           "scip": _m(None, success=0.0, seconds=0.1)}
+    path.write_text(json.dumps(doc))
+    decision = choose_backend(50, 100, time_limit=0.1, profile=path, available={"scip": True})
+    assert decision.backend == "sa"
+    assert decision.reason.startswith("no backend answered in most runs at a 0.1 s deadline; ")

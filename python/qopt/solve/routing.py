@@ -10,7 +10,8 @@ measured deadline at or below it; without a deadline the longest measured), pick
 with the smallest median gap among those measured on every instance of the class that answered
 within the deadline in at least half the runs; answers within :data:`GAP_TIE` of the best count
 as equal, and then the one that meets the deadline more often, proves optimality more often,
-and is faster wins. Its reason
+and is faster wins. Where no backend answered in most runs of that column, the next longer
+measured deadline decides. Its reason
 names the measurement, e.g. "on 4 benchmarks of class bqm/none/21-30 at a 1 s deadline, sa
 reached a median gap of 0.00% (100% within the deadline, 0.02 s), where qaoa was 3.1% off".
 
@@ -248,6 +249,24 @@ def _prefer_quantum(n: int, density: float, what: str, time_budget: float | None
     return None
 
 
+def _usable(cls: ProfileClass, column: float, *, quantum: str, n: int, what: str, max_qubits: int,
+            avail: _Availability) -> tuple[dict[str, Measurement], str]:
+    """The measurements of ``cls`` at ``column`` that may be chosen here, and the others in words."""
+    measured = dict(cls.results.get(column) or cls.results[min(cls.results, key=lambda d: abs(d - column))])
+    dropped = []
+    for b in list(measured):
+        if quantum == "avoid" and b in QUANTUM_BACKENDS:
+            dropped.append(f"{b} (quantum='avoid')")
+        elif b == "qaoa" and n > max_qubits:
+            dropped.append(f"{b} ({n} {what} exceed the {max_qubits}-qubit budget)")
+        elif not avail(b, measured[b].racers):
+            dropped.append(f"{b} (not available here)")
+        else:
+            continue
+        del measured[b]
+    return measured, (f"; set aside: {', '.join(dropped)}" if dropped else "")
+
+
 def choose_backend(num_variables: int, num_interactions: int, *, time_limit: float | None = None,
                    max_qubits: int = QAOA_MAX_QUBITS, available: Mapping[str, bool] | None = None,
                    presolved: bool = True, features: Mapping | None = None, quantum: str | None = None,
@@ -301,30 +320,28 @@ def choose_backend(num_variables: int, num_interactions: int, *, time_limit: flo
                     "signs": "mixed", "template": None}
     cls = profile.nearest(features)
     column = profile.column(time_limit)
-    measured = dict(cls.results.get(column) or cls.results[min(cls.results, key=lambda d: abs(d - column))])
-    dropped = []
-    for b in list(measured):
-        if quantum == "avoid" and b in QUANTUM_BACKENDS:
-            dropped.append(f"{b} (quantum='avoid')")
-        elif b == "qaoa" and n > max_qubits:
-            dropped.append(f"{b} ({n} {what} exceed the {max_qubits}-qubit budget)")
-        elif not avail(b, measured[b].racers):
-            dropped.append(f"{b} (not available here)")
-        else:
-            continue
-        del measured[b]
-    excluded = f"; set aside: {', '.join(dropped)}" if dropped else ""
+    later = [d for d in sorted(cls.results) if d > column]
+    measured, excluded = _usable(cls, column, quantum=quantum, n=n, what=what, max_qubits=max_qubits, avail=avail)
     if not measured:
         return RoutingDecision("sa", f"no backend measured on class {cls.key} runs here{excluded}: simulated "
                                      "annealing on the C++ core", profile=profile.name)
     ranked = rank_backends(measured)
+    prefix = ""
+    if measured[ranked[0]].median_gap is None and later:  # nobody answered in time: the next deadline decides
+        prefix = f"no backend answered in most runs at a {column:g} s deadline; "
+        column = later[0]
+        measured, excluded = _usable(cls, column, quantum=quantum, n=n, what=what, max_qubits=max_qubits,
+                                     avail=avail)
+        ranked = rank_backends(measured) if measured else ["sa"]
     key = class_key(features)
-    reason = _reason(cls, column, ranked, measured, time_limit, excluded)
+    reason = prefix + (_reason(cls, column, ranked, measured, time_limit, excluded) if measured else
+                       f"no backend measured on class {cls.key} runs here{excluded}: simulated annealing")
     if cls.key != key:
         reason = f"nearest measured class to {key}: " + reason
     head = ranked[0]
+    racers = measured[head].racers if head in measured else ()
     return _decision(head, reason, n=n, time_budget=time_limit, column=column, max_qubits=max_qubits,
-                     avail=avail, racers=measured[head].racers, profile=profile.name)
+                     avail=avail, racers=racers, profile=profile.name)
 
 
 def route(bqm, backend: str | None, *, time_budget: float | None = None, num_variables: int | None = None,
