@@ -429,7 +429,7 @@ class Client:
             raise SolveError.from_rpc_error(err) from None
 
     def solve(self, model, backend: str = "auto", *, timeout: float | None = None, request_id: str = "",
-              max_candidates: int = 0, name: str = "", **parameters) -> Result:
+              max_candidates: int = 0, name: str = "", quantum: str | None = None, **parameters) -> Result:
         """Solve ``model`` on the server and wait for the result.
 
         Args:
@@ -442,6 +442,10 @@ class Client:
                 for a request_id it has answered before (ALREADY_EXISTS if the request differs).
             max_candidates: most distinct candidates returned (0: server default, 100).
             name: optional problem name recorded in provenance.
+            quantum: how ``backend="auto"`` treats the quantum backends: ``"auto"`` (the
+                server's default: only where its routing profile measured them competitive),
+                ``"avoid"`` or ``"prefer"`` (see :func:`qopt.solve`); sent as the ``quantum``
+                solve option in ``parameters`` (None: not sent).
             **parameters: sampler parameters (``num_reads``, ``num_sweeps``, ``seed``, ...).
 
         Returns:
@@ -455,6 +459,10 @@ class Client:
                 ``DEADLINE_EXCEEDED`` with ``.job_id`` set; ``client.job(err.job_id).result()``
                 waits for it (a retry of the same ``request_id`` also returns its result).
         """
+        if quantum is not None:
+            from qopt.solve.routing import check_quantum  # the one list of choices; raises ParameterError
+
+            parameters["quantum"] = check_quantum(quantum)
         problem, variables = _problem(model, name)
         request = solver_service_pb2.SolveRequest(problem=problem, backend=backend, request_id=request_id,
                                                   max_candidates=max_candidates)

@@ -1,42 +1,199 @@
-"""Routing decisions and reasons on a table of problem shapes."""
+"""Routing from the measured profile: the issue's cases, quantum opt-in, explicit backends, reasons.
+
+The decisions on the shipped profile are what qopt measured (benchmarks/bench_routing.py); the
+answers are checked against brute force (dimod.ExactSolver) or the value the issue measured by
+brute force (ran_r(1, 22, seed=3): -69).
+"""
+import json
+
+import dimod
+import numpy as np
 import pytest
 
-from qopt.solve.routing import choose_backend
+import qopt
+from qopt.errors import ParameterError
+from qopt.solve.profile import FORMAT, load_profile
+from qopt.solve.routing import QUANTUM_BACKENDS, choose_backend, route
 
-BOTH = {"qaoa": True, "dwave": True}
 QAOA = {"qaoa": True, "dwave": False}
-NONE = {"qaoa": False, "dwave": False}
-
-CASES = [
-    # n, m, time_limit, available, backend, words in the reason
-    (0, 0, None, QAOA, "exact", "presolve fixed every variable"),
-    (12, 30, None, QAOA, "exact", "2^12 states"),
-    (20, 190, None, BOTH, "exact", "exact enumeration"),
-    (22, 50, None, QAOA, "qaoa", "fit the 24-qubit QAOA budget"),
-    (24, 276, 30.0, QAOA, "qaoa", "QAOA"),
-    (42, 100, 30.0, QAOA, "hybrid", "42 variables after presolve exceed the 24-qubit QAOA budget: hybrid with "
-                                    "20-variable subproblems"),
-    (42, 100, None, QAOA, "sa", "no deadline was given"),
-    (800, 19176, 60.0, QAOA, "hybrid", "racing simulated annealing"),
-    (800, 19176, 0.5, QAOA, "sa", "deadline of 0.5 s"),
-    (22, 50, 0.5, QAOA, "sa", "deadline"),
-    (800, 19176, None, NONE, "sa", "no quantum backend available"),
-    (60, 300, None, BOTH, "dwave", "D-Wave"),
-    (500, 124750, 60.0, BOTH, "hybrid", "D-Wave embedding"),
-]
+BOTH = {"qaoa": True, "dwave": True}
 
 
-@pytest.mark.parametrize("n,m,time_limit,available,backend,words", CASES)
-def test_routing_table(n, m, time_limit, available, backend, words):
-    decision = choose_backend(n, m, time_limit=time_limit, available=available)
-    assert decision.backend == backend
-    assert words in decision.reason
-    if backend == "hybrid":
-        assert decision.parameters["subproblem_size"] <= 24
-        assert decision.parameters["quantum_backend"] in ("qaoa", "dwave")
+def _brute_force_min(bqm: dimod.BinaryQuadraticModel, chunk_bits: int = 16) -> float:
+    """Minimum energy over all 2^n spin states, in chunks (numpy; independent of qopt and dimod's solvers)."""
+    h, (row, col, j), offset, order = bqm.spin.to_numpy_vectors(return_labels=True)
+    n = len(order)
+    low = min(n, chunk_bits)
+    idx = np.arange(2 ** low, dtype=np.int64)
+    lowbits = 1 - 2 * ((idx[:, None] >> np.arange(low)) & 1).astype(np.int8)
+    best = np.inf
+    for high in range(2 ** (n - low)):
+        highbits = 1 - 2 * ((high >> np.arange(n - low)) & 1).astype(np.int8)
+        s = np.hstack([lowbits, np.broadcast_to(highbits, (len(idx), n - low))]).astype(np.float64)
+        e = s @ h + (s[:, row] * s[:, col]) @ j + offset
+        best = min(best, float(e.min()))
+    return best
 
 
-def test_qubit_budget_is_a_parameter():
-    decision = choose_backend(30, 60, time_limit=10.0, max_qubits=12, available=QAOA)
-    assert decision.backend == "hybrid" and decision.parameters["subproblem_size"] == 12
-    assert "12-qubit" in decision.reason
+# -- the issue's cases ---------------------------------------------------------------------
+def test_ran_r_22_no_longer_goes_to_qaoa_and_gets_the_optimum():
+    bqm = dimod.generators.ran_r(1, 22, seed=3)
+    decision = route(bqm, "auto")
+    assert decision.backend not in QUANTUM_BACKENDS, decision.reason
+    result = qopt.solve(bqm, seed=1)
+    assert result.provenance["routing"]["backend"] not in QUANTUM_BACKENDS
+    assert result.best.energy == -69.0  # the brute-force optimum (issue 11; test_brute_force_of_ran_r_22)
+
+
+@pytest.mark.slow
+def test_brute_force_of_ran_r_22():
+    assert _brute_force_min(dimod.generators.ran_r(1, 22, seed=3)) == -69.0
+
+
+def test_brute_force_helper_agrees_with_dimod():
+    bqm = dimod.generators.ran_r(1, 10, seed=4)
+    assert _brute_force_min(bqm, chunk_bits=6) == dimod.ExactSolver().sample(bqm).first.energy
+
+
+@pytest.mark.parametrize("n,m,budget", [(800, 19176, 10.0), (5000, 12498, 10.0), (42, 100, 30.0),
+                                        (800, 19176, 1.0), (250, 3000, 5.0)])
+def test_a_bqm_with_a_deadline_goes_to_annealing(n, m, budget):
+    """Issue 14: a BQM with a deadline and no quantum hardware goes to annealing, alone or racing an
+    exact backend (main sent it to the hybrid with QAOA subproblems, with worse answers)."""
+    decision = choose_backend(n, m, time_limit=budget, available=QAOA)
+    assert decision.backend == "sa" or (decision.backend == "race" and decision.racers[0] == "sa"), decision.reason
+
+
+def test_small_bqm_is_solved_to_proven_optimality():
+    bqm = dimod.generators.ran_r(1, 16, seed=5)
+    result = qopt.solve(bqm, seed=1)
+    assert result.confidence["proven_optimal"] is True
+    assert result.best.energy == _brute_force_min(bqm, chunk_bits=12)
+
+
+# -- quantum opt-in, explicit backends -----------------------------------------------------
+def test_quantum_prefer_routes_a_fitting_model_to_qaoa():
+    decision = choose_backend(22, 231, quantum="prefer", available=QAOA)
+    assert decision.backend == "qaoa" and "quantum='prefer'" in decision.reason
+    assert choose_backend(500, 124750, time_limit=60.0, quantum="prefer", available=BOTH).backend == "hybrid"
+    assert choose_backend(60, 300, quantum="prefer", available=BOTH).backend == "dwave"
+    assert choose_backend(22, 231, quantum="auto", available=QAOA).backend not in QUANTUM_BACKENDS
+
+
+def test_quantum_prefer_through_solve_runs_qaoa():
+    bqm = dimod.generators.ran_r(1, 6, seed=2)
+    result = qopt.solve(bqm, quantum="prefer", presolve=False, lower_bound=False, seed=3, reps=1, shots=64,
+                        maxiter=5)
+    assert result.provenance["routing"]["backend"] == "qaoa"
+    assert result.best.energy >= dimod.ExactSolver().sample(bqm).first.energy
+
+
+def test_quantum_prefer_without_a_quantum_backend_routes_classically():
+    decision = choose_backend(22, 231, quantum="prefer", available={"qaoa": False, "dwave": False})
+    assert decision.backend not in QUANTUM_BACKENDS
+
+
+def test_an_explicit_backend_is_always_honoured():
+    bqm = dimod.generators.ran_r(1, 22, seed=3)
+    assert route(bqm, "qaoa", quantum="avoid").backend == "qaoa"
+    assert route(bqm, "hybrid").backend == "hybrid"
+    result = qopt.solve(dimod.generators.ran_r(1, 10, seed=1), backend="sa", quantum="avoid", seed=1)
+    assert result.provenance["routing"]["backend"] == "sa" == result.provenance["backend"]
+
+
+def test_bad_quantum_value_is_named():
+    with pytest.raises(ParameterError) as info:
+        qopt.solve(dimod.generators.ran_r(1, 4, seed=1), quantum="maybe")
+    assert info.value.field == "quantum" and "avoid, auto, prefer" in str(info.value)
+
+
+# -- the reason names the measurement, and the profile ---------------------------------------
+def test_reason_names_the_measurement_and_the_profile():
+    profile = load_profile()
+    decision = choose_backend(800, 19176, time_limit=1.0, available=QAOA)
+    assert decision.profile == profile.name and decision.profile.startswith("shipped (")
+    assert "BQM benchmark" in decision.reason and "class bqm/none/201-2000" in decision.reason
+    assert "1 s deadline" in decision.reason and "median gap" in decision.reason and "%" in decision.reason
+    result = qopt.solve(dimod.generators.ran_r(1, 40, seed=2), seed=1, time_budget=2.0)
+    assert "benchmark" in result.provenance["routing"]["reason"]
+
+
+def test_no_deadline_uses_the_longest_measured_column():
+    decision = choose_backend(800, 19176, available=QAOA)
+    longest = load_profile().deadlines[-1]
+    assert f"{longest:g} s deadline (the longest measured; no deadline was given)" in decision.reason
+
+
+# -- choices on a profile where quantum wins, and a race ------------------------------------
+def _profile(tmp_path, results, key="bqm/none/31-200"):
+    size = key.rsplit("/", 1)[1]
+    doc = {"format": FORMAT, "created": "2026-12-01T00:00:00+00:00", "machine": {"cpu_count": 2},
+           "versions": {"qopt": "test"}, "command": "test", "duration_s": 1.0, "deadlines": [1.0],
+           "classes": [{"key": key, "features": {"kind": "bqm", "constraints": "none", "size": size,
+                                                 "num_variables": 50},
+                        "instances": ["a", "b"], "results": {"1": results}}]}
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _m(gap, success=1.0, proven=0.0, seconds=0.5, **extra):
+    return {"runs": 2, "median_gap": gap, "success_rate": success, "proven_rate": proven,
+            "median_seconds": seconds, **extra}
+
+
+def test_quantum_is_chosen_only_where_measured_competitive(tmp_path):
+    wins = _profile(tmp_path, {"sa": _m(0.01), "hybrid": _m(0.0)})
+    assert choose_backend(50, 100, time_limit=1.0, available=QAOA, profile=wins).backend == "hybrid"
+    assert choose_backend(50, 100, time_limit=1.0, available=QAOA, profile=wins, quantum="avoid").backend == "sa"
+    loses = _profile(tmp_path, {"sa": _m(0.0), "hybrid": _m(0.02)})
+    decision = choose_backend(50, 100, time_limit=1.0, available=QAOA, profile=loses)
+    assert decision.backend == "sa" and "hybrid was 2.00% off" in decision.reason
+
+
+def test_late_answers_lose_and_ties_go_to_the_prover(tmp_path):
+    late = _profile(tmp_path, {"sa": _m(0.001), "exact": _m(0.0, success=0.0, seconds=9.0)})
+    assert choose_backend(50, 100, time_limit=1.0, profile=late, available={"exact": True}).backend == "sa"
+    tie = _profile(tmp_path, {"sa": _m(0.0, seconds=0.1), "cpsat": _m(0.0, proven=1.0, seconds=0.4)})
+    assert choose_backend(50, 100, time_limit=1.0, profile=tie, available={"cpsat": True}).backend == "cpsat"
+
+
+def test_a_backend_measured_on_part_of_a_class_does_not_win_it(tmp_path):
+    """QAOA measured only on the smallest instances of a class looks perfect there; it is not
+    compared with backends measured on all of them."""
+    part = _profile(tmp_path, {"sa": _m(0.0, proven=0.5), "qaoa": {**_m(0.0, proven=1.0), "runs": 1}},
+                    key="bqm/none/1-20")
+    decision = choose_backend(18, 100, time_limit=1.0, profile=part, available=QAOA)
+    assert decision.backend == "sa" and "qaoa was 0.00% off on only 1 of 2 runs" in decision.reason
+
+
+def test_a_measured_race_routes_to_a_race_with_its_racers(tmp_path):
+    path = _profile(tmp_path, {"sa": _m(0.01), "race": _m(0.0, proven=1.0, racers=["sa", "cpsat"])})
+    decision = choose_backend(50, 100, time_limit=1.0, profile=path,
+                              available={"race": True, "sa": True, "cpsat": True})
+    assert decision.backend == "race" and decision.racers == ("sa", "cpsat")
+    assert decision.parameters["racers"] == ["sa", "cpsat"]
+    gone = choose_backend(50, 100, time_limit=1.0, profile=path, available={"race": False})
+    assert gone.backend == "sa" and "race (not available here)" in gone.reason
+
+
+def test_routing_profile_option_and_environment(tmp_path, monkeypatch):
+    path = _profile(tmp_path, {"steepest": _m(0.0)})
+    bqm = dimod.generators.ran_r(1, 40, seed=2)
+    result = qopt.solve(bqm, routing_profile=str(path), seed=1, time_budget=1.0)
+    assert result.provenance["routing"]["backend"] == "steepest"
+    monkeypatch.setenv("QOPT_ROUTING_PROFILE", str(path))
+    decision = route(bqm, "auto", time_budget=1.0)
+    assert decision.backend == "steepest" and decision.profile == f"{path} (2026-12-01T00:00:00+00:00)"
+
+
+def test_when_no_backend_answered_in_time_the_next_deadline_decides(tmp_path):
+    path = _profile(tmp_path, {"sa": _m(0.0), "scip": _m(0.02)})
+    doc = json.loads(path.read_text())
+    doc["deadlines"] = [0.1, 1.0]
+    doc["classes"][0]["results"]["0.1"] = {"sa": _m(None, success=0.0, seconds=0.2),
+                                           "scip": _m(None, success=0.0, seconds=0.1)}
+    path.write_text(json.dumps(doc))
+    decision = choose_backend(50, 100, time_limit=0.1, profile=path, available={"scip": True})
+    assert decision.backend == "sa"
+    assert decision.reason.startswith("no backend answered in most runs at a 0.1 s deadline; ")

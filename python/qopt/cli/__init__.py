@@ -10,6 +10,7 @@
     qopt cancel JOB
     qopt result JOB [--file FILE [--format F]] [--top K] [--json]
     qopt backends [--available] [--json]                 (the server's backends)
+    qopt profile [--write PATH [--quick] [--data DIR]]   (the routing profile of auto; measure one here)
 
 Every command that talks to a server takes ``--server`` (default ``$QOPT_SERVER`` or
 127.0.0.1:50051; ``qopt solve`` runs in-process without it), ``--token`` (default
@@ -44,6 +45,7 @@ from qopt.cli.options import add_input, add_remote, add_sampler_options, client_
 from qopt.cli.output import clean_stdout
 from qopt.cli.serve import cmd_serve
 from qopt.cli.solve import cmd_solve
+from qopt.solve.profile import add_profile_arguments
 
 __all__ = ["main", "build_parser"]
 
@@ -136,7 +138,19 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--top", type=int, default=10, help="candidates to show (default 10)")
     solve.add_argument("--json", action="store_true", help="machine-readable JSON output")
     solve.set_defaults(func=cmd_solve)
+
+    profile = sub.add_parser("profile", help="show the routing profile backend auto uses, or measure the backends "
+                                             "on this machine and write one (--write PATH)")
+    add_profile_arguments(profile)
+    profile.set_defaults(func=cmd_profile)
     return parser
+
+
+def cmd_profile(args) -> int:
+    """``qopt profile``: :func:`qopt.solve.profile.profile_command`."""
+    from qopt.solve.profile import profile_command
+
+    return profile_command(write=args.write, quick=args.quick, data=args.data, out=args.out)
 
 
 def _report(args, exc: BaseException) -> int:

@@ -66,8 +66,14 @@ def client_for(args):
 
 
 def add_sampler_options(p) -> None:
-    """``--backend``, ``--num-reads``, ``--num-sweeps``, ``--num-threads``, ``--seed``, ``--param``."""
+    """``--backend``, ``--quantum``, ``--num-reads``, ``--num-sweeps``, ``--num-threads``, ``--seed``, ``--param``."""
+    from qopt.solve.routing import QUANTUM_CHOICES
+
     p.add_argument("--backend", default="auto", help="backend name (default: auto)")
+    p.add_argument("--quantum", choices=QUANTUM_CHOICES, default=None,
+                   help="how --backend auto treats QAOA, D-Wave and the quantum hybrid: auto (default: only where "
+                        "the routing profile measured them competitive), avoid (never), prefer (whenever the "
+                        "model fits one)")
     p.add_argument("--num-reads", type=int)
     p.add_argument("--num-sweeps", type=int)
     p.add_argument("--num-threads", type=int)
@@ -80,6 +86,8 @@ def sampler_parameters(args) -> dict:
     """The sampler parameters given on the command line (``--param`` values parsed as JSON
     when they parse, else kept as strings)."""
     params = {}
+    if getattr(args, "quantum", None) is not None:
+        params["quantum"] = args.quantum
     if args.num_reads is not None:
         params["num_reads"] = args.num_reads
     if args.num_sweeps is not None:

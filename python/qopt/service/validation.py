@@ -30,6 +30,7 @@ from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.solve.constrained import CONSTRAINED_OPTIONS
 from qopt.solve.fallback import fallback_mode
 from qopt.solve.parameters import INTERNAL_PARAMETERS
+from qopt.solve.routing import ROUTING_OPTIONS, check_quantum
 from qopt.v1 import model_pb2
 
 __all__ = ["DecodedProblem", "decode_problem", "check_limits", "check_parameters", "check_request",
@@ -279,6 +280,18 @@ def _check_value(key: str, value, specs: dict[str, ParameterSpec]) -> str | None
     return first
 
 
+def _check_routing_option(key: str, value) -> str | None:
+    """What is wrong with routing option ``key`` sent over the wire (None: fine)."""
+    if key == "routing_profile":
+        return ("routing_profile names a file on the server and is not accepted in a request; the server "
+                "uses its own profile ($QOPT_ROUTING_PROFILE or the shipped one)")
+    try:
+        check_quantum(value)
+    except InvalidInput as exc:
+        return exc.description
+    return None
+
+
 def check_parameters(backend: str, parameters: dict, config: ServiceConfig, model=None) -> list[FieldError]:
     """Every problem with ``backend``, ``parameters`` and the model's size as FieldErrors
     (``backend``, ``parameters.NAME``, ``problem``), checked against the backends' parameter
@@ -293,7 +306,9 @@ def check_parameters(backend: str, parameters: dict, config: ServiceConfig, mode
         model: the decoded model, when it decoded: its variable count is checked against the
             backend's size rule (exact enumeration, the QAOA qubit budget or ``max_qubits``),
             and a constrained model also accepts the penalty options of
-            :data:`qopt.solve.constrained.CONSTRAINED_OPTIONS`.
+            :data:`qopt.solve.constrained.CONSTRAINED_OPTIONS`. The routing option ``quantum``
+            (``"avoid"``, ``"auto"``, ``"prefer"``; :func:`qopt.solve.routing.check_quantum`)
+            is accepted with any backend; ``routing_profile`` (a server-side file) is not.
 
     ``fallback`` (the pipeline's fallback mode, :func:`qopt.solve.fallback.fallback_mode`) is
     accepted with every backend.
@@ -328,6 +343,11 @@ def check_parameters(backend: str, parameters: dict, config: ServiceConfig, mode
                 fallback_mode(value)
             except ParameterError as exc:
                 out.append(FieldError("parameters.fallback", str(exc)))
+            continue
+        if key in ROUTING_OPTIONS:  # options of backend="auto" (qopt.solve.routing), not sampler parameters
+            problem = _check_routing_option(key, value)
+            if problem is not None:
+                out.append(FieldError(f"parameters.{key}", problem))
             continue
         if key not in accepted:
             out.append(FieldError(f"parameters.{key}", f"{key} is not a parameter of backend {name!r} "

@@ -29,12 +29,13 @@ from qopt.solve.bqm import BOUND_TIME_LIMIT, solve_bqm, validate_bqm
 from qopt.solve.constrained import CONSTRAINED_OPTIONS, is_constrained, solve_constrained_model
 from qopt.solve.fallback import DEFAULT_FALLBACK, FALLBACK_MODES, fallback_mode
 from qopt.solve.parameters import INTERNAL_PARAMETERS, resolve_parameters
-from qopt.solve.routing import RoutingDecision, choose_backend, route
+from qopt.solve.routing import QUANTUM_CHOICES, ROUTING_OPTIONS, RoutingDecision, choose_backend, route, routing_options
 from qopt.solve.stages import Stages
 
 __all__ = ["solve", "route", "RoutingDecision", "choose_backend", "resolve_parameters", "validate_bqm",
            "library_versions", "is_constrained", "DEFAULT_MAX_CANDIDATES", "BOUND_TIME_LIMIT",
-           "CONSTRAINED_OPTIONS", "INTERNAL_PARAMETERS", "FALLBACK_MODES", "Stages", "solve_bqm", "solve_constrained_model"]
+           "CONSTRAINED_OPTIONS", "INTERNAL_PARAMETERS", "FALLBACK_MODES", "Stages", "solve_bqm", "solve_constrained_model",
+           "QUANTUM_CHOICES", "ROUTING_OPTIONS"]
 
 DEFAULT_MAX_CANDIDATES = 100
 
@@ -42,7 +43,8 @@ DEFAULT_MAX_CANDIDATES = 100
 def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAULT_MAX_CANDIDATES,
           time_budget: float | None = None, on_progress: Callable[[dict], None] | None = None,
           cancel: threading.Event | None = None, fallback: str | bool = DEFAULT_FALLBACK, presolve: bool = True,
-          lower_bound: bool = True, sampler=None, **parameters) -> Result:
+          lower_bound: bool = True, sampler=None, quantum: str = "auto", routing_profile=None,
+          **parameters) -> Result:
     """Solve ``problem`` in-process and return ranked candidates.
 
     Args:
@@ -54,7 +56,17 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
             ``inequality`` are passed with the sampler parameters.
         backend: backend name (``"sa"``, ``"exact"``, ``"qaoa"``, ``"highs"``, ``"cpsat"``,
             ``"scip"``, ``"race"`` (annealing raced against exact backends), ...), or ``"auto"`` / None
-            to let qopt choose; the choice and its reason are in ``provenance["routing"]``.
+            to let qopt choose from the measured routing profile (:mod:`qopt.solve.routing`,
+            :mod:`qopt.solve.profile`); the choice and its reason (which names the
+            measurement) are in ``provenance["routing"]``. An explicit backend is always used.
+        quantum: how ``"auto"`` treats the quantum backends (QAOA, D-Wave, the quantum
+            hybrid): ``"auto"`` (default) chooses one only where the routing profile measured
+            it competitive; ``"avoid"`` never; ``"prefer"`` whenever the model fits it (D-Wave
+            within its embedding sizes, QAOA within the 24-qubit budget, else the hybrid with
+            quantum subproblems). No effect on an explicit backend.
+        routing_profile: path of a routing profile for ``"auto"`` (default:
+            ``$QOPT_ROUTING_PROFILE``, else the one shipped with qopt); regenerate one on this
+            machine with ``qopt profile --write PATH``.
         sampler: a caller's sampler object (any :class:`dimod.Sampler`, e.g.
             ``dimod.ExactSolver()`` or ``EmbeddingComposite(MockDWaveSampler())``) to run the
             pipeline on instead of a registered backend; ``backend`` must then be ``"auto"``
@@ -115,8 +127,10 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         qopt.errors.ModelError: the constrained model is invalid.
         qopt.errors.UnknownBackendError: ``backend`` is not known.
         qopt.errors.ParameterError: an unknown parameter name or a value out of range (names it);
-            a dimod ``sampler`` is given with an explicit ``backend``;
-            ``fallback`` is not one of the modes.
+            a dimod ``sampler`` is given with an explicit ``backend``; ``fallback`` is not one of
+            the modes; ``quantum`` is not one of ``"avoid"``, ``"auto"``, ``"prefer"``; the
+            routing profile is missing or malformed (field ``routing_profile``, naming the file
+            and the field).
         qopt.errors.BackendConfigurationError: the backend cannot run here (e.g. ``dwave``
             without credentials: ``DWaveConfigurationError``; ``EmbeddingError``), unless
             ``fallback="always"``.
@@ -132,10 +146,11 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         with using_sampler(sampler) as name:
             return solve(problem, name, max_candidates=max_candidates, time_budget=time_budget,
                          on_progress=on_progress, cancel=cancel, fallback=fallback, presolve=presolve,
-                         lower_bound=lower_bound, **parameters)
+                         lower_bound=lower_bound, quantum=quantum, routing_profile=routing_profile, **parameters)
     stages = Stages(on_progress=on_progress, cancel=cancel)
-    if is_constrained(problem):
-        return solve_constrained_model(problem, backend, stages=stages, max_candidates=max_candidates,
-                                       time_budget=time_budget, fallback=fallback, parameters=parameters)
-    return solve_bqm(problem, backend, stages=stages, max_candidates=max_candidates, time_budget=time_budget,
-                     fallback=fallback, presolve=presolve, lower_bound=lower_bound, parameters=parameters)
+    with routing_options(quantum=quantum, routing_profile=routing_profile):
+        if is_constrained(problem):
+            return solve_constrained_model(problem, backend, stages=stages, max_candidates=max_candidates,
+                                           time_budget=time_budget, fallback=fallback, parameters=parameters)
+        return solve_bqm(problem, backend, stages=stages, max_candidates=max_candidates, time_budget=time_budget,
+                         fallback=fallback, presolve=presolve, lower_bound=lower_bound, parameters=parameters)

@@ -359,7 +359,7 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
             bqm0, _ = compile_model(prob, penalty=None if penalty == "auto" else penalty, inequality=inequality)
         except (TypeError, KeyError) as exc:
             raise ParameterError("penalty", f"could not be applied: {exc}") from None
-        decision = route(bqm0, backend, time_budget=time_budget)  # the caller's deadline, not the default
+        decision = route(bqm0, backend, time_budget=time_budget, problem=given)  # the caller's deadline, not the default
         name = decision.backend
         budget_default = None
         if time_budget is None:  # a wall-clock stop that grows with the model's size

@@ -1,0 +1,387 @@
+"""The routing profile: every backend's quality at a few deadlines, per problem class, measured here.
+
+Usage:
+    python benchmarks/bench_routing.py [--quick] [--write PATH] [--data ../shared/data] [--out benchmarks/results]
+                                       [--backends sa exact ...] [--deadlines 0.1 1 5]
+
+For each problem class (:mod:`qopt.solve.profile`: BQM or constrained, constraint kinds
+none / one-hot / equality / inequality, a size bucket, and the template, vartype, density and
+sign structure), on public instances (``--data``: Gset, OR-Library bqp, Biq Mac, QKP, TSPLIB; the
+few shipped in ``qopt/data`` without it) and seeded generators (``dimod.generators.ran_r``,
+``qopt.model`` templates), it runs ``qopt.solve(problem, backend=B, time_budget=T,
+fallback=False)`` for each backend B that applies (sa; exact up to
+``EXACT_ROUTE_MAX_VARIABLES`` variables; qaoa on BQMs up to :data:`QAOA_MEASURE_MAX`
+variables; the hybrid with QAOA subproblems on BQMs above 30 variables at deadlines of 1 s or
+more; highs, cpsat, scip and race wherever they are registered) and each deadline T, and
+records the answer (the best feasible candidate's objective, else its energy), whether it was
+proven optimal, and the wall time. Per class, deadline and backend the profile holds the median
+relative gap |answer - best| / max(1, |best|) to the best answer any backend found in the run
+or the published best-known value, whichever is better; the success rate (a feasible answer
+within max(5%, 0.1 s) of the deadline); the proven-optimal rate; and the median seconds used.
+It records the machine, date, library versions, command and duration.
+
+``--write PATH`` writes the profile JSON there (the shipped one is
+``python/qopt/data/routing_profile.json``); ``QOPT_ROUTING_PROFILE=PATH`` makes ``backend="auto"``
+use it. Writes ``routing[_quick].csv`` (one row per run) and ``routing[_quick].png`` under ``--out``.
+``--quick`` (one instance per class, deadlines 0.1 and 1 s) takes about 3 minutes on 2 cores;
+the full run (up to four per class, deadlines 0.1, 1 and 5 s) about 10.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import json
+import math
+import os
+import pathlib
+import platform
+import shlex
+import statistics
+import sys
+import time
+
+import dimod
+import numpy as np
+
+import qopt
+from benchkit import RESULTS, pyplot, save_figure, shared_data, shipped_data, write_csv
+from qopt.io import read_instance
+from qopt.model import assignment, knapsack, portfolio, quadratic_knapsack, read_qkp, read_tsplib, tsp
+from qopt.provenance import library_versions
+from qopt.samplers.limits import EXACT_ROUTE_MAX_VARIABLES
+from qopt.samplers.registry import backend_names, parameter_spec
+from qopt.solve.profile import FORMAT, class_key, problem_features, validate_profile
+from qopt.solve.routing import choose_backend
+
+QAOA_MEASURE_MAX = 16      # QAOA above this takes longer than the longest deadline (22 variables: 13 s)
+HYBRID_MIN_VARIABLES = 31  # below, the whole model fits one subproblem
+CQM_EXACT_MAX = 12         # constrained models grow with slacks when compiled
+BACKENDS = ("sa", "exact", "qaoa", "hybrid", "highs", "cpsat", "scip", "race")
+
+
+class Case:
+    """One instance: a BQM (``value`` is its energy, or the file's objective) or a constrained Problem."""
+
+    def __init__(self, name: str, model, *, best_known: float | None = None, sense: str = "min",
+                 to_objective=None):
+        self.name, self.model, self.best_known, self.sense = name, model, best_known, sense
+        self.to_objective = to_objective
+        self.constrained = not isinstance(model, dimod.BinaryQuadraticModel)
+        bqm = None if self.constrained else model
+        self.features = problem_features(bqm, problem=model if self.constrained else None)
+        if self.constrained and self.features["kind"] == "bqm":
+            raise ValueError(f"{name}: a constrained case needs constraints")
+
+    def value(self, result) -> float | None:
+        """The answer in the case's own sense and units; None without a feasible candidate."""
+        for c in result.candidates:
+            if self.constrained:
+                if c.feasible:
+                    return float(c.objective)
+                continue
+            return float(self.to_objective(c.energy)) if self.to_objective else float(c.energy)
+        return None
+
+
+# --------------------------------------------------------------------------- instances
+def _instance(path, name=None, problem=None) -> Case:
+    inst = read_instance(path, problem=problem)
+    return Case(name or inst.name, inst.bqm, best_known=inst.best_known, sense=inst.sense,
+                to_objective=inst.to_objective)
+
+
+def _ran_r(n: int, seed: int) -> Case:
+    return Case(f"ran_r-{n}-s{seed}", dimod.generators.ran_r(1, n, seed=seed))
+
+
+def _knapsack(n: int, seed: int, quadratic: bool = False) -> Case:
+    rng = np.random.default_rng(seed)
+    w = rng.integers(1, 50, n).astype(float)
+    p = rng.integers(1, 100, n).astype(float)
+    if quadratic:
+        q = np.triu(rng.integers(0, 100, (n, n)) * (rng.random((n, n)) < 0.5), 1).astype(float)
+        prob, _ = quadratic_knapsack(p, q + q.T, w, float(w.sum() / 2))
+        return Case(f"qkp-gen-{n}-s{seed}", prob, sense="max")
+    prob, _ = knapsack(p, w, float(w.sum() / 2))
+    return Case(f"knapsack-{n}-s{seed}", prob, sense="max")
+
+
+def _assignment(t: int, m: int, seed: int, capacitated: bool) -> Case:
+    rng = np.random.default_rng(seed)
+    costs = rng.integers(1, 100, (t, m)).astype(float)
+    if capacitated:
+        loads = rng.integers(1, 10, t).astype(float)
+        prob, _ = assignment(costs, np.full(m, np.ceil(1.3 * loads.sum() / m)), loads)
+        return Case(f"gap-{t}x{m}-s{seed}", prob)
+    prob, _ = assignment(costs)
+    return Case(f"assignment-{t}x{m}-s{seed}", prob)
+
+
+def _tsp(n: int, seed: int) -> Case:
+    rng = np.random.default_rng(seed)
+    xy = rng.random((n, 2)) * 100
+    d = np.rint(np.linalg.norm(xy[:, None] - xy[None], axis=-1))
+    prob, _ = tsp(d)
+    return Case(f"tsp-gen-{n}-s{seed}", prob)
+
+
+def _portfolio(n: int, seed: int) -> Case:
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, n)) / np.sqrt(n)
+    prob, _ = portfolio(rng.normal(0.1, 0.05, n), a @ a.T * 0.1, budget=max(2, n // 4))
+    return Case(f"portfolio-{n}-s{seed}", prob, sense="max")
+
+
+def _read(reader, path: pathlib.Path, bk: dict) -> Case:
+    prob, _ = reader(path)
+    name = prob.name or path.stem
+    return Case(name, prob, best_known=bk.get(name, bk.get(path.stem)), sense=prob.sense)
+
+
+def _best_known(data: pathlib.Path | None) -> dict:
+    if data is None or not (data / "best_known.csv").is_file():
+        return {}
+    with open(data / "best_known.csv") as f:
+        return {r["instance"]: float(r["best_known"]) for r in csv.DictReader(f) if r["best_known"]}
+
+
+def cases(data: pathlib.Path | None, quick: bool) -> list[Case]:
+    """The instances, grouped so that each class the router can produce has some (see --quick)."""
+    bk = _best_known(data)
+    ship = shipped_data()
+    out: list[list[Case]] = []  # one list per class; --quick takes the first of each
+    out.append([_ran_r(12, 2), _ran_r(16, 1), _ran_r(18, 4)])
+    out.append([_ran_r(22, 3), _ran_r(24, 5), _ran_r(28, 6)])
+    out.append([_instance(ship / "bqp50.txt", "bqp50-1"), _instance(ship / "gka1a.sparse"), _ran_r(64, 7)])
+    out.append([_instance(ship / "G1.txt")])
+    out.append([Case("gnm-3000-9000-s8", dimod.generators.gnm_random_bqm(3000, 9000, "SPIN", random_state=8))])
+    if data is not None:
+        out[0] += [_instance(data / "biqmac/gka/gka1b.sparse")]
+        out[1] += [_instance(data / "biqmac/gka/gka2b.sparse"), _instance(data / "biqmac/gka/gka6a.sparse")]
+        out[2] += [_instance(data / "orlib_bqp/bqp100.txt", "bqp100-1"), _instance(data / "biqmac/be/be100.1.sparse")]
+        out[3] += [_instance(data / "orlib_bqp/bqp250.txt", "bqp250-1"), _instance(data / "gset/G14.txt")]
+        out[4] = [_instance(data / "gset/G55.txt")] + out[4]
+    # constrained: inequality, one-hot, equality x sizes 1-30, 31-200, 201+
+    ineq = [[_knapsack(20, 1), _knapsack(24, 2, quadratic=True)],
+            [_knapsack(50, 3), _knapsack(150, 4)],
+            [_knapsack(300, 5), _assignment(30, 10, 6, capacitated=True)]]
+    onehot = [[_assignment(5, 4, 7, capacitated=False), _tsp(5, 8)],
+              [_tsp(10, 9), _assignment(10, 5, 10, capacitated=False)],
+              [_tsp(16, 11), _assignment(30, 10, 12, capacitated=False)]]
+    equal = [[_portfolio(20, 13)], [_portfolio(60, 14)], [_portfolio(220, 15)]]
+    if data is not None:
+        qkp = data / "qkp"
+        ineq[1] = [_read(read_qkp, qkp / "jeu_100_25_1.txt", bk)] + ineq[1]
+        ineq[1] += [_read(read_qkp, qkp / "jeu_200_25_1.txt", bk)]
+        tsplib = data / "tsplib/tsp"
+        onehot[1] = [_read(read_tsplib, tsplib / "burma14.tsp", bk)] + onehot[1]
+        onehot[2] = [_read(read_tsplib, tsplib / "ulysses16.tsp", bk)] + onehot[2] + \
+            [_read(read_tsplib, tsplib / "gr24.tsp", bk)]
+    out += ineq + onehot + equal
+    picked = [group[:1] if quick else group[:4] for group in out]
+    return [c for group in picked for c in group]
+
+
+# --------------------------------------------------------------------------- running
+def applicable(backend: str, case: Case, deadline: float) -> bool:
+    n = case.features["num_variables"]
+    if backend == "exact":
+        return n <= (CQM_EXACT_MAX if case.constrained else EXACT_ROUTE_MAX_VARIABLES)
+    if backend == "qaoa":
+        return not case.constrained and n <= QAOA_MEASURE_MAX
+    if backend == "hybrid":
+        return not case.constrained and n >= HYBRID_MIN_VARIABLES and deadline >= 1.0
+    return True
+
+
+def run_one(case: Case, backend: str, deadline: float, seed: int) -> dict:
+    spec = parameter_spec(backend)
+    params = {"seed": seed} if "seed" in spec else {}
+    t0 = time.perf_counter()
+    error = None
+    value = proven = None
+    try:
+        result = qopt.solve(case.model, backend=backend, time_budget=deadline, fallback=False, **params)
+        value = case.value(result)
+        proven = bool(result.confidence.get("proven_optimal"))
+        racers = ((result.provenance.get("backend_info") or {}).get("race") or {}).get("racers") or []
+    except Exception as exc:  # noqa: BLE001 - a failed backend is a measurement (no answer)
+        error, racers = f"{type(exc).__name__}: {exc}"[:200], []
+    seconds = time.perf_counter() - t0
+    racers = [r.get("backend") if isinstance(r, dict) else r for r in racers]
+    return {"class": class_key(case.features), "instance": case.name, "backend": backend, "deadline": deadline,
+            "seed": seed, "value": value, "proven": proven, "seconds": seconds, "error": error,
+            "racers": [r for r in racers if isinstance(r, str)],
+            "in_time": seconds <= max(1.05 * deadline, deadline + 0.1)}
+
+
+def warm_up(backends: list[str]) -> None:
+    """One untimed call per backend on a small model (imports, first compilation), so the first
+    measured run does not pay for them."""
+    bqm = dimod.generators.ran_r(1, 8, seed=0)
+    for b in backends:
+        try:
+            run_one(Case("warm-up", bqm), b, 1.0, 0)
+        except Exception:  # noqa: BLE001 - the measured runs report failures
+            pass
+
+
+def gaps(rows: list[dict], by_case: dict[str, Case]) -> None:
+    """Set each row's ``gap`` to the best answer any backend found on its instance, or best-known."""
+    for name, case in by_case.items():
+        values = [r["value"] for r in rows if r["instance"] == name and r["value"] is not None]
+        if case.best_known is not None:
+            values.append(case.best_known)
+        if not values:
+            continue
+        best = max(values) if case.sense == "max" else min(values)
+        for r in rows:
+            if r["instance"] == name:
+                r["best"] = best
+                r["gap"] = None if r["value"] is None else abs(r["value"] - best) / max(1.0, abs(best))
+
+
+def _median_gap(gs: list[float | None]) -> float | None:
+    """Median of the gaps, a run without a feasible answer counting as infinite; None when that
+    median is infinite (half the runs or more gave no feasible answer)."""
+    median = statistics.median(float("inf") if g is None else g for g in gs)
+    return float(median) if math.isfinite(median) else None
+
+
+def profile(rows: list[dict], cases_: list[Case], deadlines: list[float], command: str, duration: float) -> dict:
+    classes = []
+    for key in dict.fromkeys(class_key(c.features) for c in cases_):
+        members = [c for c in cases_ if class_key(c.features) == key]
+        feats = dict(members[0].features)
+        feats["num_variables"] = int(statistics.median(c.features["num_variables"] for c in members))
+        templates = {c.features.get("template") for c in members}
+        feats["template"] = templates.pop() if len(templates) == 1 else None
+        results: dict[str, dict] = {}
+        for d in deadlines:
+            col = {}
+            for b in dict.fromkeys(r["backend"] for r in rows):
+                rs = [r for r in rows if r["class"] == key and r["backend"] == b and r["deadline"] == d]
+                if not rs:
+                    continue
+                m = {"runs": len(rs), "median_gap": _median_gap([r.get("gap") for r in rs]),
+                     "success_rate": sum(r["in_time"] and r["value"] is not None for r in rs) / len(rs),
+                     "proven_rate": sum(bool(r["proven"]) for r in rs) / len(rs),
+                     "median_seconds": round(float(statistics.median(r["seconds"] for r in rs)), 4)}
+                racers = next((r["racers"] for r in rs if r["racers"]), None)
+                if racers:
+                    m["racers"] = racers
+                col[b] = m
+            if col:
+                results[f"{d:g}"] = col
+        if results:
+            classes.append({"key": key, "features": feats, "instances": [c.name for c in members],
+                            "results": results})
+    return {"format": FORMAT, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                        "cpu_count": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]},
+            "versions": {"python": platform.python_version(), **library_versions()},
+            "command": command, "duration_s": round(duration, 1), "deadlines": deadlines, "classes": classes}
+
+
+def picks(doc: dict) -> str:
+    """What ``auto`` chooses per class and deadline from this profile (above 16 variables; every
+    measured backend counted as available, D-Wave not)."""
+    profile = validate_profile(doc, "bench_routing output")
+    avail = {b: True for c in profile.classes for col in c.results.values() for b in col}
+    lines = ["| class | " + " | ".join(f"{d:g} s" for d in profile.deadlines) + " |",
+             "|---|" + "---|" * len(profile.deadlines)]
+    for c in profile.classes:
+        n = max(17, int(c.features.get("num_variables") or 17))
+        cells = [choose_backend(n, n, time_limit=d, features=c.features, profile=profile,
+                                available={**avail, "dwave": False}).backend for d in profile.deadlines]
+        lines.append(f"| {c.key} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def report(doc: dict) -> str:
+    lines = ["| class | deadline s | backend | runs | median gap | in time | proven | median s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for c in doc["classes"]:
+        for d, col in c["results"].items():
+            for b, m in sorted(col.items(), key=lambda kv: (kv[1]["median_gap"] is None, kv[1]["median_gap"] or 0)):
+                gap = "-" if m["median_gap"] is None else f"{100 * m['median_gap']:.2f}%"
+                lines.append(f"| {c['key']} | {d} | {b} | {m['runs']} | {gap} | {100 * m['success_rate']:.0f}% | "
+                             f"{100 * m['proven_rate']:.0f}% | {m['median_seconds']:.3g} |")
+    return "\n".join(lines)
+
+
+def plot(doc: dict, out: pathlib.Path, stem: str) -> None:
+    plt = pyplot()
+    if plt is None:
+        return
+    backends = sorted({b for c in doc["classes"] for col in c["results"].values() for b in col})
+    deadline = f"{doc['deadlines'][-1]:g}"
+    keys = [c["key"] for c in doc["classes"]]
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    width = 0.8 / max(1, len(backends))
+    for i, b in enumerate(backends):
+        ys = []
+        for c in doc["classes"]:
+            m = c["results"].get(deadline, {}).get(b)
+            ys.append(np.nan if m is None else (100.0 if m["median_gap"] is None else 100 * m["median_gap"]))
+        ax.bar(np.arange(len(keys)) + i * width, np.maximum(ys, 1e-3), width, label=b)
+    ax.set_yscale("log")
+    ax.set_xticks(np.arange(len(keys)) + 0.4, keys, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel(f"median gap at {deadline} s, % (100: no feasible answer)")
+    ax.set_title("routing profile: each backend's median gap to the best answer found, per class")
+    ax.legend(fontsize=8, ncol=len(backends))
+    save_figure(fig, out, stem)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="one instance per class, deadlines 0.1 and 1 s (~3 min)")
+    ap.add_argument("--data", type=pathlib.Path, default=None, help="public instances (default ../shared/data)")
+    ap.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    ap.add_argument("--write", type=pathlib.Path, default=None, help="write the profile JSON here")
+    ap.add_argument("--backends", nargs="*", default=None, help=f"subset of {', '.join(BACKENDS)}")
+    ap.add_argument("--deadlines", nargs="*", type=float, default=None, help="seconds (default 0.1 1 5)")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    command = " ".join(shlex.quote(a) for a in [pathlib.Path(sys.argv[0]).name if argv is None else "bench_routing.py",
+                                                *(sys.argv[1:] if argv is None else argv)])
+    deadlines = sorted(args.deadlines or ([0.1, 1.0] if args.quick else [0.1, 1.0, 5.0]))
+    here = set(backend_names())
+    backends = [b for b in (args.backends or BACKENDS) if b in here]
+    skipped = [b for b in (args.backends or BACKENDS) if b not in here]
+    if skipped:
+        print(f"not registered here, not measured: {', '.join(skipped)}")
+    data = shared_data(args.data)
+    all_cases = cases(data, args.quick)
+    print(f"{len(all_cases)} instances, backends {backends}, deadlines {deadlines}; data: {data or 'shipped only'}")
+    warm_up(backends)
+    t0 = time.perf_counter()
+    rows = []
+    for case in all_cases:
+        for d in deadlines:
+            for b in backends:
+                if applicable(b, case, d):
+                    row = run_one(case, b, d, args.seed)
+                    rows.append(row)
+                    print(f"  {row['class']:22s} {case.name:22s} {b:7s} T={d:<4g} value={row['value']} "
+                          f"{row['seconds']:.2f} s{' ERROR ' + row['error'] if row['error'] else ''}", flush=True)
+    duration = time.perf_counter() - t0
+    gaps(rows, {c.name: c for c in all_cases})
+    stem = "routing_quick" if args.quick else "routing"
+    write_csv(rows, args.out / f"{stem}.csv")  # first: the runs survive whatever follows
+    doc = profile(rows, all_cases, deadlines, command, duration)
+    validate_profile(doc, "bench_routing output")  # the format the router reads
+    print(report(doc))
+    print("\nwhat auto picks (every backend counted as available):\n" + picks(doc))
+    print(f"duration {duration:.0f} s")
+    plot(doc, args.out, stem)
+    if args.write:
+        args.write.parent.mkdir(parents=True, exist_ok=True)
+        args.write.write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"wrote {args.write}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
