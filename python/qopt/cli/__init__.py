@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--retention-days", type=float, help="delete finished jobs older than this (default 30)")
     serve.add_argument("--max-message-bytes", type=int, help="largest gRPC message (default 64 MiB)")
     serve.add_argument("--grace", type=float, help="seconds in-flight calls get at shutdown (default 5)")
+    serve.add_argument("--executor", choices=("thread", "ray"),
+                       help="where jobs and batches run: thread (in-process, default) or ray (Ray tasks; "
+                            'pip install "qopt[ray]")')
+    serve.add_argument("--ray-address", metavar="ADDR|local",
+                       help="with --executor ray: 'local' starts a local Ray instance (default); 'auto', "
+                            "HOST:PORT or ray://HOST:PORT connects to a running cluster")
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--log-format", choices=("json", "text"), default="json",
                        help="JSON lines (default) or plain text")

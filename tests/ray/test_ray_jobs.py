@@ -1,0 +1,66 @@
+"""Jobs through ``--executor ray`` on a real local Ray cluster (two nodes on 127.0.0.2)."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from qopt.client import Client
+from qopt.io.readers import read_instance
+from qopt.service.limits import ServiceConfig
+from qopt.service.server import Server
+
+pytestmark = pytest.mark.slow  # starts a Ray cluster (~30 s on the 2-core machine)
+
+
+def _check_energies(result, bqm):
+    """Every candidate's energy is the problem's own energy of its sample (dimod)."""
+    samples = [[c.sample[v] for v in bqm.variables] for c in result.candidates]
+    np.testing.assert_allclose(bqm.energies((np.array(samples), list(bqm.variables))),
+                               [c.energy for c in result.candidates], rtol=0, atol=1e-6)
+
+
+@pytest.fixture
+def ray_server(ray_cluster, tmp_path):
+    config = ServiceConfig(executor="ray", ray_address=ray_cluster.address, job_workers=2, retry_base_delay=0.05,
+                           max_attempts=3)
+    with Server("127.0.0.1:0", config=config, store_path=str(tmp_path / "jobs.sqlite")) as server:
+        yield server
+
+
+def test_jobs_run_as_ray_tasks_with_energies_of_their_problems(ray_server):
+    gka = read_instance("gka1b")
+    bqp = read_instance("bqp50")
+    with Client(ray_server.address) as client:
+        handles = [client.submit(inst.bqm, "sa", num_reads=16, num_sweeps=500, seed=7) for inst in (gka, bqp)]
+        results = [h.result(timeout=120) for h in handles]
+    for inst, result in zip((gka, bqp), results, strict=True):
+        _check_energies(result, inst.bqm)
+        assert result.provenance["executor"]["name"] == "ray"
+        assert result.provenance["executor"]["node_ip"] == "127.0.0.2"
+    # gka1b (20 variables) is small enough for 16 reads to reach its published optimum
+    assert results[0].best.energy == pytest.approx(gka.best_known_energy)
+
+
+def test_a_worker_killed_mid_job_is_retried_and_answered_once(ray_server, ray_cluster):
+    from cluster import solving_worker_pids
+
+    bqm = read_instance("pw01_100.0").bqm
+    with Client(ray_server.address) as client:
+        handle = client.submit(bqm, "sa", num_reads=4, num_sweeps=60000, num_threads=1, seed=3)
+        deadline = time.monotonic() + 60
+        pids: list[int] = []
+        while not pids and time.monotonic() < deadline:
+            pids = solving_worker_pids(ray_cluster)
+            time.sleep(0.05)
+        assert pids, "the job's Ray task never started"
+        os.kill(pids[0], signal.SIGKILL)
+        result = handle.result(timeout=180)
+        job = handle.get()
+    _check_energies(result, bqm)
+    assert job.attempt == 2  # the lost run, then the retry
+    assert result.provenance["executor"]["pid"] != pids[0]
+    assert len(ray_server.store.list_jobs(None, limit=10)) == 1  # one job, one stored result
