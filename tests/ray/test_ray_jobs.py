@@ -64,3 +64,27 @@ def test_a_worker_killed_mid_job_is_retried_and_answered_once(ray_server, ray_cl
     assert job.attempt == 2  # the lost run, then the retry
     assert result.provenance["executor"]["pid"] != pids[0]
     assert len(ray_server.store.list_jobs(None, limit=10)) == 1  # one job, one stored result
+
+
+def test_solve_many_on_ray_gives_the_threads_results_for_the_same_seeds(ray_server):
+    import qopt
+
+    instances = [read_instance("bqp50", problem=k) for k in (1, 2, 3)] + [read_instance("gka1b")]
+    bqms = [inst.bqm for inst in instances]
+    params = dict(num_reads=8, num_sweeps=400, seed=5)
+    on_ray = list(qopt.solve_many(bqms, "sa", executor="ray", **params))
+    on_threads = list(qopt.solve_many(bqms, "sa", executor="thread", **params))
+    assert [item.index for item in on_ray] == [0, 1, 2, 3]
+    for bqm, a, b in zip(bqms, on_ray, on_threads, strict=True):
+        assert a.error is None and a.attempts == 1
+        _check_energies(a.result, bqm)
+        assert a.result.provenance["executor"]["name"] == "ray"
+        assert [c.energy for c in a.result.candidates] == [c.energy for c in b.result.candidates]
+        assert a.result.best.sample == b.result.best.sample
+    # SolveBatch on a server whose executor is Ray: one answer per problem, each from a Ray task
+    with Client(ray_server.address) as client:
+        items = list(client.solve_many(bqms, "sa", ordered=False, timeout=120, **params))
+    assert sorted(item.index for item in items) == [0, 1, 2, 3]
+    for item in items:
+        assert item.result.provenance["executor"]["name"] == "ray"
+        assert item.result.best.energy == on_threads[item.index].result.best.energy

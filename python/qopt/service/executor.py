@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Protocol
 
 from qopt.errors import Cancelled, ParameterError, is_transient
@@ -114,7 +114,7 @@ def make_executor(name: str = "thread", *, ray_address: str | None = None, solve
 
 def run_batch(executor: Executor, calls: Sequence[SolveCall], *, max_parallel: int, max_attempts: int = 1,
               cancel: threading.Event | None = None,
-              estimates: Sequence[Estimate | None] | None = None) -> Iterator[BatchItem]:
+              estimates: Sequence[Estimate | None] | None = None) -> Generator[BatchItem, None, None]:
     """Run ``calls`` on ``executor``, at most ``max_parallel`` at once, and yield one
     :class:`BatchItem` per call as each finishes (completion order, not submission order).
 

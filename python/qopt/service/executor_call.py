@@ -3,10 +3,11 @@ pipeline call (:class:`SolveCall`) and one answer of a batch (:class:`BatchItem`
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Iterator
 
 from qopt.results import Result
 
-__all__ = ["SolveCall", "BatchItem"]
+__all__ = ["SolveCall", "BatchItem", "in_submission_order"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,3 +37,18 @@ class BatchItem:
     result: Result | None
     error: BaseException | None = None
     attempts: int = 1
+
+
+def in_submission_order(items: Iterable[BatchItem]) -> Iterator[BatchItem]:
+    """Reorder a stream of :class:`BatchItem` (completion order) into submission order:
+    item ``k`` is yielded as soon as items ``0 .. k`` have all arrived (later ones wait in a
+    buffer)."""
+    waiting: dict[int, BatchItem] = {}
+    following = 0
+    for item in items:
+        waiting[item.index] = item
+        while following in waiting:
+            yield waiting.pop(following)
+            following += 1
+    for index in sorted(waiting):  # a stream that skipped an index: the rest, in order
+        yield waiting[index]
