@@ -88,3 +88,20 @@ def test_solve_many_on_ray_gives_the_threads_results_for_the_same_seeds(ray_serv
     for item in items:
         assert item.result.provenance["executor"]["name"] == "ray"
         assert item.result.best.energy == on_threads[item.index].result.best.energy
+
+
+def test_qopt_benchmark_on_ray_writes_its_report_with_tts_by_hand(ray_cluster, tmp_path):
+    import io
+
+    from test_campaign import _check_report
+
+    from qopt.cli import build_parser
+
+    args = build_parser().parse_args(["benchmark", "gka1b", "bqp50", "--backends", "sa", "--deadlines", "0.5",
+                                      "--seeds", "3", "--num-reads", "4", "--num-sweeps", "100", "--executor", "ray",
+                                      "--ray-address", ray_cluster.address, "--parallel", "2",
+                                      "--out", str(tmp_path)])
+    args.out = io.StringIO()
+    assert args.func(args) == 0
+    _check_report(tmp_path, [read_instance("gka1b"), read_instance("bqp50")], ["sa"], [0.5], 3)
+    assert "on the ray executor" in (tmp_path / "report.md").read_text()

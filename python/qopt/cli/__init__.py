@@ -39,6 +39,7 @@ import argparse
 import sys
 
 from qopt.cli import jobs as server_commands
+from qopt.cli.benchmark import add_benchmark_parser
 from qopt.cli.exit_codes import SERVER, epilog, exit_code
 from qopt.cli.options import add_input, add_remote, add_sampler_options, client_for, server_address
 from qopt.cli.output import clean_stdout
@@ -142,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--top", type=int, default=10, help="candidates to show (default 10)")
     solve.add_argument("--json", action="store_true", help="machine-readable JSON output")
     solve.set_defaults(func=cmd_solve)
+
+    add_benchmark_parser(sub)
     return parser
 
 
