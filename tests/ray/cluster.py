@@ -30,7 +30,7 @@ class LocalCluster:
     """``LocalCluster(num_nodes=2, cpus_per_node=1)``: :meth:`start`, :attr:`address`,
     :meth:`env` (what a driver needs), :meth:`stop`."""
 
-    def __init__(self, *, num_nodes: int = 2, cpus_per_node: int = 1, memory_bytes: int = 2 * 1024 ** 3):
+    def __init__(self, *, num_nodes: int = 2, cpus_per_node: int = 1, memory_bytes: int = 512 * 1024 ** 2):
         self.num_nodes = num_nodes
         self.cpus_per_node = cpus_per_node
         self.memory_bytes = memory_bytes

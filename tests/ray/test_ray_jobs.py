@@ -105,3 +105,24 @@ def test_qopt_benchmark_on_ray_writes_its_report_with_tts_by_hand(ray_cluster, t
     assert args.func(args) == 0
     _check_report(tmp_path, [read_instance("gka1b"), read_instance("bqp50")], ["sa"], [0.5], 3)
     assert "on the ray executor" in (tmp_path / "report.md").read_text()
+
+
+def test_a_statevector_no_node_can_hold_is_refused_not_left_waiting(ray_server):
+    """Each Ray node of the test cluster offers 512 MiB; a 24-qubit QAOA statevector run needs ~768 MiB
+    (the cost model), within the server's own max_memory_bytes (8 GiB): the job fails at once
+    with RESOURCE_EXHAUSTED naming the memory, instead of waiting for a node that never comes."""
+    import dimod
+
+    from qopt.client import JobFailed
+
+    bqm = dimod.BinaryQuadraticModel({i: 1.0 for i in range(24)}, {(i, i + 1): -1.0 for i in range(23)}, 0.0,
+                                     "SPIN")
+    with Client(ray_server.address) as client:
+        handle = client.submit(bqm, "qaoa", reps=1, maxiter=1, shots=16)
+        t0 = time.monotonic()
+        with pytest.raises(JobFailed) as info:
+            handle.result(timeout=60)
+        assert handle.get().attempt == 1  # structural: not retried
+    assert time.monotonic() - t0 < 30
+    assert info.value.code.name == "RESOURCE_EXHAUSTED"
+    assert "Ray node" in str(info.value)
