@@ -29,7 +29,7 @@ from scipy.sparse import diags
 from benchkit import RESULTS, pyplot, save_figure, shared_data
 from qopt.io import read_instance
 from qopt.presolve import roof_duality_bound, spectral_bound
-from qopt.presolve.bound import _homogenise, ising_arrays
+from qopt.presolve.bound import homogenise, ising_arrays
 
 
 def subgradient_bound(bqm, seconds: float) -> tuple[float, int]:
@@ -37,7 +37,7 @@ def subgradient_bound(bqm, seconds: float) -> tuple[float, int]:
     the method the issue measured (4.3% above G1's best-known cut in 6 s). NOT certified
     (uses the Ritz value as is). Returns (bound, steps)."""
     h, A, offset = ising_arrays(bqm)
-    A = _homogenise(h, A).tocsr()
+    A = homogenise(h, A).tocsr()
     N = A.shape[0]
     d = np.zeros(N)
     best = -math.inf

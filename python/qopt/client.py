@@ -20,6 +20,7 @@ With authentication and TLS::
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import time
 from collections.abc import Generator, Iterator
 from typing import cast
@@ -29,13 +30,13 @@ import grpc
 from google.protobuf import struct_pb2
 from grpc_status import rpc_status
 
-from qopt.errors import QoptError, UnsupportedProblem
+from qopt.errors import ParameterError, QoptError, UnsupportedProblem
 from qopt.results import Result
 from qopt.service import convert
 from qopt.service.executor_call import BatchItem, in_submission_order
 from qopt.v1 import model_pb2, solver_service_pb2, solver_service_pb2_grpc
 
-__all__ = ["Client", "SolveError", "JobHandle", "JobEvent", "JobFailed"]
+__all__ = ["Client", "SolveError", "JobHandle", "JobInfo", "JobEvent", "JobFailed"]
 
 _TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
 
@@ -151,6 +152,77 @@ def _state_name(value: int) -> str:
     return solver_service_pb2.JobState.Name(value).removeprefix("JOB_STATE_")
 
 
+def _when(ts) -> datetime.datetime | None:
+    """A protobuf Timestamp as an aware UTC datetime; None when unset."""
+    if ts.seconds == 0 and ts.nanos == 0:
+        return None
+    return ts.ToDatetime(tzinfo=datetime.timezone.utc)
+
+
+@dataclasses.dataclass(frozen=True)
+class JobInfo:
+    """A job as the server holds it now, in plain Python (what :meth:`JobHandle.get`,
+    :meth:`JobHandle.wait`, :meth:`JobHandle.cancel` and :meth:`Client.list_jobs` return).
+
+    Attributes:
+        job_id: the server's id (32 hex characters).
+        state: ``"QUEUED"``, ``"RUNNING"``, ``"SUCCEEDED"``, ``"FAILED"`` or ``"CANCELLED"``.
+        backend: the backend requested (``"auto"`` when none was named); the backend that
+            ran is in the result's ``provenance["backend"]``.
+        problem_name: the request's problem name ("" when none).
+        request_id: the client's idempotency key ("" when none).
+        attempt: times a worker has started the job (retries and restarts included).
+        cancel_requested: CancelJob was called while it ran (it stops at the next sweep boundary).
+        create_time, start_time, end_time, update_time: UTC datetimes (None while unset).
+        error_code: for a FAILED job, the gRPC status code name (``"INVALID_ARGUMENT"``, ...); else None.
+        error_message: for a FAILED job, the reason; else None.
+        has_result: whether the record holds the result (finished jobs from :meth:`JobHandle.get`;
+            listings carry none).
+        message: the ``qopt.v1.Job`` message itself.
+    """
+
+    job_id: str
+    state: str
+    backend: str
+    problem_name: str
+    request_id: str
+    attempt: int
+    cancel_requested: bool
+    create_time: datetime.datetime | None
+    start_time: datetime.datetime | None
+    end_time: datetime.datetime | None
+    update_time: datetime.datetime | None
+    error_code: str | None
+    error_message: str | None
+    has_result: bool
+    message: object = dataclasses.field(repr=False, compare=False)
+
+    @classmethod
+    def from_message(cls, job) -> "JobInfo":
+        """The :class:`JobInfo` of a ``qopt.v1.Job`` message."""
+        failed = job.HasField("error") and job.error.code != 0
+        return cls(job_id=job.job_id, state=_state_name(job.state), backend=job.backend or "auto",
+                   problem_name=job.problem_name, request_id=job.request_id, attempt=int(job.attempt),
+                   cancel_requested=bool(job.cancel_requested), create_time=_when(job.create_time),
+                   start_time=_when(job.start_time), end_time=_when(job.end_time), update_time=_when(job.update_time),
+                   error_code=grpc.StatusCode(_code_tuple(job.error.code)).name if failed else None,
+                   error_message=job.error.message if failed else None,
+                   has_result=job.HasField("result") and len(job.result.candidates) > 0, message=job)
+
+    @property
+    def done(self) -> bool:
+        """Whether the job has reached a terminal state."""
+        return self.state in _TERMINAL
+
+    @property
+    def elapsed(self) -> float | None:
+        """Seconds from start to end (to now while RUNNING); None before it starts."""
+        if self.start_time is None:
+            return None
+        end = self.end_time or datetime.datetime.now(datetime.timezone.utc)
+        return (end - self.start_time).total_seconds()
+
+
 def _event(msg) -> JobEvent:
     kind = solver_service_pb2.JobEvent.Kind.Name(msg.kind).removeprefix("KIND_").lower()
     return JobEvent(kind=kind, job_id=msg.job.job_id, state=_state_name(msg.job.state),
@@ -183,9 +255,25 @@ def _problem(model, name: str = "") -> tuple[model_pb2.Problem, list]:
                              field="model")
 
 
+def _wire_value(name: str, value):
+    """``value`` as the parameters Struct holds it (tuples as lists), or ParameterError naming
+    ``name`` when it is not plain data (None, bool, number, str, or lists / dicts of them)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_wire_value(f"{name}[{i}]", v) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {str(k): _wire_value(f"{name}.{k}", v) for k, v in value.items()}
+    if hasattr(value, "tolist") and callable(value.tolist):  # numpy scalars and arrays
+        return _wire_value(name, value.tolist())
+    raise ParameterError(name, f"cannot be sent to a server: a {type(value).__name__} object is not plain data "
+                               "(numbers, strings, lists, dicts); name a backend instead (e.g. "
+                               "quantum_sampler=\"exact\"), or pass the object to qopt.solve in-process")
+
+
 def _struct(parameters: dict) -> struct_pb2.Struct:
     params = struct_pb2.Struct()
-    params.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in parameters.items()})
+    params.update({k: _wire_value(k, v) for k, v in parameters.items()})
     return params
 
 
@@ -204,27 +292,32 @@ class JobHandle:
     def __repr__(self) -> str:
         return f"JobHandle({self.job_id!r})"
 
-    def get(self, timeout: float | None = 30.0):
-        """The ``qopt.v1.Job`` message now (state, timestamps, attempt, result or error).
+    def _message(self, timeout: float | None = 30.0):
+        return self._client._call("GetJob", solver_service_pb2.GetJobRequest(job_id=self.job_id), timeout).job
+
+    def get(self, timeout: float | None = 30.0) -> JobInfo:
+        """The job now: a :class:`JobInfo` (state, timestamps, attempt, error; the
+        ``qopt.v1.Job`` message, result included once finished, in ``.message``).
 
         Raises:
             SolveError: NOT_FOUND for an unknown job (or one of another principal).
         """
-        return self._client._call("GetJob", solver_service_pb2.GetJobRequest(job_id=self.job_id), timeout).job
+        return JobInfo.from_message(self._message(timeout))
 
     @property
     def state(self) -> str:
         """The job's state name now (``QUEUED``, ``RUNNING``, ``SUCCEEDED``, ``FAILED``, ``CANCELLED``)."""
-        return _state_name(self.get().state)
+        return self.get().state
 
-    def cancel(self, timeout: float | None = 30.0):
-        """Cancel the job; returns the ``qopt.v1.Job`` (CANCELLED, or RUNNING with
+    def cancel(self, timeout: float | None = 30.0) -> JobInfo:
+        """Cancel the job; returns its :class:`JobInfo` (CANCELLED, or RUNNING with
         ``cancel_requested`` while it stops).
 
         Raises:
             SolveError: FAILED_PRECONDITION when it has already finished; NOT_FOUND.
         """
-        return self._client._call("CancelJob", solver_service_pb2.CancelJobRequest(job_id=self.job_id), timeout).job
+        job = self._client._call("CancelJob", solver_service_pb2.CancelJobRequest(job_id=self.job_id), timeout).job
+        return JobInfo.from_message(job)
 
     def watch(self, timeout: float | None = None):
         """Iterate over :class:`JobEvent` s: a snapshot, then each state change, stage and
@@ -244,7 +337,7 @@ class JobHandle:
             stream.cancel()
 
     def wait(self, timeout: float | None = None, poll: float = 0.05):
-        """Block until the job reaches a terminal state; returns the final ``qopt.v1.Job``.
+        """Block until the job reaches a terminal state; returns its final :class:`JobInfo`.
 
         Follows :meth:`watch` (no polling) and falls back to polling ``GetJob`` if the
         stream breaks or the server has no stream to spare (RESOURCE_EXHAUSTED).
@@ -256,7 +349,7 @@ class JobHandle:
         try:
             for event in self.watch(timeout=timeout):
                 if event.state in _TERMINAL:
-                    return self.get()
+                    return JobInfo.from_message(self._message())
         except SolveError as err:
             if err.code == grpc.StatusCode.DEADLINE_EXCEEDED:
                 raise TimeoutError(f"job {self.job_id} not finished after {timeout} s") from None
@@ -264,9 +357,9 @@ class JobHandle:
                                 grpc.StatusCode.RESOURCE_EXHAUSTED):
                 raise
         while True:
-            job = self.get()
+            job = self._message()
             if _state_name(job.state) in _TERMINAL:
-                return job
+                return JobInfo.from_message(job)
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"job {self.job_id} not finished after {timeout} s")
             time.sleep(poll)
@@ -279,7 +372,7 @@ class JobHandle:
             JobFailed: the job FAILED (code and field from its error) or was CANCELLED.
             TimeoutError: not finished after ``timeout`` seconds.
         """
-        job = self.wait(timeout)
+        job = cast("solver_service_pb2.Job", self.wait(timeout).message)
         state = _state_name(job.state)
         if state == "FAILED":
             err = job.error
@@ -487,8 +580,9 @@ class Client:
         return JobHandle(self, job_id)
 
     def list_jobs(self, state: str | None = None, *, page_size: int = 0, limit: int | None = None,
-                  timeout: float | None = 30.0) -> list:
-        """The caller's jobs (``qopt.v1.Job`` messages without result bodies), newest first.
+                  timeout: float | None = 30.0) -> list[JobInfo]:
+        """The caller's jobs as :class:`JobInfo` s (listings carry no result bodies:
+        ``has_result`` is False; :meth:`JobHandle.get` fetches one), newest first.
 
         Args:
             state: only jobs in this state (``"QUEUED"``, ``"RUNNING"``, ...); all when None.
@@ -497,11 +591,12 @@ class Client:
         """
         value = (solver_service_pb2.JOB_STATE_UNSPECIFIED if state is None
                  else cast("solver_service_pb2.JobState", solver_service_pb2.JobState.Value(f"JOB_STATE_{state.upper()}")))
-        out, token = [], ""
+        out: list[JobInfo] = []
+        token = ""
         while True:
             resp = self._call("ListJobs", solver_service_pb2.ListJobsRequest(page_size=page_size, page_token=token,
                                                                              state=value), timeout)
-            out.extend(resp.jobs)
+            out.extend(JobInfo.from_message(j) for j in resp.jobs)
             token = resp.next_page_token
             if not token or (limit is not None and len(out) >= limit):
                 return out if limit is None else out[:limit]

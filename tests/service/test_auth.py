@@ -37,7 +37,7 @@ def test_hash_is_sha256():
 def test_jobs_are_isolated_between_principals(auth_server):
     with Client(auth_server.address, token=ALICE) as alice, Client(auth_server.address, token=BOB) as bob:
         job = alice.submit(_bqm(), backend="sa", num_reads=3, seed=1, request_id="shared-id")
-        assert alice.job(job.job_id).wait(timeout=20).state == 3
+        assert alice.job(job.job_id).wait(timeout=20).state == "SUCCEEDED"
         for call in (lambda: bob.job(job.job_id).get(), lambda: bob.job(job.job_id).cancel(),
                      lambda: list(bob.job(job.job_id).watch(timeout=5)), lambda: bob.job(job.job_id).result(timeout=5)):
             with pytest.raises(SolveError) as info:

@@ -119,7 +119,7 @@ def test_watch_stream_limit_falls_back_to_polling():
             list(job.watch(timeout=5))
         assert info.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED and info.value.quota == "max_watch_streams"
         threading.Timer(0.3, gate.set).start()
-        assert job.wait(timeout=20).state == pb.JOB_STATE_SUCCEEDED  # by polling
+        assert job.wait(timeout=20).state == "SUCCEEDED"  # by polling
         stream.cancel()
 
 

@@ -18,7 +18,6 @@ from qopt.problem_hash import bqm_sha256
 from qopt.service import convert
 from qopt.service.limits import ServiceConfig
 from qopt.service.server import Server
-from qopt.v1 import solver_service_pb2 as pb
 
 CLIENTS, PER_CLIENT = 32, 50
 
@@ -95,7 +94,7 @@ def test_32_clients_jobs_and_solves():
             pending = set(accepted)
             while pending and time.monotonic() < deadline:
                 for job in c.list_jobs(page_size=1000):
-                    if job.state in (pb.JOB_STATE_SUCCEEDED, pb.JOB_STATE_FAILED, pb.JOB_STATE_CANCELLED):
+                    if job.done:
                         pending.discard(job.job_id)
                 if pending:
                     time.sleep(0.2)
@@ -104,6 +103,6 @@ def test_32_clients_jobs_and_solves():
             assert len(listed) == len(accepted) == len({j.job_id for j in listed})
             for job_id, bqm in accepted.items():
                 job = c.job(job_id).get()
-                assert job.state == pb.JOB_STATE_SUCCEEDED, job.error
-                _check(bqm, convert.result_from_response(job.result, list(bqm.variables)))
+                assert job.state == "SUCCEEDED", job.error_message
+                _check(bqm, convert.result_from_response(job.message.result, list(bqm.variables)))
     print(f"load: {counts}, {time.monotonic() - t0:.1f} s")

@@ -12,7 +12,6 @@ import pytest
 import qopt
 from qopt.client import Client
 from qopt.service.server import Server
-from qopt.v1 import solver_service_pb2 as pb
 
 
 def sparse_bqm(n=2000, m=6000, seed=4):
@@ -91,5 +90,5 @@ def test_cancel_stops_a_running_anneal_at_once():
         final = job.wait(timeout=30)
         took = time.monotonic() - t0
         t.join(10)
-    assert final.state == pb.JOB_STATE_CANCELLED
+    assert final.state == "CANCELLED"
     assert took < 2.0, took  # the kernel polls the cancel every 5 ms and stops between sweeps

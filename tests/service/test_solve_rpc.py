@@ -159,3 +159,14 @@ def test_health_and_reflection(server):
 
 def test_package_exports():
     assert qopt.Client is not None and qopt.solve is solve
+
+
+def test_a_sampler_object_is_refused_client_side_naming_the_parameter(client):
+    from qopt.errors import ParameterError
+
+    with pytest.raises(ParameterError) as info:
+        client.solve(_bqm(6), backend="hybrid", quantum_sampler=dimod.ExactSolver(), timeout=10)
+    assert info.value.field == "quantum_sampler" and "in-process" in str(info.value)
+    # numpy numbers are plain data: sent as numbers, and the answer is the brute-force optimum
+    result = client.solve(_bqm(6), backend="sa", num_reads=np.int64(8), num_sweeps=np.int32(200), seed=1, timeout=30)
+    assert result.best.energy == pytest.approx(dimod.ExactSolver().sample(_bqm(6)).first.energy)

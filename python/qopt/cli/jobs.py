@@ -39,7 +39,7 @@ def cmd_submit(args) -> int:
         job = client.submit(inp.model, backend=args.backend, request_id=args.request_id or "", name=inp.name,
                             time_budget=args.time_budget or 0.0, **sampler_parameters(args))
         if args.json:
-            args.out.write(json.dumps(job_dict(job.get())) + "\n")
+            args.out.write(json.dumps(job_dict(job.get().message)) + "\n")
         else:
             args.out.write(job.job_id + "\n")
         args.out.flush()
@@ -52,10 +52,9 @@ def cmd_jobs(args) -> int:
     """List the caller's jobs, newest first: state, the backend that ran, elapsed, best
     objective and feasibility, best energy (a table with a header, or JSON)."""
     with client_for(args) as client:
-        jobs = client.list_jobs(args.state, limit=args.limit)
         # listings carry no results: a finished job's own record says what ran and what it found
-        jobs = [client.job(j.job_id).get() if job_summary(j)["state"] in ("SUCCEEDED", "FAILED") else j
-                for j in jobs]
+        jobs = [(client.job(j.job_id).get() if j.state in ("SUCCEEDED", "FAILED") else j).message
+                for j in client.list_jobs(args.state, limit=args.limit)]
     if args.json:
         args.out.write(json.dumps([job_summary(j) for j in jobs]) + "\n")
         return OK
@@ -124,7 +123,7 @@ def watch(client, job_id: str, stream) -> int:
         elif event.state not in _TERMINAL:
             write("state", event, event.state)
         if event.state in _TERMINAL:
-            job = event.job if event.job.result.candidates or event.state != "SUCCEEDED" else client.job(job_id).get()
+            job = event.job if event.job.result.candidates or event.state != "SUCCEEDED" else client.job(job_id).get().message
             text = event.state if event.kind != "snapshot" else f"job {job_id} {event.state}"
             summary = job_summary(job)
             if summary["best_energy"] is not None:
@@ -152,8 +151,7 @@ def cmd_cancel(args) -> int:
     """Cancel a job and print its state."""
     with client_for(args) as client:
         job = client.job(args.job).cancel()
-    state = job_summary(job)["state"]
-    args.out.write(f"{job.job_id} {state}{' (stopping)' if job.cancel_requested and state == 'RUNNING' else ''}\n")
+    args.out.write(f"{job.job_id} {job.state}{' (stopping)' if job.cancel_requested and job.state == 'RUNNING' else ''}\n")
     return OK
 
 

@@ -16,13 +16,15 @@ from qopt.cli.output import Progress, format_result, result_document
 __all__ = ["cmd_solve", "solve_input"]
 
 
-def solve_input(inp, args, params: dict):
+def solve_input(inp, args, params: dict, on_progress=None):
     """Solve a read FILE here or on ``args.server``: the one place the CLI calls the pipeline.
 
     Args:
         inp: the :class:`qopt.cli.options.Input`.
         args: the command's arguments (``server``, ``token``, ``ca_cert``, ``backend``, ``timeout``).
         params: sampler parameters.
+        on_progress: in-process only: receives the pipeline's progress events (new best, bound;
+            see :func:`qopt.solve`). A ``Solve`` call to a server is one request and reports none.
 
     Returns:
         The :class:`qopt.Result`.
@@ -40,7 +42,7 @@ def solve_input(inp, args, params: dict):
             return client.solve(model, backend=args.backend, timeout=args.timeout, name=inp.name, **params)
     from qopt.solve import solve
 
-    return solve(inp.model, backend=args.backend, time_budget=args.timeout, **params)
+    return solve(inp.model, backend=args.backend, time_budget=args.timeout, on_progress=on_progress, **params)
 
 
 def cmd_solve(args) -> int:
@@ -49,8 +51,8 @@ def cmd_solve(args) -> int:
     inp = load_input(args)
     params = sampler_parameters(args)
     try:
-        with Progress(f"solving {inp.describe()}"):
-            result = solve_input(inp, args, params)
+        with Progress(f"solving {inp.describe()}", inp=inp) as progress:
+            result = solve_input(inp, args, params, on_progress=progress.update if progress.active else None)
     except Exception as exc:
         job_id = getattr(exc, "job_id", None)
         if job_id:

@@ -274,7 +274,10 @@ def assignment(costs, capacities=None, loads=None):
 
     Minimise ``sum_{t,m} costs[t, m] x_{t}_{m}`` subject to one-hot ``task_{t}``
     (``sum_m x_{t}_{m} == 1``, added with ``cqm.add_discrete``) and, when ``capacities``
-    is given, ``capacity_{m}``: ``sum_t loads[t] x_{t}_{m} <= capacities[m]``.
+    is given, ``capacity_{m}``: ``sum_t loads[t] x_{t}_{m} <= capacities[m]``. Without
+    ``capacities`` nothing limits a machine's load, so the optimum puts every task on its
+    cheapest machine; give ``capacities`` (e.g. ``ceil(T / M)`` each, with unit loads) to
+    spread the tasks.
 
     Args:
         costs: float (T, M). capacities: float (M,) or None. loads: float (T,), default 1.

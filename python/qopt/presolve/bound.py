@@ -61,7 +61,8 @@ import scipy.sparse.linalg as spla
 from qopt.checks import check_choice, check_float, check_int
 from qopt.errors import Cancelled
 
-__all__ = ["lower_bound", "roof_duality", "roof_duality_bound", "spectral_bound", "ising_arrays", "certified_value"]
+__all__ = ["lower_bound", "roof_duality", "roof_duality_bound", "spectral_bound", "ising_arrays", "certified_value",
+           "homogenise"]
 
 _U = np.finfo(float).eps / 2  # unit roundoff
 _SLACK = 1e-9
@@ -159,8 +160,19 @@ def roof_duality_bound(bqm: dimod.BinaryQuadraticModel) -> dict:
             "num_fixable": len(fixed)}
 
 
-def _homogenise(h: np.ndarray, A: sp.csr_matrix) -> sp.csr_matrix:
-    """Append spin s_0 (index n) with couplings h_i, so E = s^T A' s / 2 with s_0 = +1."""
+def homogenise(h: np.ndarray, A: sp.csr_matrix) -> sp.csr_matrix:
+    """The Ising model with its linear biases folded into couplings to one more spin.
+
+    Appends spin ``s_0`` (index n) coupled to spin i with ``h_i``, so that
+    ``E(s) = s^T A' s / 2`` (plus the offset) with ``s_0 = +1``: the form the spectral bound works on.
+
+    Args:
+        h: float64 array, shape (n,): linear biases (:func:`ising_arrays`).
+        A: symmetric CSR matrix, shape (n, n): the couplings, ``J_ij`` stored in both triangles.
+
+    Returns:
+        CSR matrix, shape (n + 1, n + 1) (``A`` itself when every ``h_i`` is 0).
+    """
     n = len(h)
     if not np.any(h):
         return A
@@ -327,7 +339,7 @@ def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0,
     if len(bqm) == 0:
         return {"value": float(bqm.offset), "method": "spectral", "seconds": 0.0}
     h, A, offset = ising_arrays(bqm)
-    A = _homogenise(h, A)
+    A = homogenise(h, A)
     N = A.shape[0]
     if A.nnz == 0:  # no interactions at all: E = offset exactly
         return {"value": certified_value(offset, bqm), "method": "spectral",

@@ -71,8 +71,9 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
             none is given, and reported in ``provenance["parameters"]["seed"]``.
         on_progress: optional callable receiving plain-dict events: ``{"event": "stage",
             "stage": name}`` when a stage starts, ``{"event": "best", "energy": e,
-            "sample": {...}, "source": backend}`` when a new best candidate is known.
-            Called from the solving thread; it must not block.
+            "sample": {...}, "source": backend}`` when a new best candidate is known, and
+            ``{"event": "bound", "lower_bound": value, "method": name}`` (energy units) when
+            the certified lower bound is known. Called from the solving thread; it must not block.
         fallback: for quantum backends (``qaoa``, ``dwave``), fall back to classical annealing
             and then to a cached result for the same problem when the backend fails or does
             not answer within 70% of ``time_budget`` (:mod:`qopt.solve.fallback`); the chain

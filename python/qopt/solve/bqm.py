@@ -175,6 +175,8 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
             wait = min(wait, max(0.0, 0.95 * time_budget - stages.elapsed() - 0.05))
         bound = bound_task.result(wait, presolved)
         stages.record("bound", bound_task.seconds)
+        if bound is not None:
+            stages.emit({"event": "bound", "lower_bound": float(bound["value"]), "method": bound.get("method")})
     stages.check_cancel("cancelled while sampling")
     with stages.stage("postprocess"):
         candidates = rank_sampleset(sampleset, max_candidates=max_candidates)
