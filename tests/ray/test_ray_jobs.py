@@ -126,3 +126,48 @@ def test_a_statevector_no_node_can_hold_is_refused_not_left_waiting(ray_server):
     assert time.monotonic() - t0 < 30
     assert info.value.code.name == "RESOURCE_EXHAUSTED"
     assert "Ray node" in str(info.value)
+
+
+def test_cancel_reaches_the_ray_task(ray_server, ray_cluster):
+    from cluster import solving_worker_pids
+
+    bqm = read_instance("pw01_100.0").bqm
+    with Client(ray_server.address) as client:
+        handle = client.submit(bqm, "sa", num_reads=4, num_sweeps=2_000_000, num_threads=1, seed=3)
+        deadline = time.monotonic() + 60
+        while not solving_worker_pids(ray_cluster) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert solving_worker_pids(ray_cluster), "the job's Ray task never started"
+        t0 = time.monotonic()
+        handle.cancel()
+        job = handle.wait(timeout=30)
+        assert time.monotonic() - t0 < 10
+        assert job.state in ("CANCELLED", 4)
+        deadline = time.monotonic() + 10
+        while solving_worker_pids(ray_cluster) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not solving_worker_pids(ray_cluster), "the Ray task outlived its cancelled job"
+
+
+def test_qopt_serve_executor_ray_flag(ray_cluster, tmp_path):
+    import subprocess
+    import sys
+
+    from cluster import NODE_IP
+
+    env = {**ray_cluster.env(), "QOPT_RAY_NODE_IP": NODE_IP}
+    proc = subprocess.Popen([sys.executable, "-m", "qopt", "serve", "--address", "127.0.0.1:0", "--executor", "ray",
+                             "--ray-address", ray_cluster.address, "--store", str(tmp_path / "jobs.sqlite")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("qopt serving on "), line
+        address = line.split()[3]
+        bqm = read_instance("gka1b").bqm
+        with Client(address) as client:
+            result = client.submit(bqm, "sa", num_reads=16, num_sweeps=500, seed=2).result(timeout=120)
+        _check_energies(result, bqm)
+        assert result.provenance["executor"]["name"] == "ray"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
