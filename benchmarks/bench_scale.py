@@ -92,7 +92,6 @@ def run(args) -> list[dict]:
     os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
-
     from qopt.service.executor import InProcessExecutor, SolveCall
     from qopt.service.executor_ray import RayExecutor
 
