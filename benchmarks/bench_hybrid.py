@@ -118,7 +118,7 @@ class _Hanging(dimod.Sampler):
     properties = {}
     release = threading.Event()
 
-    def sample(self, bqm, **kw):
+    def sample(self, bqm, **kw):  # ignores interrupt: the hybrid reports it in calls_not_stopped
         self.release.wait(600)
         raise RuntimeError("released")
 
@@ -133,8 +133,12 @@ def adherence(bqm, runs, quantum_backend):
             kwargs = {"quantum_sampler": sampler} if sampler is not None else {"quantum_backend": quantum_backend}
             ss = HybridSampler().sample(bqm, subproblem_size=12, time_limit=5.0, seed=r, **kwargs)
             wall = time.monotonic() - t0
+            h = ss.info["hybrid"]
             rows.append({"state": state, "run": r, "wall_s": wall, "overrun_s": wall - 5.0,
-                         "energy": float(ss.first.energy), "chain": len(ss.info["fallback_chain"])})
+                         "energy": float(ss.first.energy), "chain": len(ss.info["fallback_chain"]),
+                         "breaker": "->".join(t["to"] for t in h["breaker"]["transitions"]) or "closed",
+                         "longest_wait_s": h["longest_subproblem_wait_s"],
+                         "calls_not_stopped": len(h["calls_not_stopped"])})
     _Hanging.release.set()
     return rows
 
@@ -170,7 +174,9 @@ def main(argv=None) -> int:
         h = info["hybrid"]
         qva = info["quantum_value_added"]
         note = (f"subproblems {h['subproblems']}, improvements {h['improvements']}, "
-                f"quantum gain {qva['quantum_subproblem_energy_gain']:g}, fallbacks {len(info['fallback_chain'])}")
+                f"quantum gain {qva['quantum_energy_gain']:g} from {qva['quantum_improvements']} improvements, "
+                f"warm-up {h['warm_up'].get('seconds', 0.0):.2f} s, breaker {h['breaker']['state']} after "
+                f"{len(h['breaker']['transitions'])} transitions, stale {h['stale']}")
         results = [("qopt-hybrid", e, wall, note)]
         e, wall = run_kerberos(bqm, args.deadline, args.subproblem_size, args.seed)
         results.append(("kerberos-cls", e, wall, ""))
@@ -198,8 +204,11 @@ def main(argv=None) -> int:
     print("\ndeadline adherence (5 s deadline, G1):")
     for state in ("healthy", "failing", "hanging"):
         walls = [r["wall_s"] for r in adh if r["state"] == state]
+        waits = [r["longest_wait_s"] for r in adh if r["state"] == state]
+        breaker = [r["breaker"] for r in adh if r["state"] == state]
         print(f"  {state:<8} runs {len(walls)}  worst wall {max(walls):.3f} s  worst overrun "
-              f"{max(walls) - 5.0:+.3f} s (limit: +0.25 s)")
+              f"{max(walls) - 5.0:+.3f} s (limit: +0.25 s)  longest subproblem wait {max(waits):.3f} s  "
+              f"breaker {breaker[0]}")
     plot(rows, adh, args.deadline, out, "hybrid_quick" if args.quick else "hybrid")
     return 0
 

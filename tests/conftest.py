@@ -19,3 +19,11 @@ def shared_data() -> pathlib.Path:
         if candidate and pathlib.Path(candidate).is_dir():
             return pathlib.Path(candidate)
     pytest.skip("../shared/data is not present (set QOPT_SHARED_DATA to use another folder)")
+
+
+@pytest.fixture(scope="session")
+def best_known_values(shared_data) -> dict[str, float]:
+    """instance name -> published best-known value, from ``best_known.csv`` of the shared data."""
+    import csv
+    with open(shared_data / "best_known.csv", newline="") as fh:
+        return {row["instance"]: float(row["best_known"]) for row in csv.DictReader(fh) if row["best_known"]}

@@ -131,6 +131,10 @@ CASES = [
     _case("dwave", 4, {"annealing_time": 20, "num_reads": 10}, True, "dwave"),
     _case("dwave", 4, {"chain_strength": -1}, False, "dwave"),
     _case("dwave", 4, {"embedding_timeout": 0}, False, "dwave"),
+    # exact classical backends (one spec shared by the three)
+    *[_case(b, 8, params, ok) for b in ("highs", "cpsat", "scip") for params, ok in (
+        ({"time_limit": 5, "num_threads": 1, "seed": 2**31 - 1}, True), ({"seed": 2**31}, False),
+        ({"time_limit": 0}, False), ({"num_threads": 0}, False), ({"num_reads": 2}, False))],
     # auto: valid when some backend takes the parameter with that value
     _case("auto", 6, {"seed": 2**40, "num_reads": 2, "num_sweeps": 10}, True),
     _case("auto", 6, {"seed": -1}, False),

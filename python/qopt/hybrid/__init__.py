@@ -1,5 +1,6 @@
 """Hybrid orchestration: decomposition into subproblems a quantum backend can take, and the
-:class:`HybridSampler` (imported lazily) that dispatches them and recombines the answers.
+:class:`HybridSampler` (imported lazily) that dispatches them, behind a circuit breaker
+(:mod:`qopt.hybrid.breaker`), and recombines the answers.
 
 Routing of whole problems and the fallback tiers are pipeline policy: :mod:`qopt.solve`."""
 from qopt.hybrid.decompose import IsingState, select_subproblem

@@ -11,19 +11,41 @@ Algorithm (after Kerberos in D-Wave's dwave-hybrid, with a deadline that holds):
    Steepest descent polishes the incumbent as it goes.
 3. A *classical branch* (simulated annealing on the C++ core) races alongside under the
    same deadline.
-4. Fallback tiers for subproblems: a transient backend error (connection, timeout) is
-   retried with backoff; a structural one (refusal, bad model), a hang past
-   ``subproblem_timeout`` or exhausted retries sends the remaining subproblems to the
+4. Warm-up: before the first subproblem the quantum backend is warmed up (imports, the
+   first circuit built and transpiled on a 2-variable model; for D-Wave the credentials
+   and the solver, with no QPU time) while the classical branch already runs, so set-up
+   cost never counts against ``subproblem_timeout``; its time is in ``info["hybrid"]["warm_up"]``.
+   A backend that cannot run here (a structural failure of the warm-up, e.g. no D-Wave
+   credentials) raises its error unless ``fallback="always"``.
+5. A circuit breaker (:mod:`qopt.hybrid.breaker`) guards the quantum backend: a transient
+   error is retried with backoff; ``breaker_failures`` consecutive failures or time-outs
+   (no answer within ``subproblem_timeout``) open it, and subproblems then go to the
    classical tier (exact enumeration up to ``ENUMERATION_MAX_VARIABLES`` variables,
-   annealing above). Every switch is recorded in ``info["fallback_chain"]``, so a
-   classical answer never passes as a quantum one.
+   annealing above); after ``breaker_cool_down`` seconds one trial subproblem goes to the
+   quantum backend again (half-open), and its success closes the breaker. Transitions are
+   in ``info["hybrid"]["breaker"]`` and ``info["fallback_chain"]``, so a classical answer
+   never passes as a quantum one.
+
+Ownership: every subproblem call is a :class:`qopt.solve.workers.Task` with its own stop
+event, set when it times out, when the run ends and (through ``interrupt``) when the caller
+cancels; samplers that take ``interrupt`` (QAOA, annealing) stop at their next step. Calls
+into samplers that cannot be interrupted (exact enumeration, a QPU call) are listed in
+``info["hybrid"]["calls_not_stopped"]`` when they outlive the run.
+
+Credit: a subproblem's answer is spliced in only when the variables it covers still hold
+the values it was built from (else it is *stale* and dropped) and it lowers the energy; the
+gain is credited to the backend that solved it. Each row of the sample set says which step
+last lowered it: ``branch`` is ``quantum`` (the decomposition branch) or ``classical`` (the
+classical branch, or an incumbent the decomposition adopted from it); ``backend`` is the
+sampler: the quantum backend's name, ``classical-tier/exact`` or ``classical-tier/sa``
+(a subproblem solved while the breaker was open), ``steepest`` (the polish), ``initial``
+(the random start), ``sa`` (the classical branch).
+The answer is assembled after the last progress event, so it is never worse than an energy
+streamed through ``on_progress``.
 
 :meth:`HybridSampler.sample` checks its arguments; the run loop is :class:`_HybridRun`,
-one object per call holding the incumbent, the subproblems in flight and the fallback
-state, with one method per step.
-
-Every returned sample records the branch and backend that produced it (``branch`` and
-``backend`` vectors of the sample set).
+one object per call holding the incumbent, the subproblems in flight and the breaker,
+with one method per step.
 """
 from __future__ import annotations
 
@@ -35,37 +57,66 @@ import time
 import dimod
 import numpy as np
 
-from qopt.errors import classify_error
+from qopt.errors import STRUCTURAL, BackendUnavailable, InvalidInput, classify_error
+from qopt.hybrid.breaker import CLOSED, CircuitBreaker
 from qopt.hybrid.decompose import STRATEGIES, IsingState, select_subproblem
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES
 from qopt.samplers.registry import BACKENDS
 from qopt.samplers.sa import SimulatedAnnealingSampler
 from qopt.samplers.spec import Param, ParameterSpec, callable_validator, event_validator, has_method_validator
-from qopt.solve.workers import WORKERS, WorkerPool
+from qopt.solve.fallback import DEFAULT_FALLBACK, FALLBACK_MODES, fallback_mode
+from qopt.solve.stages import AnyEvent
+from qopt.solve.workers import WORKERS, Task, WorkerPool
 
 __all__ = ["HybridSampler"]
 
+#: Most entries of ``info["fallback_chain"]`` for individual failures (the rest are counted).
+MAX_CHAIN_FAILURES = 20
+#: Seconds the end of a run waits for cancelled subproblem calls to return.
+STOP_WAIT = 0.2
+#: The model a backend is warmed up on: two variables, one coupling.
+_WARM_UP_BQM = dimod.BinaryQuadraticModel({0: 0.5, 1: -0.5}, {(0, 1): 1.0}, 0.0, dimod.SPIN)
+#: Parameters of the warm-up call, where the backend takes them: the circuit is built and
+#: transpiled as for a subproblem (same ``reps``), but not optimised, and sampled once.
+WARM_UP_PARAMETERS = {"maxiter": 0, "shots": 1, "num_reads": 1}
+
 
 class _Call:
-    """One subproblem dispatched to a sampler on a worker thread."""
+    """One subproblem dispatched to a sampler on a worker thread.
 
-    def __init__(self, key, variables, strategy, sampler, bqm, params, results: queue.Queue, attempt: int,
-                 workers: "WorkerPool", backend: str):
+    Attributes:
+        key: the run's id of the call; variables: int64 (k,) indices into the model;
+        input_spins: int8 (k,), the incumbent's spins on ``variables`` when dispatched;
+        quantum: whether it went to the quantum backend; backend: the name credited;
+        task: the :class:`qopt.solve.workers.Task` running it.
+    """
+
+    def __init__(self, key: int, variables: np.ndarray, input_spins: np.ndarray, strategy: str, sampler, bqm,
+                 params: dict, results: queue.Queue, attempt: int, workers: WorkerPool, backend: str, quantum: bool,
+                 stop):
         self.key = key
         self.variables = variables
+        self.input_spins = input_spins
         self.strategy = strategy
         self.attempt = attempt
-        self.backend = backend  # registry name of the sampler, as counted in info["hybrid"]
-        self.started = time.monotonic()
-        workers.submit(lambda: self._run(sampler, bqm, params, results))
+        self.backend = backend
+        self.quantum = quantum
+        takes_interrupt = "interrupt" in getattr(sampler, "parameters", {})
 
-    def _run(self, sampler, bqm, params, results):
-        try:
-            ss = sampler.sample(bqm, **params)
-            ss.resolve()
-            results.put((self.key, ss, None))
-        except BaseException as exc:  # noqa: BLE001 - reported to the orchestrator
-            results.put((self.key, None, exc))
+        def run(interrupt):
+            kwargs = {**params, "interrupt": interrupt} if takes_interrupt else params
+            try:
+                ss = sampler.sample(bqm, **kwargs)
+                ss.resolve()
+                results.put((key, ss, None))
+            except BaseException as exc:  # noqa: BLE001 - reported to the orchestrator
+                results.put((key, None, exc))
+
+        self.task: Task = workers.run(run, interrupt=stop)
+
+    @property
+    def started(self) -> float:
+        return self.task.started
 
 
 def _sub_bqm(h, rows, cols, vals) -> dimod.BinaryQuadraticModel:
@@ -76,6 +127,10 @@ def _best_spins(ss: dimod.SampleSet, k: int) -> np.ndarray:
     ss = ss.change_vartype(dimod.SPIN, inplace=False) if ss.vartype is dimod.BINARY else ss
     best = ss.first.sample
     return np.array([best[i] for i in range(k)], dtype=np.int8)
+
+
+def _error_text(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"[:300]
 
 
 class HybridSampler(dimod.Sampler):
@@ -107,6 +162,16 @@ class HybridSampler(dimod.Sampler):
         Param("subproblem_timeout", "float", None, minimum=0.0, exclusive_minimum=True, unit="s",
               doc="before a subproblem call counts as hung (None: min(5, time_limit / 4))"),
         Param("max_retries", "int", 1, minimum=0, maximum=10, doc="retries of a subproblem after a transient error"),
+        Param("breaker_failures", "int", 3, minimum=1, maximum=1000,
+              doc="consecutive quantum failures or time-outs that open the circuit breaker"),
+        Param("breaker_cool_down", "float", None, minimum=0.0, unit="s",
+              doc="seconds the breaker stays open before a half-open trial (None: subproblem_timeout)"),
+        Param("warm_up", "bool", True, doc="warm the quantum backend up before the first subproblem"),
+        Param("warm_up_timeout", "float", None, minimum=0.0, exclusive_minimum=True, unit="s",
+              doc="longest warm-up before it counts as a time-out (None: half of time_limit)"),
+        Param("fallback", "str", DEFAULT_FALLBACK, choices=FALLBACK_MODES,
+              doc="'transient': a backend that cannot run (structural warm-up failure) raises; 'always': the "
+                  "classical tier takes over instead; 'never': any quantum failure or time-out raises"),
         Param("classical_branch", "bool", True, doc="race simulated annealing alongside"),
         Param("strategies", "str_list", STRATEGIES, choices=STRATEGIES, doc="subproblem selections to rotate through"),
         Param("patience", "int", None, minimum=1,
@@ -118,13 +183,15 @@ class HybridSampler(dimod.Sampler):
     ])
     parameters = parameter_spec.dimod_parameters()
     properties = {"description": "decomposition with quantum subproblems racing simulated annealing "
-                                 "(after Kerberos, dwave-hybrid), with fallback tiers"}
+                                 "(after Kerberos, dwave-hybrid), with a circuit breaker and fallback tiers"}
 
     def sample(self, bqm: dimod.BinaryQuadraticModel, *, quantum_backend: str = "qaoa", quantum_sampler=None,
                quantum_parameters: dict | None = None, subproblem_size: int = 12, time_limit: float = 10.0,
                seed: int | None = None, num_workers: int = 2, subproblem_timeout: float | None = None,
-               max_retries: int = 1, classical_branch: bool = True, strategies=STRATEGIES,
-               patience: int | None = None, interrupt=None, on_progress=None) -> dimod.SampleSet:
+               max_retries: int = 1, breaker_failures: int = 3, breaker_cool_down: float | None = None,
+               warm_up: bool = True, warm_up_timeout: float | None = None, fallback: str | bool = DEFAULT_FALLBACK,
+               classical_branch: bool = True, strategies=STRATEGIES, patience: int | None = None, interrupt=None,
+               on_progress=None) -> dimod.SampleSet:
         """Sample ``bqm`` with the hybrid workflow.
 
         Args:
@@ -139,9 +206,22 @@ class HybridSampler(dimod.Sampler):
             seed: seed for selection, the initial state and the classical branch; drawn when None.
             num_workers: subproblems in flight at once (default 2).
             subproblem_timeout: seconds before a subproblem call counts as hung (default
-                ``min(5, time_limit / 4)``).
+                ``min(5, time_limit / 4)``); the call is then told to stop.
             max_retries: retries of a subproblem after a transient error (default 1), with
-                exponential backoff from 50 ms.
+                exponential backoff from 50 ms, while the breaker is closed.
+            breaker_failures: consecutive quantum failures or time-outs that open the circuit
+                breaker (default 3).
+            breaker_cool_down: seconds the breaker stays open before one trial subproblem goes
+                to the quantum backend again (default ``subproblem_timeout``).
+            warm_up: warm the quantum backend up before the first subproblem (default True):
+                its ``warm_up()`` method when it has one (D-Wave: credentials and solver), else
+                one call on a 2-variable model (QAOA: imports, circuit, transpilation).
+            warm_up_timeout: seconds the warm-up may take (default half of ``time_limit``);
+                a longer one opens the breaker (a time-out) and goes on: its late answer closes it.
+            fallback: ``"transient"`` (default), ``"always"`` or ``"never"``
+                (:data:`qopt.solve.fallback.FALLBACK_MODES`; True / False alias the last two).
+                A structural failure of the warm-up (the backend cannot run here) raises unless
+                ``"always"``; under ``"never"`` any quantum failure or time-out raises.
             classical_branch: race simulated annealing alongside (default True).
             strategies: subproblem selections to rotate through (``"energy"``, ``"random_walk"``,
                 ``"component"``).
@@ -149,19 +229,29 @@ class HybridSampler(dimod.Sampler):
                 (default: ``4 * n / subproblem_size + 20``); None uses the default. After
                 ``n / subproblem_size`` such subproblems (one pass) the quantum branch adopts the
                 classical branch's incumbent when that is better.
-            interrupt: optional :class:`threading.Event`; stops the loop when set.
+            interrupt: optional :class:`threading.Event`; stops the loop and the calls in flight.
             on_progress: optional callable receiving ``{"event": "best", "energy", "branch",
-                "backend"}`` each time either branch improves its best.
+                "backend"}`` each time either branch improves its best (never after the
+                answer is assembled).
 
         Returns:
             dimod.SampleSet: the quantum-branch incumbent and the classical branch's best, with
-            ``branch`` and ``backend`` vectors; ``info`` holds ``hybrid`` (``subproblems`` and
-            ``improvements``: backend -> count, rounds, strategies), ``fallback_chain``,
-            ``quantum_value_added``, ``branch_agreement`` and ``timing`` (ns).
+            ``branch`` and ``backend`` vectors naming the step that last lowered each; ``info``
+            holds ``hybrid`` (``subproblems`` and ``improvements``: backend -> count, with
+            classical-tier entries as ``classical-tier/<sampler>``; ``stale``; ``rounds``;
+            ``strategies``; ``warm_up``; ``breaker``; ``longest_subproblem_wait_s``;
+            ``calls_not_stopped``), ``fallback_chain``, ``quantum_value_added``
+            (``quantum_improvements``, ``quantum_energy_gain`` >= 0 and the other steps'
+            gains, the best energies and the advantage over the classical branch),
+            ``branch_agreement`` and ``timing`` (ns).
 
         Raises:
             ParameterError: a parameter out of range (named).
             UnknownBackendError: ``quantum_backend`` is not a registered backend.
+            qopt.errors.BackendConfigurationError: the quantum backend cannot run here (its
+                warm-up failed structurally, e.g. no D-Wave credentials), unless ``fallback="always"``.
+            qopt.errors.BackendUnavailable: (``fallback="never"``) a quantum call timed out.
+            Exception: (``fallback="never"``) the quantum backend's own error.
         """
         t_start = time.monotonic()
         spec = self.parameter_spec
@@ -175,6 +265,15 @@ class HybridSampler(dimod.Sampler):
         if subproblem_timeout is None:
             subproblem_timeout = min(5.0, time_limit / 4.0)
         subproblem_timeout = spec.check("subproblem_timeout", subproblem_timeout)
+        breaker_failures = spec.check("breaker_failures", breaker_failures)
+        if breaker_cool_down is None:
+            breaker_cool_down = subproblem_timeout
+        breaker_cool_down = spec.check("breaker_cool_down", breaker_cool_down)
+        warm_up = spec.check("warm_up", warm_up)
+        if warm_up_timeout is None:
+            warm_up_timeout = time_limit / 2.0
+        warm_up_timeout = spec.check("warm_up_timeout", warm_up_timeout)
+        fallback = fallback_mode(fallback)
         strategies = spec.check("strategies", strategies)
         if isinstance(strategies, str):
             strategies = [strategies]
@@ -199,9 +298,11 @@ class HybridSampler(dimod.Sampler):
         n = len(bqm.variables)
         if patience is None:
             patience = int(4 * n / subproblem_size) + 20
+        breaker = CircuitBreaker(breaker_failures, breaker_cool_down)
         run = _HybridRun(bqm, quantum_sampler, qname, qparams, t_start=t_start, time_limit=time_limit,
                          subproblem_size=subproblem_size, seed=seed, num_workers=num_workers,
-                         subproblem_timeout=subproblem_timeout, max_retries=max_retries,
+                         subproblem_timeout=subproblem_timeout, max_retries=max_retries, breaker=breaker,
+                         warm_up=warm_up, warm_up_timeout=warm_up_timeout, fallback=fallback,
                          classical_branch=classical_branch, strategies=list(strategies), patience=patience,
                          interrupt=interrupt, on_progress=on_progress)
         return run.run()
@@ -209,18 +310,19 @@ class HybridSampler(dimod.Sampler):
 
 class _HybridRun:
     """One call of :meth:`HybridSampler.sample`: the incumbent, the subproblems in flight,
-    the fallback state and the classical branch, with one method per step.
+    the circuit breaker and the classical branch, with one method per step.
 
     The caller has checked every argument; :meth:`run` does the work and returns the
     sample set. Two threads touch the run: the classical branch (:meth:`classical_branch`)
-    writes ``classical_energy``, ``classical_spins`` and ``classical_reads``; everything
-    else belongs to the thread that called :meth:`run`. Subproblem calls run on the
-    shared worker pool and report through ``results``.
+    writes ``classical_energy`` and ``classical_spins`` together under ``_lock`` (where
+    progress is reported too); everything else belongs to the thread that called
+    :meth:`run`. Subproblem calls run on the shared worker pool and report through ``results``.
     """
 
     def __init__(self, bqm: dimod.BinaryQuadraticModel, quantum_sampler, qname: str, qparams: dict, *,
                  t_start: float, time_limit: float, subproblem_size: int, seed: int, num_workers: int,
-                 subproblem_timeout: float, max_retries: int, classical_branch: bool, strategies: list[str],
+                 subproblem_timeout: float, max_retries: int, breaker: CircuitBreaker, warm_up: bool,
+                 warm_up_timeout: float, fallback: str, classical_branch: bool, strategies: list[str],
                  patience: int, interrupt, on_progress):
         self.bqm = bqm
         self.quantum_sampler = quantum_sampler
@@ -232,6 +334,10 @@ class _HybridRun:
         self.num_workers = num_workers
         self.subproblem_timeout = subproblem_timeout
         self.max_retries = max_retries
+        self.breaker = breaker
+        self.with_warm_up = warm_up
+        self.warm_up_timeout = warm_up_timeout
+        self.fallback = fallback
         self.with_classical_branch = classical_branch
         self.strategies = strategies
         self.patience = patience
@@ -245,17 +351,19 @@ class _HybridRun:
         self.variables = list(bqm.variables)
         self.n = len(self.variables)
         self.stop_event = threading.Event()
-        if "interrupt" in getattr(quantum_sampler, "parameters", {}):  # in-flight subproblems stop with the run
-            self.qparams = {**qparams, "interrupt": self.stop_event}
+        self.calls_stop = AnyEvent(self.stop_event, interrupt)  # stops every call in flight
         self.sa = SimulatedAnnealingSampler()
         self.descent = None
         self.state: IsingState | None = None  # the quantum branch's incumbent
+        self.source = ("quantum", "initial")  # (branch, backend) of the step that last lowered the incumbent
 
-        # progress events: the best energy either branch has reported
+        # progress events and the answer: the best energy reported, and no report once closed
         self._lock = threading.Lock()
         self._progress_best = np.inf
+        self._reported: tuple[float, np.ndarray, str, str] | None = None
+        self._closed = False
 
-        # classical branch (written by its thread)
+        # classical branch (written by its thread, under _lock)
         self.spin_bqm = bqm.spin if bqm.vartype is dimod.BINARY else bqm
         self.classical_energy = np.inf
         self.classical_spins: np.ndarray | None = None
@@ -266,13 +374,14 @@ class _HybridRun:
         self.subproblems: collections.Counter = collections.Counter()
         self.improvements: collections.Counter = collections.Counter()
         self.strategy_counts: collections.Counter = collections.Counter()
-        self.quantum_gain = 0.0
-        self.classical_tier_gain = 0.0
-        self.polish_gain = 0.0
+        self.gains: dict[str, float] = collections.defaultdict(float)  # branch -> energy gained (>= 0)
+        self.stale = 0
         self.rounds = 0
         self.since_gain = 0
         self.adopted = 0
         self.adopt_after = max(1, self.n // subproblem_size)
+        self.longest_wait = 0.0
+        self.warm_up_report: dict = {"done": False}
 
         # subproblems in flight and the fallback state
         self.results: queue.Queue = queue.Queue()
@@ -281,9 +390,11 @@ class _HybridRun:
         self.busy = np.zeros(self.n, dtype=bool)
         self.tabu = np.zeros(self.n)
         self.next_key = 0
-        self.use_quantum = True  # False once the quantum backend failed: the classical tier takes over
-        self.use_quantum_at_dispatch: dict[int, bool] = {}
+        self.given_up: list[_Call] = []  # calls that timed out (told to stop)
+        self.warm_task: Task | None = None
+        self.warm_pending = False  # the warm-up outlived warm_up_timeout and still runs
         self.fallback_chain: list[dict] = []
+        self.failures_not_listed = 0
 
     @property
     def incumbent(self) -> IsingState:
@@ -295,36 +406,134 @@ class _HybridRun:
     def run(self) -> dimod.SampleSet:
         """Race both branches until the deadline and return the sample set (see
         :meth:`HybridSampler.sample` for its rows and ``info``)."""
+        warm = self.warm_task = self.start_warm_up()
         if self.with_classical_branch:
             self._classical_thread = threading.Thread(target=self.classical_branch, daemon=True,
                                                       name="qopt-hybrid-classical")
             self._classical_thread.start()
-        # initial incumbent: a random state, as in Kerberos
-        self.state = IsingState.from_bqm(self.bqm, self.rng.choice(np.array([-1, 1], dtype=np.int8), self.n))
-        self.report(self.state.energy, "quantum", "initial")
-        self.descent = _descent_sampler()
-        self.quantum_branch()
-        # final polish: descent on the incumbent
-        if self.descent is not None and time.monotonic() < self.stop_at:
-            self.polish_gain += _polish_descent(self.descent, self.bqm, self.state, self.variables)
-            self.report(self.state.energy, "quantum", "polish")
-        self.stop_event.set()
-        if self._classical_thread is not None:
-            self._classical_thread.join(timeout=max(0.0, self.deadline - time.monotonic() - 0.02))
+        try:
+            # initial incumbent: a random state, as in Kerberos
+            self.state = IsingState.from_bqm(self.bqm, self.rng.choice(np.array([-1, 1], dtype=np.int8), self.n))
+            self.report(self.state.energy, self.state.spins, *self.source)
+            self.descent = _descent_sampler()
+            if warm is not None:
+                self.finish_warm_up(warm)
+            self.quantum_branch()
+            # final polish: descent on the incumbent
+            if self.descent is not None and time.monotonic() < self.stop_at:
+                self.polish()
+        finally:
+            self.stop_all()
         return self.sample_set()
+
+    def stop_all(self) -> None:
+        """End of the run: stop the classical branch and every call in flight, wait for them
+        (at most ``STOP_WAIT`` s, within the deadline), then close the progress stream."""
+        self.stop_event.set()
+        tasks = [call.task for call in self.in_flight.values()]
+        if self.warm_task is not None:
+            tasks.append(self.warm_task)
+        for task in tasks:
+            task.cancel()
+        # the waits end halfway between stop_at and the deadline, leaving time to assemble the answer
+        end = min(time.monotonic() + STOP_WAIT, self.stop_at + 0.5 * (self.deadline - self.stop_at))
+        for task in tasks:
+            task.wait(max(0.0, end - time.monotonic()))
+        if self._classical_thread is not None:
+            self._classical_thread.join(timeout=max(0.0, end - time.monotonic()))
+        with self._lock:
+            self._closed = True
 
     def stopped(self) -> bool:
         """Whether the run was told to stop (its own stop event or the caller's ``interrupt``)."""
-        return self.stop_event.is_set() or (self.interrupt is not None and self.interrupt.is_set())
+        return self.calls_stop.is_set()
 
-    def report(self, energy: float, branch: str, backend: str) -> None:
-        """Send a ``best`` progress event when ``energy`` beats every energy reported so far."""
+    def report(self, energy: float, spins: np.ndarray, branch: str, backend: str) -> None:
+        """Send a ``best`` progress event when ``energy`` beats every energy reported so far,
+        and keep that state (the answer includes it). Nothing is reported once the answer is
+        being assembled."""
         with self._lock:
-            if energy < self._progress_best - 1e-12:
-                self._progress_best = energy
-                if self.on_progress is not None:
-                    self.on_progress({"event": "best", "energy": float(energy), "branch": branch,
-                                      "backend": backend})
+            self._report_locked(energy, spins, branch, backend)
+
+    def _report_locked(self, energy: float, spins: np.ndarray, branch: str, backend: str) -> None:
+        if self._closed or not energy < self._progress_best - 1e-12:
+            return
+        self._progress_best = energy
+        self._reported = (float(energy), spins.copy(), branch, backend)
+        if self.on_progress is not None:
+            self.on_progress({"event": "best", "energy": float(energy), "branch": branch, "backend": backend})
+
+    # -- warm-up ------------------------------------------------------------------------
+    def start_warm_up(self) -> Task | None:
+        """Start warming the quantum backend up on the pool (None when ``warm_up`` is off)."""
+        if not self.with_warm_up:
+            return None
+        sampler, params = self.quantum_sampler, self.qparams
+        takes_interrupt = "interrupt" in getattr(sampler, "parameters", {})
+
+        def warm(interrupt):
+            if callable(getattr(sampler, "warm_up", None)):
+                return sampler.warm_up()
+            accepted = getattr(sampler, "parameters", {})
+            kwargs = {**params, **{k: v for k, v in WARM_UP_PARAMETERS.items() if k in accepted}}
+            if takes_interrupt:
+                kwargs["interrupt"] = interrupt
+            return sampler.sample(_WARM_UP_BQM, **kwargs).resolve()
+
+        return self.workers.run(warm, interrupt=self.calls_stop)
+
+    def finish_warm_up(self, task: Task) -> None:
+        """Wait for the warm-up (at most ``warm_up_timeout``, within the run). One that is not
+        done by then opens the breaker but goes on (it is the trial: when it answers later,
+        :meth:`check_late_warm_up` closes the breaker); a failure counts for the breaker; a
+        structural failure raises (unless ``fallback="always"``)."""
+        end = min(task.started + self.warm_up_timeout, self.stop_at)
+        while not task.wait(min(0.02, max(0.0, end - time.monotonic()))):
+            if self.stopped() or time.monotonic() >= end:
+                break
+        self.warm_up_report = {"done": True, "seconds": round(task.seconds, 6), "backend": self.qname}
+        if task.done.is_set():
+            self.warm_up_outcome(task)
+            return
+        outcome = "stopped" if self.stopped() else f"no answer within {end - task.started:.3g} s"
+        self.warm_up_report["outcome"] = outcome
+        if self.stopped():
+            return
+        if self.fallback == "never":
+            raise BackendUnavailable(f"{self.qname}: warm-up {outcome} (fallback='never')", backend=self.qname)
+        self.quantum_failed(f"warm-up: {outcome}", "transient", None, trip=True)
+        self.warm_pending = True
+
+    def check_late_warm_up(self) -> None:
+        """A warm-up that outlived ``warm_up_timeout`` and has now ended: its outcome decides."""
+        task = self.warm_task
+        if not self.warm_pending or task is None or not task.done.is_set():
+            return
+        self.warm_pending = False
+        self.warm_up_report.update(seconds=round(task.seconds, 6), late=True)
+        self.warm_up_outcome(task)
+        if task.error is None:
+            self.breaker.close(f"the warm-up answered after {task.seconds:.3g} s")
+            self.record_transition()
+
+    def warm_up_outcome(self, task: Task) -> None:
+        """Record the ended warm-up ``task``; raise its error when the backend cannot run here."""
+        report = self.warm_up_report
+        if task.error is None:
+            report["outcome"] = "ok"
+            return
+        err = task.error
+        kind = classify_error(err)
+        report.update(outcome="failed", classification=kind, error=_error_text(err))
+        if isinstance(err, InvalidInput) or self.fallback == "never" or \
+                (kind == STRUCTURAL and self.fallback != "always"):
+            raise err  # the backend cannot run here as asked: its own documented error
+        if kind == STRUCTURAL:
+            self.record_failure("warm-up failed", kind, err)
+            self.breaker.force_open(f"the warm-up failed: {_error_text(err)}")
+            self.record_transition()
+        else:
+            self.quantum_failed("warm-up failed", kind, err, trip=True)
 
     # -- classical branch: repeated anneals until the deadline --------------------------
     def classical_branch(self) -> None:
@@ -336,52 +545,70 @@ class _HybridRun:
                 break
             # 16 reads cost what one does (one SIMD lane each in the C++ kernel)
             ss = self.sa.sample(self.spin_bqm, num_reads=16, num_sweeps=1000, seed=(self.seed + 1 + k) % 2**52,
-                                time_limit=left, interrupt=self.stop_event)
+                                time_limit=left, interrupt=self.calls_stop)
             k += 1
             e = float(ss.first.energy)
-            self.classical_reads += len(ss)
-            if e < self.classical_energy:
-                self.classical_energy = e
-                self.classical_spins = np.array([ss.first.sample[v] for v in self.variables], dtype=np.int8)
-                self.report(e, "classical", "sa")
+            spins = np.array([ss.first.sample[v] for v in self.variables], dtype=np.int8)
+            with self._lock:
+                self.classical_reads += len(ss)
+                if e < self.classical_energy and not self._closed:
+                    self.classical_energy, self.classical_spins = e, spins
+                    self._report_locked(e, spins, "classical", "sa")
 
     # -- quantum branch: subproblems spliced into the incumbent -------------------------
     def quantum_branch(self) -> None:
         """Dispatch subproblems and splice their answers in until the deadline, the
         caller's interrupt or ``patience`` subproblems without gain."""
         while not self.stopped() and time.monotonic() < self.stop_at and self.since_gain < self.patience:
+            self.check_late_warm_up()
             self.adopt_classical_incumbent()
             self.fill()
             if not self.in_flight:
                 break
-            wait = max(0.0, min(0.05, self.stop_at - time.monotonic()))
+            self.expire_hung_calls()
+            wait = max(0.0, min(0.02, self.stop_at - time.monotonic(), self.next_expiry() - time.monotonic()))
             try:
                 key, ss, err = self.results.get(timeout=wait)
             except queue.Empty:
-                self.expire_hung_calls()
                 continue
             call = self.in_flight.pop(key, None)
             if call is None:  # a call we already gave up on
                 continue
             self.busy[call.variables] = False
+            self.longest_wait = max(self.longest_wait, call.task.seconds)
             if err is not None:
                 self.handle_error(call, err)
                 continue
+            if call.quantum:
+                self.breaker.record_success()
+                self.record_transition()
             self.splice(call, ss)
             if self.improvements.total() and self.improvements.total() % 10 == 0 and self.descent is not None:
-                self.polish_gain += _polish_descent(self.descent, self.bqm, self.incumbent, self.variables)
+                self.polish()
+
+    def polish(self) -> None:
+        """Steepest descent from the incumbent (applied when it lowers the energy)."""
+        assert self.descent is not None
+        gain = -_polish_descent(self.descent, self.bqm, self.incumbent, self.variables)
+        if gain > 0:
+            self.gains["polish"] += gain
+            self.source = ("quantum", "steepest")
+            self.report(self.incumbent.energy, self.incumbent.spins, *self.source)
 
     def adopt_classical_incumbent(self) -> None:
         """Shared incumbent (as in Kerberos), but only once the quantum branch has stalled
         for a full pass over the variables: until then it improves its own trajectory."""
         state = self.incumbent
-        c_spins = self.classical_spins
+        with self._lock:
+            c_spins, c_energy = self.classical_spins, self.classical_energy
         if (c_spins is not None and self.since_gain >= self.adopt_after
-                and self.classical_energy < state.energy - 1e-9 * max(1.0, abs(state.energy))):
+                and c_energy < state.energy - 1e-9 * max(1.0, abs(state.energy))):
+            self.gains["adopted"] += state.energy - c_energy
             state.spins = c_spins.copy()
             state.recompute()
             self.adopted += 1
             self.since_gain = 0
+            self.source = ("classical", "sa")
 
     def fill(self) -> None:
         """Keep ``num_workers`` disjoint subproblems in flight."""
@@ -397,18 +624,23 @@ class _HybridRun:
 
     def dispatch(self, vars_: np.ndarray, strategy: str, attempt: int = 0) -> None:
         """Send the subproblem on ``vars_`` (the rest clamped at the incumbent) to the
-        quantum backend, or to the classical tier once the quantum backend has failed."""
+        quantum backend when the breaker allows it, else to the classical tier."""
         h_sub, r, c, v = self.incumbent.subproblem(vars_)
         sub = _sub_bqm(h_sub, r, c, v)
         key = self.next_key
         self.next_key += 1
-        self.use_quantum_at_dispatch[key] = self.use_quantum
-        if self.use_quantum:
-            call = _Call(key, vars_, strategy, self.quantum_sampler, sub, self.qparams, self.results, attempt,
-                         self.workers, self.qname)
+        quantum = self.breaker.allow()
+        self.record_transition()
+        if quantum:
+            name, smp, prm = self.qname, self.quantum_sampler, self.qparams
+            if "initial_states" in getattr(smp, "parameters", {}) and "initial_states" not in prm:
+                # a backend that takes a warm start starts from the incumbent
+                prm = {**prm, "initial_states": (self.incumbent.spins[vars_].reshape(1, -1), list(range(len(vars_))))}
         else:
-            name, smp, prm = self.classical_tier(len(vars_))
-            call = _Call(key, vars_, strategy, smp, sub, prm, self.results, attempt, self.workers, name)
+            tier, smp, prm = self.classical_tier(len(vars_))
+            name = f"classical-tier/{tier}"
+        call = _Call(key, vars_, self.incumbent.spins[vars_].copy(), strategy, smp, sub, prm, self.results, attempt,
+                     self.workers, name, quantum, self.calls_stop)
         self.in_flight[key] = call
         self.busy[vars_] = True
 
@@ -417,83 +649,118 @@ class _HybridRun:
         exact enumeration up to ``ENUMERATION_MAX_VARIABLES``, a short anneal above."""
         if k <= ENUMERATION_MAX_VARIABLES:
             return "exact", dimod.ExactSolver(), {}
-        return "sa", self.sa, {"num_reads": 8, "num_sweeps": 200, "seed": int(self.rng.integers(2**31))}
+        return "sa", self.sa, {"num_reads": 8, "num_sweeps": 200, "seed": int(self.rng.integers(2**31)),
+                               "time_limit": self.subproblem_timeout}
 
     def splice(self, call: _Call, ss: dimod.SampleSet) -> None:
-        """Apply the subproblem's best sample when it lowers the incumbent's energy; else
-        count a subproblem without gain and make its variables less likely next time."""
+        """Apply the subproblem's best sample when its variables still hold the values it was
+        built from and it lowers the incumbent's energy, crediting the backend that solved it;
+        else count a subproblem without gain (a stale one is dropped)."""
         state = self.incumbent
         vars_ = call.variables
         self.subproblems[call.backend] += 1
+        if not np.array_equal(state.spins[vars_], call.input_spins):
+            self.stale += 1  # the incumbent moved under it (adoption, polish): not its answer any more
+            self.since_gain += 1
+            return
         new_spins = _best_spins(ss, len(vars_))
         delta = state.delta_energy(vars_, new_spins)
         if delta < -1e-9 * max(1.0, abs(state.energy)):
             state.apply(vars_, new_spins)
             self.improvements[call.backend] += 1
-            if call.backend == self.qname and self.use_quantum_at_dispatch.get(call.key, True):
-                self.quantum_gain += delta
-            else:
-                self.classical_tier_gain += delta
+            self.source = ("quantum", call.backend)
+            self.gains["quantum" if call.quantum else "classical-tier"] += -delta
             self.since_gain = 0
-            self.report(state.energy, "quantum", call.backend)
+            self.report(state.energy, state.spins, *self.source)
         else:
             self.since_gain += 1
             self.tabu[vars_] += 0.5 * (np.abs(state.fields[vars_]).mean() + 1e-12)
 
-    # -- fallback tiers -----------------------------------------------------------------
+    # -- circuit breaker and fallback ---------------------------------------------------
+    def next_expiry(self) -> float:
+        """When the oldest call in flight times out (monotonic seconds; the stop time if none)."""
+        starts = [call.started for call in self.in_flight.values()]
+        return min(starts) + self.subproblem_timeout if starts else self.stop_at
+
     def expire_hung_calls(self) -> None:
-        """Give up on calls older than ``subproblem_timeout``; a hung quantum call sends
-        later subproblems to the classical tier."""
+        """Give up on calls older than ``subproblem_timeout``: each is told to stop and its
+        variables are freed; a quantum one counts as a failure for the breaker."""
         now = time.monotonic()
         for key, call in list(self.in_flight.items()):
-            if now - call.started > self.subproblem_timeout:
+            if now - call.started >= self.subproblem_timeout:
                 del self.in_flight[key]
+                call.task.cancel()
+                self.given_up.append(call)
                 self.busy[call.variables] = False
-                if self.use_quantum and call.backend == self.qname:
-                    self.use_quantum = False
-                    self.record_fallback(f"no answer within subproblem_timeout={self.subproblem_timeout:g} s",
-                                         "transient", None)
+                self.longest_wait = max(self.longest_wait, now - call.started)
+                if call.quantum:
+                    reason = f"no answer within subproblem_timeout={self.subproblem_timeout:g} s"
+                    if self.fallback == "never":
+                        raise BackendUnavailable(f"{self.qname}: {reason} (fallback='never')", backend=self.qname)
+                    self.quantum_failed(reason, "transient", None)
 
     def handle_error(self, call: _Call, err: BaseException) -> None:
-        """Retry a transient quantum failure with backoff while retries are left; else fall
-        back to the classical tier. A failure of the classical tier itself is raised."""
-        kind = classify_error(err)
-        if kind == "transient" and call.attempt < self.max_retries and self.use_quantum:
-            time.sleep(min(0.05 * 2 ** call.attempt, max(0.0, self.stop_at - time.monotonic())))
-            self.dispatch(call.variables, call.strategy, call.attempt + 1)
-            self.fallback_chain.append({"tier": "quantum", "backend": self.qname, "outcome": "retry",
-                                        "classification": kind, "error": f"{type(err).__name__}: {err}"[:300]})
-            return
-        if call.backend == self.qname and self.use_quantum:
-            self.use_quantum = False
-            self.record_fallback("failed", kind, err)
-        elif call.backend != self.qname:
+        """A quantum failure: raised under ``fallback="never"`` and for invalid input; else
+        counted for the breaker, and a transient one retried with backoff while retries are
+        left and the breaker is closed. A failure of the classical tier itself is raised."""
+        if not call.quantum or isinstance(err, InvalidInput) or self.fallback == "never":
             raise err
+        kind = classify_error(err)
+        self.quantum_failed("failed", kind, err)
+        if kind == "transient" and call.attempt < self.max_retries and self.breaker.state == CLOSED:
+            time.sleep(min(0.05 * 2 ** call.attempt, max(0.0, self.stop_at - time.monotonic())))
+            self.fallback_chain.append({"tier": "quantum", "backend": self.qname, "outcome": "retry",
+                                        "classification": kind, "error": _error_text(err)})
+            self.dispatch(call.variables, call.strategy, call.attempt + 1)
 
-    def record_fallback(self, reason: str, classification: str, error: BaseException | None) -> None:
-        """Record in ``fallback_chain`` that the quantum tier failed and the classical one took over."""
+    def quantum_failed(self, reason: str, classification: str, error: BaseException | None, *,
+                       trip: bool = False) -> None:
+        """Record a quantum failure (``trip``: open the breaker at once, as a warm-up time-out does)."""
+        self.record_failure(reason, classification, error)
+        if trip:
+            self.breaker.trip(reason)
+        else:
+            self.breaker.record_failure(reason if error is None else f"{reason}: {_error_text(error)}")
+        self.record_transition()
+
+    def record_failure(self, reason: str, classification: str, error: BaseException | None) -> None:
+        """One failure in ``fallback_chain`` (the first ``MAX_CHAIN_FAILURES``; the rest counted)."""
+        if sum(1 for e in self.fallback_chain if e.get("outcome") != "retry" and e["tier"] == "quantum"
+               and "breaker" not in e) >= MAX_CHAIN_FAILURES:
+            self.failures_not_listed += 1
+            return
         entry = {"tier": "quantum", "backend": self.qname, "outcome": reason, "classification": classification}
         if error is not None:
-            entry["error"] = f"{type(error).__name__}: {error}"[:300]
+            entry["error"] = _error_text(error)
         self.fallback_chain.append(entry)
-        self.fallback_chain.append({"tier": "classical",
-                                    "backend": f"exact (<= {ENUMERATION_MAX_VARIABLES} variables) or sa",
-                                    "outcome": "used for later subproblems"})
+
+    def record_transition(self) -> None:
+        """Copy the breaker's new transitions into ``fallback_chain``."""
+        listed = sum(1 for e in self.fallback_chain if "breaker" in e)
+        for t in self.breaker.transitions[listed:]:
+            tier, backend = ("classical", f"exact (<= {ENUMERATION_MAX_VARIABLES} variables) or sa") \
+                if t["to"] == "open" else ("quantum", self.qname)
+            self.fallback_chain.append({"tier": tier, "backend": backend, "breaker": t["to"], "at": t["at"],
+                                        "outcome": t["reason"]})
 
     # -- the answer ---------------------------------------------------------------------
     def sample_set(self) -> dimod.SampleSet:
-        """The quantum-branch incumbent and the classical branch's best, in the model's
-        vartype, with ``branch``/``backend`` vectors and the run's ``info``."""
+        """The quantum-branch incumbent, the classical branch's best and (when better than
+        both) the best state streamed through ``on_progress``, in the model's vartype, with
+        ``branch``/``backend`` vectors and the run's ``info``."""
         bqm, state = self.bqm, self.incumbent
+        with self._lock:  # closed: nothing changes these any more
+            c_energy, c_spins, reported = self.classical_energy, self.classical_spins, self._reported
         rows = [state.spins.copy()]
-        branch = ["quantum"]
-        backend = [self.qname if self.quantum_gain < 0
-                   else ("classical-tier" if self.classical_tier_gain < 0 else "initial+polish")]
-        c_energy = self.classical_energy
-        if self.classical_spins is not None:
-            rows.append(self.classical_spins)
+        branch, backend = [self.source[0]], [self.source[1]]
+        if c_spins is not None:
+            rows.append(c_spins)
             branch.append("classical")
             backend.append("sa")
+        if reported is not None and reported[0] < min(state.energy, c_energy) - 1e-9 * max(1.0, abs(reported[0])):
+            rows.append(reported[1])
+            branch.append(reported[2])
+            backend.append(reported[3])
         samples = np.vstack(rows)
         if bqm.vartype is dimod.BINARY:
             samples = ((samples + 1) // 2).astype(np.int8)
@@ -501,22 +768,40 @@ class _HybridRun:
                                               backend=np.array(backend))
         hybrid_best = float(state.energy)
         agreement = bool(np.isfinite(c_energy) and abs(hybrid_best - c_energy) <= 1e-9 * max(1.0, abs(c_energy)))
+        quantum_improvements = int(self.improvements.get(self.qname, 0))
+        not_stopped = [{"backend": call.backend, "call": "subproblem", "seconds": round(call.task.seconds, 3)}
+                       for call in [*self.given_up, *self.in_flight.values()] if not call.task.done.is_set()]
+        if self.warm_task is not None and not self.warm_task.done.is_set():
+            not_stopped.insert(0, {"backend": self.qname, "call": "warm-up", "seconds": round(self.warm_task.seconds, 3)})
+        if self.failures_not_listed:
+            self.fallback_chain.append({"tier": "quantum", "backend": self.qname,
+                                        "outcome": f"{self.failures_not_listed} more failure(s) not listed"})
         ss.info.update({
             "seed": self.seed,
             "hybrid": {
                 "quantum_backend": self.qname,
                 "subproblems": dict(self.subproblems),
                 "improvements": dict(self.improvements),
+                "stale": self.stale,
                 "rounds": self.rounds,
                 "strategies": dict(self.strategy_counts),
                 "subproblem_size": self.subproblem_size,
                 "incumbents_adopted_from_classical": self.adopted,
+                "warm_up": self.warm_up_report,
+                "breaker": {"state": self.breaker.state, "failure_threshold": self.breaker.failure_threshold,
+                            "cool_down_s": self.breaker.cool_down, "transitions": list(self.breaker.transitions)},
+                "fallback": self.fallback,
+                "longest_subproblem_wait_s": round(self.longest_wait, 6),
+                "subproblem_timeout_s": self.subproblem_timeout,
+                "calls_not_stopped": not_stopped,
             },
             "fallback_chain": self.fallback_chain,
             "quantum_value_added": {
-                "quantum_subproblem_energy_gain": float(self.quantum_gain),
-                "classical_tier_energy_gain": float(self.classical_tier_gain),
-                "polish_energy_gain": float(self.polish_gain),
+                "quantum_improvements": quantum_improvements,
+                "quantum_energy_gain": float(self.gains["quantum"]) if quantum_improvements else 0.0,
+                "classical_tier_energy_gain": float(self.gains["classical-tier"]),
+                "polish_energy_gain": float(self.gains["polish"]),
+                "adopted_energy_gain": float(self.gains["adopted"]),
                 "hybrid_best_energy": hybrid_best,
                 "classical_branch_best_energy": None if not np.isfinite(c_energy) else float(c_energy),
                 "advantage_over_classical_branch": None if not np.isfinite(c_energy)
@@ -524,7 +809,8 @@ class _HybridRun:
             },
             "branch_agreement": agreement,
             "classical_branch_reads": self.classical_reads,
-            "timing": {"sampling_ns": int((time.monotonic() - self.t_start) * 1e9)},
+            "timing": {"sampling_ns": int((time.monotonic() - self.t_start) * 1e9),
+                       "warm_up_ns": int(self.warm_up_report.get("seconds", 0.0) * 1e9)},
         })
         return ss
 

@@ -45,6 +45,11 @@ class Problem:
         sense: ``"min"`` or ``"max"``, the user's objective sense, used for reporting.
         name: free-form name (instance name, template name).
         metadata: free-form, JSON-friendly data (template parameters, source file).
+        structure: a declared structure a solver may exploit, JSON-friendly, or None. The
+            one kind defined so far: ``{"kind": "tsp",
+            "num_cities": n, "fix_start": bool, "distances": n x n list, "variables":
+            "x_{c}_{p}"}``, declared by :func:`qopt.model.templates.tsp` (the CP-SAT backend
+            then solves the tour with a circuit constraint).
 
     Examples:
         >>> import dimod
@@ -58,17 +63,21 @@ class Problem:
     sense: str = "min"
     name: str = ""
     metadata: Mapping = dataclasses.field(default_factory=dict)
+    structure: Mapping | None = None
 
     def __post_init__(self):
         if self.sense not in SENSES:
             raise ModelError("sense", f"must be one of {list(SENSES)}, was {self.sense!r}")
         if not isinstance(self.cqm, dimod.ConstrainedQuadraticModel):
             raise ModelError("cqm", f"must be a dimod.ConstrainedQuadraticModel, was {type(self.cqm).__name__}")
+        if self.structure is not None and not (isinstance(self.structure, Mapping)
+                                               and isinstance(self.structure.get("kind"), str)):
+            raise ModelError("structure", f"must be None or a mapping with a 'kind' string, was {self.structure!r}")
 
     # -- constructors -------------------------------------------------------------------
     @classmethod
     def from_cqm(cls, cqm: dimod.ConstrainedQuadraticModel, sense: str = "min", *, name: str = "",
-                 metadata: Mapping | None = None) -> "Problem":
+                 metadata: Mapping | None = None, structure: Mapping | None = None) -> "Problem":
         """A problem whose objective, in the user's ``sense``, is ``cqm.objective``.
 
         The CQM is copied; for ``sense="max"`` the copy's objective is negated.
@@ -78,7 +87,7 @@ class Problem:
         cqm = _copy_cqm(cqm)
         if sense == "max":
             _negate_objective(cqm)
-        return cls(cqm, sense, name, dict(metadata or {}))
+        return cls(cqm, sense, name, dict(metadata or {}), structure)
 
     @classmethod
     def build(cls, objective, constraints=(), *, sense: str = "min", discrete=(), name: str = "",
@@ -381,17 +390,18 @@ def from_spec(spec: Mapping) -> Problem:
                                 "lower_bound", "upper_bound"}],
                  "objective": {"linear": {name: bias}, "quadratic": [[u, v, bias]], "offset"},
                  "constraints": [{"label", "linear", "quadratic", "offset",
-                                  "sense": "<="|">="|"==", "rhs", "discrete": bool}]}``.
+                                  "sense": "<="|">="|"==", "rhs", "discrete": bool}],
+                 "structure": optional, :attr:`Problem.structure`}``.
             Every variable used in the objective or a constraint must be declared.
 
     Raises:
         ModelError: unknown variable (``constraints[2].linear['z']``), bad vartype, bad
             sense, non-finite number, duplicate label, or anything :func:`validate` rejects.
     """
-    unknown = sorted(set(spec) - {"sense", "variables", "objective", "constraints", "name"})
+    unknown = sorted(set(spec) - {"sense", "variables", "objective", "constraints", "name", "structure"})
     if unknown:
         raise ModelError(str(unknown[0]), "is not a field of a model spec (expected sense, variables, "
-                                          "objective, constraints, name)")
+                                          "objective, constraints, name, structure)")
     sense = spec.get("sense", "min") or "min"
     sense = {"minimize": "min", "maximize": "max"}.get(str(sense).lower(), str(sense).lower())
     if sense not in SENSES:
@@ -461,7 +471,7 @@ def from_spec(spec: Mapping) -> Problem:
             lhs.add_quadratic(u, v, b)
         lhs.offset = off
         cqm.add_constraint_from_model(lhs, _SENSES[s], rhs, label=label, copy=False)
-    problem = Problem.from_cqm(cqm, sense, name=str(spec.get("name", "") or ""))
+    problem = Problem.from_cqm(cqm, sense, name=str(spec.get("name", "") or ""), structure=spec.get("structure"))
     validate(problem)
     return problem
 
@@ -502,6 +512,9 @@ def to_spec(model) -> dict:
         if label in ucqm.discrete:
             d["discrete"] = True
         constraints.append(d)
-    return {"name": problem.name, "sense": problem.sense, "variables": variables,
-            "objective": expr(ucqm.objective), "constraints": constraints}
+    out = {"name": problem.name, "sense": problem.sense, "variables": variables,
+           "objective": expr(ucqm.objective), "constraints": constraints}
+    if problem.structure is not None:
+        out["structure"] = copy.deepcopy(dict(problem.structure))
+    return out
 

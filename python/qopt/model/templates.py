@@ -338,6 +338,9 @@ def tsp(distances, *, fix_start: bool = True):
     Returns:
         ``(problem, interpret)``, ``sense="min"``; ``interpret`` gives ``{"tour": [cities],
         "length", "valid"}`` (``valid`` False if the sample is not a permutation).
+        ``problem.structure`` declares the permutation: ``{"kind": "tsp", "num_cities": n,
+        "fix_start": fix_start, "distances": D as lists, "variables": "x_{c}_{p}"}``, so a
+        solver may model the tour directly (CP-SAT's circuit constraint).
 
     Raises:
         ModelError: bad shape or non-finite distances.
@@ -380,8 +383,11 @@ def tsp(distances, *, fix_start: bool = True):
     for b, p in enumerate(positions):
         cqm.add_constraint_from_iterable([(labels[a * k + b], 1.0) for a in range(k)], "==", rhs=1.0,
                                          label=f"position_{p}")
+    structure = {"kind": "tsp", "num_cities": n, "fix_start": bool(fix_start), "distances": D.tolist(),
+                 "variables": "x_{c}_{p}"}
     problem = Problem.from_cqm(cqm, "min", name="tsp", metadata={"template": "tsp", "num_cities": n,
-                                                                 "fix_start": bool(fix_start)})
+                                                                 "fix_start": bool(fix_start)},
+                               structure=structure)
     validate(problem)
 
     def interpret(sample):

@@ -217,6 +217,21 @@ class DWaveSampler(dimod.Sampler):
                                 "and uniform-torque-compensation chain strength")
         return props
 
+    def warm_up(self) -> dict:
+        """Resolve the credentials and connect to the solver, using no QPU time (what the
+        hybrid does before its first subproblem, outside the subproblem timeout).
+
+        Returns:
+            ``{"solver": name}``.
+
+        Raises:
+            DWaveConfigurationError: no child sampler and no token configured (no network access).
+        """
+        child = self.child
+        if self._target_key is None:
+            self._target_key = graph_key(child.nodelist, child.edgelist)
+        return {"solver": self._solver_name(child)}
+
     def _solver_name(self, child) -> str:
         solver = getattr(child, "solver", None)
         name = getattr(solver, "name", None)

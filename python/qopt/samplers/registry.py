@@ -44,6 +44,9 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     "exact": ("qopt.samplers.exact", "ExactSampler", "brute-force enumeration (small models)"),
     "qaoa": ("qopt.samplers.qaoa", "QAOASampler", "QAOA on Qiskit / qiskit-aer with the C++ statevector engine"),
     "dwave": ("qopt.samplers.dwave", "DWaveSampler", "D-Wave quantum annealer through dwave-system"),
+    "highs": ("qopt.samplers.mip.highs", "HighsSampler", "HiGHS MIP over a McCormick linearisation (proven optimum)"),
+    "cpsat": ("qopt.samplers.mip.cpsat", "CpSatSampler", "OR-Tools CP-SAT (proven optimum; TSP as a circuit)"),
+    "scip": ("qopt.samplers.mip.scip", "ScipSampler", "SCIP with quadratic terms native (proven optimum)"),
     "hybrid": ("qopt.hybrid.sampler", "HybridSampler", "decomposition with quantum subproblems and a classical race"),
 }
 

@@ -28,6 +28,7 @@ from qopt.service.backends import WIRE_EXCLUDED_PARAMETERS
 from qopt.service.convert import FieldError, InvalidRequest, parameters_from_struct
 from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.solve.constrained import CONSTRAINED_OPTIONS
+from qopt.solve.fallback import fallback_mode
 from qopt.solve.parameters import INTERNAL_PARAMETERS
 from qopt.v1 import model_pb2
 
@@ -294,6 +295,9 @@ def check_parameters(backend: str, parameters: dict, config: ServiceConfig, mode
             and a constrained model also accepts the penalty options of
             :data:`qopt.solve.constrained.CONSTRAINED_OPTIONS`.
 
+    ``fallback`` (the pipeline's fallback mode, :func:`qopt.solve.fallback.fallback_mode`) is
+    accepted with every backend.
+
     Raises:
         LimitExceeded: ``num_reads``, ``num_sweeps`` or ``shots`` over its configured cap.
     """
@@ -318,6 +322,12 @@ def check_parameters(backend: str, parameters: dict, config: ServiceConfig, mode
         if key in INTERNAL_PARAMETERS:
             out.append(FieldError(f"parameters.{key}", f"{key} is set by the server (cancellation and WatchJob "
                                                        f"progress), not by the request"))
+            continue
+        if key == "fallback":  # the pipeline's own option (qopt.solve's ``fallback``), for every backend
+            try:
+                fallback_mode(value)
+            except ParameterError as exc:
+                out.append(FieldError("parameters.fallback", str(exc)))
             continue
         if key not in accepted:
             out.append(FieldError(f"parameters.{key}", f"{key} is not a parameter of backend {name!r} "

@@ -27,20 +27,21 @@ from qopt.results import Result
 from qopt.samplers.registry import is_dimod_sampler, using_sampler
 from qopt.solve.bqm import BOUND_TIME_LIMIT, solve_bqm, validate_bqm
 from qopt.solve.constrained import CONSTRAINED_OPTIONS, is_constrained, solve_constrained_model
+from qopt.solve.fallback import DEFAULT_FALLBACK, FALLBACK_MODES, fallback_mode
 from qopt.solve.parameters import INTERNAL_PARAMETERS, resolve_parameters
 from qopt.solve.routing import RoutingDecision, choose_backend, route
 from qopt.solve.stages import Stages
 
 __all__ = ["solve", "route", "RoutingDecision", "choose_backend", "resolve_parameters", "validate_bqm",
            "library_versions", "is_constrained", "DEFAULT_MAX_CANDIDATES", "BOUND_TIME_LIMIT",
-           "CONSTRAINED_OPTIONS", "INTERNAL_PARAMETERS", "Stages", "solve_bqm", "solve_constrained_model"]
+           "CONSTRAINED_OPTIONS", "INTERNAL_PARAMETERS", "FALLBACK_MODES", "Stages", "solve_bqm", "solve_constrained_model"]
 
 DEFAULT_MAX_CANDIDATES = 100
 
 
 def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAULT_MAX_CANDIDATES,
           time_budget: float | None = None, on_progress: Callable[[dict], None] | None = None,
-          cancel: threading.Event | None = None, fallback: bool = True, presolve: bool = True,
+          cancel: threading.Event | None = None, fallback: str | bool = DEFAULT_FALLBACK, presolve: bool = True,
           lower_bound: bool = True, sampler=None, **parameters) -> Result:
     """Solve ``problem`` in-process and return ranked candidates.
 
@@ -74,11 +75,16 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
             "sample": {...}, "source": backend}`` when a new best candidate is known, and
             ``{"event": "bound", "lower_bound": value, "method": name}`` (energy units) when
             the certified lower bound is known. Called from the solving thread; it must not block.
-        fallback: for quantum backends (``qaoa``, ``dwave``), fall back to classical annealing
-            and then to a cached result for the same problem when the backend fails or does
-            not answer within 70% of ``time_budget`` (:mod:`qopt.solve.fallback`); the chain
-            taken is in ``provenance["fallback_chain"]`` and ``provenance["backend"]`` names
-            the backend that actually produced the candidates.
+        fallback: when a quantum backend (``qaoa``, ``dwave``; the hybrid's subproblems) may
+            fall back to classical annealing and then to a cached result for the same problem
+            (:mod:`qopt.solve.fallback`): ``"transient"`` (default) on transient failures
+            (:class:`qopt.errors.BackendUnavailable`, connection errors, no answer within 70%
+            of ``time_budget``) only, so a backend that cannot run here (no credentials, no
+            embedding) raises its :class:`qopt.errors.BackendConfigurationError` at once;
+            ``"always"`` on structural failures too; ``"never"``: errors propagate. ``True``
+            and ``False`` are aliases of ``"always"`` and ``"never"``. The chain taken is in
+            ``provenance["fallback_chain"]`` and ``provenance["backend"]`` names the backend
+            that actually produced the candidates.
         presolve: fix variables (forced signs, roof-duality persistencies) and split into
             connected components before sampling (default True; off when ``initial_states``
             is given). Components of at most ``qopt.samplers.limits.ENUMERATION_MAX_VARIABLES``
@@ -102,10 +108,15 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
         qopt.errors.ModelError: the constrained model is invalid.
         qopt.errors.UnknownBackendError: ``backend`` is not known.
         qopt.errors.ParameterError: an unknown parameter name or a value out of range (names it);
-            a dimod ``sampler`` is given with an explicit ``backend``.
+            a dimod ``sampler`` is given with an explicit ``backend``;
+            ``fallback`` is not one of the modes.
+        qopt.errors.BackendConfigurationError: the backend cannot run here (e.g. ``dwave``
+            without credentials: ``DWaveConfigurationError``; ``EmbeddingError``), unless
+            ``fallback="always"``.
         qopt.errors.Cancelled: ``cancel`` was set.
         qopt.errors.NoResultInTime: every fallback tier failed before the deadline.
     """
+    fallback = fallback_mode(fallback)
     if sampler is not None and not is_dimod_sampler(sampler):
         parameters["sampler"] = sampler  # QAOA's own ``sampler`` (a Qiskit SamplerV2 or "core")
     elif sampler is not None:

@@ -75,7 +75,7 @@ def _auto(backend: str | None) -> bool:
 
 
 def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: int, time_budget: float | None,
-              fallback: bool, presolve: bool, lower_bound: bool, parameters: dict) -> Result:
+              fallback: bool | str, presolve: bool, lower_bound: bool, parameters: dict) -> Result:
     """Run the BQM path; see :func:`qopt.solve` for the arguments.
 
     Returns:
@@ -356,8 +356,9 @@ def _sample_components(presolved, name, sampler, params, *, time_budget, problem
                                                        problem_sha256=f"{problem_sha256}:{index}",
                                                        enabled=fallback, cancel=cancel)
         chain.extend(sub_chain)
+        chain.extend(ss.info.get("fallback_chain") or [])  # the sampler's own tiers (the hybrid's), per component
         if not info:
-            info = dict(ss.info)
+            info = {k: v for k, v in ss.info.items() if k != "fallback_chain"}
         parts[index] = ss
     if not big:
         produced = "exact" if presolved.components else "presolve"

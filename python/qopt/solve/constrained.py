@@ -167,7 +167,7 @@ class _RoundSampler(dimod.Sampler):
 
 
 def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max_candidates: int,
-                            time_budget: float | None, fallback: bool, parameters: dict) -> Result:
+                            time_budget: float | None, fallback: bool | str, parameters: dict) -> Result:
     """Run the constrained path; see :func:`qopt.solve` for the arguments.
 
     Options taken from ``parameters`` (the rest go to the sampler): ``penalty`` ("auto",

@@ -4,9 +4,24 @@ Tiers, in order: the quantum backend; a classical approximation (simulated annea
 the C++ core with the time left); a cached result for the same problem (by SHA-256 of
 its canonical form); and finally :class:`qopt.errors.NoResultInTime`, which the service turns into a
 pending job the client can watch. Each tier has a trigger: a backend error classified
-transient (retried once with backoff) or structural (preflight refusal, bad model), or no
-answer within the tier's share of the deadline. The chain actually taken is returned, so
-a classical or cached answer never passes as a quantum one.
+transient (retried once with backoff), or no answer within the tier's share of the
+deadline. The chain actually taken is returned, so a classical or cached answer never
+passes as a quantum one.
+
+The caller chooses when the tiers apply, once, as ``qopt.solve(..., fallback=MODE)``
+(:data:`FALLBACK_MODES`, checked by :func:`fallback_mode`; over gRPC the request parameter
+``fallback``, on the command line ``--param fallback=MODE``):
+
+* ``"transient"`` (default): transient failures (:class:`qopt.errors.BackendUnavailable`,
+  connection errors, time-outs) fall back; a structural one (no D-Wave credentials, no
+  embedding: :class:`qopt.errors.BackendConfigurationError`) is raised, so an explicit
+  quantum backend that cannot run fails at once with its documented error;
+* ``"always"``: structural failures fall back too (the error stays in the chain);
+* ``"never"``: no tier runs and every error propagates.
+
+Invalid input (:class:`qopt.errors.InvalidInput`, e.g. a ``PreflightError``: over the qubit
+budget) and cancellation are raised in every mode. A backend that takes a ``fallback``
+parameter itself (the hybrid, whose subproblems have tiers of their own) is given the mode.
 
 Ownership: a quantum call runs on the :data:`qopt.solve.workers.WORKERS` pool with its own
 interrupt (:class:`qopt.solve.stages.AnyEvent` of the solve's ``cancel`` and the call's stop
@@ -24,13 +39,17 @@ from typing import Any
 
 import dimod
 
-from qopt.errors import Cancelled, InvalidInput, NoResultInTime, classify_error
+from qopt.errors import TRANSIENT, Cancelled, InvalidInput, NoResultInTime, ParameterError, classify_error
 from qopt.solve.stages import AnyEvent
 from qopt.solve.workers import WORKERS
 
-__all__ = ["QUANTUM_BACKENDS", "ResultCache", "sample_with_fallback", "RESULT_CACHE"]
+__all__ = ["QUANTUM_BACKENDS", "ResultCache", "sample_with_fallback", "RESULT_CACHE", "FALLBACK_MODES",
+           "DEFAULT_FALLBACK", "fallback_mode", "falls_back"]
 
 QUANTUM_BACKENDS = frozenset({"qaoa", "dwave"})
+#: The caller's choices of fallback (``qopt.solve``'s ``fallback`` argument); see the module docstring.
+FALLBACK_MODES = ("transient", "always", "never")
+DEFAULT_FALLBACK = "transient"
 QUANTUM_SHARE = 0.7          # fraction of the deadline the quantum tier may use
 CLASSICAL_MIN_SECONDS = 0.05
 CANCEL_POLL_SECONDS = 0.02   # how often a caller waiting on a pooled call looks at its cancel event
@@ -66,8 +85,34 @@ class ResultCache:
 RESULT_CACHE = ResultCache()
 
 
+def fallback_mode(value) -> str:
+    """The caller's fallback choice as one of :data:`FALLBACK_MODES`.
+
+    Args:
+        value: ``"transient"`` (the default: fall back on transient failures and time-outs
+            only), ``"always"`` (also on structural ones: no credentials, no embedding), or
+            ``"never"`` (errors propagate, no tier runs); ``True`` and ``False`` are aliases
+            of ``"always"`` and ``"never"``.
+
+    Raises:
+        ParameterError: any other value (field ``fallback``).
+    """
+    if isinstance(value, bool):
+        return "always" if value else "never"
+    if isinstance(value, str) and value in FALLBACK_MODES:
+        return value
+    raise ParameterError("fallback", f"must be one of {', '.join(map(repr, FALLBACK_MODES))} "
+                                     f"(or True / False), was {value!r}")
+
+
+def falls_back(mode: str, classification: str) -> bool:
+    """Whether a failure classified ``classification`` (:func:`qopt.errors.classify_error`;
+    a time-out is ``"transient"``) moves on to the next tier under fallback ``mode``."""
+    return mode == "always" or (mode == "transient" and classification == TRANSIENT)
+
+
 def _run_with_timeout(sampler, bqm, params, timeout: float | None, cancel=None):
-    """Run ``sampler.sample`` on a pooled daemon thread; returns (sampleset, error, timed_out).
+    """Run ``sampler.sample`` on the worker pool; returns (sampleset, error, timed_out).
 
     The call gets ``interrupt`` (when the sampler takes it) set by ``cancel`` or by its own time-out;
     on either the wait ends at once (within ``CANCEL_POLL_SECONDS``).
@@ -75,49 +120,37 @@ def _run_with_timeout(sampler, bqm, params, timeout: float | None, cancel=None):
     Raises:
         qopt.errors.Cancelled: ``cancel`` was set before the call answered.
     """
-    box = {}
-    stop = threading.Event()
-    if "interrupt" in getattr(sampler, "parameters", {}):
-        params = {**params, "interrupt": AnyEvent(stop, cancel, params.get("interrupt"))}
+    takes_interrupt = "interrupt" in getattr(sampler, "parameters", {})
+    own = params.get("interrupt")
 
-    def target():
-        try:
-            ss = sampler.sample(bqm, **params)
-            ss.resolve()
-            box["ss"] = ss
-        except BaseException as exc:  # noqa: BLE001 - reported to the caller
-            box["err"] = exc
+    def call(interrupt):
+        kwargs = {**params, "interrupt": AnyEvent(interrupt, own)} if takes_interrupt else params
+        ss = sampler.sample(bqm, **kwargs)
+        ss.resolve()
+        return ss
 
-    done = threading.Event()
-
-    def run():
-        try:
-            target()
-        finally:
-            done.set()
-
-    WORKERS.submit(run)
+    task = WORKERS.run(call, interrupt=cancel)
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         left = None if deadline is None else deadline - time.monotonic()
         step = CANCEL_POLL_SECONDS if cancel is not None else left
         if left is not None and step is not None:
             step = min(step, max(0.0, left))
-        if done.wait(step):
+        if task.wait(step):
             break
         if cancel is not None and cancel.is_set():
-            stop.set()
+            task.cancel()
             raise Cancelled("cancelled while the backend was sampling")
         if left is not None and left <= 0:
-            stop.set()  # the call timed out: it stops at its next evaluation / sweep
+            task.cancel()  # the call timed out: it stops at its next evaluation / sweep
             return None, None, True
     if cancel is not None and cancel.is_set():
         raise Cancelled("cancelled while the backend was sampling")
-    return box.get("ss"), box.get("err"), False
+    return task.result, task.error, False
 
 
 def sample_with_fallback(bqm: dimod.BinaryQuadraticModel, backend: str, sampler: dimod.Sampler, params: dict, *,
-                         time_budget: float | None, problem_sha256: str, enabled: bool = True,
+                         time_budget: float | None, problem_sha256: str, enabled: bool | str = DEFAULT_FALLBACK,
                          cache: ResultCache = RESULT_CACHE,
                          cancel=None) -> tuple[dimod.SampleSet, str, list[dict]]:
     """Sample with ``sampler``, falling back through the tiers when it is a quantum backend.
@@ -128,7 +161,8 @@ def sample_with_fallback(bqm: dimod.BinaryQuadraticModel, backend: str, sampler:
         sampler: the backend's sampler; params: its parameters.
         time_budget: seconds of wall clock left (None: no deadline).
         problem_sha256: the cache key.
-        enabled: False disables the tiers (errors propagate).
+        enabled: the caller's fallback mode (:data:`FALLBACK_MODES`; True / False are
+            aliases of ``"always"`` / ``"never"``, which disables the tiers).
         cancel: None or the solve's :class:`threading.Event`; when set, the quantum call is
             interrupted and no further tier runs.
 
@@ -137,14 +171,19 @@ def sample_with_fallback(bqm: dimod.BinaryQuadraticModel, backend: str, sampler:
         ``tier``, ``backend``, ``outcome`` and, for failures, ``classification`` and ``error``).
 
     Raises:
-        ParameterError: a caller error (never a fallback trigger).
+        ParameterError: a caller error (never a fallback trigger), or ``enabled`` is not a mode.
+        qopt.errors.BackendConfigurationError: (mode ``"transient"``) the quantum backend cannot
+            run here (e.g. ``DWaveConfigurationError``, ``EmbeddingError``); raised at once.
         NoResultInTime: every tier failed or ran out of time.
         qopt.errors.Cancelled: ``cancel`` was set (never a fallback trigger).
     """
     t0 = time.monotonic()
+    mode = fallback_mode(enabled)
     if cancel is not None and cancel.is_set():
         raise Cancelled("cancelled before sampling")
-    if backend not in QUANTUM_BACKENDS or not enabled:
+    if "fallback" in getattr(sampler, "parameters", {}) and "fallback" not in params:
+        params = {**params, "fallback": mode}  # the hybrid applies the mode to its subproblems
+    if backend not in QUANTUM_BACKENDS or mode == "never":
         ss = sampler.sample(bqm, **params)
         ss.resolve()
         if cancel is not None and cancel.is_set():
@@ -170,6 +209,8 @@ def sample_with_fallback(bqm: dimod.BinaryQuadraticModel, backend: str, sampler:
             break
         assert err is not None  # neither a sample set nor a time-out: the call raised
         kind = classify_error(err)
+        if not falls_back(mode, kind):
+            raise err  # e.g. no credentials: the caller asked for this backend and it cannot run
         chain.append({"tier": "quantum", "backend": backend, "outcome": "failed", "classification": kind,
                       "error": f"{type(err).__name__}: {err}"[:300]})
         retry_wait = 0.05 * 2 ** attempt

@@ -23,14 +23,14 @@ from qopt.model.formats.lp import to_lp
 from qopt.model.formats.source import read_source
 from qopt.model.problem import ModelError, Problem, validate
 
-__all__ = ["from_mps", "to_mps"]
+__all__ = ["from_mps", "to_mps", "quiet_first_highs"]
 
 
 _banner_lock = threading.Lock()
 _banner_done = False
 
 
-def _quiet_first_highs(highspy):
+def quiet_first_highs(highspy):
     """A ``highspy.Highs()``; the first of the process is built with file descriptor 1 on
     ``/dev/null``: its constructor prints the banner (once per process) before
     ``output_flag`` can be set."""
@@ -60,7 +60,7 @@ def _highs():
         import highspy
     except ImportError as exc:  # pragma: no cover
         raise ImportError("MPS import needs highspy: pip install highspy") from exc
-    h = _quiet_first_highs(highspy)
+    h = quiet_first_highs(highspy)
     h.setOptionValue("output_flag", False)
     return highspy, h
 

@@ -169,7 +169,8 @@ def read_tsplib(path) -> tuple[Problem, object]:
     text, _ = read_source(path)
     inst = parse_tsplib(text)
     problem, interpret = tsp(inst["distances"])
-    return Problem(problem.cqm, problem.sense, inst["name"], {**problem.metadata, "source": "tsplib"}), interpret
+    return (Problem(problem.cqm, problem.sense, inst["name"], {**problem.metadata, "source": "tsplib"},
+                    problem.structure), interpret)
 
 
 def from_tsplib(path_or_text, *, name: str = "") -> Problem:
@@ -189,7 +190,7 @@ def from_tsplib(path_or_text, *, name: str = "") -> Problem:
     inst = parse_tsplib(text)
     problem, _ = tsp(inst["distances"])
     name = inst["name"] or name or (pathlib.Path(path).stem if path else "")
-    return Problem(problem.cqm, problem.sense, name, problem.metadata)
+    return Problem(problem.cqm, problem.sense, name, problem.metadata, problem.structure)
 
 
 def write_tsplib(distances, name: str = "qopt") -> str:

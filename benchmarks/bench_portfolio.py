@@ -1,0 +1,303 @@
+"""The exact classical backends side by side: HiGHS, CP-SAT and SCIP at a few deadlines, with
+heuristics beside them when asked (``--others``): qopt's pipeline with ``backend="sa"`` or
+``"auto"``, ``dimod.cqm_to_bqm`` + dwave-samplers SA, and qiskit-optimization's
+``QuadraticProgramToQubo`` + dwave-samplers SA (both with their default penalties; SA reads
+until 90% of the deadline).
+
+Usage:
+    python benchmarks/bench_portfolio.py [--quick] [--deadlines 1 5] [--others sa auto dimod_sa qiskit_sa]
+                                         [--only NAME ...] [--data ../shared/data] [--out benchmarks/results]
+
+For each instance and deadline, each backend runs once (``sample_cqm`` with ``time_limit`` = the
+deadline; CP-SAT gets the TSP's declared structure, so it solves tours with ``add_circuit``). The
+table gives the objective in the user's sense, its gap to the reference, the certified gap from
+the backend's own dual bound, the status, feasibility, the wall time (for a proven optimum: the
+time to the proof). The reference is the published best-known value (QKP, TSPLIB), a dynamic
+program (knapsack), or the best proven optimum of the run (``run (proven)``), else the best
+value any backend found (``run (best found, unproven)``).
+
+Instances: generated knapsack n=50 and n=200, capacitated (generalised) assignment 30x10, a
+dense 30-variable random BQM, a 20-asset Markowitz portfolio with integer lots, a 60x5
+multidimensional knapsack (seeded); from the shared data: QKP jeu_100_25_1, TSPLIB burma14
+and ulysses16, Gset G1 and OR-Library bqp250-1 (as BQMs: energies, minimised).
+``--quick``: the 1 s and 5 s deadlines, all instances (the exact backends alone: about 3
+minutes on 2 cores; each of ``--others`` adds up to the deadline per instance).
+
+Writes ``portfolio[_quick].csv`` and ``portfolio[_quick].png`` under ``--out``.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import pathlib
+import sys
+import time
+
+import dimod
+import numpy as np
+
+import qopt
+from benchkit import RESULTS, pyplot, save_figure, shared_data, write_csv
+from qopt.errors import UnsupportedProblem
+from qopt.io.readers import read_instance
+from qopt.model import assignment, knapsack, portfolio, read_qkp, read_tsplib
+from qopt.model.problem import Problem
+from qopt.samplers.registry import get_sampler_class
+
+BACKENDS = ("highs", "cpsat", "scip")
+
+
+def knapsack_dp(values, weights, capacity: int) -> float:
+    """The 0-1 knapsack optimum by dynamic programming over integer capacities."""
+    best = np.zeros(capacity + 1)
+    for v, w in zip(values, weights, strict=True):
+        best[w:] = np.maximum(best[w:], best[:capacity + 1 - w] + v)
+    return float(best[capacity])
+
+
+def generated():
+    """(name, problem, reference or None, source) of the seeded instances."""
+    out = []
+    for n in (50, 200):
+        rng = np.random.default_rng(n)
+        values = rng.integers(10, 100, size=n)
+        weights = rng.integers(5, 60, size=n)
+        cap = int(weights.sum() // 2)
+        problem, _ = knapsack(values, weights, cap)
+        out.append((f"knapsack{n}", problem, knapsack_dp(values, weights, cap), "DP"))
+    rng = np.random.default_rng(30)
+    costs = rng.integers(1, 100, size=(30, 10))
+    loads = rng.integers(1, 10, size=30)
+    caps = np.full(10, math.ceil(1.2 * loads.sum() / 10))
+    problem, _ = assignment(costs, caps, loads)
+    out.append(("assignment30x10", problem, None, "run"))
+    rng = np.random.default_rng(7)
+    bqm = dimod.BQM("BINARY")
+    for i in range(30):
+        bqm.add_linear(i, float(rng.integers(-20, 21)))
+    for i in range(30):
+        for j in range(i + 1, 30):
+            bqm.add_quadratic(i, j, float(rng.integers(-10, 11)))
+    out.append(("bqm30dense", Problem.from_cqm(dimod.CQM.from_bqm(bqm), "min", name="bqm30dense"), None, "run"))
+    # Markowitz with integer lots: products of integers (HiGHS refuses them; SCIP and CP-SAT take them)
+    rng = np.random.default_rng(20)
+    factors = rng.normal(size=(20, 4))
+    sigma = np.round(factors @ factors.T / 4 + np.diag(rng.uniform(0.1, 0.5, 20)), 2)
+    mu = np.round(rng.uniform(0.02, 0.2, 20), 3)
+    problem, _ = portfolio(mu, sigma, risk_aversion=2.0, budget=12, units=3, cardinality=6)
+    out.append(("portfolio20lots", problem, None, "run"))
+    # multidimensional knapsack, 60 items x 5 capacities
+    rng = np.random.default_rng(60)
+    values = rng.integers(10, 100, size=60)
+    weights = rng.integers(5, 50, size=(5, 60))
+    xs = [dimod.Binary(f"x_{i}") for i in range(60)]
+    constraints = [(dimod.quicksum(float(weights[k, i]) * xs[i] for i in range(60)) <= float(weights[k].sum() // 3),
+                    f"capacity_{k}") for k in range(5)]
+    problem = Problem.build(dimod.quicksum(float(values[i]) * xs[i] for i in range(60)), constraints, sense="max",
+                            name="mdknapsack60x5")
+    out.append(("mdknapsack60x5", problem, None, "run"))
+    return out
+
+
+def public(data: pathlib.Path | None):
+    if data is None:
+        return []
+    import csv
+    with open(data / "best_known.csv", newline="") as fh:
+        known = {r["instance"]: float(r["best_known"]) for r in csv.DictReader(fh) if r["best_known"]}
+    out = []
+    problem, _ = read_qkp(data / "qkp" / "jeu_100_25_1.txt")
+    out.append(("jeu_100_25_1", problem, known["jeu_100_25_1"], "best_known.csv"))
+    for name in ("burma14", "ulysses16"):
+        problem, _ = read_tsplib(data / "tsplib" / "tsp" / f"{name}.tsp")
+        out.append((name, problem, known[name], "best_known.csv"))
+    # unconstrained: energies of the BQM (minimised); the reference is the best-known energy
+    for name, path, number in (("G1", "gset/G1.txt", None), ("bqp250-1", "orlib_bqp/bqp250.txt", 1)):
+        inst = read_instance(data / path, problem=number, best_known=known[name])
+        problem = Problem.from_cqm(dimod.CQM.from_bqm(inst.bqm), "min", name=name)
+        out.append((name, problem, inst.best_known_energy, "best_known.csv (as energy)"))
+    return out
+
+
+def run_backend(name: str, problem: Problem, deadline: float) -> dict:
+    """One run: objective (user's sense), certified gap, status, feasibility, wall seconds."""
+    sampler = get_sampler_class(name)()
+    t0 = time.perf_counter()
+    try:
+        ss = sampler.sample_cqm(problem.cqm, time_limit=deadline, structure=problem.structure, seed=1)
+    except UnsupportedProblem as exc:
+        return {"objective": None, "feasible": False, "bound": None, "certified_gap": None,
+                "status": "unsupported", "wall_s": time.perf_counter() - t0, "solver": str(exc)[:60]}
+    wall = time.perf_counter() - t0
+    feasible = ss.record.is_feasible if len(ss) else np.zeros(0, bool)
+    best = float(ss.record.energy[feasible].min()) if feasible.any() else None
+    bound = float(ss.info["dual_bound"])
+    sign = problem.sign
+    return {"objective": None if best is None else sign * best, "feasible": best is not None,
+            "bound": sign * bound if math.isfinite(bound) else None, "certified_gap": ss.info["gap"],
+            "status": ss.info["status"], "wall_s": wall, "solver": ss.info["solver"]}
+
+
+def _heuristic(objective, feasible: bool, wall: float, solver: str, certified=None) -> dict:
+    return {"objective": objective if feasible else None, "feasible": feasible, "bound": None,
+            "certified_gap": certified, "status": "heuristic", "wall_s": wall, "solver": solver}
+
+
+def run_qopt(problem: Problem, deadline: float, backend: str) -> dict:
+    """qopt's pipeline (``backend="sa"`` or ``"auto"``) under the same deadline (``time_budget``)."""
+    t0 = time.perf_counter()
+    result = qopt.solve(problem, backend=backend, time_budget=deadline, seed=1)
+    wall = time.perf_counter() - t0
+    best = next((c for c in result.candidates if c.feasible), None)
+    return _heuristic(None if best is None else float(best.objective), best is not None, wall, f"qopt {backend}",
+                      result.confidence.get("gap"))
+
+
+def _deadline_stop(deadline: float):
+    end = time.monotonic() + deadline
+    return lambda: time.monotonic() >= end
+
+
+def _anneal(bqm: dimod.BinaryQuadraticModel, deadline: float) -> dimod.SampleSet:
+    """dwave-samplers SA, reads until the deadline (its interrupt_function), seed 1."""
+    from dwave.samplers import SimulatedAnnealingSampler
+    return SimulatedAnnealingSampler().sample(bqm, num_reads=1000, num_sweeps=1000, seed=1,
+                                              interrupt_function=_deadline_stop(0.9 * deadline))
+
+
+def run_dimod_sa(problem: Problem, deadline: float) -> dict:
+    """dimod.cqm_to_bqm (its default Lagrange multiplier) + dwave-samplers SA."""
+    t0 = time.perf_counter()
+    cqm = problem.cqm
+    if any(cqm.vartype(v) is dimod.SPIN for v in cqm.variables):
+        cqm = cqm.spin_to_binary(inplace=False)  # cqm_to_bqm takes no SPIN variables
+    bqm, invert = dimod.cqm_to_bqm(cqm)
+    ss = _anneal(bqm, deadline)
+    best = None
+    for sample in ss.truncate(min(len(ss), 100)).samples():  # the 100 lowest energies
+        x = invert(sample)
+        if cqm.check_feasible(x):
+            value = problem.sign * float(cqm.objective.energy(x))
+            if best is None or problem.sign * value < problem.sign * best:
+                best = value
+    return _heuristic(best, best is not None, time.perf_counter() - t0, "dimod.cqm_to_bqm + dwave-samplers SA")
+
+
+def run_qiskit_sa(problem: Problem, deadline: float) -> dict:
+    """qiskit-optimization's QuadraticProgramToQubo (its default penalty) + dwave-samplers SA."""
+    from qiskit_optimization.converters import QuadraticProgramToQubo
+
+    from qopt.model import to_quadratic_program
+    t0 = time.perf_counter()
+    qp = to_quadratic_program(problem)
+    converter = QuadraticProgramToQubo()
+    qubo = converter.convert(qp)
+    sign = 1.0 if qubo.objective.sense.name == "MINIMIZE" else -1.0
+    n = qubo.get_num_vars()
+    lin = qubo.objective.linear.to_array()
+    quad = qubo.objective.quadratic.to_dict()
+    bqm = dimod.BQM({i: sign * float(lin[i]) for i in range(n)},
+                    {(int(i), int(j)) if i != j else (int(i), int(i)): sign * float(b)
+                     for (i, j), b in quad.items() if i != j}, sign * float(qubo.objective.constant), "BINARY")
+    for (i, j), b in quad.items():
+        if i == j:
+            bqm.add_linear(int(i), sign * float(b))
+    ss = _anneal(bqm, deadline)
+    best = None
+    for row in ss.truncate(min(len(ss), 100)).record.sample:  # the 100 lowest energies
+        x = converter.interpret(np.asarray(row[[ss.variables.index(i) for i in range(n)]], dtype=float))
+        if qp.is_feasible(x):
+            value = float(qp.objective.evaluate(x))
+            if best is None or problem.sign * value < problem.sign * best:
+                best = value
+    return _heuristic(best, best is not None, time.perf_counter() - t0,
+                      "qiskit-optimization QuadraticProgramToQubo + dwave-samplers SA")
+
+
+OTHERS = {"sa": lambda p, d: run_qopt(p, d, "sa"), "auto": lambda p, d: run_qopt(p, d, "auto"),
+          "dimod_sa": run_dimod_sa, "qiskit_sa": run_qiskit_sa}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--deadlines", type=float, nargs="+", default=None)
+    ap.add_argument("--others", nargs="+", default=[], choices=sorted(OTHERS),
+                    help="add heuristics: qopt sa / auto, dimod cqm_to_bqm + SA, qiskit QuadraticProgramToQubo + SA")
+    ap.add_argument("--only", nargs="+", default=None, help="run only these instances")
+    ap.add_argument("--data", type=pathlib.Path, default=None)
+    ap.add_argument("--out", type=pathlib.Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    deadlines = args.deadlines or ([1.0, 5.0] if args.quick else [1.0, 5.0, 30.0])
+    instances = generated() + public(shared_data(args.data))
+    if args.only:
+        instances = [i for i in instances if i[0] in args.only]
+    rows = []
+    for name, problem, reference, source in instances:
+        for deadline in deadlines:
+            results = {b: run_backend(b, problem, deadline) for b in BACKENDS}
+            for other in args.others:
+                results[other] = OTHERS[other](problem, deadline)
+            ref, src = reference, source
+            if ref is None:  # the best proven optimum of the run, else the best value found
+                pick = max if problem.sense == "max" else min
+                proven = [r["objective"] for r in results.values() if r["status"] == "optimal"]
+                found = [r["objective"] for r in results.values() if r["objective"] is not None]
+                ref = pick(proven) if proven else (pick(found) if found else None)
+                src = "run (proven)" if proven else "run (best found, unproven)"
+            for backend, r in results.items():
+                gap = None
+                if ref is not None and r["objective"] is not None:
+                    gap = abs(r["objective"] - ref) / max(1.0, abs(ref))
+                rows.append({"instance": name, "deadline_s": deadline, "backend": backend, "sense": problem.sense,
+                             "objective": r["objective"], "reference": ref, "reference_source": src,
+                             "gap_to_reference": gap, "bound": r["bound"], "certified_gap": r["certified_gap"],
+                             "status": r["status"], "feasible": r["feasible"], "wall_s": round(r["wall_s"], 3),
+                             "solver": r["solver"]})
+                print(_line(rows[-1]), flush=True)
+    suffix = "_quick" if args.quick else ""
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_csv(rows, args.out / f"portfolio{suffix}.csv")
+    _plot(rows, args.out, f"portfolio{suffix}")
+    return 0
+
+
+def _fmt(x, spec=".4g"):
+    return "-" if x is None else format(x, spec)
+
+
+def _line(r: dict) -> str:
+    gap = None if r["gap_to_reference"] is None else 100 * r["gap_to_reference"]
+    cert = r["certified_gap"]
+    cert = None if cert is None or not math.isfinite(cert) else 100 * cert
+    return (f"| {r['instance']} | {r['deadline_s']:g} | {r['backend']} | {_fmt(r['objective'])} | "
+            f"{_fmt(r['reference'])} | {_fmt(gap, '.3f')}% | {_fmt(cert, '.3f')}% | {r['status']} | "
+            f"{r['feasible']} | {r['wall_s']:.2f} |")
+
+
+def _plot(rows, out: pathlib.Path, stem: str) -> None:
+    plt = pyplot()
+    if plt is None:
+        return
+    fig, ax = plt.subplots(figsize=(9, 4))
+    instances = sorted({r["instance"] for r in rows})
+    backends = sorted({r["backend"] for r in rows})
+    deadline = max(r["deadline_s"] for r in rows)
+    width = 0.8 / max(1, len(backends))
+    for k, b in enumerate(backends):
+        gaps = []
+        for inst in instances:
+            r = next((r for r in rows if r["instance"] == inst and r["backend"] == b and r["deadline_s"] == deadline),
+                     None)
+            g = None if r is None else r["gap_to_reference"]
+            gaps.append(100 * g if g is not None else np.nan)
+        ax.bar(np.arange(len(instances)) + k * width, gaps, width, label=b)
+    ax.set_xticks(np.arange(len(instances)) + 0.4 - width / 2, instances, rotation=30, ha="right")
+    ax.set_ylabel(f"gap to reference at {deadline:g} s (%)")
+    ax.legend()
+    fig.tight_layout()
+    save_figure(fig, out, stem)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
