@@ -2,6 +2,7 @@
 
     qopt serve [--address HOST:PORT] [--store PATH] [--config FILE] [--http-port PORT]
                [--tls-cert PEM --tls-key PEM] [--tokens-file PATH] [--insecure]
+               [--executor thread|ray [--ray-address ADDR|local]]
     qopt solve FILE [--format F] [--problem K] [--server ADDR --token T --ca-cert PEM] [--backend sa]
                [--num-reads N] [--num-sweeps N] [--seed S] [--timeout SECONDS] [--top K] [--json]
     qopt submit FILE [--format F] [--server ADDR] [--request-id ID] [--watch] ...   (prints the job id)
@@ -10,6 +11,8 @@
     qopt cancel JOB
     qopt result JOB [--file FILE [--format F]] [--top K] [--json]
     qopt backends [--available] [--json]                 (the server's backends)
+    qopt benchmark FILES... [--backends sa,highs,...] [--deadlines 1,10] [--seeds 5] [--executor ray]
+               [--out DIR]                               (TTS99, success probability, residual energy, gaps)
 
 Every command that talks to a server takes ``--server`` (default ``$QOPT_SERVER`` or
 127.0.0.1:50051; ``qopt solve`` runs in-process without it), ``--token`` (default

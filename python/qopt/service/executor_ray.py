@@ -23,6 +23,11 @@ imports stay loaded after a worker's first task. The workers must be able to imp
 (install qopt on every node; a local instance started here inherits this process's
 ``sys.path`` through ``PYTHONPATH``).
 
+Hybrid subproblems (:class:`SubproblemDispatch`): a ``hybrid`` run inside a Ray task sends
+each quantum subproblem (plain arrays) to the cluster as a Ray task of its own; the
+incumbent, the splice, the circuit breaker and the classical tiers stay with the run, so a
+lost or slow subproblem task opens the breaker exactly as an in-process one does.
+
 Progress events (``on_progress``) are not streamed back from Ray tasks: a job run on Ray
 reports its state changes, not its intermediate best energies.
 """
@@ -34,12 +39,14 @@ import threading
 import time
 from collections.abc import Callable
 
+import numpy as np
+
 from qopt.errors import BackendUnavailable, Cancelled, MemoryLimitError
 from qopt.results import Result
 from qopt.service.cost import Estimate
 from qopt.service.executor_call import SolveCall
 
-__all__ = ["RayExecutor", "ray_options", "pack_problem", "unpack_problem", "import_ray", "INSTALL_HINT", "LOST_TASK_ERRORS"]
+__all__ = ["RayExecutor", "SubproblemDispatch", "task_result", "ray_options", "pack_problem", "unpack_problem", "import_ray", "INSTALL_HINT", "LOST_TASK_ERRORS"]
 
 INSTALL_HINT = 'the Ray executor needs Ray: pip install "qopt[ray]"'
 
@@ -90,12 +97,75 @@ def unpack_problem(packed: tuple):
     return packed[1]
 
 
+def task_result(ray, ref, what: str, backend: str):
+    """``ray.get(ref)``, with a task's own exception re-raised as itself, and a lost task
+    (its worker or node died: :data:`LOST_TASK_ERRORS`) or Ray's own failure as
+    :class:`~qopt.errors.BackendUnavailable` (transient) naming ``what`` and the Ray error."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, BaseException) and not isinstance(cause, ray.exceptions.RayError):
+            raise cause from None
+        raise BackendUnavailable(f"{what} failed: {exc}"[:500], backend=backend) from exc
+    except ray.exceptions.RayError as exc:
+        if type(exc).__name__ in LOST_TASK_ERRORS or isinstance(exc, ray.exceptions.ObjectLostError):
+            raise BackendUnavailable(f"{what} was lost ({type(exc).__name__}: {exc})"[:500], backend=backend) from exc
+        raise
+
+
+def _sample_subproblem(backend: str, h, rows, cols, vals, params: dict) -> tuple:
+    """What a Ray worker runs for one hybrid subproblem: the registry's ``backend`` on the
+    SPIN model ``(h, (rows, cols, vals))``; returns the sample set as plain arrays
+    ``(samples int8 (reads, k), energies float (reads,), num_occurrences int (reads,))``."""
+    import dimod
+
+    from qopt.samplers.registry import get_sampler
+
+    bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(h, (rows, cols, vals), 0.0, dimod.SPIN)
+    ss = get_sampler(backend).sample(bqm, **params)
+    ss.resolve()
+    if ss.vartype is dimod.BINARY:
+        ss = ss.change_vartype(dimod.SPIN, inplace=False)
+    order = [ss.variables.index(v) for v in range(len(h))]
+    return (np.asarray(ss.record.sample[:, order], dtype=np.int8), np.asarray(ss.record.energy, dtype=float),
+            np.asarray(ss.record.num_occurrences, dtype=np.int64))
+
+
+class SubproblemDispatch:
+    """The hybrid's :data:`qopt.hybrid.sampler.SUBPROBLEM_DISPATCH` inside a Ray worker: each
+    quantum subproblem runs as a Ray task of its own (1 CPU) and comes back as plain arrays;
+    the call's ``interrupt`` (its time-out, the run's end, the caller's cancel) cancels the task."""
+
+    def __init__(self, poll: float = 0.05):
+        ray = import_ray()
+        self._ray = ray
+        self._remote = ray.remote(max_retries=0, num_cpus=1)(_sample_subproblem)
+        self.poll = poll
+
+    def __call__(self, backend: str, h, rows, cols, vals, params: dict, interrupt: threading.Event):
+        import dimod
+
+        ray = self._ray
+        ref = self._remote.remote(backend, h, rows, cols, vals, params)
+        while not ray.wait([ref], timeout=self.poll)[0]:
+            if interrupt.is_set():
+                ray.cancel(ref, force=True)
+                raise Cancelled("the subproblem was stopped; its Ray task was cancelled")
+        samples, energies, occurrences = task_result(ray, ref, "the subproblem's Ray task", backend)
+        return dimod.SampleSet.from_samples((samples, list(range(len(h)))), dimod.SPIN, energy=energies,
+                                            num_occurrences=occurrences)
+
+
 def _solve_task(packed: tuple, backend: str, options: dict) -> Result:
     """What a Ray worker runs: the one pipeline, :func:`qopt.solve.solve`; the result's
     ``provenance["executor"]`` says where it ran (Ray node id and address, worker pid)."""
     import ray
+    from qopt.hybrid.sampler import SUBPROBLEM_DISPATCH, set_subproblem_dispatch
     from qopt.solve import solve
 
+    if not isinstance(SUBPROBLEM_DISPATCH, SubproblemDispatch):  # hybrid subproblems fan out to the cluster
+        set_subproblem_dispatch(SubproblemDispatch())
     result = solve(unpack_problem(packed), backend, **options)
     context = ray.get_runtime_context()
     result.provenance["executor"] = {"name": "ray", "node_id": context.get_node_id(),
@@ -224,19 +294,7 @@ class RayExecutor:
             ray.wait([ref], timeout=self.cancel_grace)
 
     def _result(self, ref) -> Result:
-        ray = self._ray
-        try:
-            return ray.get(ref)
-        except ray.exceptions.RayTaskError as exc:
-            cause = getattr(exc, "cause", None)
-            if isinstance(cause, BaseException) and not isinstance(cause, ray.exceptions.RayError):
-                raise cause from None
-            raise BackendUnavailable(f"the Ray task failed: {exc}"[:500], backend="ray") from exc
-        except ray.exceptions.RayError as exc:
-            if type(exc).__name__ in LOST_TASK_ERRORS or isinstance(exc, ray.exceptions.ObjectLostError):
-                raise BackendUnavailable(f"the Ray task was lost ({type(exc).__name__}: {exc})"[:500],
-                                         backend="ray") from exc
-            raise
+        return task_result(self._ray, ref, "the Ray task", "ray")
 
     def close(self) -> None:
         """Shut down the local Ray instance this executor started (a cluster it connected to
