@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import time
+from collections.abc import Generator, Iterator
 from typing import cast
 
 import dimod
@@ -32,6 +33,7 @@ from grpc_status import rpc_status
 from qopt.errors import ParameterError, QoptError, UnsupportedProblem
 from qopt.results import Result
 from qopt.service import convert
+from qopt.service.executor_call import BatchItem, in_submission_order
 from qopt.v1 import model_pb2, solver_service_pb2, solver_service_pb2_grpc
 
 __all__ = ["Client", "SolveError", "JobHandle", "JobInfo", "JobEvent", "JobFailed"]
@@ -476,6 +478,67 @@ class Client:
         if not variables:
             variables = list(response.variables)
         return convert.result_from_response(response, variables)
+
+    def solve_many(self, models, backend: str = "auto", *, ordered: bool = True, timeout: float | None = None,
+                   request_id: str = "", max_candidates: int = 0, **parameters) -> Iterator[BatchItem]:
+        """Solve many models in one ``SolveBatch`` call; the server runs them in parallel (on
+        its threads, or its Ray cluster with ``qopt serve --executor ray``) and streams each
+        answer as it finishes.
+
+        Args:
+            models: BQMs, CQMs or LP texts (as :meth:`solve`), at most the server's
+                ``max_batch_size``.
+            backend: backend name for every model, or ``"auto"``.
+            ordered: True: yield in submission order (item ``k`` once items ``0..k`` have
+                arrived); False: as they arrive (completion order; ``item.index`` says which).
+            timeout: seconds; the gRPC deadline of the whole batch (every model's time budget).
+            request_id: optional id of the batch, echoed in the server's logs.
+            max_candidates: most distinct candidates per model (0: server default).
+            **parameters: sampler parameters for every model (``num_reads``, ``seed``, ...).
+
+        Yields:
+            :class:`qopt.service.executor_call.BatchItem`: ``index`` (0-based), ``result`` (a
+            :class:`~qopt.results.Result` keyed by the model's labels, its own provenance) or
+            ``error`` (a :class:`SolveError` with the model's own code), ``attempts``.
+
+        Raises:
+            SolveError: the whole call failed (RESOURCE_EXHAUSTED over ``max_batch_size``,
+                INVALID_ARGUMENT for no models, UNAVAILABLE, DEADLINE_EXCEEDED, UNAUTHENTICATED).
+        """
+        requests, labels = [], []
+        for model in models:
+            problem, variables = _problem(model)
+            item = solver_service_pb2.SolveRequest(problem=problem, backend=backend, max_candidates=max_candidates)
+            item.parameters.CopyFrom(_struct(parameters))
+            requests.append(item)
+            labels.append(variables)
+        stream = self._stub.SolveBatch(solver_service_pb2.SolveBatchRequest(problems=requests, request_id=request_id),
+                                       timeout=timeout, metadata=self._metadata)
+
+        def arrivals() -> Generator[BatchItem, None, None]:
+            try:
+                for msg in stream:
+                    if msg.HasField("error"):
+                        err = SolveError.from_status(grpc.StatusCode(_code_tuple(msg.error.code)), msg.error.message,
+                                                     msg.error)
+                        yield BatchItem(msg.index, None, err, msg.attempts)
+                    else:
+                        variables = labels[msg.index] or list(msg.response.variables)
+                        yield BatchItem(msg.index, convert.result_from_response(msg.response, variables), None,
+                                        msg.attempts)
+            except grpc.RpcError as err:
+                raise SolveError.from_rpc_error(err) from None
+            finally:
+                stream.cancel()
+
+        def answers() -> Iterator[BatchItem]:
+            inner = arrivals()
+            try:
+                yield from (in_submission_order(inner) if ordered else inner)
+            finally:
+                inner.close()
+
+        return answers()
 
     def submit(self, model, backend: str = "auto", *, request_id: str = "", max_candidates: int = 0, name: str = "",
                time_budget: float = 0.0, timeout: float | None = 30.0, **parameters) -> JobHandle:

@@ -2,6 +2,7 @@
 
     qopt serve [--address HOST:PORT] [--store PATH] [--config FILE] [--http-port PORT]
                [--tls-cert PEM --tls-key PEM] [--tokens-file PATH] [--insecure]
+               [--executor thread|ray [--ray-address ADDR|local]]
     qopt solve FILE [--format F] [--problem K] [--server ADDR --token T --ca-cert PEM] [--backend sa]
                [--num-reads N] [--num-sweeps N] [--seed S] [--timeout SECONDS] [--top K] [--json]
     qopt submit FILE [--format F] [--server ADDR] [--request-id ID] [--watch] ...   (prints the job id)
@@ -11,6 +12,8 @@
     qopt result JOB [--file FILE [--format F]] [--top K] [--json]
     qopt backends [--available] [--json]                 (the server's backends)
     qopt profile [--write PATH [--quick] [--data DIR]]   (the routing profile of auto; measure one here)
+    qopt benchmark FILES... [--backends sa,highs,...] [--deadlines 1,10] [--seeds 5] [--executor ray]
+               [--out DIR]                               (TTS99, success probability, residual energy, gaps)
 
 Every command that talks to a server takes ``--server`` (default ``$QOPT_SERVER`` or
 127.0.0.1:50051; ``qopt solve`` runs in-process without it), ``--token`` (default
@@ -40,6 +43,7 @@ import argparse
 import sys
 
 from qopt.cli import jobs as server_commands
+from qopt.cli.benchmark import add_benchmark_parser
 from qopt.cli.exit_codes import SERVER, epilog, exit_code
 from qopt.cli.options import add_input, add_remote, add_sampler_options, client_for, server_address
 from qopt.cli.output import clean_stdout
@@ -82,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--retention-days", type=float, help="delete finished jobs older than this (default 30)")
     serve.add_argument("--max-message-bytes", type=int, help="largest gRPC message (default 64 MiB)")
     serve.add_argument("--grace", type=float, help="seconds in-flight calls get at shutdown (default 5)")
+    serve.add_argument("--executor", choices=("thread", "ray"),
+                       help="where jobs and batches run: thread (in-process, default) or ray (Ray tasks; "
+                            'pip install "qopt[ray]")')
+    serve.add_argument("--ray-address", metavar="ADDR|local",
+                       help="with --executor ray: 'local' starts a local Ray instance (default); 'auto', "
+                            "HOST:PORT or ray://HOST:PORT connects to a running cluster")
     serve.add_argument("--log-level", default="info")
     serve.add_argument("--log-format", choices=("json", "text"), default="json",
                        help="JSON lines (default) or plain text")
@@ -143,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
                                              "on this machine and write one (--write PATH)")
     add_profile_arguments(profile)
     profile.set_defaults(func=cmd_profile)
+    add_benchmark_parser(sub)
     return parser
 
 

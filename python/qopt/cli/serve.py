@@ -42,7 +42,8 @@ def cmd_serve(args) -> int:
                              metrics_address=args.metrics_address, max_queue_length=args.max_queue_length,
                              job_workers=args.job_workers, grace=args.grace, max_attempts=args.max_attempts,
                              retention_days=args.retention_days, max_message_bytes=args.max_message_bytes,
-                             insecure=getattr(args, "insecure", None))
+                             insecure=getattr(args, "insecure", None), executor=getattr(args, "executor", None),
+                             ray_address=getattr(args, "ray_address", None))
         if tokens:
             config = config.replace(tokens={**config.tokens, **tokens})
             config.__post_init__()

@@ -81,6 +81,32 @@ _WARM_UP_BQM = dimod.BinaryQuadraticModel({0: 0.5, 1: -0.5}, {(0, 1): 1.0}, 0.0,
 WARM_UP_PARAMETERS = {"maxiter": 0, "shots": 1, "num_reads": 1}
 
 
+#: How quantum subproblems leave this process, or None (they run on the worker pool here):
+#: ``dispatch(backend, h, rows, cols, vals, params, interrupt) -> dimod.SampleSet``, with the
+#: subproblem as plain arrays (linear biases ``h``, the quadratic terms ``rows``/``cols``/``vals``,
+#: SPIN). Installed by a Ray worker (:mod:`qopt.service.executor_ray`) so a hybrid run inside a
+#: Ray task fans its subproblems out to the cluster as Ray tasks of their own; the incumbent,
+#: the splice, the breaker and the classical tiers stay here.
+SUBPROBLEM_DISPATCH = None
+
+
+def set_subproblem_dispatch(dispatch) -> None:
+    """Install (or, with None, remove) the process-wide :data:`SUBPROBLEM_DISPATCH`."""
+    global SUBPROBLEM_DISPATCH
+    SUBPROBLEM_DISPATCH = dispatch
+
+
+def _plain(value) -> bool:
+    """Whether a parameter value can travel to another process as data."""
+    if value is None or isinstance(value, (bool, int, float, str, np.ndarray, np.generic)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
 class _Call:
     """One subproblem dispatched to a sampler on a worker thread.
 
@@ -93,7 +119,7 @@ class _Call:
 
     def __init__(self, key: int, variables: np.ndarray, input_spins: np.ndarray, strategy: str, sampler, bqm,
                  params: dict, results: queue.Queue, attempt: int, workers: WorkerPool, backend: str, quantum: bool,
-                 stop):
+                 stop, remote=None):
         self.key = key
         self.variables = variables
         self.input_spins = input_spins
@@ -106,7 +132,7 @@ class _Call:
         def run(interrupt):
             kwargs = {**params, "interrupt": interrupt} if takes_interrupt else params
             try:
-                ss = sampler.sample(bqm, **kwargs)
+                ss = remote(interrupt) if remote is not None else sampler.sample(bqm, **kwargs)
                 ss.resolve()
                 results.put((key, ss, None))
             except BaseException as exc:  # noqa: BLE001 - reported to the orchestrator
@@ -284,6 +310,7 @@ class HybridSampler(dimod.Sampler):
         on_progress = spec.check("on_progress", on_progress)
         quantum_sampler = spec.check("quantum_sampler", quantum_sampler)
         qparams = dict(quantum_parameters or {})
+        from_registry = quantum_sampler is None
         if quantum_sampler is None:
             from qopt.samplers.registry import get_sampler_class
 
@@ -305,6 +332,7 @@ class HybridSampler(dimod.Sampler):
                          warm_up=warm_up, warm_up_timeout=warm_up_timeout, fallback=fallback,
                          classical_branch=classical_branch, strategies=list(strategies), patience=patience,
                          interrupt=interrupt, on_progress=on_progress)
+        run.registry_sampler = from_registry
         return run.run()
 
 
@@ -395,6 +423,8 @@ class _HybridRun:
         self.warm_pending = False  # the warm-up outlived warm_up_timeout and still runs
         self.fallback_chain: list[dict] = []
         self.failures_not_listed = 0
+        self.registry_sampler = False  # the quantum sampler is the registry's (may run in another process)
+        self.remote_subproblems = 0  # quantum subproblems sent out through SUBPROBLEM_DISPATCH
 
     @property
     def incumbent(self) -> IsingState:
@@ -639,8 +669,14 @@ class _HybridRun:
         else:
             tier, smp, prm = self.classical_tier(len(vars_))
             name = f"classical-tier/{tier}"
+        remote = None
+        dispatch = SUBPROBLEM_DISPATCH
+        if quantum and dispatch is not None and self.registry_sampler and _plain(prm):
+            def remote(interrupt, _args=(name, h_sub, r, c, v, dict(prm))):
+                return dispatch(*_args, interrupt)
+            self.remote_subproblems += 1
         call = _Call(key, vars_, self.incumbent.spins[vars_].copy(), strategy, smp, sub, prm, self.results, attempt,
-                     self.workers, name, quantum, self.calls_stop)
+                     self.workers, name, quantum, self.calls_stop, remote)
         self.in_flight[key] = call
         self.busy[vars_] = True
 
@@ -794,6 +830,7 @@ class _HybridRun:
                 "longest_subproblem_wait_s": round(self.longest_wait, 6),
                 "subproblem_timeout_s": self.subproblem_timeout,
                 "calls_not_stopped": not_stopped,
+                "subproblems_dispatched_out": self.remote_subproblems,
             },
             "fallback_chain": self.fallback_chain,
             "quantum_value_added": {

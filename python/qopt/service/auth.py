@@ -50,7 +50,8 @@ ANONYMOUS = "anonymous"
 TOKENS_ENV = "QOPT_TOKENS_SHA256"
 _HEALTH_PREFIX = "/grpc.health."
 _REFLECTION_PREFIX = "/grpc.reflection."
-_LONG_METHODS = {"Solve": "max_concurrent_solves", "WatchJob": "max_watch_streams"}
+_LONG_METHODS = {"Solve": "max_concurrent_solves", "SolveBatch": "max_concurrent_solves",
+                 "WatchJob": "max_watch_streams"}
 #: distinct digests remembered for the "token sent while auth is off" log line (bounded memory)
 _MAX_LOGGED_DIGESTS = 1024
 _ENTRY = re.compile(r"\s*([0-9a-fA-F]{64})(?:\s*=\s*|\s+)(\S+)\s*")

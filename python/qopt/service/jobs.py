@@ -37,13 +37,14 @@ from qopt.errors import Cancelled
 from qopt.service import convert, errors, validation
 from qopt.service.admission import Admission, FairQueue
 from qopt.service.cost import Estimate
+from qopt.service.executor import Executor, InProcessExecutor, SolveCall
 from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.service.observe import Metrics
 from qopt.service.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, JobRecord, JobStore
-from qopt.solve import DEFAULT_MAX_CANDIDATES, solve
+from qopt.solve import DEFAULT_MAX_CANDIDATES
 from qopt.v1 import solver_service_pb2 as pb
 
-__all__ = ["JobManager", "request_hash", "job_to_proto", "solve_request", "backoff_delay", "pipeline_budget"]
+__all__ = ["JobManager", "request_hash", "job_to_proto", "solve_request", "solve_call", "backoff_delay", "pipeline_budget"]
 
 log = logging.getLogger("qopt.service.jobs")
 
@@ -93,22 +94,30 @@ def job_to_proto(rec: JobRecord, *, with_result: bool = True) -> pb.Job:
     return job
 
 
+def solve_call(request, decoded: validation.DecodedProblem, parameters: dict, *, time_budget: float | None = None,
+               own_sense: bool = True) -> SolveCall:
+    """The pipeline call for a validated request (plain data an executor can ship).
+    ``own_sense``: a maximisation is passed as a ``Problem(model, "max")`` so the pipeline
+    reports objectives in the model's own sense (False: the decoded model as it is, for an
+    injected ``solve_fn``)."""
+    model: object = decoded.model
+    if own_sense and decoded.objective_sign < 0:
+        # a maximisation, negated into minimisation form by the decoder: let the pipeline
+        # report objectives (and its messages) in the model's own sense
+        from qopt.model import Problem
+
+        assert isinstance(decoded.model, dimod.ConstrainedQuadraticModel), "only a CQM or LP is a maximisation"
+        model = Problem(decoded.model, "max")
+    return SolveCall(model, request.backend or "auto",
+                     {"max_candidates": request.max_candidates or DEFAULT_MAX_CANDIDATES,
+                      "time_budget": time_budget, **parameters})
+
+
 def solve_request(request, decoded: validation.DecodedProblem, parameters: dict, *, on_progress=None, cancel=None,
                   time_budget: float | None = None, solve_fn=None):
-    """Run the pipeline for a validated request; returns the :class:`Result`."""
-    model: object = decoded.model
-    if solve_fn is None:
-        solve_fn = solve
-        if decoded.objective_sign < 0:
-            # a maximisation, negated into minimisation form by the decoder: let the pipeline
-            # report objectives (and its messages) in the model's own sense
-            from qopt.model import Problem
-
-            assert isinstance(decoded.model, dimod.ConstrainedQuadraticModel), "only a CQM or LP is a maximisation"
-            model = Problem(decoded.model, "max")
-    return solve_fn(model, request.backend or "auto",
-                    max_candidates=request.max_candidates or DEFAULT_MAX_CANDIDATES,
-                    time_budget=time_budget, on_progress=on_progress, cancel=cancel, **parameters)
+    """Run the pipeline for a validated request in this thread; returns the :class:`Result`."""
+    call = solve_call(request, decoded, parameters, time_budget=time_budget, own_sense=solve_fn is None)
+    return InProcessExecutor(solve_fn).run(call, cancel=cancel, on_progress=on_progress)
 
 
 def pipeline_budget(backend: str, budget: float, caller_set: bool) -> float | None:
@@ -194,13 +203,19 @@ class JobManager:
         metrics: where transitions, retries and stage timings are counted.
         solve_fn: the solving function (default :func:`qopt.solve.solve`; tests inject
             failing ones).
+        executor: where each job's solve runs (default: in-process, on the worker thread;
+            :class:`qopt.service.executor_ray.RayExecutor` runs it as a Ray task). The store
+            stays the source of truth either way: a lost Ray task is a transient failure,
+            retried within ``max_attempts``.
     """
 
-    def __init__(self, store: JobStore, config: ServiceConfig, metrics: Metrics, *, solve_fn=None):
+    def __init__(self, store: JobStore, config: ServiceConfig, metrics: Metrics, *, solve_fn=None,
+                 executor: Executor | None = None):
         self.store = store
         self.config = config
         self.metrics = metrics
         self.solve_fn = solve_fn
+        self.executor: Executor = executor or InProcessExecutor(solve_fn)
         self._queue = FairQueue()  # principals served round-robin
         self.admission = Admission(config)  # cost ledger shared with the servicer's Solve calls
         self._costs: dict[str, Estimate] = {}  # job_id -> estimate, QUEUED and RUNNING jobs
@@ -539,9 +554,9 @@ class JobManager:
         hard_stop.start()
         try:
             decoded, parameters = validation.check_request(request, self.config)
-            result = solve_request(request, decoded, parameters, on_progress=on_progress, cancel=cancel,
-                                   time_budget=pipeline_budget(request.backend, budget, request.time_budget > 0),
-                                   solve_fn=self.solve_fn)
+            call = solve_call(request, decoded, parameters, own_sense=self.solve_fn is None,
+                              time_budget=pipeline_budget(request.backend, budget, request.time_budget > 0))
+            result = self.executor.run(call, cancel=cancel, on_progress=on_progress, estimate=self._costs.get(job_id))
             response = finish_response(result, request, decoded, extra_timing={"queue_wait": queue_wait})
             self.metrics.observe_result(dict(result.timing), result.provenance)
         except Cancelled:

@@ -24,6 +24,7 @@ import os
 import pathlib
 
 from qopt.errors import InvalidInput, ParameterError, ResourceLimitError
+from qopt.service.executor import EXECUTORS
 
 __all__ = ["ServiceConfig", "LimitExceeded", "default_store_path", "load_config"]
 
@@ -145,6 +146,14 @@ class ServiceConfig:
             once (besides the global ``max_concurrent_solves``). 0: only the global limit.
         max_solve_wait: most seconds a ``Solve`` waits for a slot or memory before
             ``RESOURCE_EXHAUSTED``; it never waits more than a quarter of its remaining deadline.
+        executor: where jobs and batches run: ``"thread"`` (in-process, the default) or
+            ``"ray"`` (Ray tasks; :mod:`qopt.service.executor_ray`).
+        ray_address: the Ray cluster for ``executor = "ray"``: ``"local"`` or empty starts
+            a local instance; ``"auto"``, ``HOST:PORT`` or ``ray://HOST:PORT`` connects.
+        max_batch_size: most problems in one ``SolveBatch`` request (and one
+            ``Client.solve_many`` call).
+        max_batch_parallel: most problems of one ``SolveBatch`` solving at once (each is
+            admitted by cost like a ``Solve``).
     """
 
     max_message_bytes: int = 64 * 1024 * 1024
@@ -200,6 +209,12 @@ class ServiceConfig:
     max_concurrent_solves_per_principal: int = 8
     max_solve_wait: float = 5.0
 
+    # -- execution plane and batches --
+    executor: str = "thread"
+    ray_address: str = ""
+    max_batch_size: int = 256
+    max_batch_parallel: int = 8
+
     def __post_init__(self):
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -209,7 +224,10 @@ class ServiceConfig:
                 raise ParameterError(f.name, f"must be >= 0, was {value!r}")
         if not self.max_time_budget > 0:
             raise ParameterError("max_time_budget", f"must be > 0 seconds, was {self.max_time_budget!r}")
-        for name in ("job_workers", "rpc_workers", "max_attempts", "max_struct_depth"):
+        if self.executor not in EXECUTORS:
+            raise ParameterError("executor", f"must be one of {', '.join(EXECUTORS)}, was {self.executor!r}")
+        for name in ("job_workers", "rpc_workers", "max_attempts", "max_struct_depth", "max_batch_size",
+                     "max_batch_parallel"):
             if getattr(self, name) < 1:
                 raise ParameterError(name, f"must be >= 1, was {getattr(self, name)}")
         if self.lp_parse_seconds <= 0:

@@ -32,6 +32,7 @@ from grpc_reflection.v1alpha import reflection
 from qopt.errors import ParameterError
 from qopt.service.auth import AuthInterceptor, principal_for_header
 from qopt.service.dashboard import Dashboard
+from qopt.service.executor import Executor, make_executor
 from qopt.service.jobs import JobManager
 from qopt.service.limits import ServiceConfig, default_store_path
 from qopt.service.observe import Metrics
@@ -89,6 +90,9 @@ class Server:
         tls_cert, tls_key: PEM bytes of the server certificate chain and private key;
             both given -> TLS (``grpc.ssl_server_credentials``), else plaintext.
         solve_fn: the solving function (default :func:`qopt.solve.solve`).
+        executor: where jobs and batches run (default: made from ``config.executor`` and
+            ``config.ray_address`` by :func:`qopt.service.executor.make_executor`, and closed
+            by :meth:`stop`; one passed in is left open).
 
     Raises:
         ParameterError: ``address`` is not loopback, authentication is off (no tokens) and
@@ -100,17 +104,24 @@ class Server:
     def __init__(self, address: str = "127.0.0.1:0", *, config: ServiceConfig | None = None,
                  store_path: str | None = None, max_workers: int | None = None, max_variables: int | None = None,
                  max_message_bytes: int | None = None, tls_cert: bytes | None = None, tls_key: bytes | None = None,
-                 solve_fn=None):
+                 solve_fn=None, executor: Executor | None = None):
         config = (config or ServiceConfig()).replace(max_variables=max_variables, max_message_bytes=max_message_bytes,
                                                      rpc_workers=max_workers)
         self.config = config
         check_exposure(address, config)
         self.metrics = Metrics()
         path = store_path or config.store or ":memory:"
-        self.store = JobStore(path)
+        self._owns_executor = executor is None
+        self.executor = executor or make_executor(config.executor, ray_address=config.ray_address or None,
+                                                  solve_fn=solve_fn if config.executor == "thread" else None)
+        try:
+            self.store = JobStore(path)
+        except BaseException:
+            self._close_executor()
+            raise
         try:
             self.metrics.watch_store(self.store.count_by_state)
-            self.jobs = JobManager(self.store, config, self.metrics, solve_fn=solve_fn)
+            self.jobs = JobManager(self.store, config, self.metrics, solve_fn=solve_fn, executor=self.executor)
             self.servicer = SolverServicer(config=config, store=self.store, metrics=self.metrics, jobs=self.jobs,
                                            solve_fn=solve_fn)
             options = [("grpc.max_receive_message_length", config.max_message_bytes),
@@ -136,6 +147,7 @@ class Server:
                 raise RuntimeError(f"could not bind {address}")
         except BaseException:
             self.store.close()
+            self._close_executor()
             raise
         host = address.rsplit(":", 1)[0]
         self.address = f"{host}:{self.port}"
@@ -179,6 +191,11 @@ class Server:
         self.jobs.stop(timeout=5.0 if left is None else max(0.5, left))
         self.metrics.stop()
         self.store.close()
+        self._close_executor()
+
+    def _close_executor(self) -> None:
+        if self._owns_executor:
+            self.executor.close()
 
     def wait(self) -> None:
         self._server.wait_for_termination()
@@ -196,7 +213,8 @@ def serve(address: str, *, config: ServiceConfig | None = None, max_workers: int
 
     The store is ``config.store`` or the per-user default (:func:`default_store_path`).
     Returns the exit status: 0 after a clean stop, 2 when the store or TLS files cannot
-    be used (the message says why on stderr).
+    be used or the executor cannot start (``--executor ray`` without Ray: the message says
+    ``pip install "qopt[ray]"``) (the message says why on stderr).
     """
     config = config or ServiceConfig()
     store = config.store or str(default_store_path())
@@ -215,7 +233,7 @@ def serve(address: str, *, config: ServiceConfig | None = None, max_workers: int
     except StoreError as exc:
         print(f"qopt serve: {exc}", file=sys.stderr, flush=True)
         return 2
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError, ImportError) as exc:  # ImportError: --executor ray, no Ray (hint)
         print(f"qopt serve: {exc}", file=sys.stderr, flush=True)
         return 2
     stopping = threading.Event()

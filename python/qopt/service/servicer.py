@@ -54,6 +54,8 @@ from qopt.errors import Cancelled, NoResultInTime
 from qopt.service import convert, errors, validation
 from qopt.service.auth import ANONYMOUS
 from qopt.service.backends import list_backends
+from qopt.service.executor import run_batch
+from qopt.service.executor_call import SolveCall
 from qopt.service.jobs import (
     JobManager,
     backoff_delay,
@@ -61,6 +63,7 @@ from qopt.service.jobs import (
     job_to_proto,
     pipeline_budget,
     request_hash,
+    solve_call,
     solve_request,
 )
 from qopt.service.limits import LimitExceeded, ServiceConfig
@@ -494,6 +497,98 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         except Exception as exc:  # noqa: BLE001
             self._fail(context, exc, "ListBackends")
 
+    # -- SolveBatch -----------------------------------------------------------------------
+    def SolveBatch(self, request: pb.SolveBatchRequest, context):
+        """Stream one ``SolveBatchResponse`` per problem as it finishes (completion order).
+
+        Each problem is checked like a ``Solve`` (an invalid one answers with its own error at
+        once) and admitted by cost like one (its CPU-seconds against the principal, a solve
+        slot and its memory) while it runs; at most ``max_batch_parallel`` run at once, on the
+        server's executor (:attr:`JobManager.executor`: threads, or Ray tasks). A problem lost
+        with its Ray worker runs again within ``max_attempts``. The call's deadline is every
+        problem's time budget; the client leaving cancels the problems still running."""
+        principal = _principal(context)
+        try:
+            validation.check_identifier("request_id", request.request_id, "max_request_id_length", self.config)
+            if not request.problems:
+                raise convert.FieldError("problems", "must hold at least one problem")
+            if len(request.problems) > self.config.max_batch_size:
+                raise LimitExceeded("max_batch_size", f"the batch has {len(request.problems)} problems; at most "
+                                                      f"{self.config.max_batch_size} are accepted in one SolveBatch")
+            if self._stopping.is_set():
+                raise errors.ServiceError(grpc.StatusCode.UNAVAILABLE, "the server is shutting down; retry later")
+        except Exception as exc:  # noqa: BLE001 - every failure gets a status
+            self._fail(context, exc, "SolveBatch")
+        cancel = self._solve_cancel(context)
+        try:
+            yield from self._batch_responses(principal, request, context, cancel)
+        finally:
+            cancel.set()
+            self._release_cancel(cancel)
+
+    def _batch_responses(self, principal: str, request: pb.SolveBatchRequest, context, cancel):
+        """The responses of :meth:`SolveBatch`: invalid problems first, then the others as they finish."""
+        items = list(request.problems)
+        checked: dict[int, tuple] = {}
+        for index, item in enumerate(items):
+            try:
+                validation.check_identifiers(item, self.config)
+                checked[index] = validation.check_request(item, self.config)
+            except Exception as exc:  # noqa: BLE001 - the item's own error
+                yield self._batch_error(index, exc, 1)
+        order = sorted(checked)
+        calls = [SolveCall(index, "", {}) for index in order]  # the problem travels as its index
+        admitted = _AdmittedRun(self, principal, request, items, checked, context)
+        for item in run_batch(admitted, calls, max_parallel=self.config.max_batch_parallel,
+                              max_attempts=self.config.max_attempts, cancel=cancel):
+            index = order[item.index]
+            if item.error is not None:
+                yield self._batch_error(index, item.error, item.attempts)
+                continue
+            assert item.result is not None, "an item without an error has a result"
+            response = finish_response(item.result, items[index], checked[index][0])
+            self.metrics.observe_result(dict(item.result.timing), item.result.provenance)
+            yield pb.SolveBatchResponse(index=index, response=response, attempts=item.attempts)
+
+    def _batch_error(self, index: int, exc: BaseException, attempts: int) -> pb.SolveBatchResponse:
+        status = errors.status_proto_for_exception(exc)
+        if status is None:
+            status = errors.internal_status(exc, "SolveBatch", log, {"index": index})
+        return pb.SolveBatchResponse(index=index, error=status, attempts=attempts)
+
     def close(self) -> None:
         self.shutdown()
         self.jobs.stop()
+
+
+class _AdmittedRun:
+    """The executor :meth:`SolverServicer.SolveBatch` hands to :func:`run_batch`: each run is
+    admitted by cost (:meth:`SolverServicer._admit_solve`), runs on the job manager's executor
+    and releases its slot. A :class:`SolveCall`'s ``problem`` is the item's index."""
+
+    name = "admitted"
+
+    def __init__(self, servicer: "SolverServicer", principal: str, request, items, checked, context):
+        self.servicer = servicer
+        self.principal = principal
+        self.items = items
+        self.checked = checked
+        self.context = context
+
+    def run(self, call: SolveCall, *, cancel=None, on_progress=None, estimate=None):
+        servicer = self.servicer
+        index = int(call.problem)  # type: ignore[call-overload]
+        item = self.items[index]
+        decoded, parameters = self.checked[index]
+        slot = servicer._admit_solve(self.principal, item, decoded, parameters, self.context)
+        try:
+            budget = servicer._budget(self.context)
+            est = validation.request_estimate(item, parameters, decoded=decoded, time_budget=budget)
+            real = solve_call(item, decoded, parameters, own_sense=servicer.solve_fn is None,
+                              time_budget=pipeline_budget(item.backend, budget, servicer._has_deadline(self.context)))
+            return servicer.jobs.executor.run(real, cancel=cancel, estimate=est)
+        finally:
+            servicer.jobs.admission.release_solve(self.principal, slot)
+
+    def close(self) -> None:
+        return None

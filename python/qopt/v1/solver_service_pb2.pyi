@@ -30,6 +30,26 @@ JOB_STATE_SUCCEEDED: JobState
 JOB_STATE_FAILED: JobState
 JOB_STATE_CANCELLED: JobState
 
+class SolveBatchRequest(_message.Message):
+    __slots__ = ("problems", "request_id")
+    PROBLEMS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    problems: _containers.RepeatedCompositeFieldContainer[SolveRequest]
+    request_id: str
+    def __init__(self, problems: _Optional[_Iterable[_Union[SolveRequest, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class SolveBatchResponse(_message.Message):
+    __slots__ = ("index", "response", "error", "attempts")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    response: SolveResponse
+    error: _status_pb2.Status
+    attempts: int
+    def __init__(self, index: _Optional[int] = ..., response: _Optional[_Union[SolveResponse, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., attempts: _Optional[int] = ...) -> None: ...
+
 class SolveRequest(_message.Message):
     __slots__ = ("problem", "backend", "parameters", "request_id", "max_candidates")
     PROBLEM_FIELD_NUMBER: _ClassVar[int]

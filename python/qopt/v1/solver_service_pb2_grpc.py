@@ -79,6 +79,11 @@ class SolverServiceStub:
                 request_serializer=qopt_dot_v1_dot_solver__service__pb2.ListBackendsRequest.SerializeToString,
                 response_deserializer=qopt_dot_v1_dot_solver__service__pb2.ListBackendsResponse.FromString,
                 _registered_method=True)
+        self.SolveBatch = channel.unary_stream(
+                '/qopt.v1.SolverService/SolveBatch',
+                request_serializer=qopt_dot_v1_dot_solver__service__pb2.SolveBatchRequest.SerializeToString,
+                response_deserializer=qopt_dot_v1_dot_solver__service__pb2.SolveBatchResponse.FromString,
+                _registered_method=True)
 
 
 class SolverServiceServicer:
@@ -158,6 +163,17 @@ class SolverServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SolveBatch(self, request, context):
+        """Solve many problems in one call, in parallel (on the server's executor: its threads or
+        a Ray cluster). One SolveBatchResponse streams back per problem as it finishes
+        (completion order, not submission order), tagged with its index and carrying its own
+        result and provenance, or its own error. The call's deadline applies to every problem.
+        RESOURCE_EXHAUSTED (max_batch_size) for too many problems; INVALID_ARGUMENT for none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SolverServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -205,6 +221,11 @@ def add_SolverServiceServicer_to_server(servicer, server):
                     servicer.ListBackends,
                     request_deserializer=qopt_dot_v1_dot_solver__service__pb2.ListBackendsRequest.FromString,
                     response_serializer=qopt_dot_v1_dot_solver__service__pb2.ListBackendsResponse.SerializeToString,
+            ),
+            'SolveBatch': grpc.unary_stream_rpc_method_handler(
+                    servicer.SolveBatch,
+                    request_deserializer=qopt_dot_v1_dot_solver__service__pb2.SolveBatchRequest.FromString,
+                    response_serializer=qopt_dot_v1_dot_solver__service__pb2.SolveBatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -450,6 +471,33 @@ class SolverService:
             '/qopt.v1.SolverService/ListBackends',
             qopt_dot_v1_dot_solver__service__pb2.ListBackendsRequest.SerializeToString,
             qopt_dot_v1_dot_solver__service__pb2.ListBackendsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SolveBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/qopt.v1.SolverService/SolveBatch',
+            qopt_dot_v1_dot_solver__service__pb2.SolveBatchRequest.SerializeToString,
+            qopt_dot_v1_dot_solver__service__pb2.SolveBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,
