@@ -396,3 +396,23 @@ def test_real_coefficients(name, seed):
     assert ss.info["dual_bound"] <= optimum + 1e-6
     assert ss.info["status"] == "optimal"
     assert ss.first.is_feasible and ss.first.energy == pytest.approx(optimum, abs=1e-5)
+
+
+def test_ctrl_c_still_raises_keyboard_interrupt_after_a_solve():
+    """Each backend leaves the process's SIGINT handling as it found it (CP-SAT's own handler,
+    on by default, left SIGINT terminating the process)."""
+    import subprocess
+    import sys
+
+    code = ("import os, signal, time, dimod\n"
+            "from qopt.samplers.registry import get_sampler\n"
+            "for name in ('highs', 'cpsat', 'scip'):\n"
+            "    get_sampler(name).sample(dimod.generators.ran_r(1, 6, seed=1))\n"
+            "    try:\n"
+            "        os.kill(os.getpid(), signal.SIGINT); time.sleep(2)\n"
+            "        raise SystemExit(name + ': no KeyboardInterrupt')\n"
+            "    except KeyboardInterrupt:\n"
+            "        print(name, 'ok')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr[-2000:])
+    assert proc.stdout.split() == ["highs", "ok", "cpsat", "ok", "scip", "ok"]

@@ -127,6 +127,10 @@ class CpSatSampler(MipSampler):
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.log_search_progress = False
+        # CP-SAT's own Ctrl-C handler replaces the process's SIGINT handler and leaves the default
+        # (terminate) behind after the solve: a later Ctrl-C (or a server's SIGINT) would kill the
+        # process instead of raising KeyboardInterrupt. qopt stops it through ``interrupt`` instead.
+        params.catch_sigint_signal = False
         params.num_workers = int(options.num_threads or default_workers())
         if options.seed is not None:
             params.random_seed = int(options.seed)
