@@ -44,7 +44,9 @@ def test_events_while_running_end_at_the_best(vartype):
     t0 = time.perf_counter()
     ss = SA().sample(bqm, num_reads=16, num_sweeps=num_sweeps, seed=3, polish=True, on_progress=events.append)
     wall = time.perf_counter() - t0
-    assert len(events) >= 3, (events, wall)
+    # events come at most every 0.25 s, on improvement; the sweeps were sized for about 1.5 s, but a
+    # loaded machine can make the calibration runs slow and the run itself shorter
+    assert len(events) >= (3 if wall >= 1.0 else 2), (events, wall)
     assert all(e["event"] == "best" and e["branch"] == "sa" and e["backend"] == "sa" for e in events)
     energies = [e["energy"] for e in events]
     assert all(b < a for a, b in zip(energies, energies[1:], strict=False)), energies  # improvements only
