@@ -124,6 +124,8 @@ class CpSatSampler(MipSampler):
             return Outcome("interrupted", [], -math.inf, solver_name)
         if options.hint is not None:
             build.hint(options.hint)
+        if options.expired():  # building spent the time limit: do not start the solver
+            return Outcome("time_limit", [], -math.inf, solver_name)
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.log_search_progress = False

@@ -83,6 +83,8 @@ class ScipSampler(MipSampler):
                 m.addCons(lhs == row.rhs, name=f"c{k}")
         m.setParam("limits/gap", 0.0)
         m.setParam("limits/absgap", 0.0)
+        if options.expired():  # building spent the time limit: do not start the solver
+            return Outcome("time_limit", [], -math.inf, solver)
         remaining = options.remaining()
         if remaining is not None:
             m.setParam("limits/time", remaining)
