@@ -196,6 +196,11 @@ def _callback(build, options: Options):
     return Collect()
 
 
+def _weighted_sum(cp_model, terms: list, ints: np.ndarray):
+    """``sum_k ints[k] * terms[k]`` as one CP-SAT expression (one call, not a chain of sums)."""
+    return cp_model.LinearExpr.weighted_sum(terms, [int(a) for a in ints])
+
+
 class _Scaled:
     """The objective's scale, offset and rounding error, and what follows from them."""
 
@@ -239,7 +244,7 @@ class _Build(_Scaled):
         terms, coefs, mags, offset = self._terms(model.objective)
         self.scale, ints, self.objective_error = integer_scale(coefs, mags)
         self.offset = offset
-        self.model.minimize(sum(int(a) * t for a, t in zip(ints, terms, strict=True)))
+        self.model.minimize(_weighted_sum(cp_model, terms, ints))
 
     def _product(self, u: int, v: int):
         key = (min(u, v), max(u, v))
@@ -286,7 +291,7 @@ class _Build(_Scaled):
         terms, coefs, mags, offset = self._terms(expr)
         scale, ints, error = integer_scale(np.append(coefs, rhs - offset), np.append(mags, 1.0))
         self.constraint_error = max(self.constraint_error, error)
-        lhs = sum(int(a) * t for a, t in zip(ints[:-1], terms, strict=True))
+        lhs = _weighted_sum(self.cp_model, terms, ints[:-1])
         target = (rhs - offset) * scale
         slack = error * scale + 1e-9 * max(1.0, abs(target))
         if sense in ("<=", "=="):
@@ -362,7 +367,7 @@ class _TspBuild(_Scaled):
         coefs = np.array([D[i, j] for i, j in keys])
         self.scale, ints, self.objective_error = integer_scale(coefs, np.ones(len(keys)))
         self.offset = float(model.objective.offset)
-        self.model.minimize(sum(int(a) * self.arcs[k] for a, k in zip(ints, keys, strict=True)))
+        self.model.minimize(_weighted_sum(cp_model, [self.arcs[k] for k in keys], ints))
         self.constraint_error = 0.0
 
     def _tour_values(self, succ: dict[int, int]) -> np.ndarray:
