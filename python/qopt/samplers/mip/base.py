@@ -253,8 +253,8 @@ class MipSampler(dimod.Sampler):
         Returns:
             dimod.SampleSet from :meth:`dimod.SampleSet.from_samples_cqm` (``energy`` is the
             objective, with ``is_feasible`` / ``is_satisfied``), best first; empty when the
-            solver found no solution, unless a ``hint`` was given: then the hint is returned
-            (``info["best_effort"] = "hint"``, feasible or not); ``info`` as in
+            solver found no solution (a CQM has no assignment known to be feasible, and
+            returning the caller's ``hint`` would credit this backend with it); ``info`` as in
             :meth:`sample` with ``dual_bound`` a proven lower bound on the CQM's minimum
             objective.
 
@@ -275,9 +275,6 @@ class MipSampler(dimod.Sampler):
         t1 = time.perf_counter_ns()
         outcome = self.solve_model(model, options)
         t2 = time.perf_counter_ns()
-        if not outcome.solutions and options.hint is not None and outcome.status != "infeasible":
-            outcome.solutions.append(options.hint)
-            outcome.info["best_effort"] = "hint"
         samples = self._samples(model, outcome)
         ss = dimod.SampleSet.from_samples_cqm((samples, list(model.labels)), cqm)
         return self._finish(ss, outcome, (t0, t1, t2))
