@@ -354,6 +354,7 @@ def linearise(model: MipModel, *, exact: bool = True, what: str = "the backend")
           np.concatenate([lin_cols, term_col[in_con], mc_cols]))),
         shape=(m + mc_lower.size, num_cols))
     rows = coo.tocsr()  # sums duplicates
+    rows.eliminate_zeros()  # terms that cancelled
     rows.sort_indices()
     labels = tuple(r.label for r in model.constraints) + tuple(
         ("mccormick", model.labels[u], model.labels[v]) for u, v in zip(pu[mc_prod].tolist(), pv[mc_prod].tolist(), strict=True))
