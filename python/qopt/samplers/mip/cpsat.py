@@ -26,7 +26,7 @@ import numpy as np
 
 from qopt.errors import ModelError, UnsupportedProblem
 from qopt.samplers.mip.base import MipSampler, Options, import_solver
-from qopt.samplers.mip.model import BINARY, REAL, Expression, MipModel, Outcome
+from qopt.samplers.mip.model import BINARY, REAL, Expression, MipModel, Outcome, product_terms
 
 __all__ = ["CpSatSampler", "integer_scale", "import_cp_model", "default_workers", "MAX_SCALED", "MAX_SCALED_SUM"]
 
@@ -238,6 +238,7 @@ class _Build(_Scaled):
                 self.vars.append(self.model.new_int_var(math.ceil(lo - 1e-9), math.floor(hi + 1e-9), str(label)))
         self.magnitude = np.maximum(np.abs(model.lower), np.abs(model.upper))
         self.products: dict[tuple[int, int], tuple[object, float]] = {}
+        self._binary_products()
         self.constraint_error = 0.0
         for row in model.constraints:
             self._constraint(row.label, row.expr, row.sense, row.rhs)
@@ -245,6 +246,26 @@ class _Build(_Scaled):
         self.scale, ints, self.objective_error = integer_scale(coefs, mags)
         self.offset = offset
         self.model.minimize(_weighted_sum(cp_model, terms, ints))
+
+    def _binary_products(self) -> None:
+        """Every distinct product of two binaries at once, as ``z <=> x and y``: the clauses
+        ``z -> x and y`` (an enforced ``add_bool_and``) and ``x and y -> z`` (``add_bool_or``
+        of ``not x, not y, z``), each negation made once per variable."""
+        m = self.mip
+        _, qu, qv, _ = product_terms(m)
+        binary = m.kind == BINARY
+        both = (qu != qv) & binary[qu] & binary[qv]
+        if not both.any():
+            return
+        pairs = np.unique(np.stack([qu[both], qv[both]], axis=1), axis=0)
+        xs = self.vars
+        neg = [x.Not() if b else None for x, b in zip(xs, binary.tolist(), strict=True)]
+        new_bool, add_and, add_or = self.model.new_bool_var, self.model.add_bool_and, self.model.add_bool_or
+        for u, v in pairs.tolist():
+            z = new_bool("")
+            add_and([xs[u], xs[v]]).only_enforce_if(z)
+            add_or([neg[u], neg[v], z])
+            self.products[(u, v)] = (z, 1.0)
 
     def _product(self, u: int, v: int):
         key = (min(u, v), max(u, v))

@@ -22,7 +22,7 @@ import scipy.sparse
 from qopt.errors import UnsupportedProblem
 from qopt.model.problem import expression_arrays, variable_info
 
-__all__ = ["STATUSES", "BINARY", "INTEGER", "REAL", "Expression", "Row", "MipModel", "LinearModel", "linearise",
+__all__ = ["STATUSES", "BINARY", "INTEGER", "REAL", "Expression", "Row", "MipModel", "LinearModel", "linearise", "product_terms",
            "Outcome", "relative_gap"]
 
 #: The statuses a backend reports in ``info["status"]``.
@@ -225,7 +225,7 @@ class LinearModel:
         return out
 
 
-def _product_terms(model: MipModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def product_terms(model: MipModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every nonzero product of the objective (expression -1) and the constraints (0..m-1):
     ``(expression, u, v, bias)`` arrays with ``u <= v``."""
     exprs = [model.objective, *(r.expr for r in model.constraints)]
@@ -295,7 +295,7 @@ def linearise(model: MipModel, *, exact: bool = True, what: str = "the backend")
     """
     n = model.num_variables
     binary = model.kind == BINARY
-    which, qu, qv, qb = _product_terms(model)
+    which, qu, qv, qb = product_terms(model)
     square = (qu == qv) & binary[qu]  # b^2 = b: the variable itself
     prod = ~square
     width = max(n, 1)
