@@ -5,7 +5,7 @@ heuristics beside them when asked (``--others``): qopt's pipeline with ``backend
 until 90% of the deadline).
 
 Usage:
-    python benchmarks/bench_portfolio.py [--quick] [--deadlines 1 5] [--others sa auto dimod_sa qiskit_sa]
+    python benchmarks/bench_portfolio.py [--quick] [--deadlines 1 5 30] [--others sa auto dimod_sa qiskit_sa]
                                          [--only NAME ...] [--data ../shared/data] [--out benchmarks/results]
 
 For each instance and deadline, each backend runs once (``sample_cqm`` with ``time_limit`` = the
@@ -16,12 +16,18 @@ time to the proof). The reference is the published best-known value (QKP, TSPLIB
 program (knapsack), or the best proven optimum of the run (``run (proven)``), else the best
 value any backend found (``run (best found, unproven)``).
 
-Instances: generated knapsack n=50 and n=200, capacitated (generalised) assignment 30x10, a
-dense 30-variable random BQM, a 20-asset Markowitz portfolio with integer lots, a 60x5
-multidimensional knapsack (seeded); from the shared data: QKP jeu_100_25_1, TSPLIB burma14
-and ulysses16, Gset G1 and OR-Library bqp250-1 (as BQMs: energies, minimised).
-``--quick``: the 1 s and 5 s deadlines, all instances (the exact backends alone: about 3
-minutes on 2 cores; each of ``--others`` adds up to the deadline per instance).
+Instances: generated knapsack n=50 and n=200, capacitated assignment 30x10, a dense
+30-variable random BQM, Markowitz portfolios (20 assets with integer lots and cardinality 6; 30
+assets, pick 10, cardinality limit 10), a 20x4 generalised assignment (loads, tight
+capacities), a 60x5 multidimensional knapsack (all seeded); from the shared data: QKP
+jeu_100_25_1, TSPLIB burma14, ulysses16, gr24 and dantzig42, Gset G1 and OR-Library bqp250-1
+(as BQMs: energies, minimised). Deadlines 1, 5 and 30 s; every heuristic of ``--others``.
+``--quick``: the 1 s and 5 s deadlines on :data:`QUICK` (one instance per class), the exact
+backends with qopt ``sa`` and ``auto`` (about 3 minutes on 2 cores).
+
+The ``auto_ratio`` column (on the ``auto`` rows) is ``auto``'s objective over the best of the
+single backends (:data:`SINGLE`) at the same deadline; ``auto_shortfall`` is
+``(best - auto) / max(1, |best|)`` in the user's sense (> 0: ``auto`` is worse).
 
 Writes ``portfolio[_quick].csv`` and ``portfolio[_quick].png`` under ``--out``.
 """
@@ -45,6 +51,10 @@ from qopt.model.problem import Problem
 from qopt.samplers.registry import get_sampler_class
 
 BACKENDS = ("highs", "cpsat", "scip")
+#: the single backends ``auto`` is compared with: the exact ones and qopt's annealing path
+SINGLE = (*BACKENDS, "sa")
+#: ``--quick``: a handful of instances, one per class
+QUICK = ("knapsack50", "gap20x4", "portfolio30card10", "mdknapsack60x5", "jeu_100_25_1", "burma14")
 
 
 def knapsack_dp(values, weights, capacity: int) -> float:
@@ -53,6 +63,42 @@ def knapsack_dp(values, weights, capacity: int) -> float:
     for v, w in zip(values, weights, strict=True):
         best[w:] = np.maximum(best[w:], best[:capacity + 1 - w] + v)
     return float(best[capacity])
+
+
+def portfolio_instance(n: int, *, seed: int, budget: int, units: int, cardinality: int) -> Problem:
+    """A seeded Markowitz portfolio (``templates.portfolio``): a 4-factor covariance plus
+    idiosyncratic variance, returns in [0.02, 0.2], risk aversion 2, at most ``cardinality``
+    assets held."""
+    rng = np.random.default_rng(seed)
+    factors = rng.normal(size=(n, 4))
+    sigma = np.round(factors @ factors.T / 4 + np.diag(rng.uniform(0.1, 0.5, n)), 2)
+    mu = np.round(rng.uniform(0.02, 0.2, n), 3)
+    problem, _ = portfolio(mu, sigma, risk_aversion=2.0, budget=budget, units=units, cardinality=cardinality)
+    return problem
+
+
+def gap_instance(tasks: int, machines: int, *, seed: int) -> Problem:
+    """A seeded generalised assignment (``templates.assignment`` with loads and capacities):
+    costs 1..99, loads 1..9, each machine's capacity 1.1 x its share of the total load."""
+    rng = np.random.default_rng(seed)
+    costs = rng.integers(1, 100, size=(tasks, machines))
+    loads = rng.integers(1, 10, size=tasks)
+    caps = np.full(machines, math.ceil(1.1 * loads.sum() / machines))
+    problem, _ = assignment(costs, caps, loads)
+    return problem
+
+
+def mdknapsack_instance(n: int, rows: int, *, seed: int) -> Problem:
+    """A seeded multidimensional knapsack: values 10..99, ``rows`` capacity rows of weights
+    5..49, each capacity a third of its row's total weight (maximise)."""
+    rng = np.random.default_rng(seed)
+    values = rng.integers(10, 100, size=n)
+    weights = rng.integers(5, 50, size=(rows, n))
+    xs = [dimod.Binary(f"x_{i}") for i in range(n)]
+    constraints = [(dimod.quicksum(float(weights[k, i]) * xs[i] for i in range(n)) <= float(weights[k].sum() // 3),
+                    f"capacity_{k}") for k in range(rows)]
+    return Problem.build(dimod.quicksum(float(values[i]) * xs[i] for i in range(n)), constraints, sense="max",
+                         name=f"mdknapsack{n}x{rows}")
 
 
 def generated():
@@ -80,22 +126,11 @@ def generated():
             bqm.add_quadratic(i, j, float(rng.integers(-10, 11)))
     out.append(("bqm30dense", Problem.from_cqm(dimod.CQM.from_bqm(bqm), "min", name="bqm30dense"), None, "run"))
     # Markowitz with integer lots: products of integers (HiGHS refuses them; SCIP and CP-SAT take them)
-    rng = np.random.default_rng(20)
-    factors = rng.normal(size=(20, 4))
-    sigma = np.round(factors @ factors.T / 4 + np.diag(rng.uniform(0.1, 0.5, 20)), 2)
-    mu = np.round(rng.uniform(0.02, 0.2, 20), 3)
-    problem, _ = portfolio(mu, sigma, risk_aversion=2.0, budget=12, units=3, cardinality=6)
-    out.append(("portfolio20lots", problem, None, "run"))
-    # multidimensional knapsack, 60 items x 5 capacities
-    rng = np.random.default_rng(60)
-    values = rng.integers(10, 100, size=60)
-    weights = rng.integers(5, 50, size=(5, 60))
-    xs = [dimod.Binary(f"x_{i}") for i in range(60)]
-    constraints = [(dimod.quicksum(float(weights[k, i]) * xs[i] for i in range(60)) <= float(weights[k].sum() // 3),
-                    f"capacity_{k}") for k in range(5)]
-    problem = Problem.build(dimod.quicksum(float(values[i]) * xs[i] for i in range(60)), constraints, sense="max",
-                            name="mdknapsack60x5")
-    out.append(("mdknapsack60x5", problem, None, "run"))
+    out.append(("portfolio20lots", portfolio_instance(20, seed=20, budget=12, units=3, cardinality=6), None, "run"))
+    out.append(("portfolio30card10", portfolio_instance(30, seed=30, budget=10, units=1, cardinality=10),
+                None, "run"))
+    out.append(("gap20x4", gap_instance(20, 4, seed=24), None, "run"))
+    out.append(("mdknapsack60x5", mdknapsack_instance(60, 5, seed=60), None, "run"))
     return out
 
 
@@ -108,7 +143,7 @@ def public(data: pathlib.Path | None):
     out = []
     problem, _ = read_qkp(data / "qkp" / "jeu_100_25_1.txt")
     out.append(("jeu_100_25_1", problem, known["jeu_100_25_1"], "best_known.csv"))
-    for name in ("burma14", "ulysses16"):
+    for name in ("burma14", "ulysses16", "gr24", "dantzig42"):
         problem, _ = read_tsplib(data / "tsplib" / "tsp" / f"{name}.tsp")
         out.append((name, problem, known[name], "best_known.csv"))
     # unconstrained: energies of the BQM (minimised); the reference is the best-known energy
@@ -222,21 +257,24 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--deadlines", type=float, nargs="+", default=None)
-    ap.add_argument("--others", nargs="+", default=[], choices=sorted(OTHERS),
-                    help="add heuristics: qopt sa / auto, dimod cqm_to_bqm + SA, qiskit QuadraticProgramToQubo + SA")
+    ap.add_argument("--others", nargs="*", default=None, choices=sorted(OTHERS),
+                    help="heuristics beside the exact backends: qopt sa / auto, dimod cqm_to_bqm + SA, qiskit "
+                         "QuadraticProgramToQubo + SA (default: sa auto with --quick, all four otherwise)")
     ap.add_argument("--only", nargs="+", default=None, help="run only these instances")
     ap.add_argument("--data", type=pathlib.Path, default=None)
     ap.add_argument("--out", type=pathlib.Path, default=RESULTS)
     args = ap.parse_args(argv)
     deadlines = args.deadlines or ([1.0, 5.0] if args.quick else [1.0, 5.0, 30.0])
+    others = args.others if args.others is not None else (["sa", "auto"] if args.quick else sorted(OTHERS))
     instances = generated() + public(shared_data(args.data))
-    if args.only:
-        instances = [i for i in instances if i[0] in args.only]
+    only = args.only or (QUICK if args.quick else None)
+    if only:
+        instances = [i for i in instances if i[0] in only]
     rows = []
     for name, problem, reference, source in instances:
         for deadline in deadlines:
             results = {b: run_backend(b, problem, deadline) for b in BACKENDS}
-            for other in args.others:
+            for other in others:
                 results[other] = OTHERS[other](problem, deadline)
             ref, src = reference, source
             if ref is None:  # the best proven optimum of the run, else the best value found
@@ -245,6 +283,7 @@ def main(argv=None) -> int:
                 found = [r["objective"] for r in results.values() if r["objective"] is not None]
                 ref = pick(proven) if proven else (pick(found) if found else None)
                 src = "run (proven)" if proven else "run (best found, unproven)"
+            ratio, shortfall = auto_versus_best_single(results, problem.sense)
             for backend, r in results.items():
                 gap = None
                 if ref is not None and r["objective"] is not None:
@@ -253,13 +292,31 @@ def main(argv=None) -> int:
                              "objective": r["objective"], "reference": ref, "reference_source": src,
                              "gap_to_reference": gap, "bound": r["bound"], "certified_gap": r["certified_gap"],
                              "status": r["status"], "feasible": r["feasible"], "wall_s": round(r["wall_s"], 3),
-                             "solver": r["solver"]})
+                             "auto_ratio": ratio if backend == "auto" else None,
+                             "auto_shortfall": shortfall if backend == "auto" else None, "solver": r["solver"]})
                 print(_line(rows[-1]), flush=True)
     suffix = "_quick" if args.quick else ""
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(rows, args.out / f"portfolio{suffix}.csv")
     _plot(rows, args.out, f"portfolio{suffix}")
     return 0
+
+
+def auto_versus_best_single(results: dict, sense: str) -> tuple[float | None, float | None]:
+    """``auto``'s objective over the best single backend's (:data:`SINGLE`, same deadline), and
+    its shortfall ``(best - auto) / max(1, |best|)`` in the user's sense (> 0: auto is worse,
+    ``inf`` when auto found nothing feasible and a single backend did); None without both."""
+    auto = results.get("auto")
+    found = [results[b]["objective"] for b in SINGLE if b in results and results[b]["objective"] is not None]
+    if auto is None or not found:
+        return None, None
+    best = max(found) if sense == "max" else min(found)
+    if auto["objective"] is None:
+        return None, math.inf
+    a = auto["objective"]
+    ratio = a / best if best else (1.0 if a == best else None)
+    worse = (best - a) if sense == "max" else (a - best)
+    return ratio, worse / max(1.0, abs(best))
 
 
 def _fmt(x, spec=".4g"):
@@ -272,7 +329,7 @@ def _line(r: dict) -> str:
     cert = None if cert is None or not math.isfinite(cert) else 100 * cert
     return (f"| {r['instance']} | {r['deadline_s']:g} | {r['backend']} | {_fmt(r['objective'])} | "
             f"{_fmt(r['reference'])} | {_fmt(gap, '.3f')}% | {_fmt(cert, '.3f')}% | {r['status']} | "
-            f"{r['feasible']} | {r['wall_s']:.2f} |")
+            f"{r['feasible']} | {r['wall_s']:.2f} | {_fmt(r.get('auto_ratio'), '.4f')} |")
 
 
 def _plot(rows, out: pathlib.Path, stem: str) -> None:

@@ -125,3 +125,31 @@ def test_tsp_bound_below_the_published_optimum(shared_data, best_known_values):
     value = relaxation_bound(problem.cqm, time_limit=60)["value"]
     assert value <= best_known_values["burma14"] + 1e-6
     assert value > 0  # the relaxation says something: every tour has positive length
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_dantzig42_bound_within_its_time_limit(shared_data, best_known_values):
+    # 65 600 products: the vectorised linearisation builds the LP well inside the limit
+    from qopt.model.formats.tsplib import read_tsplib
+    problem, _ = read_tsplib(shared_data / "tsplib" / "tsp" / "dantzig42.tsp")
+    out = relaxation_bound(problem.cqm, time_limit=60)
+    assert out["value"] is not None, out["reason"]
+    assert 0 < out["value"] <= best_known_values["dantzig42"] + 1e-6
+
+
+def test_time_limit_counts_the_building(monkeypatch):
+    # a fake clock: each reading is 10 s after the last, so the limit is spent before HiGHS runs
+    import qopt.presolve.relaxation as relaxation
+
+    class Clock:
+        now = 0.0
+
+        @classmethod
+        def perf_counter(cls):
+            cls.now += 10.0
+            return cls.now
+
+    monkeypatch.setattr(relaxation, "time", Clock)
+    out = relaxation_bound(_random_cqm(2), time_limit=5.0)
+    assert out["value"] is None and "time limit" in out["reason"]

@@ -416,3 +416,89 @@ def test_ctrl_c_still_raises_keyboard_interrupt_after_a_solve():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, (proc.returncode, proc.stdout, proc.stderr[-2000:])
     assert proc.stdout.split() == ["highs", "ok", "cpsat", "ok", "scip", "ok"]
+
+
+# -- the linearisation against dimod's own evaluation -----------------------------------------
+@pytest.mark.parametrize("seed", range(4))
+def test_linear_model_reproduces_the_cqm(seed):
+    """At random points (products completed) the linear model's objective and constraint rows
+    equal dimod's energies, and every McCormick row holds."""
+    from qopt.samplers.mip.model import MipModel, linearise
+    cqm = random_cqm(seed, quadratic_constraint=True)
+    a = dimod.Integer("a", lower_bound=-2, upper_bound=3)
+    b = dimod.Integer("b", lower_bound=0, upper_bound=2)
+    cqm.add_constraint(a * b + 2 * a * a - dimod.Binary("x1") * b <= 4, label="nonbinary")
+    cqm.set_objective(cqm.objective + a * b - b * b)
+    model = MipModel.from_cqm(cqm)
+    with pytest.raises(UnsupportedProblem):
+        linearise(model, exact=True)
+    lm = linearise(model, exact=False)
+    assert not lm.exact
+    m = len(model.constraints)
+    rng = np.random.default_rng(seed)
+    for _ in range(20):
+        sample = {}
+        for v in cqm.variables:
+            vt = cqm.vartype(v)
+            lo, hi = (-1, 1) if vt is dimod.SPIN else (cqm.lower_bound(v), cqm.upper_bound(v))
+            sample[v] = int(rng.choice([lo, hi])) if vt is dimod.SPIN else int(rng.integers(lo, hi + 1))
+        z = lm.complete(model.values(sample))
+        assert lm.cost @ z + lm.offset == pytest.approx(cqm.objective.energy(sample))
+        activity = lm.rows @ z
+        for k, (label, comp) in enumerate(cqm.constraints.items()):
+            assert lm.row_labels[k] == label
+            assert activity[k] + model.constraints[k].expr.offset == pytest.approx(comp.lhs.energy(sample))
+        assert np.all(activity[m:] >= lm.row_lower[m:] - 1e-9)
+        assert np.all(activity[m:] <= lm.row_upper[m:] + 1e-9)
+        assert np.all((z >= lm.col_lower - 1e-9) & (z <= lm.col_upper + 1e-9))
+
+
+# -- no solution in time: a best effort, never an empty sample set ---------------------------------
+@pytest.mark.parametrize("name", BACKEND_NAMES)
+def test_bqm_without_a_solution_gives_a_best_effort(name):
+    bqm = random_bqm(12, 0.5, seed=3, vartype=dimod.SPIN)
+    event = threading.Event()
+    event.set()  # the solver never runs
+    ss = sampler(name).sample(bqm, interrupt=event)
+    assert len(ss) == 1 and ss.info["status"] == "interrupted" and ss.info["best_effort"] == "trivial"
+    assert float(ss.first.energy) == pytest.approx(bqm.energy(ss.first.sample))
+    hint = {v: (1 if i % 2 else -1) for i, v in enumerate(bqm.variables)}
+    ss = sampler(name).sample(bqm, interrupt=event, initial_state=hint)
+    assert ss.info["best_effort"] == "hint" and dict(ss.first.sample) == hint
+    cqm_hint = {v: 0 for v in random_cqm(1).variables} | {"s": -1}
+    ss = sampler(name).sample_cqm(random_cqm(1), interrupt=event, hint=cqm_hint)
+    assert len(ss) == 0 and "best_effort" not in ss.info  # a CQM: no solution, nothing claimed
+
+
+@pytest.mark.parametrize("name", BACKEND_NAMES)
+def test_time_limit_spent_building_skips_the_solver(name, monkeypatch):
+    # a fake clock: each reading is 10 s after the last, so the 5 s limit is spent before the run
+    import qopt.samplers.mip.base as base
+
+    class Clock:
+        now = 0.0
+        perf_counter_ns = staticmethod(time.perf_counter_ns)
+
+        @classmethod
+        def monotonic(cls):
+            cls.now += 10.0
+            return cls.now
+
+    monkeypatch.setattr(base, "time", Clock)
+    bqm = random_bqm(12, 0.5, seed=5, vartype=dimod.BINARY)
+    ss = sampler(name).sample(bqm, time_limit=5.0)
+    assert ss.info["status"] == "time_limit" and ss.info["best_effort"] == "trivial" and len(ss) == 1
+
+
+@pytest.mark.parametrize("name", BACKEND_NAMES)
+def test_solve_with_a_short_budget_always_answers(name):
+    # the defect: a MIP stopped before its first solution gave an empty sample set to the
+    # component expansion ("samplesets must not contain an empty SampleSet")
+    import qopt
+    for seed in range(4):
+        bqm = dimod.generators.ran_r(1, 12, seed=seed)
+        minimum = float(dimod.ExactSolver().sample(bqm).first.energy)
+        t0 = time.monotonic()
+        result = qopt.solve(bqm, backend=name, time_budget=0.1)
+        assert time.monotonic() - t0 < 10.0  # generous: the budget is 0.1 s
+        assert result.candidates and result.candidates[0].energy >= minimum - 1e-9

@@ -39,7 +39,8 @@ def relaxation_bound(cqm: dimod.ConstrainedQuadraticModel, *, time_limit: float 
     Args:
         cqm: the model: binary, spin, integer and real variables; linear and quadratic
             objective and constraints (products need finitely bounded factors).
-        time_limit: seconds, wall clock, for the LP solve (None: no limit).
+        time_limit: seconds, wall clock, for the whole call (building the LP included; HiGHS
+            gets what is left). None: no limit.
         interrupt: an object with ``is_set()`` (a :class:`threading.Event`) that stops the solve.
 
     Returns:
@@ -47,8 +48,9 @@ def relaxation_bound(cqm: dimod.ConstrainedQuadraticModel, *, time_limit: float 
         ``value`` a proven lower bound on the minimum objective in the CQM's units (its offset
         included; ``inf`` when the relaxation, hence the CQM, is infeasible), or None with
         ``reason`` when there is none (a product of unbounded factors, the time limit or the
-        interrupt before the LP was solved). For a maximisation :class:`qopt.model.Problem`
-        (stored negated) the user's upper bound is ``-value``.
+        interrupt before the LP was solved, the time limit spent building it). For a
+        maximisation :class:`qopt.model.Problem` (stored negated) the user's upper bound is
+        ``-value``.
 
     Raises:
         ParameterError: ``time_limit`` is not a positive number, or ``interrupt`` has no
@@ -70,10 +72,12 @@ def relaxation_bound(cqm: dimod.ConstrainedQuadraticModel, *, time_limit: float 
         return answer(None, str(exc))
     if interrupt is not None and interrupt.is_set():
         return answer(None, "interrupted before the LP was solved")
+    if time_limit is not None and time.perf_counter() - t0 >= time_limit:
+        return answer(None, "the time limit was spent building the LP")
     h = build_highs(lm, integral=False)
     try:
         if time_limit is not None:
-            h.setOptionValue("time_limit", float(time_limit))
+            h.setOptionValue("time_limit", max(1e-3, float(time_limit) - (time.perf_counter() - t0)))
         fired = []
 
         def stop(e) -> None:

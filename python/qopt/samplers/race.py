@@ -300,7 +300,8 @@ class RaceSampler(dimod.Sampler):
     def _combine(bqm, race: Race, ss_sa: dimod.SampleSet, runners) -> dimod.SampleSet:
         variables = list(bqm.variables)
         parts = [(ss_sa, "sa", "anneal")] + [(r.sampleset, r.name, "exact") for r in runners
-                                            if r.sampleset is not None and len(r.sampleset)]
+                                            if r.sampleset is not None and len(r.sampleset)
+                                            and "best_effort" not in r.sampleset.info]  # not the racer's own
         rows: list = []
         counts: list = []
         vectors: dict[str, list] = {"backend": [], "branch": []}

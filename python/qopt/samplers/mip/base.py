@@ -107,6 +107,11 @@ class Options:
             return None
         return max(1e-3, self.time_limit - (time.monotonic() - self.start))
 
+    def expired(self) -> bool:
+        """Whether ``time_limit`` is already spent (model building included): a backend then
+        returns status ``"time_limit"`` without starting its solver."""
+        return self.time_limit is not None and time.monotonic() - self.start >= self.time_limit
+
     def interrupted(self) -> bool:
         """Whether the interrupt event is set."""
         return self.interrupt is not None and bool(self.interrupt.is_set())
@@ -134,6 +139,24 @@ class Options:
         finally:
             done.set()
             thread.join()
+
+
+def _best_effort_bqm(model: MipModel, bqm: dimod.BinaryQuadraticModel, outcome: Outcome,
+                     hint: np.ndarray | None) -> None:
+    """Give ``outcome`` (no solution) one: the hint when there is one, else the better of
+    all-zeros (solver space) and each variable at the value its linear bias prefers."""
+    if hint is not None:
+        outcome.solutions.append(hint)
+        outcome.info["best_effort"] = "hint"
+        return
+    obj = model.objective
+    zeros = np.zeros(model.num_variables)
+    greedy = zeros.copy()
+    greedy[obj.idx[obj.lin < 0]] = 1.0
+    cands = np.stack([model.sample_array(zeros), model.sample_array(greedy)])
+    energies = bqm.energies((cands, list(model.labels)))
+    outcome.solutions.append(greedy if energies[1] < energies[0] else zeros)
+    outcome.info["best_effort"] = "trivial"
 
 
 class MipSampler(dimod.Sampler):
@@ -175,8 +198,12 @@ class MipSampler(dimod.Sampler):
                 dropped with dimod's warning.
 
         Returns:
-            dimod.SampleSet in the BQM's vartype, best energy first (at least one row unless
-            nothing was found), ``info``: ``status`` (one of :data:`~qopt.samplers.mip.model.STATUSES`),
+            dimod.SampleSet in the BQM's vartype, best energy first, never empty (every
+            assignment of a BQM is feasible): when the solver stopped (time limit, interrupt)
+            before it found a solution, the one row is a best effort, ``info["best_effort"]``
+            saying which: ``"hint"`` (``initial_state``) or ``"trivial"`` (the better of all
+            variables at 0 / -1 and each at the value its linear bias prefers), with the
+            solver's status (``"time_limit"`` or ``"interrupted"``). ``info``: ``status`` (one of :data:`~qopt.samplers.mip.model.STATUSES`),
             ``dual_bound`` (a proven lower bound on the minimum energy, offset included,
             energy units; ``-inf`` when none), ``gap`` (``(best - dual_bound) / max(1, |best|)``),
             ``solver`` (name and version), ``timing`` (``preprocessing_ns``, ``sampling_ns``,
@@ -197,6 +224,8 @@ class MipSampler(dimod.Sampler):
         t1 = time.perf_counter_ns()
         outcome = self.solve_model(model, options)
         t2 = time.perf_counter_ns()
+        if not outcome.solutions:
+            _best_effort_bqm(model, bqm, outcome, options.hint)
         samples = self._samples(model, outcome)
         ss = dimod.SampleSet.from_samples_bqm((samples, list(model.labels)), bqm)
         return self._finish(ss, outcome, (t0, t1, t2))
@@ -223,7 +252,9 @@ class MipSampler(dimod.Sampler):
 
         Returns:
             dimod.SampleSet from :meth:`dimod.SampleSet.from_samples_cqm` (``energy`` is the
-            objective, with ``is_feasible`` / ``is_satisfied``), best first, ``info`` as in
+            objective, with ``is_feasible`` / ``is_satisfied``), best first; empty when the
+            solver found no solution (a CQM has no assignment known to be feasible, and
+            returning the caller's ``hint`` would credit this backend with it); ``info`` as in
             :meth:`sample` with ``dual_bound`` a proven lower bound on the CQM's minimum
             objective.
 

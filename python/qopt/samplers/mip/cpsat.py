@@ -26,7 +26,7 @@ import numpy as np
 
 from qopt.errors import ModelError, UnsupportedProblem
 from qopt.samplers.mip.base import MipSampler, Options, import_solver
-from qopt.samplers.mip.model import BINARY, REAL, Expression, MipModel, Outcome
+from qopt.samplers.mip.model import BINARY, REAL, Expression, MipModel, Outcome, product_terms
 
 __all__ = ["CpSatSampler", "integer_scale", "import_cp_model", "default_workers", "MAX_SCALED", "MAX_SCALED_SUM"]
 
@@ -124,6 +124,8 @@ class CpSatSampler(MipSampler):
             return Outcome("interrupted", [], -math.inf, solver_name)
         if options.hint is not None:
             build.hint(options.hint)
+        if options.expired():  # building spent the time limit: do not start the solver
+            return Outcome("time_limit", [], -math.inf, solver_name)
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.log_search_progress = False
@@ -198,6 +200,11 @@ def _callback(build, options: Options):
     return Collect()
 
 
+def _weighted_sum(cp_model, terms: list, ints: np.ndarray):
+    """``sum_k ints[k] * terms[k]`` as one CP-SAT expression (one call, not a chain of sums)."""
+    return cp_model.LinearExpr.weighted_sum(terms, [int(a) for a in ints])
+
+
 class _Scaled:
     """The objective's scale, offset and rounding error, and what follows from them."""
 
@@ -235,13 +242,34 @@ class _Build(_Scaled):
                 self.vars.append(self.model.new_int_var(math.ceil(lo - 1e-9), math.floor(hi + 1e-9), str(label)))
         self.magnitude = np.maximum(np.abs(model.lower), np.abs(model.upper))
         self.products: dict[tuple[int, int], tuple[object, float]] = {}
+        self._binary_products()
         self.constraint_error = 0.0
         for row in model.constraints:
             self._constraint(row.label, row.expr, row.sense, row.rhs)
         terms, coefs, mags, offset = self._terms(model.objective)
         self.scale, ints, self.objective_error = integer_scale(coefs, mags)
         self.offset = offset
-        self.model.minimize(sum(int(a) * t for a, t in zip(ints, terms, strict=True)))
+        self.model.minimize(_weighted_sum(cp_model, terms, ints))
+
+    def _binary_products(self) -> None:
+        """Every distinct product of two binaries at once, as ``z <=> x and y``: the clauses
+        ``z -> x and y`` (an enforced ``add_bool_and``) and ``x and y -> z`` (``add_bool_or``
+        of ``not x, not y, z``), each negation made once per variable."""
+        m = self.mip
+        _, qu, qv, _ = product_terms(m)
+        binary = m.kind == BINARY
+        both = (qu != qv) & binary[qu] & binary[qv]
+        if not both.any():
+            return
+        pairs = np.unique(np.stack([qu[both], qv[both]], axis=1), axis=0)
+        xs = self.vars
+        neg = [x.Not() if b else None for x, b in zip(xs, binary.tolist(), strict=True)]
+        new_bool, add_and, add_or = self.model.new_bool_var, self.model.add_bool_and, self.model.add_bool_or
+        for u, v in pairs.tolist():
+            z = new_bool("")
+            add_and([xs[u], xs[v]]).only_enforce_if(z)
+            add_or([neg[u], neg[v], z])
+            self.products[(u, v)] = (z, 1.0)
 
     def _product(self, u: int, v: int):
         key = (min(u, v), max(u, v))
@@ -288,7 +316,7 @@ class _Build(_Scaled):
         terms, coefs, mags, offset = self._terms(expr)
         scale, ints, error = integer_scale(np.append(coefs, rhs - offset), np.append(mags, 1.0))
         self.constraint_error = max(self.constraint_error, error)
-        lhs = sum(int(a) * t for a, t in zip(ints[:-1], terms, strict=True))
+        lhs = _weighted_sum(self.cp_model, terms, ints[:-1])
         target = (rhs - offset) * scale
         slack = error * scale + 1e-9 * max(1.0, abs(target))
         if sense in ("<=", "=="):
@@ -364,7 +392,7 @@ class _TspBuild(_Scaled):
         coefs = np.array([D[i, j] for i, j in keys])
         self.scale, ints, self.objective_error = integer_scale(coefs, np.ones(len(keys)))
         self.offset = float(model.objective.offset)
-        self.model.minimize(sum(int(a) * self.arcs[k] for a, k in zip(ints, keys, strict=True)))
+        self.model.minimize(_weighted_sum(cp_model, [self.arcs[k] for k in keys], ints))
         self.constraint_error = 0.0
 
     def _tour_values(self, succ: dict[int, int]) -> np.ndarray:

@@ -103,6 +103,8 @@ class HighsSampler(MipSampler):
         solver = f"HiGHS {highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
         if options.interrupted():
             return Outcome("interrupted", [], -math.inf, solver)
+        if options.expired():  # building spent the time limit: do not start the solver
+            return Outcome("time_limit", [], -math.inf, solver)
         h = build_highs(lm)
         h.setOptionValue("mip_rel_gap", 0.0)
         h.setOptionValue("mip_abs_gap", 1e-9)

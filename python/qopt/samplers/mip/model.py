@@ -22,7 +22,7 @@ import scipy.sparse
 from qopt.errors import UnsupportedProblem
 from qopt.model.problem import expression_arrays, variable_info
 
-__all__ = ["STATUSES", "BINARY", "INTEGER", "REAL", "Expression", "Row", "MipModel", "LinearModel", "linearise",
+__all__ = ["STATUSES", "BINARY", "INTEGER", "REAL", "Expression", "Row", "MipModel", "LinearModel", "linearise", "product_terms",
            "Outcome", "relative_gap"]
 
 #: The statuses a backend reports in ``info["status"]``.
@@ -225,106 +225,57 @@ class LinearModel:
         return out
 
 
-class _Builder:
-    """Accumulates columns and rows while products are linearised."""
+def product_terms(model: MipModel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every nonzero product of the objective (expression -1) and the constraints (0..m-1):
+    ``(expression, u, v, bias)`` arrays with ``u <= v``."""
+    exprs = [model.objective, *(r.expr for r in model.constraints)]
+    which = np.repeat(np.arange(-1, len(exprs) - 1, dtype=np.int64), [e.qb.size for e in exprs])
+    qu = np.concatenate([e.qu for e in exprs]).astype(np.int64)
+    qv = np.concatenate([e.qv for e in exprs]).astype(np.int64)
+    qb = np.concatenate([e.qb for e in exprs]).astype(float)
+    keep = qb != 0.0
+    which, qu, qv, qb = which[keep], qu[keep], qv[keep], qb[keep]
+    return which, np.minimum(qu, qv), np.maximum(qu, qv), qb
 
-    def __init__(self, model: MipModel, *, exact: bool, what: str):
-        self.model = model
-        self.require_exact = exact
-        self.what = what
-        self.lower = list(model.lower)
-        self.upper = list(model.upper)
-        self.integral = list(model.kind != REAL)
-        self.products: dict[tuple[int, int], int] = {}
-        self.triples: list[tuple[int, int, int]] = []
-        self.rows: list[tuple[np.ndarray, np.ndarray, float, float, object]] = []
-        self.exact = True
 
-    def _name(self, i: int) -> str:
-        return repr(self.model.labels[i])
+def _mccormick_rows(u, v, col, lower, upper):
+    """COO triplets and bounds of the McCormick rows of the products ``col = x_u x_v``.
 
-    def product(self, u: int, v: int) -> int:
-        key = (min(u, v), max(u, v))
-        col = self.products.get(key)
-        if col is not None:
-            return col
-        m = self.model
-        u, v = key
-        lu, uu, lv, uv = m.lower[u], m.upper[u], m.lower[v], m.upper[v]
-        if not all(math.isfinite(b) for b in (lu, uu, lv, uv)):
-            raise UnsupportedProblem(f"{self.what}: the product {self._name(u)}*{self._name(v)} has a factor "
-                                     "without finite bounds, which a McCormick linearisation needs")
-        exact = m.kind[u] == BINARY or m.kind[v] == BINARY
-        if not exact:
-            if self.require_exact:
-                raise UnsupportedProblem(f"{self.what} linearises products with one binary factor only; "
-                                         f"{self._name(u)}*{self._name(v)} is a product of two non-binary variables "
-                                         "(use backend 'cpsat' or 'scip')")
-            self.exact = False
-        col = len(self.lower)
-        corners = [lu * lv, lu * uv, uu * lv, uu * uv]
-        self.lower.append(min(corners))
-        self.upper.append(max(corners))
-        self.integral.append(False)
-        self.products[key] = col
-        self.triples.append((u, v, col))
-        inf = math.inf
-        label = ("mccormick", m.labels[u], m.labels[v])
-        if u == v:  # z = x^2, x in [l, h]: two tangents below, the secant above
-            self._row([col, u], [1.0, -2.0 * lu], -lu * lu, inf, label)
-            self._row([col, u], [1.0, -2.0 * uu], -uu * uu, inf, label)
-            self._row([col, u], [1.0, -(lu + uu)], -inf, -lu * uu, label)
-            return col
-        # McCormick (1976): the convex and concave envelopes of x_u x_v over the box
-        self._row([col, u, v], [1.0, -lv, -lu], -lu * lv, inf, label)
-        self._row([col, u, v], [1.0, -uv, -uu], -uu * uv, inf, label)
-        self._row([col, u, v], [1.0, -lv, -uu], -inf, -uu * lv, label)
-        self._row([col, u, v], [1.0, -uv, -lu], -inf, -lu * uv, label)
-        return col
-
-    def _row(self, cols, coefs, lo, hi, label):
-        cols_a = np.asarray(cols, dtype=np.int64)
-        coefs_a = np.asarray(coefs, dtype=float)
-        if not np.any(coefs_a[1:]):
-            return  # only the product column: its bounds say it
-        self.rows.append((cols_a, coefs_a, lo, hi, label))
-
-    def linear(self, expr: Expression) -> tuple[np.ndarray, np.ndarray, float]:
-        """Columns and coefficients of ``expr`` with its products replaced (duplicates summed)."""
-        m = self.model
-        cols = [expr.idx]
-        coefs = [expr.lin]
-        offset = expr.offset
-        extra_c: list[int] = []
-        extra_b: list[float] = []
-        for u, v, b in zip(expr.qu.tolist(), expr.qv.tolist(), expr.qb.tolist(), strict=True):
-            if b == 0.0:
-                continue
-            if u == v and m.kind[u] == BINARY:
-                extra_c.append(u)
-            else:
-                extra_c.append(self.product(u, v))
-            extra_b.append(b)
-        cols.append(np.asarray(extra_c, dtype=np.int64))
-        coefs.append(np.asarray(extra_b, dtype=float))
-        c = np.concatenate(cols)
-        a = np.concatenate(coefs)
-        if c.size:
-            uniq, inv = np.unique(c, return_inverse=True)
-            a = np.bincount(inv, a, minlength=uniq.size)
-            c = uniq
-        return c, a, offset
-
-    def constraint(self, row: Row) -> None:
-        c, a, off = self.linear(row.expr)
-        rhs = row.rhs - off
-        lo = rhs if row.sense in (">=", "==") else -math.inf
-        hi = rhs if row.sense in ("<=", "==") else math.inf
-        self.rows.append((c, a, lo, hi, row.label))
+    Returns ``(row_of_entry, column, coefficient, row_lower, row_upper, product_of_row)``,
+    rows numbered from 0; rows whose only entry is the product column (its bounds say it) are
+    left out."""
+    lu, uu, lv, uv = lower[u], upper[u], lower[v], upper[v]
+    sq = u == v
+    inf = np.full(u.size, np.inf)
+    # McCormick (1976): the convex and concave envelopes of x_u x_v over the box; for a square
+    # z = x^2 on [l, h]: two tangents below, the secant above (the fourth row is unused there)
+    a_u = np.stack([-lv, -uv, -lv, -uv])
+    a_v = np.stack([-lu, -uu, -uu, -lu])
+    lo = np.stack([-lu * lv, -uu * uv, -inf, -inf])
+    hi = np.stack([inf, inf, -uu * lv, -lu * uv])
+    a_u[:, sq] = np.stack([-2.0 * lu, -2.0 * uu, -(lu + uu), np.zeros(u.size)])[:, sq]
+    a_v[:, sq] = 0.0
+    lo[:, sq] = np.stack([-lu * lu, -uu * uu, -inf, -inf])[:, sq]
+    hi[:, sq] = np.stack([inf, inf, -lu * uu, inf])[:, sq]
+    used = (a_u != 0.0) | (a_v != 0.0)
+    used[3, sq] = False
+    k, p = np.nonzero(used)  # row kind, product; ordered by kind then product
+    order = np.lexsort((k, p))  # product-major, as the rows were built one product at a time
+    k, p = k[order], p[order]
+    r = np.arange(k.size)
+    rows = np.concatenate([r, r, r])
+    cols = np.concatenate([col[p], u[p], v[p]])
+    coefs = np.concatenate([np.ones(k.size), a_u[k, p], a_v[k, p]])
+    nz = coefs != 0.0
+    return rows[nz], cols[nz], coefs[nz], lo[k, p], hi[k, p], p
 
 
 def linearise(model: MipModel, *, exact: bool = True, what: str = "the backend") -> LinearModel:
     """The linear model of ``model``: every product a column with its McCormick rows.
+
+    Built from arrays in bulk (no Python loop over products): the products of every
+    expression are gathered, deduplicated with :func:`numpy.unique`, and their columns and
+    McCormick rows laid out as CSR in one step.
 
     Args:
         model: the model.
@@ -334,32 +285,84 @@ def linearise(model: MipModel, *, exact: bool = True, what: str = "the backend")
         what: the caller's name, for messages (``"HiGHS"``).
 
     Returns:
-        The :class:`LinearModel`; the objective rows come first among the columns' costs, the
-        constraints' rows before the McCormick rows they create.
+        The :class:`LinearModel`: columns ``0..n-1`` the model's variables, then one column per
+        distinct product in order of first appearance (objective first); rows: the
+        constraints in ``model.constraints`` order, then the McCormick rows, product by product.
 
     Raises:
         UnsupportedProblem: a product of two non-binary variables with ``exact``; a product
             whose factors lack finite bounds.
     """
-    b = _Builder(model, exact=exact, what=what)
-    obj_c, obj_a, offset = b.linear(model.objective)
-    for row in model.constraints:
-        b.constraint(row)
-    n_cols = len(b.lower)
-    cost = np.zeros(n_cols)
-    np.add.at(cost, obj_c, obj_a)
-    if b.rows:
-        indptr = np.cumsum([0] + [r[0].size for r in b.rows])
-        indices = np.concatenate([r[0] for r in b.rows])
-        data = np.concatenate([r[1] for r in b.rows])
-    else:
-        indptr, indices, data = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
-    rows = scipy.sparse.csr_matrix((data, indices, indptr), shape=(len(b.rows), n_cols))
-    products = np.asarray(b.triples, dtype=np.int64).reshape(-1, 3)
-    return LinearModel(model.num_variables, np.asarray(b.lower, float), np.asarray(b.upper, float),
-                       np.asarray(b.integral, bool), cost, float(offset), rows,
-                       np.asarray([r[2] for r in b.rows], float), np.asarray([r[3] for r in b.rows], float),
-                       tuple(r[4] for r in b.rows), products, b.exact)
+    n = model.num_variables
+    binary = model.kind == BINARY
+    which, qu, qv, qb = product_terms(model)
+    square = (qu == qv) & binary[qu]  # b^2 = b: the variable itself
+    prod = ~square
+    width = max(n, 1)
+    keys = qu[prod] * width + qv[prod]
+    uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # columns in order of first appearance
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    pu, pv = uniq[order] // width, uniq[order] % width
+    pcol = n + np.arange(order.size, dtype=np.int64)
+    term_col = qu.copy()
+    term_col[prod] = pcol[rank[inverse.reshape(-1)]]
+    lower, upper = model.lower, model.upper
+
+    def name(i) -> str:
+        return repr(model.labels[int(i)])
+
+    unbounded = ~(np.isfinite(lower[pu]) & np.isfinite(upper[pu]) & np.isfinite(lower[pv]) & np.isfinite(upper[pv]))
+    inexact = ~(binary[pu] | binary[pv])
+    if unbounded.any():
+        j = int(np.flatnonzero(unbounded)[0])
+        raise UnsupportedProblem(f"{what}: the product {name(pu[j])}*{name(pv[j])} has a factor "
+                                 "without finite bounds, which a McCormick linearisation needs")
+    if exact and inexact.any():
+        j = int(np.flatnonzero(inexact)[0])
+        raise UnsupportedProblem(f"{what} linearises products with one binary factor only; "
+                                 f"{name(pu[j])}*{name(pv[j])} is a product of two non-binary variables "
+                                 "(use backend 'cpsat' or 'scip')")
+    corners = np.stack([lower[pu] * lower[pv], lower[pu] * upper[pv], upper[pu] * lower[pv], upper[pu] * upper[pv]])
+    num_cols = n + pu.size
+    col_lower = np.concatenate([lower, corners.min(axis=0)]).astype(float)
+    col_upper = np.concatenate([upper, corners.max(axis=0)]).astype(float)
+    integrality = np.concatenate([model.kind != REAL, np.zeros(pu.size, bool)])
+
+    # the objective
+    obj = model.objective
+    cost = np.zeros(num_cols)
+    np.add.at(cost, obj.idx, obj.lin)
+    in_obj = which == -1
+    np.add.at(cost, term_col[in_obj], qb[in_obj])
+
+    # the constraints' rows: linear terms and the product columns, duplicates summed
+    m = len(model.constraints)
+    lin_rows = np.repeat(np.arange(m, dtype=np.int64), [r.expr.idx.size for r in model.constraints])
+    lin_cols = np.concatenate([r.expr.idx for r in model.constraints]).astype(np.int64) if m else np.zeros(0, np.int64)
+    lin_vals = np.concatenate([r.expr.lin for r in model.constraints]).astype(float) if m else np.zeros(0)
+    rhs = np.array([r.rhs - r.expr.offset for r in model.constraints], dtype=float)
+    senses = [r.sense for r in model.constraints]
+    c_lower = np.where([s in (">=", "==") for s in senses], rhs, -np.inf) if m else np.zeros(0)
+    c_upper = np.where([s in ("<=", "==") for s in senses], rhs, np.inf) if m else np.zeros(0)
+    in_con = ~in_obj
+    mc_rows, mc_cols, mc_vals, mc_lower, mc_upper, mc_prod = _mccormick_rows(pu, pv, pcol, lower, upper)
+    coo = scipy.sparse.coo_matrix(
+        (np.concatenate([lin_vals, qb[in_con], mc_vals]),
+         (np.concatenate([lin_rows, which[in_con], mc_rows + m]),
+          np.concatenate([lin_cols, term_col[in_con], mc_cols]))),
+        shape=(m + mc_lower.size, num_cols))
+    rows = coo.tocsr()  # sums duplicates
+    rows.eliminate_zeros()  # terms that cancelled
+    rows.sort_indices()
+    labels = tuple(r.label for r in model.constraints) + tuple(
+        ("mccormick", model.labels[u], model.labels[v]) for u, v in zip(pu[mc_prod].tolist(), pv[mc_prod].tolist(), strict=True))
+    products = np.stack([pu, pv, pcol], axis=1).astype(np.int64).reshape(-1, 3)
+    return LinearModel(n, col_lower, col_upper, integrality, cost, float(obj.offset), rows,
+                       np.concatenate([c_lower, mc_lower]).astype(float),
+                       np.concatenate([c_upper, mc_upper]).astype(float),
+                       labels, products, not bool(inexact.any()))
 
 
 # ---------------------------------------------------------------------------------------

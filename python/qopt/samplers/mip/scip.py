@@ -83,6 +83,8 @@ class ScipSampler(MipSampler):
                 m.addCons(lhs == row.rhs, name=f"c{k}")
         m.setParam("limits/gap", 0.0)
         m.setParam("limits/absgap", 0.0)
+        if options.expired():  # building spent the time limit: do not start the solver
+            return Outcome("time_limit", [], -math.inf, solver)
         remaining = options.remaining()
         if remaining is not None:
             m.setParam("limits/time", remaining)
@@ -113,11 +115,14 @@ class ScipSampler(MipSampler):
 
 
 def _expr(expr: Expression, xs, *, with_offset: bool):
-    """A PySCIPOpt expression of ``expr`` (quadratic terms kept)."""
+    """A PySCIPOpt expression of ``expr`` (quadratic terms kept), summed in place with
+    ``quicksum`` (``sum`` copies the expression at each term: quadratic time, 16 s on
+    dantzig42's 65 600 products)."""
+    scip = import_pyscipopt()
     terms = [a * xs[i] for i, a in zip(expr.idx.tolist(), expr.lin.tolist(), strict=True) if a]
     terms += [b * xs[u] * xs[v] for u, v, b in zip(expr.qu.tolist(), expr.qv.tolist(), expr.qb.tolist(),
                                                    strict=True) if b]
-    total = sum(terms[1:], terms[0]) if terms else 0.0 * xs[0]
+    total = scip.quicksum(terms) if terms else 0.0 * xs[0]
     return total + expr.offset if with_offset else total
 
 
