@@ -5,7 +5,7 @@ background lower bound and the fallback tiers) -> rank -> Result.
 variables and splits the rest into connected components; under ``"auto"`` routing the
 components of at most ``ENUMERATION_MAX_VARIABLES`` variables are enumerated and the others
 go to the routed backend, sharing the time budget by size. A certified lower bound is
-computed in a daemon thread, at a lower CPU priority (``BOUND_NICE``), while the backend
+computed in a daemon thread, at a lower CPU priority (``BOUND_NICE`` steps), while the backend
 samples; it never delays the answer by more than ``BOUND_WAIT_SHARE`` of the sampling time: when sampling ends the thread is told to stop and waited for at most
 ``BOUND_STOP_WAIT`` seconds; it then ends by itself at its next check, within one mixing run
 (its iterations are capped at ``provenance["defaults"]["bound_time_limit"]`` seconds) or one
@@ -55,9 +55,10 @@ BOUND_WAIT_SHARE = 0.05
 #: The bound thread starts its work this many seconds after sampling starts, so that its Python
 #: steps (which hold the GIL, at a lower priority) do not meet the sampler's Python set-up.
 BOUND_START_DELAY = 0.05
-#: The bound thread's nice value (Linux, per thread). 19 starved it: with the sampler's threads
-#: on every core it got ~1.5% of one and was never ready; at this value it gets about a third of
-#: a core next to a busy sampler thread, so its capped work ends about when sampling does.
+#: How much the bound thread's nice value is raised above the process's (Linux, per thread).
+#: Nice 19 starved it: with the sampler's threads on every core it got ~1.5% of one and was never
+#: ready; 5 steps lower it gets about a quarter of a core next to a busy sampler thread, so its
+#: capped work ends about when sampling does.
 BOUND_NICE = 5
 #: A bound this cheap is computed before sampling, in the calling thread: every presolved
 #: component enumerated, at most this many states in all (or a model of at most
@@ -296,7 +297,9 @@ class _BoundTask:
 
     def _run(self, bqm, presolved, time_limit, inline: bool):
         if not inline:
-            _lower_priority(BOUND_NICE)  # the sampler's threads go first, but the bound is not starved
+            # the sampler's threads go first, but a bound certified densely is not starved; a
+            # sparse certificate (seconds) runs on idle time only, as it cannot end in time
+            _lower_priority(BOUND_NICE if _dense_certificate(bqm, presolved) else 19)
             # let the sampler's own Python set-up (which needs the GIL) pass before the bound's
             if self.cancel.wait(BOUND_START_DELAY):
                 self._box["error"] = "the spectral bound was not started: sampling ended first"
@@ -338,13 +341,25 @@ class _BoundTask:
         return {**rd, "note": note}
 
 
-def _lower_priority(nice: int) -> None:
-    """Lower the calling thread's CPU priority to ``nice`` (Linux: per thread); elsewhere, or
-    when not permitted, nothing changes."""
+def _lower_priority(step: int) -> None:
+    """Raise the calling thread's nice value by ``step`` (at most to 19; Linux: per thread), so
+    that it stays below the sampler's threads whatever the process's own nice value (setting an
+    absolute value would raise its priority in a process started with ``nice -n 10``, where
+    permitted); elsewhere, or when not permitted, nothing changes."""
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
     except (AttributeError, OSError):  # not Linux, or not permitted: the bound still runs
         pass
+
+
+def _dense_certificate(bqm, presolved) -> bool:
+    """Whether every part's spectral bound is certified by a dense Cholesky
+    (:data:`qopt.presolve.bound.DENSE_MAX` spins, one more for the linear biases)."""
+    from qopt.presolve.bound import DENSE_MAX
+
+    largest = bqm.num_variables if presolved is None else max((len(c) for c in presolved.components), default=0)
+    return largest + 1 <= DENSE_MAX
 
 
 def _cheap_bound(bqm, presolved) -> bool:
