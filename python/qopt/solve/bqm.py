@@ -43,11 +43,11 @@ SAMPLE_SHARE = 0.9              # of the time left that a sampler's time_limit m
 #: get at most this share of the (conservative, about 3x) estimated annealing time
 #: (:func:`qopt.solve.parameters.sa_seconds`), at least ``BOUND_MIN_SECONDS``, and at most
 #: ``BOUND_TIME_LIMIT`` or 20% of the budget, so that the bound's whole work (mixing, a Lanczos
-#: estimate, usually one Cholesky: about 2x the mixing time on G1) ends before sampling does and
-#: takes about a tenth of the sampler's time on a machine whose cores the sampler fills
-#: (benchmarks/BOUND.md, "Alongside sampling") ...
-BOUND_SAMPLE_SHARE = 0.05
-BOUND_MIN_SECONDS = 0.02
+#: estimate, usually one Cholesky: 0.04-0.06 CPU-seconds on G1) ends before sampling does; it
+#: comes out of the sampler's time when the sampler fills every core (benchmarks/BOUND.md,
+#: "Alongside sampling") ...
+BOUND_SAMPLE_SHARE = 0.02
+BOUND_MIN_SECONDS = 0.01
 #: ... and once sampling has ended, the answer waits for the bound at most ``BOUND_WAIT_SHARE``
 #: of the sampling time (5%); a bound not ready by then is stopped and replaced by presolve's
 #: roof-duality bound, with a note saying so.
