@@ -5,6 +5,11 @@ Usage (from the repository root, after ``make dev`` or ``pip install .``):
 
     python benchmarks/bench_bound.py [--data ../shared/data] [--time-limit 10] [--subgradient-seconds 6]
                                      [--out benchmarks/results/bound.csv] [--quick]
+    python benchmarks/bench_bound.py --alongside [--sweeps 1000 2000 4000] [--reps 5] [--instance G1]
+
+``--alongside`` times ``qopt.solve(bqm, backend="sa", num_reads=64, num_sweeps=S)`` with the
+bound on and off, interleaved (off, on, off, on, ...), and reports the median time to answer,
+their ratio and which bound each run with the bound on reported (``results/bound_alongside_<instance>.csv``).
 
 Writes the CSV and, beside it, ``bound.png`` (gap to the best-known value per instance and method).
 
@@ -77,7 +82,15 @@ def main(argv=None):
     ap.add_argument("--time-limit", type=float, default=10.0, help="spectral bound time limit, seconds")
     ap.add_argument("--subgradient-seconds", type=float, default=6.0)
     ap.add_argument("--out", type=pathlib.Path, default=RESULTS / "bound.csv")
+    ap.add_argument("--alongside", action="store_true", help="time to answer with the bound on vs off")
+    ap.add_argument("--sweeps", type=int, nargs="+", default=[1000, 2000, 4000])
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--instance", default="G1", help="shipped name or path (e.g. ../shared/data/gset/G55)")
     args = ap.parse_args(argv)
+    if args.alongside:
+        inst = read_instance(args.instance)
+        alongside(inst, args.sweeps, args.reps, RESULTS / f"bound_alongside_{inst.name}.csv")
+        return
     data = None if args.quick else shared_data(args.data)
     if args.quick:
         args.time_limit = min(args.time_limit, 5.0)
@@ -121,6 +134,40 @@ def main(argv=None):
         w.writerows(rows)
     print(f"\n* subgradient: anchor, Ritz values not certified. Saved {args.out}")
     plot(rows, args.out.parent, args.out.stem)
+
+
+def alongside(inst, sweeps: list[int], reps: int, out: pathlib.Path) -> None:
+    """Median time to answer of ``qopt.solve`` with ``lower_bound`` on and off (interleaved)."""
+    import statistics
+
+    import qopt
+
+    rows = []
+    print(f"{'instance':10} {'sweeps':>6} | {'off s':>6} {'on s':>6} {'ratio':>6} | spectral reported | median bound")
+    for num_sweeps in sweeps:
+        times: dict[bool, list[float]] = {False: [], True: []}
+        methods, bounds = [], []
+        for rep in range(reps):
+            for on in (False, True):
+                t0 = time.perf_counter()
+                res = qopt.solve(inst.bqm, backend="sa", num_reads=64, num_sweeps=num_sweeps, seed=rep, lower_bound=on)
+                times[on].append(time.perf_counter() - t0)
+                if on:
+                    methods.append(res.confidence.get("lower_bound_method"))
+                    bounds.append(inst.to_objective(res.confidence["lower_bound"]))
+        off, on_ = statistics.median(times[False]), statistics.median(times[True])
+        row = {"instance": inst.name, "num_reads": 64, "num_sweeps": num_sweeps, "reps": reps, "off_s": off,
+               "on_s": on_, "ratio": on_ / off, "spectral_runs": methods.count("spectral"),
+               "median_bound": statistics.median(bounds), "methods": ";".join(map(str, methods))}
+        rows.append(row)
+        print(f"{inst.name:10} {num_sweeps:6d} | {off:6.3f} {on_:6.3f} {row['ratio']:6.3f} | "
+              f"{row['spectral_runs']} of {reps} | {row['median_bound']:.0f}", flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    print(f"Saved {out}")
 
 
 def plot(rows: list[dict], out: pathlib.Path, stem: str) -> None:

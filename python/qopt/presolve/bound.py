@@ -22,10 +22,12 @@ Two bounds, and the better of them:
 
 **Certification.** Any ``y`` gives a valid bound once ``lambda_min(A - diag y)`` is replaced by
 a number ``t_cert`` that is provably below it. Near the SDP optimum ``lambda_min`` is just
-below 0; we take ``t`` a little below 0 (widening the margin tenfold until it works) and prove
-``B = A - diag(y) - t I`` positive semidefinite up to a computed error:
+below 0; when the iterations stopped short (the bound alongside sampling gets a few hundredths
+of a second) it is well below, and a 150-step Lanczos estimate (not a bound) places the start
+instead. We take ``t`` a little below that (widening the margin tenfold until it works) and
+prove ``B = A - diag(y) - t I`` positive semidefinite up to a computed error:
 
-* dense (``N <= dense_max``): LAPACK Cholesky ``B = R^T R``. If it succeeds in floating point,
+* dense (``N <= dense_max``): LAPACK Cholesky ``B = R^T R`` (numpy's, which releases the GIL). If it succeeds in floating point,
   ``B + dB = R^T R`` exactly with ``|dB| <= gamma_{N+1} |R^T| |R|`` (Demmel 1989; Higham,
   *Accuracy and Stability of Numerical Algorithms*, Thm 10.3), so
   ``lambda_min(B) >= -gamma_{N+1} ||R||_F^2`` (Rump 2006, BIT 46, uses the same argument).
@@ -43,7 +45,8 @@ If a factorisation fails after several widened margins, the Gershgorin bound
 
 **Cancellation.** :func:`lower_bound` and :func:`spectral_bound` take ``cancel`` (an object with
 ``is_set()``, e.g. :class:`threading.Event`), checked between the bounds, after the mixing
-iterations and between factorisations; when it is set they raise :class:`qopt.errors.Cancelled`.
+iterations, at each Lanczos step and between factorisations; when it is set they raise
+:class:`qopt.errors.Cancelled`.
 The steps in between (one roof-duality max-flow, the mixing iterations, bounded by
 ``time_limit``, and one factorisation) cannot be interrupted.
 """
@@ -54,7 +57,6 @@ import time
 
 import dimod
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
@@ -62,10 +64,14 @@ from qopt.checks import check_choice, check_float, check_int
 from qopt.errors import Cancelled
 
 __all__ = ["lower_bound", "roof_duality", "roof_duality_bound", "spectral_bound", "ising_arrays", "certified_value",
-           "homogenise"]
+           "homogenise", "DENSE_MAX"]
 
 _U = np.finfo(float).eps / 2  # unit roundoff
 _SLACK = 1e-9
+#: Largest number of spins (after folding in the linear biases) certified by a dense Cholesky:
+#: ~15 ms at 800 spins; above it a sparse LU takes about a second (G55, 5000 spins) or more.
+DENSE_MAX = 3000
+_REFINE_SHARE = 1e-4  # a certificate's margin is refined by bisection when N * margin exceeds this share of the scale
 
 
 def _check_cancel(cancel, where: str) -> None:
@@ -191,16 +197,67 @@ def _gershgorin(B_diag: np.ndarray, B_offabs_rowsum: np.ndarray) -> float:
     return g - _gamma(n + 1) * float(np.max(np.abs(B_diag))) if n else 0.0
 
 
+_BLAS_CONTROLLER: list = []  # one threadpoolctl controller, built once: building it scans the loaded libraries
+
+
 def _single_threaded_blas():
     """Context limiting BLAS to one thread: on a loaded machine a multithreaded LAPACK
-    Cholesky of an 800 x 800 matrix was measured 10-40x slower than a single-threaded one."""
+    Cholesky of an 800 x 800 matrix was measured 10-40x slower than a single-threaded one.
+    The controller is built once (20-80 ms of file scanning with the GIL held, per call, otherwise)."""
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
     except ImportError:  # optional: only a speed-up
         import contextlib
 
         return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    if not _BLAS_CONTROLLER:
+        _BLAS_CONTROLLER.append(ThreadpoolController())
+    return _BLAS_CONTROLLER[0].limit(limits=1, user_api="blas")
+
+
+def _lanczos_lambda_min(A: sp.csr_matrix, y: np.ndarray, steps: int = 150, seed: int = 0, cancel=None) -> float:
+    """Estimate of lambda_min of ``A - diag(y)`` (A: symmetric CSR, shape (N, N); y: float64 (N,)):
+    the smallest Ritz value of ``steps`` Lanczos steps with full reorthogonalisation (Golub &
+    Van Loan, *Matrix Computations*, Sec. 10.1). Not a bound (Ritz values lie above
+    lambda_min); it only places the certificate's shift near lambda_min, so that the first
+    factorisations succeed when the mixing iterations stopped short of convergence. The
+    products run in sparsetools / BLAS with the GIL released; ``cancel`` is checked every step.
+
+    Raises:
+        qopt.errors.Cancelled: ``cancel`` was set."""
+    n = A.shape[0]
+    k = min(steps, n)
+    Q = np.zeros((k, n))
+    alpha = np.zeros(k)
+    beta = np.zeros(k)
+    q = np.random.default_rng(seed).standard_normal(n)
+    q /= np.linalg.norm(q)
+    m = 0
+    for j in range(k):
+        _check_cancel(cancel, "in the Lanczos estimate")
+        Q[j] = q
+        w = A @ q - y * q
+        alpha[j] = q @ w
+        basis = Q[: j + 1]
+        w -= basis.T @ (basis @ w)
+        w -= basis.T @ (basis @ w)  # twice is enough (Giraud et al. 2005)
+        m = j + 1
+        b = float(np.linalg.norm(w))
+        if j + 1 == k or b <= 1e-12 * max(1.0, abs(alpha[j])):
+            break
+        beta[j] = b
+        q = w / b
+    T = np.diag(alpha[:m]) + np.diag(beta[: m - 1], 1) + np.diag(beta[: m - 1], -1)
+    return float(np.linalg.eigvalsh(T)[0])
+
+
+def _shift(A: sp.csr_matrix, y: np.ndarray, seed: int, cancel=None, steps: int = 150) -> float:
+    """Where the certificate starts: 0 at a converged mixing-method point (lambda_min(A - diag y)
+    is then just below 0); a short ``time_limit`` leaves it well below 0, and a Lanczos estimate
+    (:func:`_lanczos_lambda_min`, ``steps`` steps) lowered by a quarter of its size (Ritz values
+    lie above lambda_min, on G1 by up to ~0.3 of it after 100 steps when the bottom eigenvalues
+    cluster) saves the failed factorisations of widening the margin from 0."""
+    return 1.25 * min(0.0, _lanczos_lambda_min(A, y, steps=steps, seed=seed, cancel=cancel))
 
 
 def _cholesky_lambda(M: np.ndarray, diag0: np.ndarray, t: float) -> float | None:
@@ -209,10 +266,12 @@ def _cholesky_lambda(M: np.ndarray, diag0: np.ndarray, t: float) -> float | None
     B = M.copy()
     B[np.diag_indices(n)] = diag0 - t
     try:
-        R = scipy.linalg.cholesky(B, lower=False, overwrite_a=True, check_finite=False)
+        # numpy's LAPACK gufunc releases the GIL (scipy.linalg.cholesky holds it: measured
+        # 200 ms stalls of the sampler's thread for an N = 1500 factorisation); B = L L^T.
+        L = np.linalg.cholesky(B)
     except np.linalg.LinAlgError:
         return None
-    frob2 = float(np.einsum("ij,ij->", R, R)) * (1 + _gamma(n * n))
+    frob2 = float(np.vdot(L, L)) * (1 + _gamma(n * n))
     err = _gamma(n + 1) * frob2 / (1 - _gamma(n + 1)) + _U * float(np.max(np.abs(diag0 - t)))
     return float(t - err)
 
@@ -232,8 +291,8 @@ def _certify_dense(M: np.ndarray, theta: float, scale: float, cancel=None) -> tu
         lam = _cholesky_lambda(M, diag0, theta - margin)
         if lam is not None:
             attempts = attempt + 1
-            # Refine only when the margin costs more than ~1e-7 of the scale (N * margin / 2).
-            if failed is not None and n * margin > 1e-7 * scale:
+            # Refine only when the margin costs more than ~1e-4 of the scale (N * margin / 2).
+            if failed is not None and n * margin > _REFINE_SHARE * scale:
                 lo, hi = failed, margin
                 for _ in range(3):
                     _check_cancel(cancel, "between factorisations")
@@ -274,6 +333,7 @@ def _certify_sparse(M: sp.csr_matrix, theta: float, scale: float, cancel=None) -
         if np.any(d <= 0):
             margin *= 10.0
             continue
+        _check_cancel(cancel, "after a factorisation")
         L = lu.L.tocsr()
         # P B P^T where (P B P^T)[i, j] = B[p[i], p[j]] with p = argsort(perm_c).
         p = np.argsort(lu.perm_c)
@@ -297,7 +357,7 @@ def _certify_sparse(M: sp.csr_matrix, theta: float, scale: float, cancel=None) -
 
 
 def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0, rank: int | None = None,
-                   max_sweeps: int = 5000, tol: float = 1e-9, seed: int = 0, dense_max: int = 3000,
+                   max_sweeps: int = 5000, tol: float = 1e-9, seed: int = 0, dense_max: int = DENSE_MAX,
                    sparse_max: int = 200_000, cancel=None) -> dict:
     """Certified SDP-dual (eigenvalue) lower bound on the minimum energy.
 
@@ -362,12 +422,13 @@ def spectral_bound(bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0,
     if N <= dense_max:
         M = A.toarray()
         M[np.diag_indices(N)] = -y
-        theta = 0.0
         with _single_threaded_blas():
+            theta = _shift(A, y, seed, cancel)
             lam, cert = _certify_dense(M, theta, scale, cancel)
     elif N <= sparse_max:
         M = (A - sp.diags(y)).tocsr()
-        theta = 0.0
+        with _single_threaded_blas():  # fewer steps: full reorthogonalisation costs steps^2 N
+            theta = _shift(A, y, seed, cancel, steps=60)
         lam, cert = _certify_sparse(M, theta, scale, cancel)
     else:  # too large to factorise: Gershgorin (rigorous, much weaker)
         M = (A - sp.diags(y)).tocsr()

@@ -5,8 +5,8 @@ background lower bound and the fallback tiers) -> rank -> Result.
 variables and splits the rest into connected components; under ``"auto"`` routing the
 components of at most ``ENUMERATION_MAX_VARIABLES`` variables are enumerated and the others
 go to the routed backend, sharing the time budget by size. A certified lower bound is
-computed in a daemon thread, at the lowest CPU priority, while the backend samples; it never
-delays the answer: when sampling ends the thread is told to stop and waited for at most
+computed in a daemon thread, at a lower CPU priority (``BOUND_NICE`` steps), while the backend
+samples; it never delays the answer by more than ``BOUND_WAIT_SHARE`` of the sampling time: when sampling ends the thread is told to stop and waited for at most
 ``BOUND_STOP_WAIT`` seconds; it then ends by itself at its next check, within one mixing run
 (its iterations are capped at ``provenance["defaults"]["bound_time_limit"]`` seconds) or one
 factorisation.
@@ -42,16 +42,24 @@ SAMPLE_SHARE = 0.9              # of the time left that a sampler's time_limit m
 #: annealing, the spectral bound's mixing iterations (the one step that cannot be interrupted)
 #: get at most this share of the (conservative, about 3x) estimated annealing time
 #: (:func:`qopt.solve.parameters.sa_seconds`), at least ``BOUND_MIN_SECONDS``, and at most
-#: ``BOUND_TIME_LIMIT`` or 20% of the budget, so it ends about when sampling does ...
-BOUND_SAMPLE_SHARE = 0.2
-BOUND_MIN_SECONDS = 0.05
+#: ``BOUND_TIME_LIMIT`` or 20% of the budget, so that the bound's whole work (mixing, a Lanczos
+#: estimate, usually one Cholesky: 0.04-0.06 CPU-seconds on G1) ends before sampling does; it
+#: comes out of the sampler's time when the sampler fills every core (benchmarks/BOUND.md,
+#: "Alongside sampling") ...
+BOUND_SAMPLE_SHARE = 0.02
+BOUND_MIN_SECONDS = 0.01
 #: ... and once sampling has ended, the answer waits for the bound at most ``BOUND_WAIT_SHARE``
 #: of the sampling time (5%); a bound not ready by then is stopped and replaced by presolve's
 #: roof-duality bound, with a note saying so.
 BOUND_WAIT_SHARE = 0.05
 #: The bound thread starts its work this many seconds after sampling starts, so that its Python
-#: steps (which hold the GIL, at the lowest priority) do not meet the sampler's Python set-up.
+#: steps (which hold the GIL, at a lower priority) do not meet the sampler's Python set-up.
 BOUND_START_DELAY = 0.05
+#: How much the bound thread's nice value is raised above the process's (Linux, per thread).
+#: Nice 19 starved it: with the sampler's threads on every core it got ~1.5% of one and was never
+#: ready; 5 steps lower it gets about a quarter of a core next to a busy sampler thread, so its
+#: capped work ends about when sampling does.
+BOUND_NICE = 5
 #: A bound this cheap is computed before sampling, in the calling thread: every presolved
 #: component enumerated, at most this many states in all (or a model of at most
 #: ``ENUMERATION_MAX_VARIABLES`` variables without presolve); a few milliseconds.
@@ -145,7 +153,8 @@ def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: i
                 bound_limit = min(bound_limit, max(BOUND_MIN_SECONDS, BOUND_SAMPLE_SHARE * estimate))
             bound_task = _BoundTask(bqm, presolved, bound_limit)
             defaults["bound_time_limit"] = {"value": bound_limit, "reason": "the spectral bound's mixing iterations "
-                                            "run on spare time: at most 20% of the estimated sampling time, 20% of "
+                                            f"run alongside sampling: at most {BOUND_SAMPLE_SHARE:.0%} of the estimated "
+                                            "sampling time, 20% of "
                                             f"the budget and {BOUND_TIME_LIMIT:g} s"}
     try:
         return _sample_and_rank(bqm, backend, stages, max_candidates=max_candidates, time_budget=time_budget,
@@ -288,7 +297,9 @@ class _BoundTask:
 
     def _run(self, bqm, presolved, time_limit, inline: bool):
         if not inline:
-            _lowest_priority()  # spare time only: the sampler's threads go first
+            # the sampler's threads go first, but a bound certified densely is not starved; a
+            # sparse certificate (seconds) runs on idle time only, as it cannot end in time
+            _lower_priority(BOUND_NICE if _dense_certificate(bqm, presolved) else 19)
             # let the sampler's own Python set-up (which needs the GIL) pass before the bound's
             if self.cancel.wait(BOUND_START_DELAY):
                 self._box["error"] = "the spectral bound was not started: sampling ended first"
@@ -330,13 +341,25 @@ class _BoundTask:
         return {**rd, "note": note}
 
 
-def _lowest_priority() -> None:
-    """Give the calling thread the lowest CPU priority (nice 19, Linux: per thread), so that the
-    bound uses only cores the sampler leaves idle; elsewhere nothing changes."""
+def _lower_priority(step: int) -> None:
+    """Raise the calling thread's nice value by ``step`` (at most to 19; Linux: per thread), so
+    that it stays below the sampler's threads whatever the process's own nice value (setting an
+    absolute value would raise its priority in a process started with ``nice -n 10``, where
+    permitted); elsewhere, or when not permitted, nothing changes."""
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
     except (AttributeError, OSError):  # not Linux, or not permitted: the bound still runs
         pass
+
+
+def _dense_certificate(bqm, presolved) -> bool:
+    """Whether every part's spectral bound is certified by a dense Cholesky
+    (:data:`qopt.presolve.bound.DENSE_MAX` spins, one more for the linear biases)."""
+    from qopt.presolve.bound import DENSE_MAX
+
+    largest = bqm.num_variables if presolved is None else max((len(c) for c in presolved.components), default=0)
+    return largest + 1 <= DENSE_MAX
 
 
 def _cheap_bound(bqm, presolved) -> bool:
@@ -368,6 +391,9 @@ def _lower_bound(bqm, presolved, time_limit: float, cancel: threading.Event | No
 
     if presolved is None:
         return bound_of(bqm, time_limit=time_limit, cancel=cancel)
+    # one component: presolve's roof duality on the whole model (compared below) stands for its
+    # own, and a second max-flow (which holds the GIL) is saved; several: the best of both per part
+    method = "spectral" if presolved.lower_bound is not None and len(presolved.components) == 1 else "best"
     total = presolved.offset
     methods = set()
     for comp in presolved.components:
@@ -377,7 +403,8 @@ def _lower_bound(bqm, presolved, time_limit: float, cancel: threading.Event | No
             total += float(dimod.ExactSolver().sample(comp).first.energy)
             methods.add("exact enumeration")
         else:
-            part = bound_of(comp, time_limit=time_limit * len(comp) / max(1, presolved.num_free), cancel=cancel)
+            part = bound_of(comp, time_limit=time_limit * len(comp) / max(1, presolved.num_free), method=method,
+                            cancel=cancel)
             total += part["value"]
             methods.add(part["method"])
     out = {"value": float(total), "method": " + ".join(sorted(methods)) or "presolve (all fixed)",
