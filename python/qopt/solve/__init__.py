@@ -107,8 +107,8 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
             budget by size. The presolve log is in ``provenance["presolve"]``.
         lower_bound: compute a certified lower bound on the minimum energy (roof duality and
             the SDP-dual spectral bound, :func:`qopt.presolve.lower_bound`, on spare time: its
-            iterations get at most ``BOUND_TIME_LIMIT`` seconds, 20% of the budget and 20% of
-            the estimated sampling time, and the answer waits for it at most 5% of the sampling
+            iterations get at most ``BOUND_TIME_LIMIT`` seconds, 20% of the budget and 2% of
+            the estimated sampling time (at least 0.01 s), and the answer waits for it at most 5% of the sampling
             time; an exact backend's dual bound where one ran) and report
             ``confidence["lower_bound"]`` (also ``objective_bound``), ``lower_bound_method``
             (also ``bound_method``), ``gap`` = (best - bound) / max(1, |best|) and
