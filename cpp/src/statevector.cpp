@@ -717,14 +717,20 @@ QOPT_SIMD void k_prob(const double* __restrict re, const double* __restrict im, 
 
 std::size_t pow2(int b) { return std::size_t{1} << b; }
 
-// Per-thread scratch arrays.
+// Per-thread scratch arrays of L doubles each: views into the evaluator's persistent per-thread
+// buffers (allocating and faulting in fresh pages on every call costs as much as a pass).
 struct Scratch {
-  std::vector<double> br, bi, blr, bli, pc, ps, cv;
-  void resize(std::size_t L, bool adjoint) {
-    br.resize(L); bi.resize(L); pc.resize(L); ps.resize(L); cv.resize(L);
-    if (adjoint) { blr.resize(L); bli.resize(L); }
-  }
+  double *br, *bi, *blr, *bli, *pc, *ps, *cv;
 };
+std::vector<Scratch> scratch_views(std::vector<std::vector<double>>& store, std::size_t L) {
+  std::vector<Scratch> out;
+  for (auto& v : store) {
+    if (v.size() < 7 * L) v.resize(7 * L);
+    double* b = v.data();
+    out.push_back(Scratch{b, b + L, b + 2 * L, b + 3 * L, b + 4 * L, b + 5 * L, b + 6 * L});
+  }
+  return out;
+}
 
 struct Model {
   std::vector<double> lin;
@@ -1287,8 +1293,7 @@ double QAOAEvaluator::gradient_checkpointed(const double* gamma, const double* b
   }
   double lam_log = sig_log[static_cast<std::size_t>(reps)], lam_sign = sig_sign[static_cast<std::size_t>(reps)];
   double *pr = re_.data(), *pi = im_.data(), *lr = lre_.data(), *li = lim_.data();
-  std::vector<Scratch> sc(static_cast<std::size_t>(num_threads_));
-  for (auto& x : sc) x.resize(scratch, true);
+  std::vector<Scratch> sc = scratch_views(scratch_, scratch);
   std::vector<double> xpart(static_cast<std::size_t>(num_threads_)), gpart(static_cast<std::size_t>(num_threads_));
   std::vector<double> tc, ts;
   auto total = [](const std::vector<double>& v) {
@@ -1308,8 +1313,8 @@ double QAOAEvaluator::gradient_checkpointed(const double* gamma, const double* b
   parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int tid) {
     Scratch& S = sc[static_cast<std::size_t>(tid)];
     for (std::size_t b = b0; b < b1; ++b) {
-      nat0.fill(b * BL, BL, nullptr, nullptr, S.cv.data());
-      k_scale(pr + b * BL, pi + b * BL, lr + b * BL, li + b * BL, BL, S.cv.data());
+      nat0.fill(b * BL, BL, nullptr, nullptr, S.cv);
+      k_scale(pr + b * BL, pi + b * BL, lr + b * BL, li + b * BL, BL, S.cv);
       unmix_low(b * BL, last_un);
     }
   });
@@ -1327,18 +1332,18 @@ double QAOAEvaluator::gradient_checkpointed(const double* gamma, const double* b
         double acc = 0.0;
         for (std::size_t ci = c0; ci < c1; ++ci) {
           const std::size_t off = ci * W;
-          k_gather(S.blr.data(), lr + off, H, W, BL);
-          k_gather(S.bli.data(), li + off, H, W, BL);
-          k_gather(S.br.data(), kr + off, H, W, BL);
-          k_gather(S.bi.data(), ki + off, H, W, BL);
+          k_gather(S.blr, lr + off, H, W, BL);
+          k_gather(S.bli, li + off, H, W, BL);
+          k_gather(S.br, kr + off, H, W, BL);
+          k_gather(S.bi, ki + off, H, W, BL);
           const int lo = chunk_bits_, hi = chunk_bits_ + high_bits_;
-          if (compact_ == 1) k_chunkf_u8(S.blr.data(), S.bli.data(), H * W, lo, hi, pidx8_.data(), nullptr, m, nullptr, nullptr);
+          if (compact_ == 1) k_chunkf_u8(S.blr, S.bli, H * W, lo, hi, pidx8_.data(), nullptr, m, nullptr, nullptr);
           else if (compact_ == 2)
-            k_chunkf_u16(S.blr.data(), S.bli.data(), H * W, lo, hi, pidx16_.data(), nullptr, m, nullptr, nullptr);
-          else k_chunkf_f64(S.blr.data(), S.bli.data(), H * W, lo, hi, cost_.data(), nullptr, m, nullptr, nullptr);
-          acc += k_xdot(S.br.data(), S.bi.data(), S.blr.data(), S.bli.data(), H * W, lo, hi);
-          k_scatter(lr + off, S.blr.data(), H, W, BL);
-          k_scatter(li + off, S.bli.data(), H, W, BL);
+            k_chunkf_u16(S.blr, S.bli, H * W, lo, hi, pidx16_.data(), nullptr, m, nullptr, nullptr);
+          else k_chunkf_f64(S.blr, S.bli, H * W, lo, hi, cost_.data(), nullptr, m, nullptr, nullptr);
+          acc += k_xdot(S.br, S.bi, S.blr, S.bli, H * W, lo, hi);
+          k_scatter(lr + off, S.blr, H, W, BL);
+          k_scatter(li + off, S.bli, H, W, BL);
         }
         xpart[static_cast<std::size_t>(tid)] = acc;
       });
@@ -1357,9 +1362,9 @@ double QAOAEvaluator::gradient_checkpointed(const double* gamma, const double* b
       for (std::size_t b = b0; b < b1; ++b) {
         const std::size_t o = b * BL;
         xacc += k_xdot(kr + o, ki + o, lr + o, li + o, BL, 0, low_bits_);
-        nat.fill(o, BL, more ? S.pc.data() : nullptr, more ? S.ps.data() : nullptr, S.cv.data());
-        gacc += k_gphase(kr + o, ki + o, lr + o, li + o, BL, S.cv.data(), more ? S.pc.data() : nullptr,
-                         more ? S.ps.data() : nullptr, false);
+        nat.fill(o, BL, more ? S.pc : nullptr, more ? S.ps : nullptr, S.cv);
+        gacc += k_gphase(kr + o, ki + o, lr + o, li + o, BL, S.cv, more ? S.pc : nullptr,
+                         more ? S.ps : nullptr, false);
         if (more) unmix_low(o, m);
       }
       xpart[static_cast<std::size_t>(tid)] = xacc;
@@ -1384,8 +1389,7 @@ double QAOAEvaluator::gradient_sweep(const double* gamma, const double* beta, in
   const std::size_t N = dimension(), BL = pow2(low_bits_), H = pow2(high_bits_), W = pow2(gbits);
   const std::size_t nblocks = N / BL, nchunks = BL / W;
   const std::size_t scratch = std::max(BL, H * W);
-  std::vector<Scratch> sc(static_cast<std::size_t>(num_threads_));
-  for (auto& s : sc) s.resize(scratch, true);
+  std::vector<Scratch> sc = scratch_views(scratch_, scratch);
   std::vector<double> tc, ts;
   double *pr = re_.data(), *pi = im_.data(), *lr = lre_.data(), *li = lim_.data();
   std::vector<double> partial(static_cast<std::size_t>(num_threads_));
@@ -1395,8 +1399,8 @@ double QAOAEvaluator::gradient_sweep(const double* gamma, const double* beta, in
   parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int tid) {
     Scratch& S = sc[static_cast<std::size_t>(tid)];
     for (std::size_t b = b0; b < b1; ++b) {
-      nat0.fill(b * BL, BL, nullptr, nullptr, S.cv.data());
-      k_scale(pr + b * BL, pi + b * BL, lr + b * BL, li + b * BL, BL, S.cv.data());
+      nat0.fill(b * BL, BL, nullptr, nullptr, S.cv);
+      k_scale(pr + b * BL, pi + b * BL, lr + b * BL, li + b * BL, BL, S.cv);
     }
   });
 
@@ -1416,7 +1420,7 @@ double QAOAEvaluator::gradient_sweep(const double* gamma, const double* beta, in
         for (std::size_t ci = c0; ci < c1; ++ci) {
           const std::size_t off = ci * W;
           double* src[4] = {pr, pi, lr, li};
-          double* dst[4] = {S.br.data(), S.bi.data(), S.blr.data(), S.bli.data()};
+          double* dst[4] = {S.br, S.bi, S.blr, S.bli};
           for (int a = 0; a < 4; ++a)
             for (std::size_t t = 0; t < H; ++t) std::memcpy(dst[a] + t * W, src[a] + t * BL + off, W * sizeof(double));
           acc += k_xrot(dst[0], dst[1], dst[2], dst[3], H * W, gbits, gbits + high_bits_, c, s);
@@ -1438,9 +1442,9 @@ double QAOAEvaluator::gradient_sweep(const double* gamma, const double* beta, in
       for (std::size_t b = b0; b < b1; ++b) {
         const std::size_t o = b * BL;
         xacc += k_xrot(pr + o, pi + o, lr + o, li + o, BL, 0, low_bits_, c, s);
-        nat.fill(o, BL, unphase ? S.pc.data() : nullptr, unphase ? S.ps.data() : nullptr, S.cv.data());
-        gacc += k_gphase(pr + o, pi + o, lr + o, li + o, BL, S.cv.data(), unphase ? S.pc.data() : nullptr,
-                         unphase ? S.ps.data() : nullptr, true);
+        nat.fill(o, BL, unphase ? S.pc : nullptr, unphase ? S.ps : nullptr, S.cv);
+        gacc += k_gphase(pr + o, pi + o, lr + o, li + o, BL, S.cv, unphase ? S.pc : nullptr,
+                         unphase ? S.ps : nullptr, true);
       }
       partial[static_cast<std::size_t>(tid)] = xacc;
       gpart[static_cast<std::size_t>(tid)] = gacc;
