@@ -462,7 +462,8 @@ QOPT_INLINE double energy_sum(const double* __restrict re, const double* __restr
 template <class T>
 QOPT_INLINE double block_fused_t(double* __restrict re, double* __restrict im, std::size_t L, int bits,
                                  const T* __restrict cost, const PhaseArgs* ph, double init_norm,
-                                 const MixArgs* pre, const MixArgs* post, const double* __restrict tv) {
+                                 const MixArgs* pre, const MixArgs* post, const double* __restrict tv,
+                                 double* __restrict ckr, double* __restrict cki) {
   constexpr int kL1Bits = 10;
   const int sub = std::min(bits, kL1Bits);
   const std::size_t SL = std::size_t{1} << sub;
@@ -473,6 +474,10 @@ QOPT_INLINE double block_fused_t(double* __restrict re, double* __restrict im, s
   if (ph) {
     for (std::size_t o = 0; o < L; o += SL) {
       phase_apply_t(re + o, im + o, SL, cost + o, *ph, init_norm);
+      if (ckr) {  // checkpoint: the state after the phase separator (gradient)
+        std::memcpy(ckr + o, re + o, SL * sizeof(double));
+        std::memcpy(cki + o, im + o, SL * sizeof(double));
+      }
       if (post) rxu_all(re + o, im + o, SL, 0, sub, *post);
     }
     if (post) rxu_all(re, im, L, sub, bits, *post);
@@ -490,10 +495,15 @@ QOPT_INLINE double block_fused_t(double* __restrict re, double* __restrict im, s
 template <class T>
 QOPT_INLINE double chunk_fused_t(double* __restrict re, double* __restrict im, std::size_t L, int lo, int hi,
                                  const T* __restrict cost, const PhaseArgs* ph, const MixArgs* pre,
-                                 const MixArgs* post, const double* __restrict tv) {
+                                 const MixArgs* post, const double* __restrict tv, double* __restrict ckr,
+                                 double* __restrict cki) {
   if (pre) rxu_all(re, im, L, lo, hi, *pre);
   if (ph) {
     phase_apply_t(re, im, L, cost, *ph, 0.0);
+    if (ckr) {
+      std::memcpy(ckr, re, L * sizeof(double));
+      std::memcpy(cki, im, L * sizeof(double));
+    }
     if (post) rxu_all(re, im, L, lo, hi, *post);
   }
   double acc = 0.0;
@@ -509,13 +519,14 @@ QOPT_INLINE double chunk_fused_t(double* __restrict re, double* __restrict im, s
 #define QOPT_FUSED_KERNELS(SUFFIX, T)                                                                        \
   QOPT_SIMD double k_blockf_##SUFFIX(double* re, double* im, std::size_t L, int bits, const T* cost,          \
                                      const PhaseArgs* ph, double init_norm, const MixArgs* pre,             \
-                                     const MixArgs* post, const double* tv) {                                \
-    return block_fused_t(re, im, L, bits, cost, ph, init_norm, pre, post, tv);                              \
+                                     const MixArgs* post, const double* tv, double* ckr = nullptr,           \
+                                     double* cki = nullptr) {                                                \
+    return block_fused_t(re, im, L, bits, cost, ph, init_norm, pre, post, tv, ckr, cki);                    \
   }                                                                                                          \
   QOPT_SIMD double k_chunkf_##SUFFIX(double* re, double* im, std::size_t L, int lo, int hi, const T* cost,   \
                                      const PhaseArgs* ph, const MixArgs* pre, const MixArgs* post,          \
-                                     const double* tv) {                                                     \
-    return chunk_fused_t(re, im, L, lo, hi, cost, ph, pre, post, tv);                                       \
+                                     const double* tv, double* ckr = nullptr, double* cki = nullptr) {       \
+    return chunk_fused_t(re, im, L, lo, hi, cost, ph, pre, post, tv, ckr, cki);                             \
   }
 QOPT_FUSED_KERNELS(u8, std::uint8_t)
 QOPT_FUSED_KERNELS(u16, std::uint16_t)
@@ -580,23 +591,115 @@ QOPT_SIMD double k_xrot(double* __restrict pr, double* __restrict pi, double* __
 }
 
 // Gradient helper: returns sum_k c_k Im(conj(lam_k) psi_k); then, when pc is given, multiplies
-// both states by e^{+i gamma c} (undoing the phase separator).
+// lam, and psi too when psi_too (else psi is a stored checkpoint), by e^{+i gamma c} (undoing
+// the phase separator).
 QOPT_SIMD double k_gphase(double* __restrict pr, double* __restrict pi, double* __restrict lr, double* __restrict li,
                           std::size_t L, const double* __restrict cv, const double* __restrict pc,
-                          const double* __restrict ps) {
+                          const double* __restrict ps, bool psi_too) {
   double acc = 0.0;
   for (std::size_t j = 0; j < L; ++j) acc += cv[j] * (lr[j] * pi[j] - li[j] * pr[j]);
   if (pc) {
     for (std::size_t j = 0; j < L; ++j) {
-      const double a = pr[j], b = pi[j];
-      pr[j] = a * pc[j] - b * ps[j];
-      pi[j] = b * pc[j] + a * ps[j];
+      if (psi_too) {
+        const double a = pr[j], b = pi[j];
+        pr[j] = a * pc[j] - b * ps[j];
+        pi[j] = b * pc[j] + a * ps[j];
+      }
       const double x = lr[j], y = li[j];
       lr[j] = x * pc[j] - y * ps[j];
       li[j] = y * pc[j] + x * ps[j];
     }
   }
   return acc;
+}
+
+// Gradient helper: sum over bits q in [lo, hi) of Im <lam|X_q|psi> (read-only; bits below 10
+// in L1-sized sub-blocks when lo == 0). Eight partial sums when the contiguous run allows it.
+QOPT_INLINE double xdot_bit(const double* __restrict pr, const double* __restrict pi, const double* __restrict lr,
+                            const double* __restrict li, std::size_t L, int q) {
+  const std::size_t st = std::size_t{1} << q;
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (std::size_t base = 0; base < L; base += 2 * st) {
+    if (st >= 8) {
+      for (std::size_t j0 = base; j0 < base + st; j0 += 8)
+        for (int u = 0; u < 8; ++u) {
+          const std::size_t j = j0 + static_cast<std::size_t>(u), k = j + st;
+          a[u] += lr[j] * pi[k] - li[j] * pr[k] + lr[k] * pi[j] - li[k] * pr[j];
+        }
+    } else {
+      for (std::size_t j = base; j < base + st; ++j) {
+        const std::size_t k = j + st;
+        a[0] += lr[j] * pi[k] - li[j] * pr[k] + lr[k] * pi[j] - li[k] * pr[j];
+      }
+    }
+  }
+  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+// sum_j lr_j pi_{j^q} - li_j pr_{j^q} over bits q = 0, 1, 2 of eight contiguous amplitudes at a
+// time (partners by lane permutations), and over bits [lo, hi), lo >= 3, two bits per sweep.
+#define QOPT_LD8(v, p) std::memcpy(&(v), (p), sizeof(v8d))
+QOPT_INLINE double hsum8(const v8d& a) {
+  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+QOPT_INLINE double xdot_low3(const double* pr, const double* pi, const double* lr, const double* li, std::size_t L) {
+  v8d acc = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (std::size_t j = 0; j < L; j += 8) {
+    v8d r, i, a, b;
+    QOPT_LD8(r, pr + j); QOPT_LD8(i, pi + j); QOPT_LD8(a, lr + j); QOPT_LD8(b, li + j);
+    acc += a * QOPT_SHUF(i, 1, 0, 3, 2, 5, 4, 7, 6) - b * QOPT_SHUF(r, 1, 0, 3, 2, 5, 4, 7, 6);
+    acc += a * QOPT_SHUF(i, 2, 3, 0, 1, 6, 7, 4, 5) - b * QOPT_SHUF(r, 2, 3, 0, 1, 6, 7, 4, 5);
+    acc += a * QOPT_SHUF(i, 4, 5, 6, 7, 0, 1, 2, 3) - b * QOPT_SHUF(r, 4, 5, 6, 7, 0, 1, 2, 3);
+  }
+  return hsum8(acc);
+}
+// Bits q .. q + R - 1 in one sweep (R = 1 or 2; 2^R vectors of each array in registers).
+template <int R>
+QOPT_INLINE void xdot_sweep(const double* pr, const double* pi, const double* lr, const double* li, std::size_t L,
+                            int q, v8d& acc) {
+  constexpr int M = 1 << R;
+  const std::size_t st = std::size_t{1} << q;
+  for (std::size_t base = 0; base < L; base += M * st)
+    for (std::size_t j = base; j < base + st; j += 8) {
+      v8d P[M], I[M], A[M], B[M];
+      for (int m = 0; m < M; ++m) {
+        const std::size_t o = j + static_cast<std::size_t>(m) * st;
+        QOPT_LD8(P[m], pr + o); QOPT_LD8(I[m], pi + o); QOPT_LD8(A[m], lr + o); QOPT_LD8(B[m], li + o);
+      }
+      for (int r = 0; r < R; ++r)
+        for (int m = 0; m < M; ++m)
+          if (!((m >> r) & 1)) {
+            const int k = m | (1 << r);
+            acc += A[m] * I[k] - B[m] * P[k] + A[k] * I[m] - B[k] * P[m];
+          }
+    }
+}
+QOPT_INLINE double xdot_range(const double* pr, const double* pi, const double* lr, const double* li, std::size_t L,
+                              int lo, int hi) {
+  v8d acc = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int q = lo; q < hi; q += 2) {
+    if (q + 1 < hi) xdot_sweep<2>(pr, pi, lr, li, L, q, acc);
+    else xdot_sweep<1>(pr, pi, lr, li, L, q, acc);
+  }
+  return hsum8(acc);
+}
+QOPT_SIMD double k_xdot(const double* pr, const double* pi, const double* lr, const double* li, std::size_t L, int lo,
+                        int hi) {
+  constexpr int kL1Bits = 10;
+  if (L < 8 || (lo < 3 && (lo != 0 || hi < 3))) {  // tiny states: one bit per sweep
+    double acc = 0.0;
+    for (int q = lo; q < hi; ++q) acc += xdot_bit(pr, pi, lr, li, L, q);
+    return acc;
+  }
+  double acc = 0.0;
+  int q0 = lo;
+  if (lo == 0) {
+    const int sub = std::min(hi, kL1Bits);
+    const std::size_t SL = std::size_t{1} << sub;
+    for (std::size_t o = 0; o < L; o += SL)
+      acc += xdot_low3(pr + o, pi + o, lr + o, li + o, SL) + xdot_range(pr + o, pi + o, lr + o, li + o, SL, 3, sub);
+    q0 = sub;
+  }
+  return acc + xdot_range(pr, pi, lr, li, L, q0, hi);
 }
 
 QOPT_SIMD void k_scale(const double* __restrict pr, const double* __restrict pi, double* __restrict lr,
@@ -614,14 +717,20 @@ QOPT_SIMD void k_prob(const double* __restrict re, const double* __restrict im, 
 
 std::size_t pow2(int b) { return std::size_t{1} << b; }
 
-// Per-thread scratch arrays.
+// Per-thread scratch arrays of L doubles each: views into the evaluator's persistent per-thread
+// buffers (allocating and faulting in fresh pages on every call costs as much as a pass).
 struct Scratch {
-  std::vector<double> br, bi, blr, bli, pc, ps, cv;
-  void resize(std::size_t L, bool adjoint) {
-    br.resize(L); bi.resize(L); pc.resize(L); ps.resize(L); cv.resize(L);
-    if (adjoint) { blr.resize(L); bli.resize(L); }
-  }
+  double *br, *bi, *blr, *bli, *pc, *ps, *cv;
 };
+std::vector<Scratch> scratch_views(std::vector<std::vector<double>>& store, std::size_t L) {
+  std::vector<Scratch> out;
+  for (auto& v : store) {
+    if (v.size() < 7 * L) v.resize(7 * L);
+    double* b = v.data();
+    out.push_back(Scratch{b, b + L, b + 2 * L, b + 3 * L, b + 4 * L, b + 5 * L, b + 6 * L});
+  }
+  return out;
+}
 
 struct Model {
   std::vector<double> lin;
@@ -846,7 +955,13 @@ QAOAEvaluator::QAOAEvaluator(int num_qubits, const double* lin, std::int64_t num
 
 std::size_t QAOAEvaluator::allocated_bytes() const {
   return cost_.size() * 8 + idx8_.size() + pidx8_.size() + 2 * (idx16_.size() + pidx16_.size()) +
-         table_.size() * 8 + 8 * (re_.size() + im_.size() + lre_.size() + lim_.size() + cdf_.size());
+         table_.size() * 8 + 8 * (re_.size() + im_.size() + lre_.size() + lim_.size() + cdf_.size()) + ck_bytes();
+}
+
+std::size_t QAOAEvaluator::ck_bytes() const {
+  std::size_t b = 0;
+  for (const auto& v : ck_) b += 8 * v.size();
+  return b;
 }
 
 void QAOAEvaluator::check_angles(const double* gamma, const double* beta, int reps) const {
@@ -899,7 +1014,7 @@ struct CostSource {
 };
 }  // namespace
 
-double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps, bool store_final) {
+double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps, bool store_final, bool checkpoints) {
   // Passes alternate block (low bits) and strided (high bits); layer k's phase separator sits
   // between the two halves of a pass: block k even: [M_{k-1} low, P_k, M_k low], strided k odd:
   // [M_{k-1} high, P_k, M_k high]; reps + 1 passes in all (all mixer bits commute). Without
@@ -911,7 +1026,7 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
   const bool stream = N >= kStreamMin;
   scratch_.resize(static_cast<std::size_t>(num_threads_));
   for (auto& v : scratch_)
-    if (v.size() < 3 * scratch) v.resize(3 * scratch);
+    if (v.size() < (checkpoints ? 5 : 3) * scratch) v.resize((checkpoints ? 5 : 3) * scratch);
   const double norm = 1.0 / std::sqrt(static_cast<double>(N));
   const double cbytes = compact_ == 0 ? 8.0 : static_cast<double>(compact_);
   double traffic = 0.0, energy = 0.0;
@@ -939,9 +1054,15 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
     return t;
   };
 
-  auto block_pass = [&](const PhaseArgs* ph, bool init, const MixArgs* pre, const MixArgs* post, bool want_e) {
+  // Checkpoint of layer l (the state after its phase separator) when `checkpoints`.
+  auto ck_of = [&](int l, int part) -> double* {
+    return checkpoints && l < reps ? ck_[static_cast<std::size_t>(2 * l + part)].data() : nullptr;
+  };
+  auto block_pass = [&](const PhaseArgs* ph, bool init, const MixArgs* pre, const MixArgs* post, bool want_e, int l) {
     const bool init_scratch = init && stream;  // compute in scratch, stream out with NT stores
     const double* tv = want_e ? tv_e : nullptr;
+    double* ckr = ph ? ck_of(l, 0) : nullptr;
+    double* cki = ph ? ck_of(l, 1) : nullptr;
     std::fill(partial.begin(), partial.end(), 0.0);
     parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int tid) {
       double* sbuf = scratch_[static_cast<std::size_t>(tid)].data();
@@ -951,9 +1072,12 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
         double* r = init_scratch ? sbuf : re + o;
         double* i = init_scratch ? sbuf + scratch : im + o;
         const double nrm = init ? norm : 0.0;
-        if (compact_ == 1) acc += k_blockf_u8(r, i, BL, low_bits_, idx8_.data() + o, ph, nrm, pre, post, tv);
-        else if (compact_ == 2) acc += k_blockf_u16(r, i, BL, low_bits_, idx16_.data() + o, ph, nrm, pre, post, tv);
-        else acc += k_blockf_f64(r, i, BL, low_bits_, cost_.data() + o, ph, nrm, pre, post, tv);
+        double* cr = ckr ? ckr + o : nullptr;
+        double* cim = cki ? cki + o : nullptr;
+        if (compact_ == 1) acc += k_blockf_u8(r, i, BL, low_bits_, idx8_.data() + o, ph, nrm, pre, post, tv, cr, cim);
+        else if (compact_ == 2)
+          acc += k_blockf_u16(r, i, BL, low_bits_, idx16_.data() + o, ph, nrm, pre, post, tv, cr, cim);
+        else acc += k_blockf_f64(r, i, BL, low_bits_, cost_.data() + o, ph, nrm, pre, post, tv, cr, cim);
         if (init_scratch) k_stream_out(re + o, im + o, r, i, BL);
       }
 #if defined(__SSE2__)
@@ -961,18 +1085,23 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
 #endif
       partial[static_cast<std::size_t>(tid)] = acc;
     });
-    traffic += static_cast<double>(N) * ((init ? 16.0 : 32.0) + ((ph || want_e) ? cbytes : 0.0));
+    traffic += static_cast<double>(N) * ((init ? 16.0 : 32.0) + ((ph || want_e) ? cbytes : 0.0) + (ckr ? 16.0 : 0.0));
     return sum_partial();
   };
 
-  auto strided_pass = [&](const PhaseArgs* ph, const MixArgs* pre, const MixArgs* post, bool want_e, bool scatter) {
+  auto strided_pass = [&](const PhaseArgs* ph, const MixArgs* pre, const MixArgs* post, bool want_e, bool scatter,
+                          int l) {
     const double* tv = want_e ? tv_e : nullptr;
+    double* ckr = ph ? ck_of(l, 0) : nullptr;
+    double* cki = ph ? ck_of(l, 1) : nullptr;
     const bool need_cost = ph || want_e;
     std::fill(partial.begin(), partial.end(), 0.0);
     parallel_for(nchunks, num_threads_, [&](std::size_t c0, std::size_t c1, int tid) {
       double* br = scratch_[static_cast<std::size_t>(tid)].data();
       double* bi = br + scratch;
       double* cv = bi + scratch;
+      double* kr = ckr ? cv + scratch : nullptr;  // gathered checkpoint rows
+      double* ki = ckr ? kr + scratch : nullptr;
       double acc = 0.0;
       for (std::size_t ci = c0; ci < c1; ++ci) {
         const std::size_t off = ci * W;
@@ -980,13 +1109,17 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
         k_gather(bi, im + off, H, W, BL);
         if (compact_ == 1) {
           acc += k_chunkf_u8(br, bi, H * W, chunk_bits_, chunk_bits_ + high_bits_, pidx8_.data() + ci * H * W, ph, pre,
-                             post, tv);
+                             post, tv, kr, ki);
         } else if (compact_ == 2) {
           acc += k_chunkf_u16(br, bi, H * W, chunk_bits_, chunk_bits_ + high_bits_, pidx16_.data() + ci * H * W, ph,
-                              pre, post, tv);
+                              pre, post, tv, kr, ki);
         } else {
           if (need_cost) k_gather(cv, cost_.data() + off, H, W, BL);
-          acc += k_chunkf_f64(br, bi, H * W, chunk_bits_, chunk_bits_ + high_bits_, cv, ph, pre, post, tv);
+          acc += k_chunkf_f64(br, bi, H * W, chunk_bits_, chunk_bits_ + high_bits_, cv, ph, pre, post, tv, kr, ki);
+        }
+        if (kr) {
+          k_scatter(ckr + off, kr, H, W, BL);
+          k_scatter(cki + off, ki, H, W, BL);
         }
         if (scatter) {
           k_scatter(re + off, br, H, W, BL);
@@ -995,14 +1128,14 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
       }
       partial[static_cast<std::size_t>(tid)] = acc;
     });
-    traffic += static_cast<double>(N) * ((scatter ? 32.0 : 16.0) + (need_cost ? cbytes : 0.0));
+    traffic += static_cast<double>(N) * ((scatter ? 32.0 : 16.0) + (need_cost ? cbytes : 0.0) + (ckr ? 16.0 : 0.0));
     return sum_partial();
   };
 
   if (high_bits_ == 0) {
     for (int l = 0; l < reps; ++l) {
       const PhaseArgs ph = phase_args(l);
-      const double e = block_pass(&ph, l == 0, nullptr, &mix[static_cast<std::size_t>(l)], l == reps - 1);
+      const double e = block_pass(&ph, l == 0, nullptr, &mix[static_cast<std::size_t>(l)], l == reps - 1, l);
       if (l == reps - 1) energy = e;
     }
   } else {
@@ -1013,14 +1146,14 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
       const MixArgs* pre = k > 0 ? &mix[static_cast<std::size_t>(k - 1)] : nullptr;
       const MixArgs* post = last ? nullptr : &mix[static_cast<std::size_t>(k)];
       const PhaseArgs* php = last ? nullptr : &ph;
-      const double e = (k % 2 == 0) ? block_pass(php, k == 0, pre, post, last)
-                                    : strided_pass(php, pre, post, last, !last || store_final);
+      const double e = (k % 2 == 0) ? block_pass(php, k == 0, pre, post, last, k)
+                                    : strided_pass(php, pre, post, last, !last || store_final, k);
       if (last) energy = e;
     }
   }
 
   const double scale = std::exp(log_scale);  // true amplitude = scale * stored amplitude
-  if (store_final && scale != 1.0) {
+  if (store_final && scale != 1.0 && !checkpoints) {  // (the checkpointed gradient keeps its own scale)
     parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int) {
       for (std::size_t b = b0; b < b1; ++b) k_scale2(re + b * BL, im + b * BL, BL, scale);
     });
@@ -1117,6 +1250,137 @@ double QAOAEvaluator::gradient(const double* gamma, const double* beta, int reps
   check_angles(gamma, beta, reps);
   ensure_state();
   ensure_adjoint();
+  // Checkpoints (one state per layer) when they fit the budget, else the two-state sweep.
+  const std::size_t have = ck_bytes() / 8;
+  const std::size_t need = 2 * static_cast<std::size_t>(reps) * dimension();
+  std::size_t limit = max_memory_ ? max_memory_ : available_memory_bytes();
+  if (need <= have || limit == 0 || allocated_bytes() + 8 * (need - have) <= limit) {
+    if (ck_.size() < 2 * static_cast<std::size_t>(reps)) ck_.resize(2 * static_cast<std::size_t>(reps));
+    for (std::size_t a = 0; a < 2 * static_cast<std::size_t>(reps); ++a)
+      if (ck_[a].size() != dimension()) ck_[a].resize(dimension());
+    return gradient_checkpointed(gamma, beta, reps, dgamma, dbeta);
+  }
+  ck_.clear();
+  return gradient_sweep(gamma, beta, reps, dgamma, dbeta);
+}
+
+double QAOAEvaluator::gradient_checkpointed(const double* gamma, const double* beta, int reps, double* dgamma,
+                                            double* dbeta) {
+  // Forward with the state after each phase separator stored (psi'_l, up to a known real factor),
+  // then one backward pass pair per layer on the adjoint state alone: at the point after phase l,
+  //   dE/dbeta_l = 2 Im <lam'|B|psi'_l>,  dE/dgamma_l = 2 Im <lam'|C|psi'_l>,  B = sum_q X_q
+  // (both commute with the operator they differentiate), lam = C psi at the end, lam' = U^dag lam.
+  const double energy = forward(gamma, beta, reps, true, true);
+  const std::size_t N = dimension(), BL = pow2(low_bits_), H = pow2(high_bits_), W = pow2(chunk_bits_);
+  const std::size_t nblocks = N / BL, nchunks = BL / W, scratch = std::max(BL, H * W);
+  // Stored = true / sigma, sigma real: the scaled mixers drop f^n per layer (f = cos or sin of the
+  // mixer angle). sig_psi[l]: factor of checkpoint l; the final state and lam start with sig_psi[reps].
+  std::vector<double> sig_log(static_cast<std::size_t>(reps) + 1, 0.0), sig_sign(static_cast<std::size_t>(reps) + 1, 1.0);
+  std::vector<MixArgs> unmix(static_cast<std::size_t>(reps));
+  std::vector<double> un_log(static_cast<std::size_t>(reps)), un_sign(static_cast<std::size_t>(reps));
+  const bool odd_n = (n_ % 2) != 0;
+  for (int l = 0; l < reps; ++l) {
+    const double c = std::cos(beta[l]), s = std::sin(beta[l]);
+    const bool kform = std::fabs(s) > std::fabs(c);  // as in forward()
+    const double f = kform ? s : c;
+    sig_log[static_cast<std::size_t>(l) + 1] = sig_log[static_cast<std::size_t>(l)] + static_cast<double>(n_) * std::log(std::fabs(f));
+    sig_sign[static_cast<std::size_t>(l) + 1] = sig_sign[static_cast<std::size_t>(l)] * ((f < 0 && odd_n) ? -1.0 : 1.0);
+    // e^{+i beta X} = cos(-beta) (I - i tan(-beta) X) = sin(-beta) (cot(-beta) I - i X)
+    unmix[static_cast<std::size_t>(l)] = MixArgs{kform ? -c / s : -s / c, kform};
+    const double g = kform ? -s : c;
+    un_log[static_cast<std::size_t>(l)] = static_cast<double>(n_) * std::log(std::fabs(g));
+    un_sign[static_cast<std::size_t>(l)] = (g < 0 && odd_n) ? -1.0 : 1.0;
+  }
+  double lam_log = sig_log[static_cast<std::size_t>(reps)], lam_sign = sig_sign[static_cast<std::size_t>(reps)];
+  double *pr = re_.data(), *pi = im_.data(), *lr = lre_.data(), *li = lim_.data();
+  std::vector<Scratch> sc = scratch_views(scratch_, scratch);
+  std::vector<double> xpart(static_cast<std::size_t>(num_threads_)), gpart(static_cast<std::size_t>(num_threads_));
+  std::vector<double> tc, ts;
+  auto total = [](const std::vector<double>& v) {
+    double t = 0.0;
+    for (double x : v) t += x;
+    return t;
+  };
+  // Unnormalised mixer `m` on the low bits of block o of lam (the block kernels with only `pre`).
+  auto unmix_low = [&](std::size_t o, const MixArgs* m) {
+    if (compact_ == 1) k_blockf_u8(lr + o, li + o, BL, low_bits_, idx8_.data(), nullptr, 0.0, m, nullptr, nullptr);
+    else if (compact_ == 2) k_blockf_u16(lr + o, li + o, BL, low_bits_, idx16_.data(), nullptr, 0.0, m, nullptr, nullptr);
+    else k_blockf_f64(lr + o, li + o, BL, low_bits_, cost_.data(), nullptr, 0.0, m, nullptr, nullptr);
+  };
+  const CostSource nat0{compact_, cost_.data(), idx8_.data(), idx16_.data(), nullptr, nullptr, table_.data(), 0.0};
+  // lam = C psi_final, then the low bits of the last mixer undone.
+  const MixArgs* last_un = &unmix[static_cast<std::size_t>(reps - 1)];
+  parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int tid) {
+    Scratch& S = sc[static_cast<std::size_t>(tid)];
+    for (std::size_t b = b0; b < b1; ++b) {
+      nat0.fill(b * BL, BL, nullptr, nullptr, S.cv);
+      k_scale(pr + b * BL, pi + b * BL, lr + b * BL, li + b * BL, BL, S.cv);
+      unmix_low(b * BL, last_un);
+    }
+  });
+  for (int l = reps - 1; l >= 0; --l) {
+    lam_log += un_log[static_cast<std::size_t>(l)];
+    lam_sign *= un_sign[static_cast<std::size_t>(l)];
+    double* kr = ck_[static_cast<std::size_t>(2 * l)].data();
+    double* ki = ck_[static_cast<std::size_t>(2 * l + 1)].data();
+    double xsum = 0.0;
+    if (high_bits_ > 0) {  // high bits of mixer l undone on lam; their part of <lam'|B|psi'_l>
+      std::fill(xpart.begin(), xpart.end(), 0.0);
+      const MixArgs* m = &unmix[static_cast<std::size_t>(l)];
+      parallel_for(nchunks, num_threads_, [&](std::size_t c0, std::size_t c1, int tid) {
+        Scratch& S = sc[static_cast<std::size_t>(tid)];
+        double acc = 0.0;
+        for (std::size_t ci = c0; ci < c1; ++ci) {
+          const std::size_t off = ci * W;
+          k_gather(S.blr, lr + off, H, W, BL);
+          k_gather(S.bli, li + off, H, W, BL);
+          k_gather(S.br, kr + off, H, W, BL);
+          k_gather(S.bi, ki + off, H, W, BL);
+          const int lo = chunk_bits_, hi = chunk_bits_ + high_bits_;
+          if (compact_ == 1) k_chunkf_u8(S.blr, S.bli, H * W, lo, hi, pidx8_.data(), nullptr, m, nullptr, nullptr);
+          else if (compact_ == 2)
+            k_chunkf_u16(S.blr, S.bli, H * W, lo, hi, pidx16_.data(), nullptr, m, nullptr, nullptr);
+          else k_chunkf_f64(S.blr, S.bli, H * W, lo, hi, cost_.data(), nullptr, m, nullptr, nullptr);
+          acc += k_xdot(S.br, S.bi, S.blr, S.bli, H * W, lo, hi);
+          k_scatter(lr + off, S.blr, H, W, BL);
+          k_scatter(li + off, S.bli, H, W, BL);
+        }
+        xpart[static_cast<std::size_t>(tid)] = acc;
+      });
+      xsum += total(xpart);
+    }
+    // Low bits of <lam'|B|psi'_l>, <lam'|C|psi'_l>; then lam undone by phase l and mixer l - 1's low bits.
+    if (compact_) phase_table(gamma[l], tc, ts);
+    const CostSource nat{compact_, cost_.data(), idx8_.data(), idx16_.data(), tc.data(), ts.data(), table_.data(), gamma[l]};
+    const bool more = l > 0;
+    const MixArgs* m = more ? &unmix[static_cast<std::size_t>(l - 1)] : nullptr;
+    std::fill(xpart.begin(), xpart.end(), 0.0);
+    std::fill(gpart.begin(), gpart.end(), 0.0);
+    parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int tid) {
+      Scratch& S = sc[static_cast<std::size_t>(tid)];
+      double xacc = 0.0, gacc = 0.0;
+      for (std::size_t b = b0; b < b1; ++b) {
+        const std::size_t o = b * BL;
+        xacc += k_xdot(kr + o, ki + o, lr + o, li + o, BL, 0, low_bits_);
+        nat.fill(o, BL, more ? S.pc : nullptr, more ? S.ps : nullptr, S.cv);
+        gacc += k_gphase(kr + o, ki + o, lr + o, li + o, BL, S.cv, more ? S.pc : nullptr,
+                         more ? S.ps : nullptr, false);
+        if (more) unmix_low(o, m);
+      }
+      xpart[static_cast<std::size_t>(tid)] = xacc;
+      gpart[static_cast<std::size_t>(tid)] = gacc;
+    });
+    xsum += total(xpart);
+    const double f = lam_sign * sig_sign[static_cast<std::size_t>(l)] *
+                     std::exp(lam_log + sig_log[static_cast<std::size_t>(l)]);
+    dbeta[l] = 2.0 * f * xsum;
+    dgamma[l] = 2.0 * f * total(gpart);
+  }
+  return energy;
+}
+
+double QAOAEvaluator::gradient_sweep(const double* gamma, const double* beta, int reps, double* dgamma,
+                                     double* dbeta) {
   const double energy = forward(gamma, beta, reps, true);
   // The backward strided pass gathers four arrays (psi and lambda): half the forward rows'
   // width keeps the gathered buffers (4 x 2^15 doubles = 1 MiB) in L2.
@@ -1125,8 +1389,7 @@ double QAOAEvaluator::gradient(const double* gamma, const double* beta, int reps
   const std::size_t N = dimension(), BL = pow2(low_bits_), H = pow2(high_bits_), W = pow2(gbits);
   const std::size_t nblocks = N / BL, nchunks = BL / W;
   const std::size_t scratch = std::max(BL, H * W);
-  std::vector<Scratch> sc(static_cast<std::size_t>(num_threads_));
-  for (auto& s : sc) s.resize(scratch, true);
+  std::vector<Scratch> sc = scratch_views(scratch_, scratch);
   std::vector<double> tc, ts;
   double *pr = re_.data(), *pi = im_.data(), *lr = lre_.data(), *li = lim_.data();
   std::vector<double> partial(static_cast<std::size_t>(num_threads_));
@@ -1136,8 +1399,8 @@ double QAOAEvaluator::gradient(const double* gamma, const double* beta, int reps
   parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int tid) {
     Scratch& S = sc[static_cast<std::size_t>(tid)];
     for (std::size_t b = b0; b < b1; ++b) {
-      nat0.fill(b * BL, BL, nullptr, nullptr, S.cv.data());
-      k_scale(pr + b * BL, pi + b * BL, lr + b * BL, li + b * BL, BL, S.cv.data());
+      nat0.fill(b * BL, BL, nullptr, nullptr, S.cv);
+      k_scale(pr + b * BL, pi + b * BL, lr + b * BL, li + b * BL, BL, S.cv);
     }
   });
 
@@ -1157,7 +1420,7 @@ double QAOAEvaluator::gradient(const double* gamma, const double* beta, int reps
         for (std::size_t ci = c0; ci < c1; ++ci) {
           const std::size_t off = ci * W;
           double* src[4] = {pr, pi, lr, li};
-          double* dst[4] = {S.br.data(), S.bi.data(), S.blr.data(), S.bli.data()};
+          double* dst[4] = {S.br, S.bi, S.blr, S.bli};
           for (int a = 0; a < 4; ++a)
             for (std::size_t t = 0; t < H; ++t) std::memcpy(dst[a] + t * W, src[a] + t * BL + off, W * sizeof(double));
           acc += k_xrot(dst[0], dst[1], dst[2], dst[3], H * W, gbits, gbits + high_bits_, c, s);
@@ -1179,9 +1442,9 @@ double QAOAEvaluator::gradient(const double* gamma, const double* beta, int reps
       for (std::size_t b = b0; b < b1; ++b) {
         const std::size_t o = b * BL;
         xacc += k_xrot(pr + o, pi + o, lr + o, li + o, BL, 0, low_bits_, c, s);
-        nat.fill(o, BL, unphase ? S.pc.data() : nullptr, unphase ? S.ps.data() : nullptr, S.cv.data());
-        gacc += k_gphase(pr + o, pi + o, lr + o, li + o, BL, S.cv.data(), unphase ? S.pc.data() : nullptr,
-                         unphase ? S.ps.data() : nullptr);
+        nat.fill(o, BL, unphase ? S.pc : nullptr, unphase ? S.ps : nullptr, S.cv);
+        gacc += k_gphase(pr + o, pi + o, lr + o, li + o, BL, S.cv, unphase ? S.pc : nullptr,
+                         unphase ? S.ps : nullptr, true);
       }
       partial[static_cast<std::size_t>(tid)] = xacc;
       gpart[static_cast<std::size_t>(tid)] = gacc;
@@ -1200,6 +1463,7 @@ double QAOAEvaluator::sample(const double* gamma, const double* beta, int reps, 
   if (shots < 0) throw std::invalid_argument("shots must be >= 0, was " + std::to_string(shots));
   check_angles(gamma, beta, reps);
   if (cdf_.size() != dimension()) {
+    std::vector<huge_vector>().swap(ck_);  // gradient checkpoints give way to the sampling array
     check_budget(allocated_bytes() + (re_.empty() ? 16 : 0) * dimension() + 8 * dimension(),
                  max_memory_, n_, "sampling");
     cdf_.assign(dimension(), 0.0);

@@ -201,7 +201,12 @@ class QAOAEvaluator:
         return self._core.statevector(g, b)
 
     def gradient(self, gamma, beta) -> tuple[float, np.ndarray, np.ndarray]:
-        """(expectation, d/dgamma float64 (reps,), d/dbeta float64 (reps,)), adjoint method."""
+        """(expectation, d/dgamma float64 (reps,), d/dbeta float64 (reps,)), adjoint method.
+
+        Keeps one checkpoint state per layer (16 B per amplitude each) when the memory budget
+        allows it, so the backward sweep moves the adjoint state alone; else it rotates both
+        states back (two states, the budget :func:`check_memory` checks).
+        """
         g, b = _angles(gamma, beta)
         check_memory(self.num_qubits, max_memory=self.max_memory, gradient=True)
         e, dg, db = self._core.gradient(g, b)

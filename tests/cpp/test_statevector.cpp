@@ -229,6 +229,34 @@ QOPT_TEST("gradient agrees with central finite differences") {
   }
 }
 
+QOPT_TEST("checkpointed gradient equals the two-state sweep (budget for two states only)") {
+  std::uint64_t seed = 70;
+  std::vector<Case> cases(std::begin(kCases), std::end(kCases));
+  cases.push_back({17, Costs::int8});  // odd n: negative dropped factors change the sign
+  for (const Case& c : cases) {
+    const Pubo p = make(c, seed++);
+    const int reps = 3;
+    Angles ang = random_angles(reps, seed++, 2.0);
+    ang.beta[0] = 2.8;  // cos < 0 with |cos| > |sin|
+    ang.beta[2] = -2.0;  // sin < 0 with |sin| > |cos|
+    auto ck = p.evaluator(2);
+    // Budget: the cost storage (as the evaluator holds it) plus the state and the adjoint state.
+    const std::size_t budget = ck.allocated_bytes() + 32 * p.dim() + 64;
+    qopt::QAOAEvaluator two(p.n, p.lin.data(), static_cast<std::int64_t>(p.quad.size()), p.u.data(), p.v.data(),
+                            p.quad.data(), p.offset, 2, budget);
+    std::vector<double> dg(reps), db(reps), dg2(reps), db2(reps);
+    const double e = ck.gradient(ang.gamma.data(), ang.beta.data(), reps, dg.data(), db.data());
+    const double e2 = two.gradient(ang.gamma.data(), ang.beta.data(), reps, dg2.data(), db2.data());
+    CHECK(ck.allocated_bytes() > two.allocated_bytes());
+    const double tol = 1e-12 * scale_of(p) * scale_of(p);
+    CHECK_NEAR(e, e2, 1e-12 * scale_of(p));
+    for (std::size_t l = 0; l < static_cast<std::size_t>(reps); ++l) {
+      CHECK_NEAR(dg[l], dg2[l], tol);
+      CHECK_NEAR(db[l], db2[l], tol);
+    }
+  }
+}
+
 QOPT_TEST("sampling: seeded, in range, and distributed as |psi|^2") {
   std::uint64_t seed = 70;
   for (const Case& c : kCases) {

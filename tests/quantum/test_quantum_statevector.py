@@ -83,17 +83,44 @@ def test_gradient_matches_finite_differences(n, reps, vartype):
     gamma, beta = rng.uniform(-0.6, 0.6, reps), rng.uniform(-0.6, 0.6, reps)
     e, dg, db = qaoa_gradient(bqm, gamma, beta)
     assert e == pytest.approx(qaoa_expectation(bqm, gamma, beta), abs=1e-12)
-    h = 1e-5
-    for arr, grad in ((gamma, dg), (beta, db)):
-        for i in range(reps):
-            up, dn = arr.copy(), arr.copy()
-            up[i] += h
-            dn[i] -= h
-            if arr is gamma:
-                fd = (qaoa_expectation(bqm, up, beta) - qaoa_expectation(bqm, dn, beta)) / (2 * h)
-            else:
-                fd = (qaoa_expectation(bqm, gamma, up) - qaoa_expectation(bqm, gamma, dn)) / (2 * h)
-            assert grad[i] == pytest.approx(fd, rel=1e-6, abs=1e-7)
+    fd_g, fd_b = _central_differences(lambda g, b: qaoa_expectation(bqm, g, b), gamma, beta)
+    assert dg == pytest.approx(fd_g, rel=1e-6, abs=1e-7)
+    assert db == pytest.approx(fd_b, rel=1e-6, abs=1e-7)
+
+
+def _central_differences(f, gamma, beta, h=1e-5):
+    """Central differences of f(gamma, beta) in every gamma and every beta (independent of the adjoint)."""
+    out = []
+    for which in (0, 1):
+        d = []
+        for i in range(len(gamma)):
+            args_up, args_dn = [gamma.copy(), beta.copy()], [gamma.copy(), beta.copy()]
+            args_up[which][i] += h
+            args_dn[which][i] -= h
+            d.append((f(*args_up) - f(*args_dn)) / (2 * h))
+        out.append(np.array(d))
+    return out
+
+
+@pytest.mark.parametrize("n,reps,integer", [(5, 2, False), (11, 3, True), (17, 2, False), (19, 3, True)])
+def test_checkpointed_gradient_matches_two_state_sweep_and_finite_differences(n, reps, integer):
+    # Angles over the whole circle: both scaled mixer forms and negative dropped factors (odd n),
+    # the strided path from n = 17. A budget of exactly the two-state gradient forces the sweep.
+    bqm = random_bqm(n, "SPIN", seed=n, integer=integer)
+    rng = np.random.default_rng(n + reps)
+    gamma, beta = rng.uniform(-3.0, 3.0, reps), rng.uniform(-3.1, 3.1, reps)
+    beta[0] = 2.8  # cos < 0, |cos| > |sin|
+    ck = QAOAEvaluator(bqm)
+    two = QAOAEvaluator(bqm, max_memory=sv.memory_bytes(n, gradient=True))
+    e, dg, db = ck.gradient(gamma, beta)
+    e2, dg2, db2 = two.gradient(gamma, beta)
+    assert ck.core.allocated_bytes > two.core.allocated_bytes  # the checkpoints were used, and not there
+    scale = max(1.0, float(np.max(np.abs(np.r_[dg2, db2]))))
+    assert e == pytest.approx(e2, rel=1e-12, abs=1e-12)
+    assert np.max(np.abs(np.r_[dg - dg2, db - db2])) <= 1e-12 * scale
+    fd_g, fd_b = _central_differences(ck.expectation, gamma, beta)
+    assert dg == pytest.approx(fd_g, rel=1e-5, abs=1e-6 * scale)
+    assert db == pytest.approx(fd_b, rel=1e-5, abs=1e-6 * scale)
 
 
 def test_sample_energies_seed_and_distribution():

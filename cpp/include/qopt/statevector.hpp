@@ -111,9 +111,12 @@ class QAOAEvaluator {
   // Amplitudes into out[0 .. 2^n); returns the expectation. They are the state up to a
   // global sign: the factors the unnormalised mixers drop are restored by magnitude.
   double statevector(const double* gamma, const double* beta, int reps, std::complex<double>* out);
-  // Expectation and its gradient dgamma[0..reps), dbeta[0..reps) (adjoint method:
-  // one forward and one backward sweep, 2 vectors). Throws std::invalid_argument if
-  // the second state does not fit the memory budget.
+  // Expectation and its gradient dgamma[0..reps), dbeta[0..reps) (adjoint method).
+  // When reps more states fit the memory budget, the forward sweep stores the state after
+  // each phase separator and the backward sweep moves the adjoint state alone, two passes per
+  // layer (dE/dbeta_l = 2 Im <lam|B|psi>, dE/dgamma_l = 2 Im <lam|C|psi> at that point);
+  // else both states are rotated back (2 vectors). Throws std::invalid_argument if the
+  // second state does not fit the memory budget.
   double gradient(const double* gamma, const double* beta, int reps, double* dgamma, double* dbeta);
   // shots basis indices drawn from |psi|^2 with a 64-bit seed (std::mt19937_64,
   // inverse-CDF by binary search); independent of num_threads. Returns the expectation.
@@ -134,10 +137,16 @@ class QAOAEvaluator {
 
  private:
   void check_angles(const double* gamma, const double* beta, int reps) const;
+  std::size_t ck_bytes() const;  // bytes held by the gradient checkpoints
   void ensure_state();
   void ensure_adjoint();
-  // Forward sweep; leaves the state in re_/im_ when store_final; returns <C>.
-  double forward(const double* gamma, const double* beta, int reps, bool store_final);
+  // Forward sweep; leaves the state in re_/im_ when store_final; returns <C>. With checkpoints,
+  // also stores the state after each phase separator in ck_ and leaves the stored states
+  // unscaled (gradient_checkpointed keeps their real factors).
+  double forward(const double* gamma, const double* beta, int reps, bool store_final, bool checkpoints = false);
+  // The gradient with per-layer checkpoints (reps + 2 states) or with two states, rotating both back.
+  double gradient_checkpointed(const double* gamma, const double* beta, int reps, double* dgamma, double* dbeta);
+  double gradient_sweep(const double* gamma, const double* beta, int reps, double* dgamma, double* dbeta);
   void phase_table(double gamma, std::vector<double>& pc, std::vector<double>& ps) const;
 
   int n_ = 0;
@@ -155,6 +164,7 @@ class QAOAEvaluator {
   std::vector<double> table_;          // cost value of each compact index
   huge_vector re_, im_;                // state
   huge_vector lre_, lim_;              // adjoint state (gradient)
+  std::vector<huge_vector> ck_;        // per-layer checkpoints (re, im) for the gradient
   std::vector<double> cdf_;            // sampling
   std::vector<std::vector<double>> scratch_;  // per-thread work buffers
   double max_abs_cost_ = 0.0;          // largest |cost| (double costs), for the fast sincos range
