@@ -165,7 +165,8 @@ def cases(data: pathlib.Path | None, quick: bool) -> list[Case]:
     # constrained: inequality, one-hot, equality x sizes 1-30, 31-200, 201+
     ineq = [[_knapsack(20, 1), _knapsack(24, 2, quadratic=True)],
             [_knapsack(50, 3), _knapsack(150, 4)],
-            [_knapsack(300, 5), _assignment(30, 10, 6, capacitated=True)]]
+            [_knapsack(300, 5), _assignment(30, 10, 6, capacitated=True),
+             _knapsack(240, 16, quadratic=True)]]  # a dense quadratic objective above 200 variables
     onehot = [[_assignment(5, 4, 7, capacitated=False), _tsp(5, 8)],
               [_tsp(10, 9), _assignment(10, 5, 10, capacitated=False)],
               [_tsp(16, 11), _assignment(30, 10, 12, capacitated=False)]]
@@ -249,6 +250,11 @@ def _median_gap(gs: list[float | None]) -> float | None:
     return float(median) if math.isfinite(median) else None
 
 
+def _worst_gap(gs: list[float | None]) -> float | None:
+    """The largest gap; None when some run gave no feasible answer."""
+    return None if any(g is None for g in gs) else float(max(gs, default=0.0))
+
+
 def profile(rows: list[dict], cases_: list[Case], deadlines: list[float], command: str, duration: float) -> dict:
     classes = []
     for key in dict.fromkeys(class_key(c.features) for c in cases_):
@@ -265,6 +271,7 @@ def profile(rows: list[dict], cases_: list[Case], deadlines: list[float], comman
                 if not rs:
                     continue
                 m = {"runs": len(rs), "median_gap": _median_gap([r.get("gap") for r in rs]),
+                     "worst_gap": _worst_gap([r.get("gap") for r in rs]),
                      "success_rate": sum(r["in_time"] and r["value"] is not None for r in rs) / len(rs),
                      "proven_rate": sum(bool(r["proven"]) for r in rs) / len(rs),
                      "median_seconds": round(float(statistics.median(r["seconds"] for r in rs)), 4)}

@@ -176,6 +176,9 @@ class Measurement:
         runs: instances x seeds measured.
         median_gap: median relative gap |answer - best| / max(1, |best|) (None: most runs had
             no feasible answer).
+        worst_gap: the largest gap over the runs (None: some run had no feasible answer, or a
+            profile written before this field; see ``has_worst_gap``).
+        has_worst_gap: whether the profile recorded ``worst_gap``.
         success_rate: fraction of runs with a feasible answer within the deadline (within
             max(5%, 0.1 s)).
         proven_rate: fraction of runs that proved their answer optimal.
@@ -189,6 +192,8 @@ class Measurement:
     proven_rate: float
     median_seconds: float
     racers: tuple[str, ...] = ()
+    worst_gap: float | None = None
+    has_worst_gap: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -290,7 +295,9 @@ def _measurement(path: str, field: str, m) -> Measurement:
         success_rate=_number(path, f"{field}.success_rate", m.get("success_rate"), hi=1.0) or 0.0,
         proven_rate=_number(path, f"{field}.proven_rate", m.get("proven_rate"), hi=1.0) or 0.0,
         median_seconds=_number(path, f"{field}.median_seconds", m.get("median_seconds")) or 0.0,
-        racers=tuple(racers))
+        racers=tuple(racers),
+        worst_gap=_number(path, f"{field}.worst_gap", m.get("worst_gap"), nullable=True),
+        has_worst_gap="worst_gap" in m)
 
 
 def validate_profile(doc, source: str) -> Profile:
