@@ -50,12 +50,14 @@ def server():
     srv.stop(grace=1.0)
 
 
-def _agree(path, server, seed, top=5):
+def _agree(path, server, seed, top=5, backend="sa"):
+    """The annealing path (where the seed decides the answer) gives the same candidates
+    in-process, through Client and through qopt solve --server."""
     problem = load_model(str(path), format="tsplib")
-    here = qopt.solve(problem, seed=seed)
+    here = qopt.solve(problem, backend, seed=seed)
     with Client(server.address) as client:
-        remote = client.solve(to_lp(problem), seed=seed, name=problem.name)
-    cli = _cli_json(path, server.address, "--seed", str(seed), "--top", str(top))
+        remote = client.solve(to_lp(problem), backend, seed=seed, name=problem.name)
+    cli = _cli_json(path, server.address, "--seed", str(seed), "--top", str(top), "--backend", backend)
     def rounds(prov):  # the calibration, less its wall-clock seconds
         return [(r["weights"], r["num_reads"], r["feasible_fraction"]) for r in prov["penalty_calibration"]["rounds"]]
 
@@ -77,6 +79,24 @@ def test_burma14_same_candidates_in_process_client_and_cli(shared_data, server):
         pytest.skip(f"{path} is not in the shared data")
     here = _agree(path, server, seed=1)
     assert here.best.feasible
+
+
+def test_auto_proves_the_same_optimum_in_process_and_through_the_server(tmp_path, server):
+    """Under auto a small TSP goes to an exact backend (the routing profile): in-process (the
+    template's circuit structure) and through the server (LP text) it proves the same optimum,
+    which brute force over the tours confirms; tied optimal tours may differ."""
+    import itertools
+
+    path = _tsplib_file(tmp_path / "rand6.tsp", 6, seed=3)
+    problem = load_model(str(path), format="tsplib")
+    here = qopt.solve(problem, seed=7)
+    with Client(server.address) as client:
+        remote = client.solve(to_lp(problem), seed=7, name=problem.name)
+    assert here.confidence["proven_optimal"] and remote.confidence["proven_optimal"]
+    d = problem.structure["distances"]
+    best = min(sum(d[t[i]][t[(i + 1) % 6]] for i in range(6)) for t in itertools.permutations(range(6))
+               if t[0] == 0)
+    assert here.best.objective == pytest.approx(best) == pytest.approx(remote.best.objective)
 
 
 def test_a_model_built_in_another_order_gives_the_same_candidates(tmp_path):

@@ -118,10 +118,16 @@ def test_reason_names_the_measurement_and_the_profile():
     assert "benchmark" in result.provenance["routing"]["reason"]
 
 
-def test_no_deadline_uses_the_longest_measured_column():
+def test_no_deadline_uses_the_column_of_the_default_budget():
+    """Without a deadline the solve gets the default budget for its size (qopt.solve.stages), so
+    routing reads the profile's column for that budget, not the longest one."""
+    from qopt.solve.stages import default_time_budget
+
+    budget = default_time_budget(800, 19176)["value"]
+    column = load_profile().column(budget)
     decision = choose_backend(800, 19176, available=QAOA)
-    longest = load_profile().deadlines[-1]
-    assert f"{longest:g} s deadline (the longest measured; no deadline was given)" in decision.reason
+    assert f"{column:g} s deadline (no deadline was given: the column of the default budget" in decision.reason
+    assert decision.backend == choose_backend(800, 19176, time_limit=budget, available=QAOA).backend
 
 
 # -- choices on a profile where quantum wins, and a race ------------------------------------
@@ -156,6 +162,20 @@ def test_late_answers_lose_and_ties_go_to_the_prover(tmp_path):
     assert choose_backend(50, 100, time_limit=1.0, profile=late, available={"exact": True}).backend == "sa"
     tie = _profile(tmp_path, {"sa": _m(0.0, seconds=0.1), "cpsat": _m(0.0, proven=1.0, seconds=0.4)})
     assert choose_backend(50, 100, time_limit=1.0, profile=tie, available={"cpsat": True}).backend == "cpsat"
+
+
+def test_a_tie_at_the_median_needs_the_worst_instance_too(tmp_path):
+    """A prover that matches annealing at the median but is 2% off on one instance does not
+    displace annealing, which never was; with both worst gaps within the tie it does. A profile
+    without worst gaps (older format) decides by the median alone."""
+    off_once = _profile(tmp_path, {"sa": _m(0.0, worst_gap=0.0), "scip": _m(0.0, proven=0.75, worst_gap=0.02)})
+    assert choose_backend(50, 100, time_limit=1.0, profile=off_once, available={"scip": True}).backend == "sa"
+    never_off = _profile(tmp_path, {"sa": _m(0.0, worst_gap=0.0), "scip": _m(0.0, proven=0.75, worst_gap=0.0005)})
+    assert choose_backend(50, 100, time_limit=1.0, profile=never_off, available={"scip": True}).backend == "scip"
+    no_answer_once = _profile(tmp_path, {"sa": _m(0.0, worst_gap=0.0), "scip": _m(0.0, proven=1.0, worst_gap=None)})
+    assert choose_backend(50, 100, time_limit=1.0, profile=no_answer_once, available={"scip": True}).backend == "sa"
+    older = _profile(tmp_path, {"sa": _m(0.0), "scip": _m(0.0, proven=0.75)})
+    assert choose_backend(50, 100, time_limit=1.0, profile=older, available={"scip": True}).backend == "scip"
 
 
 def test_a_backend_measured_on_part_of_a_class_does_not_win_it(tmp_path):

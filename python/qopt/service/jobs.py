@@ -121,14 +121,15 @@ def solve_request(request, decoded: validation.DecodedProblem, parameters: dict,
 
 
 def pipeline_budget(backend: str, budget: float, caller_set: bool) -> float | None:
-    """The ``time_budget`` the pipeline gets: ``budget`` (seconds; the caller's, or
-    ``max_time_budget`` when the caller set none), except ``None`` for ``backend="auto"``
-    without a caller's deadline, so routing stays that of a call without one (a deadline
-    sends large models to the hybrid, which works until it); such a job is still stopped at
-    its budget (:class:`JobManager`) and its cost is admitted by ``max_request_cpu_seconds``."""
-    if not caller_set and (backend or "auto") == "auto":
-        return None
-    return budget
+    """The ``time_budget`` the pipeline gets: the caller's ``budget`` (seconds) when the caller
+    set one, else ``None``, as for an in-process call without a deadline: the pipeline then
+    applies its own default budget for the model's size (:func:`qopt.solve.stages.default_time_budget`)
+    and routes and plans exactly as ``qopt.solve`` does, so the same request and seed give the
+    same answer here and in-process. Such a job is still stopped at ``max_time_budget``
+    (:class:`JobManager`) and its cost is admitted by ``max_request_cpu_seconds``. (``backend``
+    is kept for callers; every backend is treated alike.)"""
+    del backend
+    return budget if caller_set else None
 
 
 def finish_response(result, request, decoded: validation.DecodedProblem, *, extra_timing: dict | None = None):

@@ -240,7 +240,8 @@ class Profile:
 
     def column(self, time_budget: float | None) -> float:
         """The measured deadline that stands for ``time_budget``: the longest one at or below it
-        (the shortest when it is below all); without a budget, the longest measured."""
+        (the shortest when it is below all); without a budget, the longest measured (the router
+        passes the default budget instead, :func:`qopt.solve.stages.default_time_budget`)."""
         if time_budget is None:
             return self.deadlines[-1]
         below = [d for d in self.deadlines if d <= time_budget * (1 + 1e-9)]

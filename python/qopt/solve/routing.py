@@ -6,7 +6,8 @@ Above that, the router classes the problem (:func:`qopt.solve.profile.problem_fe
 presolve, constraint kinds, template, vartype, density, sign structure), finds the nearest
 class in the routing profile (:mod:`qopt.solve.profile`, measured by
 ``benchmarks/bench_routing.py``) and, in the column of the caller's deadline (the longest
-measured deadline at or below it; without a deadline the longest measured), picks the backend
+measured deadline at or below it; without a deadline, that of the default budget for the model's
+size, :func:`qopt.solve.stages.default_time_budget`), picks the backend
 with the smallest median gap among those measured on every instance of the class that answered
 within the deadline in at least half the runs; answers within :data:`GAP_TIE` of the best count
 as equal (at the median and, where the profile records it, on the worst instance too), and then the one that meets the deadline more often, proves optimality more often,
@@ -33,6 +34,7 @@ from collections.abc import Iterator, Mapping
 
 from qopt.errors import ParameterError
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES, QAOA_MAX_QUBITS
+from qopt.solve.stages import default_time_budget
 from qopt.solve.profile import (
     DENSE_DENSITY,
     Measurement,
@@ -206,7 +208,7 @@ def _reason(cls: ProfileClass, column: float, ranked: list[str], measured: Mappi
     head = ranked[0]
     m = measured[head]
     when = f"a {column:g} s deadline" if time_budget is not None else \
-        f"a {column:g} s deadline (the longest measured; no deadline was given)"
+        f"a {column:g} s deadline (no deadline was given: the column of the default budget for this size)"
     text = (f"on {cls.describe()} of class {cls.key} at {when}, {head} reached a median gap of "
             f"{_pct(m.median_gap)} to the best answer found ({100 * m.success_rate:.0f}% within the deadline, "
             f"{100 * m.proven_rate:.0f}% proven optimal, {m.median_seconds:.2g} s)")
@@ -286,8 +288,9 @@ def choose_backend(num_variables: int, num_interactions: int, *, time_limit: flo
     Args:
         num_variables: variables left after presolve.
         num_interactions: quadratic interactions among them.
-        time_limit: seconds the caller can wait (None: no deadline; the longest measured
-            deadline's column decides, and backends that run until a deadline get that one).
+        time_limit: seconds the caller can wait (None: no deadline; the column of the default
+            budget for this size decides, :func:`qopt.solve.stages.default_time_budget`, and
+            backends that run until a deadline get that column's deadline).
         max_qubits: qubit budget for statevector QAOA.
         available: backend name -> whether it runs here (e.g. ``{"qaoa": True, "dwave": False}``);
             names not given are probed (:func:`available_backends`, the registry).
@@ -328,7 +331,8 @@ def choose_backend(num_variables: int, num_interactions: int, *, time_limit: flo
                     "vartype": "BINARY", "density": "dense" if density >= DENSE_DENSITY else "sparse",
                     "signs": "mixed", "template": None}
     cls = profile.nearest(features)
-    column = profile.column(time_limit)
+    # without a deadline, the column of the budget the solve will get (the default for its size)
+    column = profile.column(time_limit if time_limit is not None else default_time_budget(n, m)["value"])
     later = [d for d in sorted(cls.results) if d > column]
     measured, excluded = _usable(cls, column, quantum=quantum, n=n, what=what, max_qubits=max_qubits, avail=avail)
     if not measured:
