@@ -34,7 +34,6 @@ from collections.abc import Iterator, Mapping
 
 from qopt.errors import ParameterError
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES, QAOA_MAX_QUBITS
-from qopt.solve.stages import default_time_budget
 from qopt.solve.profile import (
     DENSE_DENSITY,
     Measurement,
@@ -45,6 +44,7 @@ from qopt.solve.profile import (
     problem_features,
     size_bucket,
 )
+from qopt.solve.stages import default_time_budget
 
 __all__ = ["RoutingDecision", "route", "choose_backend", "available_backends", "dwave_credentials_configured",
            "QUANTUM_CHOICES", "QUANTUM_BACKENDS", "ROUTING_OPTIONS", "check_quantum", "routing_options", "GAP_TIE",
