@@ -81,24 +81,36 @@ def _recording(seen: list):
     return fake
 
 
-def test_time_budget_zero_means_the_maximum():
-    seen: list = []
-    config = ServiceConfig(max_time_budget=123.0)
+def test_time_budget_zero_means_the_pipelines_default_within_the_maximum():
+    """No deadline from the caller: the pipeline gets none, as in-process (its own default
+    budget, at most DEFAULT_BUDGET_MAX, applies), when the server's max_time_budget is above
+    that default's maximum; below it, max_time_budget itself, so the run ends before the job is
+    stopped. A caller's deadline is always passed on; one above the maximum is refused."""
+    from qopt.solve.stages import DEFAULT_BUDGET_MAX
+
     bqm = _ring(6)
-    with Server("127.0.0.1:0", config=config, solve_fn=_recording(seen)) as srv, Client(srv.address) as c:
+    seen: list = []
+    top = DEFAULT_BUDGET_MAX + 63.0
+    with Server("127.0.0.1:0", config=ServiceConfig(max_time_budget=top), solve_fn=_recording(seen)) as srv, \
+            Client(srv.address) as c:
         result = c.submit(bqm, backend="exact", time_budget=0).result(timeout=30)
         assert result.best.energy == -6.0
-        assert seen == [123.0]  # the job's pipeline got max_time_budget, not None (unlimited)
-        c.solve(bqm, backend="exact")  # no deadline: the maximum, less the transport margin
-        assert 100.0 < seen[1] < 123.0
+        assert seen == [None]  # the job's pipeline plans as qopt.solve without a deadline does
+        c.solve(bqm, backend="exact")  # no deadline
+        assert seen[1] is None
         c.solve(bqm, backend="exact", timeout=10)
         assert seen[2] < 10.0
-        c.submit(bqm, time_budget=0).result(timeout=30)  # auto without a deadline routes as without one
+        c.submit(bqm, time_budget=0).result(timeout=30)  # auto alike
         assert seen[3] is None
         with pytest.raises(SolveError) as err:
-            c.submit(bqm, backend="exact", time_budget=500)
+            c.submit(bqm, backend="exact", time_budget=top + 100)
         assert err.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED and err.value.quota == "max_time_budget"
-        assert c._call("ListBackends", pb.ListBackendsRequest(), 10).max_time_budget == 123.0
+        assert c._call("ListBackends", pb.ListBackendsRequest(), 10).max_time_budget == top
+    seen.clear()
+    small = ServiceConfig(max_time_budget=DEFAULT_BUDGET_MAX / 2)
+    with Server("127.0.0.1:0", config=small, solve_fn=_recording(seen)) as srv, Client(srv.address) as c:
+        c.submit(bqm, backend="exact", time_budget=0).result(timeout=30)
+        assert seen == [DEFAULT_BUDGET_MAX / 2]  # the job is stopped at it: the run is planned within it
 
 
 def test_memory_admission_counts_the_running_request():

@@ -42,6 +42,7 @@ from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.service.observe import Metrics
 from qopt.service.store import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, JobRecord, JobStore
 from qopt.solve import DEFAULT_MAX_CANDIDATES
+from qopt.solve.stages import DEFAULT_BUDGET_MAX
 from qopt.v1 import solver_service_pb2 as pb
 
 __all__ = ["JobManager", "request_hash", "job_to_proto", "solve_request", "solve_call", "backoff_delay", "pipeline_budget"]
@@ -122,14 +123,17 @@ def solve_request(request, decoded: validation.DecodedProblem, parameters: dict,
 
 def pipeline_budget(backend: str, budget: float, caller_set: bool) -> float | None:
     """The ``time_budget`` the pipeline gets: the caller's ``budget`` (seconds) when the caller
-    set one, else ``None``, as for an in-process call without a deadline: the pipeline then
-    applies its own default budget for the model's size (:func:`qopt.solve.stages.default_time_budget`)
-    and routes and plans exactly as ``qopt.solve`` does, so the same request and seed give the
-    same answer here and in-process. Such a job is still stopped at ``max_time_budget``
-    (:class:`JobManager`) and its cost is admitted by ``max_request_cpu_seconds``. (``backend``
-    is kept for callers; every backend is treated alike.)"""
+    set one. When the caller set none, ``None`` (as for an in-process call without a deadline:
+    the pipeline applies its own default budget for the model's size, at most
+    :data:`qopt.solve.stages.DEFAULT_BUDGET_MAX`, and routes and plans exactly as ``qopt.solve``
+    does, so the same request and seed give the same answer here and in-process), unless the
+    server's ``budget`` (``max_time_budget``) is below that default's maximum: then ``budget``,
+    so the run is planned to end before the job is stopped at it (:class:`JobManager`).
+    ``backend`` is kept for callers; every backend is treated alike."""
     del backend
-    return budget if caller_set else None
+    if caller_set or budget < DEFAULT_BUDGET_MAX:
+        return budget
+    return None
 
 
 def finish_response(result, request, decoded: validation.DecodedProblem, *, extra_timing: dict | None = None):
