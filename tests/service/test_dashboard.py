@@ -150,6 +150,22 @@ def test_a_failed_job_reports_its_error(dash):
     assert detail["candidates"] == []
 
 
+def test_the_dashboard_keeps_its_configured_limits():
+    """A job with LIVE_POINTS improvements on a server keeping 4 plot points and showing 2
+    candidates: the trace keeps the first point and the 3 latest, the page 2 candidates."""
+    config = ServiceConfig(metrics_port=_free_port(), dashboard_trace_points=4, dashboard_candidates_shown=2)
+    with Server("127.0.0.1:0", config=config, solve_fn=_solve_fn) as srv:
+        base = f"http://127.0.0.1:{srv.metrics_port}"
+        job_id = _finished(srv, None, _bqm(n=60, extra="live"), backend="sa", num_reads=16, num_sweeps=4, seed=1)
+        detail = json.loads(_get(base + f"/api/jobs/{job_id}")[2])
+        energies = [p["energy"] for p in detail["trace"]]
+        assert len(energies) == 4 and energies[0] == -1.0, energies  # the first point is never dropped
+        assert energies[-1] == pytest.approx(detail["best_energy"])
+        assert len(detail["candidates"]) == 2
+    with pytest.raises(ValueError, match="dashboard_trace_points"):
+        ServiceConfig(dashboard_trace_points=0)
+
+
 def test_qopt_serve_http_port_serves_metrics_and_the_dashboard(tmp_path):
     import qopt
 

@@ -27,8 +27,10 @@ JSON requests); a principal sees only its own jobs (another's answers ``404``, a
 behind TLS termination, and prefer the header for scripts.
 
 The plot's points come from the job manager's BEST events (``JobManager.add_listener``),
-kept in memory for the :data:`TRACED_JOBS` most recent jobs, at most :data:`TRACE_POINTS`
-points each; a job that finished before this server started shows its final best only.
+kept in memory for the ``dashboard_traced_jobs`` most recent jobs, at most
+``dashboard_trace_points`` points each (settings of :class:`~qopt.service.limits.ServiceConfig`,
+like the number of jobs listed and candidates shown); a job that finished before this server
+started shows its final best only.
 """
 from __future__ import annotations
 
@@ -47,15 +49,11 @@ from google.rpc import code_pb2
 
 from qopt.service.auth import principal_for_header
 from qopt.service.jobs import JobManager
+from qopt.service.limits import ServiceConfig
 from qopt.service.store import TERMINAL, JobRecord, JobStore
 from qopt.v1 import solver_service_pb2 as pb
 
-__all__ = ["Dashboard", "TRACE_POINTS", "TRACED_JOBS", "LISTED_JOBS", "CANDIDATES_SHOWN"]
-
-TRACE_POINTS = 2000  # most plot points kept per job (later improvements replace the oldest but the first)
-TRACED_JOBS = 256  # jobs whose plot points (and finished summaries) are kept in memory
-LISTED_JOBS = 100  # jobs on /jobs
-CANDIDATES_SHOWN = 20  # ranked candidates on /jobs/<id>
+__all__ = ["Dashboard"]
 
 _STATIC = pathlib.Path(__file__).with_name("static")
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -85,7 +83,9 @@ def _finite(x: Any) -> float | None:
 class _Recorder:
     """Best-energy points per job, from the job manager's events (bounded, thread-safe)."""
 
-    def __init__(self) -> None:
+    def __init__(self, trace_points: int, traced_jobs: int) -> None:
+        self._trace_points = trace_points
+        self._traced_jobs = traced_jobs
         self._lock = threading.Lock()
         self._points: OrderedDict[str, list[dict]] = OrderedDict()
         self._summaries: OrderedDict[str, dict] = OrderedDict()  # finished jobs: parsed once
@@ -99,10 +99,10 @@ class _Recorder:
         with self._lock:
             points = self._points.setdefault(job_id, [])
             self._points.move_to_end(job_id)
-            if len(points) >= TRACE_POINTS:
+            if len(points) >= self._trace_points:
                 del points[1]
             points.append(point)
-            while len(self._points) > TRACED_JOBS:
+            while len(self._points) > self._traced_jobs:
                 self._points.popitem(last=False)
 
     def points(self, job_id: str) -> list[dict]:
@@ -116,7 +116,7 @@ class _Recorder:
     def cache(self, job_id: str, detail: dict) -> None:
         with self._lock:
             self._summaries[job_id] = detail
-            while len(self._summaries) > TRACED_JOBS:
+            while len(self._summaries) > self._traced_jobs:
                 self._summaries.popitem(last=False)
 
 
@@ -124,7 +124,7 @@ def _struct(msg) -> dict:
     return json_format.MessageToDict(msg)
 
 
-def _detail(rec: JobRecord, points: list[dict]) -> dict:
+def _detail(rec: JobRecord, points: list[dict], candidates_shown: int) -> dict:
     """Everything the pages show about one job, JSON-ready."""
     now = time.time()
     out: dict[str, Any] = {
@@ -161,7 +161,7 @@ def _detail(rec: JobRecord, points: list[dict]) -> dict:
         out["lower_bound"] = _finite(confidence.get("lower_bound"))
         out["lower_bound_method"] = confidence.get("lower_bound_method")
         out["num_candidates"] = len(response.candidates)
-        for rank, c in enumerate(response.candidates[:CANDIDATES_SHOWN], 1):
+        for rank, c in enumerate(response.candidates[:candidates_shown], 1):
             out["candidates"].append({
                 "rank": rank, "energy": c.energy, "num_occurrences": c.num_occurrences,
                 "objective": c.objective if c.HasField("objective") else None,
@@ -192,14 +192,18 @@ class Dashboard:
     Args:
         store: the job store the pages read.
         jobs: the job manager whose events feed the live plot.
-        tokens: ``sha256(token)`` hex digest -> principal, as the gRPC service's; empty:
-            authentication off (every caller is ``anonymous``).
+        config: the service's settings: ``tokens`` (``sha256(token)`` hex digest -> principal,
+            as the gRPC service's; empty: authentication off, every caller is ``anonymous``)
+            and the ``dashboard_*`` limits (plot points per job, jobs traced in memory, jobs
+            listed, candidates shown).
     """
 
-    def __init__(self, store: JobStore, jobs: JobManager, tokens: dict[str, str]):
+    def __init__(self, store: JobStore, jobs: JobManager, config: ServiceConfig):
         self.store = store
-        self.tokens = dict(tokens)
-        self._recorder = _Recorder()
+        self.tokens = dict(config.tokens)
+        self._listed_jobs = config.dashboard_listed_jobs
+        self._candidates_shown = config.dashboard_candidates_shown
+        self._recorder = _Recorder(config.dashboard_trace_points, config.dashboard_traced_jobs)
         jobs.add_listener(self._recorder.on_event)
         self._plotly = _plotly_js()
 
@@ -222,21 +226,21 @@ class Dashboard:
         rec = self.store.get_job(job_id, principal=principal)
         if rec is None:
             return None
-        detail = _detail(rec, self._recorder.points(job_id))
+        detail = _detail(rec, self._recorder.points(job_id), self._candidates_shown)
         if rec.state in TERMINAL:
             self._recorder.cache(job_id, {"principal": principal, "detail": detail})
         return detail
 
     def job_list(self, principal: str) -> list[dict]:
-        """Summaries of ``principal``'s :data:`LISTED_JOBS` newest jobs."""
+        """Summaries of ``principal``'s ``dashboard_listed_jobs`` newest jobs."""
         out = []
-        for rec in self.store.list_jobs(principal, limit=LISTED_JOBS):
+        for rec in self.store.list_jobs(principal, limit=self._listed_jobs):
             if rec.state in TERMINAL:
                 detail = self.job_detail(principal, rec.job_id)
                 if detail is not None:
                     out.append(_summary(detail))
                     continue
-            out.append(_summary(_detail(rec, self._recorder.points(rec.job_id))))
+            out.append(_summary(_detail(rec, self._recorder.points(rec.job_id), self._candidates_shown)))
         return out
 
     # -- WSGI --------------------------------------------------------------------------

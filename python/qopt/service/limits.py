@@ -154,6 +154,15 @@ class ServiceConfig:
             ``Client.solve_many`` call).
         max_batch_parallel: most problems of one ``SolveBatch`` solving at once (each is
             admitted by cost like a ``Solve``).
+
+        Job dashboard (``qopt serve --dashboard``, :mod:`qopt.service.dashboard`):
+
+        dashboard_trace_points: most best-so-far plot points kept per job (later improvements
+            replace the oldest but the first).
+        dashboard_traced_jobs: jobs whose plot points (and finished summaries) are kept in
+            memory, most recent first.
+        dashboard_listed_jobs: jobs on ``/jobs``, newest first.
+        dashboard_candidates_shown: ranked candidates on ``/jobs/<id>``.
     """
 
     max_message_bytes: int = 64 * 1024 * 1024
@@ -215,6 +224,12 @@ class ServiceConfig:
     max_batch_size: int = 256
     max_batch_parallel: int = 8
 
+    # -- job dashboard --
+    dashboard_trace_points: int = 2000
+    dashboard_traced_jobs: int = 256
+    dashboard_listed_jobs: int = 100
+    dashboard_candidates_shown: int = 20
+
     def __post_init__(self):
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -227,7 +242,8 @@ class ServiceConfig:
         if self.executor not in EXECUTORS:
             raise ParameterError("executor", f"must be one of {', '.join(EXECUTORS)}, was {self.executor!r}")
         for name in ("job_workers", "rpc_workers", "max_attempts", "max_struct_depth", "max_batch_size",
-                     "max_batch_parallel"):
+                     "max_batch_parallel", "dashboard_trace_points", "dashboard_traced_jobs",
+                     "dashboard_listed_jobs", "dashboard_candidates_shown"):
             if getattr(self, name) < 1:
                 raise ParameterError(name, f"must be >= 1, was {getattr(self, name)}")
         if self.lp_parse_seconds <= 0:

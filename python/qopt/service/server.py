@@ -161,7 +161,7 @@ class Server:
 
     def start(self) -> "Server":
         if self.config.metrics_port:  # the job dashboard shares the metrics port; it records from the first job
-            self.dashboard = Dashboard(self.store, self.jobs, self.config.tokens)
+            self.dashboard = Dashboard(self.store, self.jobs, self.config)
         self.jobs.start()
         self._server.start()
         if self.config.metrics_port:
