@@ -14,7 +14,7 @@ import numpy as np
 
 from qopt._version import __version__
 
-__all__ = ["jsonable", "library_versions", "provenance_record"]
+__all__ = ["backend_timing", "jsonable", "library_versions", "provenance_record"]
 
 _LIBRARIES = ("numpy", "scipy", "dimod", "dwave-samplers", "dwave-preprocessing")
 
@@ -37,6 +37,28 @@ def jsonable(value):
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return repr(value)
+
+
+def backend_timing(timing: dict | None) -> dict:
+    """A sampler's ``info["timing"]`` as provenance entries, each under the unit it is in.
+
+    qopt's samplers time their own stages in nanoseconds under names ending ``_ns``
+    (``sampling_ns``, ``embedding_ns``, ...); D-Wave's samplers add the solver's own timing
+    under Ocean's names (``qpu_access_time``, ``charge_time``, ``run_time``, ...), which
+    D-Wave reports in microseconds.
+
+    Args:
+        timing: ``{name: number}`` from ``SampleSet.info["timing"]``, or None.
+
+    Returns:
+        ``{"backend_timing_ns": {...}}`` with the ``*_ns`` entries and
+        ``{"backend_timing_us": {...}}`` with the others (each key present only when it has
+        entries); empty for no timing.
+    """
+    out: dict = {}
+    for name, value in (timing or {}).items():
+        out.setdefault("backend_timing_ns" if str(name).endswith("_ns") else "backend_timing_us", {})[name] = value
+    return out
 
 
 def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:

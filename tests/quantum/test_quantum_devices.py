@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from qhelpers import maxcut_bqm, qiskit_reference
 
+import qopt
 from qopt.errors import BackendConfigurationError, ParameterError, PreflightError, classify_error
 from qopt.preflight import preflight
 from qopt.samplers import noise
@@ -250,6 +251,14 @@ def test_dwave_hybrid_on_a_mocked_sapi_client(monkeypatch):
         with pytest.raises(ParameterError, match="time_limit must be >= 3") as err:
             sampler.sample(bqm, time_limit=1.0)
         assert err.value.field == "time_limit"
+        # through the pipeline the solver's microseconds and qopt's nanoseconds stay apart
+        result = qopt.solve(bqm, backend="dwave-hybrid", presolve=False)
+        assert result.provenance["backend_timing_us"] == {"qpu_access_time": 31925, "charge_time": 3000000,
+                                                          "run_time": 2999850}
+        assert {"preprocessing_ns", "sampling_ns", "postprocessing_ns"} <= set(result.provenance["backend_timing_ns"])
+        assert all(k.endswith("_ns") for k in result.provenance["backend_timing_ns"])
+        # without a deadline the solver's minimum applies, not qopt's default budget (under it here)
+        assert solver.sample_bqm.call_args.kwargs["time_limit"] == 3.0
 
 
 def test_dwave_hybrid_cqm_on_a_mocked_sapi_client(monkeypatch):

@@ -29,7 +29,7 @@ import dimod
 from qopt.errors import ParameterError, UnknownBackendError
 from qopt.samplers.spec import ParameterSpec
 
-__all__ = ["BACKENDS", "QUANTUM_BACKENDS", "SIMULATOR_BACKENDS", "HYBRID_BACKENDS", "INSTALL_HINTS", "UnknownBackendError", "get_sampler_class", "backend_names", "parameters_of_all_backends",
+__all__ = ["BACKENDS", "QUANTUM_BACKENDS", "SIMULATOR_BACKENDS", "HYBRID_BACKENDS", "SOLVER_TIMED_BACKENDS", "INSTALL_HINTS", "UnknownBackendError", "get_sampler_class", "backend_names", "parameters_of_all_backends",
            "parameter_spec", "parameter_specs", "CUSTOM_PREFIX", "custom_backend_name", "is_custom_backend",
            "is_dimod_sampler", "check_sampler", "register_sampler", "unregister_sampler", "registered_samplers", "using_sampler",
            "get_sampler"]
@@ -60,6 +60,10 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
 QUANTUM_BACKENDS = frozenset({"qaoa", "dwave", "ibm", "dwave-hybrid"})
 SIMULATOR_BACKENDS = frozenset({"qaoa"})
 HYBRID_BACKENDS = frozenset({"hybrid", "dwave-hybrid"})
+#: Remote solvers that run for a time limit of their own, at least a minimum the solver sets
+#: per problem (Leap's hybrid solvers): without a caller's deadline the pipeline passes them no
+#: ``time_limit`` (the solver's minimum applies) instead of qopt's default budget.
+SOLVER_TIMED_BACKENDS = frozenset({"dwave-hybrid"})
 #: How to install what a backend needs when its import fails.
 INSTALL_HINTS = {
     "qaoa": "pip install 'qiskit>=2' qiskit-aer",

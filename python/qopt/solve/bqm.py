@@ -23,10 +23,11 @@ import numpy as np
 
 from qopt.errors import Cancelled, ParameterError, ProblemError, UnsupportedProblem
 from qopt.problem_hash import bqm_sha256
+from qopt.provenance import backend_timing as timing_entries
 from qopt.provenance import jsonable, library_versions, provenance_record
 from qopt.results import Result, add_lower_bound, confidence_from_sampleset, rank_sampleset
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES
-from qopt.samplers.registry import get_sampler
+from qopt.samplers.registry import SOLVER_TIMED_BACKENDS, get_sampler
 from qopt.solve.fallback import sample_with_fallback
 from qopt.solve.parameters import INTERNAL_PARAMETERS, public_parameters, resolve_parameters, sa_defaults, sa_seconds
 from qopt.solve.routing import route
@@ -178,7 +179,7 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
             params["on_progress"] = lambda event: stages.emit({**event, "source": name})
         # the caller's deadline drives the fallback tiers; any budget (the default included) is a stop
         left = None if time_budget is None else max(stages.work_left() or 0.0, 1e-3)
-        if "time_limit" in accepted:
+        if "time_limit" in accepted and not (time_budget is None and name in SOLVER_TIMED_BACKENDS):
             # keep back time for the sampler's own set-up and the postprocess stage
             room = max(1e-3, SAMPLE_SHARE * (stages.work_left() or 0.0) - 0.02)
             limit = params.get("time_limit")
@@ -234,8 +235,7 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
             }
         if bound is not None:
             extra["lower_bound"] = bound
-        if backend_timing:
-            extra["backend_timing_ns"] = backend_timing
+        extra.update(timing_entries(backend_timing))
         provenance = provenance_record(
             backend=produced_by, routed_backend=name, requested_backend=backend or "auto",
             routing_reason=decision.reason, fallback_chain=chain,
