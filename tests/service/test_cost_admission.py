@@ -46,6 +46,27 @@ def test_cost_model_numbers():
     assert h.wall_seconds == 30.0 and h.cpu_seconds == 90.0  # 2 workers + the classical branch
 
 
+def test_sa_estimates_the_run_the_pipeline_will_make():
+    """Reads and sweeps not given are the pipeline's own defaults (sa_defaults), and a planned
+    run (a time_limit, no run size) costs its time limit on every thread it has."""
+    from qopt.samplers.sa import available_cores
+    from qopt.solve.parameters import sa_defaults
+
+    chosen = sa_defaults({}, 2000, 2000, None)
+    reads, sweeps = chosen["num_reads"]["value"], chosen["num_sweeps"]["value"]
+    default = cost.estimate("sa", 2000, 2000, {})
+    assert default.cpu_seconds == pytest.approx(reads * sweeps * (2000 + 2 * 2000) * cost.SA_SECONDS_PER_SPIN_UPDATE)
+    assert reads > 1  # (the model once assumed a single read)
+    planned = cost.estimate("sa", 2000, 2000, {"time_limit": 7.0})
+    assert planned.wall_seconds == 7.0 and planned.cpu_seconds == 7.0 * available_cores()
+    assert planned.threads == available_cores() and "planned run" in planned.model
+    assert planned.charged(2.0) == 2.0 * available_cores()  # a shorter deadline caps the charge
+    two = cost.estimate("sa", 2000, 2000, {"time_limit": 3.0, "num_threads": 2})
+    assert (two.wall_seconds, two.cpu_seconds) == (3.0, 6.0)
+    sized = cost.estimate("sa", 2000, 2000, {"num_reads": 8, "time_limit": 7.0})  # a run size: counted work
+    assert sized.cpu_seconds == pytest.approx(8 * sweeps * 6000 * cost.SA_SECONDS_PER_SPIN_UPDATE)
+
+
 @pytest.fixture(scope="module")
 def default_server():
     srv = Server("127.0.0.1:0").start()

@@ -8,7 +8,11 @@ and reads only sizes and parameters, never the model's values:
 
 ========  ==============================================================================
 sa        ``num_reads x num_sweeps x (n + 2 m) x SA_SECONDS_PER_SPIN_UPDATE`` CPU-seconds
-          (wall: that / ``num_threads``); capped by its ``time_limit`` parameter
+          (wall: that / ``num_threads``), reads and sweeps not given as the pipeline chooses
+          them (:func:`qopt.solve.parameters.sa_defaults`); capped by its ``time_limit``
+          parameter. A planned (anytime) run, a ``time_limit`` and no run size given, fills
+          it: time_limit x threads CPU-seconds (``num_threads``, default the cores); one
+          planned from the request's deadline is charged up to it (:meth:`Estimate.charged`)
 steepest  as sa with ``STEEPEST_SWEEPS_PER_READ`` sweeps per read (one descent)
 exact     ``2^n x n x EXACT_SECONDS_PER_STATE_VARIABLE`` s; ``2^n x (n + 16)`` bytes (the
           states and their energies)
@@ -38,7 +42,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-__all__ = ["Estimate", "estimate", "SA_SECONDS_PER_SPIN_UPDATE", "SA_DEFAULT_NUM_SWEEPS",
+__all__ = ["Estimate", "estimate", "SA_SECONDS_PER_SPIN_UPDATE",
            "STEEPEST_SWEEPS_PER_READ", "EXACT_SECONDS_PER_STATE_VARIABLE", "MODEL_BYTES_PER_TERM",
            "HYBRID_DEFAULT_TIME_LIMIT"]
 
@@ -47,8 +51,6 @@ __all__ = ["Estimate", "estimate", "SA_SECONDS_PER_SPIN_UPDATE", "SA_DEFAULT_NUM
 #: 64 reads x 4000 sweeps): ~1.3 s per thread -> ~3e-9 s per update (a random 2000-variable
 #: graph measures ~0.8e-9: the constant errs on the side of refusing).
 SA_SECONDS_PER_SPIN_UPDATE = 3e-9
-#: Sweeps of ``sa`` when ``num_sweeps`` is not given (the sampler's own default).
-SA_DEFAULT_NUM_SWEEPS = 1000
 #: One steepest descent from a random state costs about this many annealing sweeps
 #: (measured: 4e-8 s per read per (n + 2 m) on a random 2000-variable graph, ~14 sweeps).
 STEEPEST_SWEEPS_PER_READ = 16
@@ -111,12 +113,19 @@ def _model_bytes(n: int, m: int) -> int:
 
 
 def _anneal(backend: str, n: int, m: int, parameters: Mapping) -> Estimate:
-    reads = max(_int(parameters, "num_reads", 1), 1)
     threads = max(_int(parameters, "num_threads", 1), 1)
     if backend == "sa":
-        sweeps = _int(parameters, "num_sweeps", SA_DEFAULT_NUM_SWEEPS)
+        from qopt.solve.parameters import sa_defaults
+
+        given = {k: v for k, v in parameters.items() if v is not None}
+        chosen = sa_defaults(given, n, m, None)  # the request's deadline is charged by Estimate.charged
+        if any(d["value"] is None for d in chosen.values()):  # a planned run fills its time_limit
+            return _planned_anneal(n, m, parameters)
+        reads = max(_int(parameters, "num_reads", chosen.get("num_reads", {}).get("value", 1)), 1)
+        sweeps = _int(parameters, "num_sweeps", chosen.get("num_sweeps", {}).get("value", 0))
         how = f"{reads} reads x {sweeps} sweeps"
     else:
+        reads = max(_int(parameters, "num_reads", 1), 1)
         sweeps = STEEPEST_SWEEPS_PER_READ
         how = f"{reads} descents x ~{sweeps} sweeps"
     cpu = float(reads) * sweeps * (n + 2 * m) * SA_SECONDS_PER_SPIN_UPDATE
@@ -128,6 +137,18 @@ def _anneal(backend: str, n: int, m: int, parameters: Mapping) -> Estimate:
         note += f", capped by time_limit={limit:g} s"
     memory = _model_bytes(n, m) + reads * (n + 16)
     return Estimate(backend, cpu, wall, memory, note, min(threads, reads))
+
+
+def _planned_anneal(n: int, m: int, parameters: Mapping) -> Estimate:
+    """An anytime ``sa`` run (a ``time_limit``, no run size): it fills its time limit on every
+    thread it has."""
+    from qopt.samplers.sa import available_cores
+
+    wall = float(parameters["time_limit"])
+    threads = max(_int(parameters, "num_threads", 0), 0) or available_cores()
+    # the plan anneals one 16-read SIMD lane group per thread
+    return Estimate("sa", wall * threads, wall, _model_bytes(n, m) + 16 * threads * (n + 16),
+                    f"a planned run fills its time_limit={wall:g} s on {threads} threads", threads)
 
 
 def _exact(n: int, m: int) -> Estimate:
