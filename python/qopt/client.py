@@ -31,6 +31,7 @@ from google.protobuf import struct_pb2
 from grpc_status import rpc_status
 
 from qopt.errors import ParameterError, QoptError, UnsupportedProblem
+from qopt.provenance import jsonable
 from qopt.results import Result
 from qopt.service import convert
 from qopt.service.executor_call import BatchItem, in_submission_order
@@ -249,7 +250,10 @@ def _problem(model, name: str = "") -> tuple[model_pb2.Problem, list]:
         from qopt.model.formats.lp import to_lp
 
         problem = as_problem(model)
-        return model_pb2.Problem(lp=to_lp(problem), name=name or problem.name), []
+        message = model_pb2.Problem(lp=to_lp(problem), name=name or problem.name)
+        if problem.structure is not None:  # what the template declares travels with it
+            message.structure.update(jsonable(dict(problem.structure)))
+        return message, []
     raise UnsupportedProblem(f"model must be a dimod.BinaryQuadraticModel, a dimod.ConstrainedQuadraticModel, a "
                              f"qopt.model.Problem, a QuadraticProgram or LP text, was {type(model).__name__}",
                              field="model")

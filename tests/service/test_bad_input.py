@@ -142,6 +142,11 @@ CASES = {
     "lp garbage": (lambda r: setattr(r.problem, "lp", "Minimize\n obj: x +\nSubject To\n c: <= <= 3\nEnd"), INVALID,
                    "problem.lp"),
     "lp empty": (lambda r: setattr(r.problem, "lp", "   "), INVALID, "problem.lp"),
+    "structure on a bqm": (lambda r: r.problem.structure.update({"kind": "tsp"}), INVALID, "problem.structure"),
+    "structure without kind": (lambda r: (_cqm()(r), r.problem.structure.update({"num_cities": 3})), INVALID,
+                               "problem.structure"),
+    "structure too deep": (lambda r: (_cqm()(r), r.problem.structure.update(
+        {"kind": "tsp", "d": [[[[[[[[[1]]]]]]]]]})), INVALID, "problem.structure"),
 }
 
 

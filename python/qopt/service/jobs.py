@@ -102,13 +102,14 @@ def solve_call(request, decoded: validation.DecodedProblem, parameters: dict, *,
     reports objectives in the model's own sense (False: the decoded model as it is, for an
     injected ``solve_fn``)."""
     model: object = decoded.model
-    if own_sense and decoded.objective_sign < 0:
+    if own_sense and (decoded.objective_sign < 0 or decoded.structure is not None):
         # a maximisation, negated into minimisation form by the decoder: let the pipeline
-        # report objectives (and its messages) in the model's own sense
+        # report objectives (and its messages) in the model's own sense; a declared structure
+        # goes with the model, as in-process
         from qopt.model import Problem
 
         assert isinstance(decoded.model, dimod.ConstrainedQuadraticModel), "only a CQM or LP is a maximisation"
-        model = Problem(decoded.model, "max")
+        model = Problem(decoded.model, "max" if decoded.objective_sign < 0 else "min", structure=decoded.structure)
     return SolveCall(model, request.backend or "auto",
                      {"max_candidates": request.max_candidates or DEFAULT_MAX_CANDIDATES,
                       "time_budget": time_budget, **parameters})

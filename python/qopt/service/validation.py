@@ -52,6 +52,8 @@ class DecodedProblem:
         num_variables, num_interactions, num_constraints: sizes.
         send_labels: whether the response should carry variable labels.
         objective_sign: -1 when the model was a maximisation (objective negated).
+        structure: the structure the constrained model declares (``problem.structure``,
+            :attr:`qopt.model.Problem.structure`), or None.
     """
 
     model: dimod.BinaryQuadraticModel | dimod.ConstrainedQuadraticModel
@@ -61,6 +63,7 @@ class DecodedProblem:
     num_constraints: int = 0
     send_labels: bool = False
     objective_sign: int = 1
+    structure: dict | None = None
 
 
 def _raise(problems: list[FieldError]) -> None:
@@ -206,12 +209,15 @@ def decode_problem(problem: model_pb2.Problem, config: ServiceConfig) -> Decoded
 
     Raises:
         InvalidRequest: the problem is malformed (all violations listed); LP text that
-            cannot be read in time.
-        LimitExceeded: it is larger than a configured limit.
+            cannot be read in time; a ``problem.structure`` on a BQM, without a ``kind``
+            string, or nested deeper than ``max_struct_depth``.
+        LimitExceeded: it is larger than a configured limit (``problem.structure`` over
+            ``max_struct_values`` included).
     """
     kind = problem.WhichOneof("model")
     if kind is None:
         raise InvalidRequest([FieldError("problem", "a model is required (problem.bqm, problem.cqm or problem.lp)")])
+    structure = _structure(problem, kind, config)
     check_limits(*_size_of(problem), config)
     if kind == "bqm":
         bqm = convert.bqm_from_proto(problem.bqm)
@@ -233,7 +239,23 @@ def decode_problem(problem: model_pb2.Problem, config: ServiceConfig) -> Decoded
         cqm, sign = convert.cqm_from_lp(problem.lp)
         kind_ = "lp"
     return DecodedProblem(cqm, kind_, len(cqm.variables), _cqm_interactions(cqm), len(cqm.constraints),
-                          send_labels=True, objective_sign=sign)
+                          send_labels=True, objective_sign=sign, structure=structure)
+
+
+def _structure(problem: model_pb2.Problem, kind: str, config: ServiceConfig) -> dict | None:
+    """``problem.structure`` as a dict (None when absent), bounded before it is read."""
+    if not problem.HasField("structure"):
+        return None
+    field = "problem.structure"
+    check_struct(problem.structure, config, field=field)
+    if kind == "bqm":
+        raise InvalidRequest([FieldError(field, "applies to a constrained model (problem.cqm or problem.lp), "
+                                                "not to problem.bqm")])
+    structure = convert.parameters_from_struct(problem.structure)
+    if not isinstance(structure.get("kind"), str) or not structure["kind"]:
+        raise InvalidRequest([FieldError(field, "must have a 'kind' string (e.g. {'kind': 'tsp', ...} from "
+                                                "qopt.model.templates.tsp)")])
+    return structure
 
 
 def _cqm_interactions(cqm: dimod.ConstrainedQuadraticModel) -> int:

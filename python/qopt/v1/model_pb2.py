@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13qopt/v1/model.proto\x12\x07qopt.v1\"\xc6\x01\n\x14\x42inaryQuadraticModel\x12!\n\x07vartype\x18\x01 \x01(\x0e\x32\x10.qopt.v1.Vartype\x12\x15\n\rnum_variables\x18\x02 \x01(\r\x12\x0e\n\x06linear\x18\x03 \x03(\x01\x12\x15\n\rquadratic_row\x18\x04 \x03(\r\x12\x15\n\rquadratic_col\x18\x05 \x03(\r\x12\x16\n\x0equadratic_bias\x18\x06 \x03(\x01\x12\x0e\n\x06offset\x18\x07 \x01(\x01\x12\x0e\n\x06labels\x18\x08 \x03(\t\"h\n\x08Variable\x12\r\n\x05label\x18\x01 \x01(\t\x12#\n\x04type\x18\x02 \x01(\x0e\x32\x15.qopt.v1.VariableType\x12\x13\n\x0blower_bound\x18\x03 \x01(\x01\x12\x13\n\x0bupper_bound\x18\x04 \x01(\x01\"\xa6\x01\n\x13QuadraticExpression\x12\x14\n\x0clinear_index\x18\x01 \x03(\r\x12\x1a\n\x12linear_coefficient\x18\x02 \x03(\x01\x12\x15\n\rquadratic_row\x18\x03 \x03(\r\x12\x15\n\rquadratic_col\x18\x04 \x03(\r\x12\x1d\n\x15quadratic_coefficient\x18\x05 \x03(\x01\x12\x10\n\x08\x63onstant\x18\x06 \x01(\x01\"\x8d\x01\n\nConstraint\x12\r\n\x05label\x18\x01 \x01(\t\x12)\n\x03lhs\x18\x02 \x01(\x0b\x32\x1c.qopt.v1.QuadraticExpression\x12\'\n\x05sense\x18\x03 \x01(\x0e\x32\x18.qopt.v1.ConstraintSense\x12\x0b\n\x03rhs\x18\x04 \x01(\x01\x12\x0f\n\x07one_hot\x18\x05 \x01(\x08\"\xbb\x01\n\x10\x43onstrainedModel\x12$\n\tvariables\x18\x01 \x03(\x0b\x32\x11.qopt.v1.Variable\x12/\n\tobjective\x18\x02 \x01(\x0b\x32\x1c.qopt.v1.QuadraticExpression\x12&\n\x05sense\x18\x03 \x01(\x0e\x32\x17.qopt.v1.ObjectiveSense\x12(\n\x0b\x63onstraints\x18\x04 \x03(\x0b\x32\x13.qopt.v1.Constraint\"\x86\x01\n\x07Problem\x12,\n\x03\x62qm\x18\x01 \x01(\x0b\x32\x1d.qopt.v1.BinaryQuadraticModelH\x00\x12(\n\x03\x63qm\x18\x02 \x01(\x0b\x32\x19.qopt.v1.ConstrainedModelH\x00\x12\x0c\n\x02lp\x18\x03 \x01(\tH\x00\x12\x0c\n\x04name\x18\x0f \x01(\tB\x07\n\x05model*H\n\x07Vartype\x12\x17\n\x13VARTYPE_UNSPECIFIED\x10\x00\x12\x10\n\x0cVARTYPE_SPIN\x10\x01\x12\x12\n\x0eVARTYPE_BINARY\x10\x02*z\n\x0cVariableType\x12\x1d\n\x19VARIABLE_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14VARIABLE_TYPE_BINARY\x10\x01\x12\x16\n\x12VARIABLE_TYPE_SPIN\x10\x02\x12\x19\n\x15VARIABLE_TYPE_INTEGER\x10\x03*m\n\x0eObjectiveSense\x12\x1f\n\x1bOBJECTIVE_SENSE_UNSPECIFIED\x10\x00\x12\x1c\n\x18OBJECTIVE_SENSE_MINIMIZE\x10\x01\x12\x1c\n\x18OBJECTIVE_SENSE_MAXIMIZE\x10\x02*~\n\x0f\x43onstraintSense\x12 \n\x1c\x43ONSTRAINT_SENSE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43ONSTRAINT_SENSE_EQ\x10\x01\x12\x17\n\x13\x43ONSTRAINT_SENSE_LE\x10\x02\x12\x17\n\x13\x43ONSTRAINT_SENSE_GE\x10\x03\x42\x1f\n\x0b\x64\x65v.qopt.v1P\x01Z\x0eqopt/v1;qoptv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13qopt/v1/model.proto\x12\x07qopt.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xc6\x01\n\x14\x42inaryQuadraticModel\x12!\n\x07vartype\x18\x01 \x01(\x0e\x32\x10.qopt.v1.Vartype\x12\x15\n\rnum_variables\x18\x02 \x01(\r\x12\x0e\n\x06linear\x18\x03 \x03(\x01\x12\x15\n\rquadratic_row\x18\x04 \x03(\r\x12\x15\n\rquadratic_col\x18\x05 \x03(\r\x12\x16\n\x0equadratic_bias\x18\x06 \x03(\x01\x12\x0e\n\x06offset\x18\x07 \x01(\x01\x12\x0e\n\x06labels\x18\x08 \x03(\t\"h\n\x08Variable\x12\r\n\x05label\x18\x01 \x01(\t\x12#\n\x04type\x18\x02 \x01(\x0e\x32\x15.qopt.v1.VariableType\x12\x13\n\x0blower_bound\x18\x03 \x01(\x01\x12\x13\n\x0bupper_bound\x18\x04 \x01(\x01\"\xa6\x01\n\x13QuadraticExpression\x12\x14\n\x0clinear_index\x18\x01 \x03(\r\x12\x1a\n\x12linear_coefficient\x18\x02 \x03(\x01\x12\x15\n\rquadratic_row\x18\x03 \x03(\r\x12\x15\n\rquadratic_col\x18\x04 \x03(\r\x12\x1d\n\x15quadratic_coefficient\x18\x05 \x03(\x01\x12\x10\n\x08\x63onstant\x18\x06 \x01(\x01\"\x8d\x01\n\nConstraint\x12\r\n\x05label\x18\x01 \x01(\t\x12)\n\x03lhs\x18\x02 \x01(\x0b\x32\x1c.qopt.v1.QuadraticExpression\x12\'\n\x05sense\x18\x03 \x01(\x0e\x32\x18.qopt.v1.ConstraintSense\x12\x0b\n\x03rhs\x18\x04 \x01(\x01\x12\x0f\n\x07one_hot\x18\x05 \x01(\x08\"\xbb\x01\n\x10\x43onstrainedModel\x12$\n\tvariables\x18\x01 \x03(\x0b\x32\x11.qopt.v1.Variable\x12/\n\tobjective\x18\x02 \x01(\x0b\x32\x1c.qopt.v1.QuadraticExpression\x12&\n\x05sense\x18\x03 \x01(\x0e\x32\x17.qopt.v1.ObjectiveSense\x12(\n\x0b\x63onstraints\x18\x04 \x03(\x0b\x32\x13.qopt.v1.Constraint\"\xb2\x01\n\x07Problem\x12,\n\x03\x62qm\x18\x01 \x01(\x0b\x32\x1d.qopt.v1.BinaryQuadraticModelH\x00\x12(\n\x03\x63qm\x18\x02 \x01(\x0b\x32\x19.qopt.v1.ConstrainedModelH\x00\x12\x0c\n\x02lp\x18\x03 \x01(\tH\x00\x12\x0c\n\x04name\x18\x0f \x01(\t\x12*\n\tstructure\x18\x10 \x01(\x0b\x32\x17.google.protobuf.StructB\x07\n\x05model*H\n\x07Vartype\x12\x17\n\x13VARTYPE_UNSPECIFIED\x10\x00\x12\x10\n\x0cVARTYPE_SPIN\x10\x01\x12\x12\n\x0eVARTYPE_BINARY\x10\x02*z\n\x0cVariableType\x12\x1d\n\x19VARIABLE_TYPE_UNSPECIFIED\x10\x00\x12\x18\n\x14VARIABLE_TYPE_BINARY\x10\x01\x12\x16\n\x12VARIABLE_TYPE_SPIN\x10\x02\x12\x19\n\x15VARIABLE_TYPE_INTEGER\x10\x03*m\n\x0eObjectiveSense\x12\x1f\n\x1bOBJECTIVE_SENSE_UNSPECIFIED\x10\x00\x12\x1c\n\x18OBJECTIVE_SENSE_MINIMIZE\x10\x01\x12\x1c\n\x18OBJECTIVE_SENSE_MAXIMIZE\x10\x02*~\n\x0f\x43onstraintSense\x12 \n\x1c\x43ONSTRAINT_SENSE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43ONSTRAINT_SENSE_EQ\x10\x01\x12\x17\n\x13\x43ONSTRAINT_SENSE_LE\x10\x02\x12\x17\n\x13\x43ONSTRAINT_SENSE_GE\x10\x03\x42\x1f\n\x0b\x64\x65v.qopt.v1P\x01Z\x0eqopt/v1;qoptv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,24 +33,24 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'qopt.v1.model_pb2', _global
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\013dev.qopt.v1P\001Z\016qopt/v1;qoptv1'
-  _globals['_VARTYPE']._serialized_start=979
-  _globals['_VARTYPE']._serialized_end=1051
-  _globals['_VARIABLETYPE']._serialized_start=1053
-  _globals['_VARIABLETYPE']._serialized_end=1175
-  _globals['_OBJECTIVESENSE']._serialized_start=1177
-  _globals['_OBJECTIVESENSE']._serialized_end=1286
-  _globals['_CONSTRAINTSENSE']._serialized_start=1288
-  _globals['_CONSTRAINTSENSE']._serialized_end=1414
-  _globals['_BINARYQUADRATICMODEL']._serialized_start=33
-  _globals['_BINARYQUADRATICMODEL']._serialized_end=231
-  _globals['_VARIABLE']._serialized_start=233
-  _globals['_VARIABLE']._serialized_end=337
-  _globals['_QUADRATICEXPRESSION']._serialized_start=340
-  _globals['_QUADRATICEXPRESSION']._serialized_end=506
-  _globals['_CONSTRAINT']._serialized_start=509
-  _globals['_CONSTRAINT']._serialized_end=650
-  _globals['_CONSTRAINEDMODEL']._serialized_start=653
-  _globals['_CONSTRAINEDMODEL']._serialized_end=840
-  _globals['_PROBLEM']._serialized_start=843
-  _globals['_PROBLEM']._serialized_end=977
+  _globals['_VARTYPE']._serialized_start=1053
+  _globals['_VARTYPE']._serialized_end=1125
+  _globals['_VARIABLETYPE']._serialized_start=1127
+  _globals['_VARIABLETYPE']._serialized_end=1249
+  _globals['_OBJECTIVESENSE']._serialized_start=1251
+  _globals['_OBJECTIVESENSE']._serialized_end=1360
+  _globals['_CONSTRAINTSENSE']._serialized_start=1362
+  _globals['_CONSTRAINTSENSE']._serialized_end=1488
+  _globals['_BINARYQUADRATICMODEL']._serialized_start=63
+  _globals['_BINARYQUADRATICMODEL']._serialized_end=261
+  _globals['_VARIABLE']._serialized_start=263
+  _globals['_VARIABLE']._serialized_end=367
+  _globals['_QUADRATICEXPRESSION']._serialized_start=370
+  _globals['_QUADRATICEXPRESSION']._serialized_end=536
+  _globals['_CONSTRAINT']._serialized_start=539
+  _globals['_CONSTRAINT']._serialized_end=680
+  _globals['_CONSTRAINEDMODEL']._serialized_start=683
+  _globals['_CONSTRAINEDMODEL']._serialized_end=870
+  _globals['_PROBLEM']._serialized_start=873
+  _globals['_PROBLEM']._serialized_end=1051
 # @@protoc_insertion_point(module_scope)

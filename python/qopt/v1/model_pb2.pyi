@@ -1,3 +1,4 @@
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -122,13 +123,15 @@ class ConstrainedModel(_message.Message):
     def __init__(self, variables: _Optional[_Iterable[_Union[Variable, _Mapping]]] = ..., objective: _Optional[_Union[QuadraticExpression, _Mapping]] = ..., sense: _Optional[_Union[ObjectiveSense, str]] = ..., constraints: _Optional[_Iterable[_Union[Constraint, _Mapping]]] = ...) -> None: ...
 
 class Problem(_message.Message):
-    __slots__ = ("bqm", "cqm", "lp", "name")
+    __slots__ = ("bqm", "cqm", "lp", "name", "structure")
     BQM_FIELD_NUMBER: _ClassVar[int]
     CQM_FIELD_NUMBER: _ClassVar[int]
     LP_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    STRUCTURE_FIELD_NUMBER: _ClassVar[int]
     bqm: BinaryQuadraticModel
     cqm: ConstrainedModel
     lp: str
     name: str
-    def __init__(self, bqm: _Optional[_Union[BinaryQuadraticModel, _Mapping]] = ..., cqm: _Optional[_Union[ConstrainedModel, _Mapping]] = ..., lp: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+    structure: _struct_pb2.Struct
+    def __init__(self, bqm: _Optional[_Union[BinaryQuadraticModel, _Mapping]] = ..., cqm: _Optional[_Union[ConstrainedModel, _Mapping]] = ..., lp: _Optional[str] = ..., name: _Optional[str] = ..., structure: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
