@@ -60,13 +60,13 @@ def _idle_within(pid, seconds: float) -> float | None:
     return None
 
 
-def _busy(pid, timeout: float = 20.0) -> bool:
-    """Wait until ``pid`` burns CPU (a solve has started): over 0.3 CPU-s in a 0.5 s window."""
-    t0 = time.monotonic()
+def _busy(pid, timeout: float = 60.0) -> bool:
+    """Wait until ``pid`` has burned a CPU-second since the call (a solve is running; counted
+    in total, not per window, so a loaded machine only makes it take longer)."""
+    t0, c0 = time.monotonic(), _cpu(pid)
     while time.monotonic() - t0 < timeout:
-        c0 = _cpu(pid)
-        time.sleep(0.5)
-        if _cpu(pid) - c0 > 0.3:
+        time.sleep(0.1)
+        if _cpu(pid) - c0 > 1.0:
             return True
     return False
 
