@@ -202,7 +202,7 @@ def test_list_backends_publishes_the_specs(stub):
     assert float(hybrid["time_limit"].maximum) == 86400.0
     assert list(hybrid["strategies"].default.list_value.values) != []
     assert "quantum_sampler" not in hybrid           # an object: cannot travel in a Struct
-    assert backends["exact"].max_variables == 24
+    assert backends["exact"].max_variables == 64
     if _HAS_QISKIT:
         qaoa = {p.name: p for p in backends["qaoa"].parameter_specs}
         assert qaoa["max_qubits"].maximum == str(QAOA_MAX_QUBITS) == str(backends["qaoa"].max_variables)
