@@ -20,6 +20,7 @@ using i8 = pybind11::array_t<std::int8_t, pybind11::array::c_style | pybind11::a
 IsingCSR make_csr(const f64& h, const i32& row_ptr, const i32& col, const f64& J);
 
 void bind_anneal(pybind11::module_& m);
+void bind_bnb(pybind11::module_& m);
 void bind_descent(pybind11::module_& m);
 void bind_presolve(pybind11::module_& m);
 void bind_pt(pybind11::module_& m);

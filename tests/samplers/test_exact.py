@@ -10,6 +10,7 @@ from _models import random_bqm
 
 from qopt.checks import ParameterError
 from qopt.samplers.exact import ExactSampler
+from qopt.samplers.limits import EXACT_MAX_VARIABLES
 
 
 @pytest.mark.parametrize("vartype", [dimod.SPIN, dimod.BINARY])
@@ -37,8 +38,8 @@ def test_all_states_by_default():
 
 
 def test_too_many_variables_raise():
-    bqm = dimod.BQM.from_ising({i: 1.0 for i in range(25)}, {})
-    with pytest.raises(ParameterError, match="at most 24") as err:
+    bqm = dimod.BQM.from_ising({i: 1.0 for i in range(EXACT_MAX_VARIABLES + 1)}, {})
+    with pytest.raises(ParameterError, match=f"at most {EXACT_MAX_VARIABLES}") as err:
         ExactSampler().sample(bqm)
     assert err.value.field == "bqm"
 

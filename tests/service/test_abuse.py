@@ -395,8 +395,8 @@ def test_huge_biases_blamed_on_the_model(shared):
     shared.assert_serving()
 
 
-def test_exact_with_40_variables_blamed_on_problem(shared):
-    err = call_error(lambda: shared.stub.Solve(solve_request(ring_problem(40), "exact"), timeout=10))
+def test_exact_with_65_variables_blamed_on_problem(shared):
+    err = call_error(lambda: shared.stub.Solve(solve_request(ring_problem(65), "exact"), timeout=10))
     _assert_invalid(err, "problem")
     shared.assert_serving()
 

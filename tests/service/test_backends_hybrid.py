@@ -35,7 +35,7 @@ def test_list_backends_names_capabilities_and_parameters(client):
     assert {"num_reads", "num_sweeps", "seed"} <= set(sa["parameters"])
     assert not ({"interrupt", "on_progress"} & set(sa["parameters"]))   # set by the server, never sent
     assert sa["max_variables"] == 0 and not sa["quantum"] and not sa["hybrid"]
-    assert backends["exact"]["max_variables"] == EXACT_MAX_VARIABLES == 24
+    assert backends["exact"]["max_variables"] == EXACT_MAX_VARIABLES == 64
     assert backends["qaoa"]["max_variables"] == QAOA_MAX_QUBITS
     assert backends["qaoa"]["quantum"] and backends["qaoa"]["simulator"]
     assert backends["dwave"]["quantum"] and not backends["dwave"]["simulator"]

@@ -149,7 +149,7 @@ CASES = {
                                                                              "SPIN")), INVALID, "problem.bqm.linear[0]"),
     "bias 1e308 (quadratic)": ("Solve", _bqm_request(dimod.BinaryQuadraticModel(
         {0: 1.0, 1: 1.0, 2: 1.0}, {(0, 1): 1e300, (1, 2): -1e308}, 0, "SPIN")), INVALID, "problem.bqm.quadratic_bias[1]"),
-    "exact with 40 variables": ("Solve", _bqm_request(dimod.generators.ran_r(1, 40), backend="exact"), INVALID,
+    "exact with 65 variables": ("Solve", _bqm_request(dimod.generators.ran_r(1, 65), backend="exact"), INVALID,
                                 "problem"),
     "garbage initial_states": ("Solve", _bqm_request(initial_states="garbage"), INVALID, "parameters.initial_states"),
     "initial_states of wrong shape": ("Solve", _bqm_request(initial_states=[[1, 2, 3]]), INVALID,

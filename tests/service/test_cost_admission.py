@@ -38,7 +38,7 @@ def test_cost_model_numbers():
                                               "num_threads": 2})
     assert capped.wall_seconds == 2.0 and capped.cpu_seconds == 4.0
     assert sa.charged(10.0) == 10.0 and sa.charged(None) == sa.cpu_seconds
-    ex = cost.estimate("exact", 20, 10, {})
+    ex = cost.estimate("exact", 20, 10, {"num_reads": 2 ** 20})  # every state: enumeration
     assert ex.memory_bytes >= 2 ** 20 * 20
     q = cost.estimate("qaoa", 20, 20, {})
     assert q.memory_bytes >= 2 * 16 * 2 ** 20  # the engine's state and the sampling statevector

@@ -19,7 +19,7 @@ import grpc
 import pytest
 from google.protobuf import struct_pb2
 
-from qopt.samplers.limits import QAOA_MAX_QUBITS
+from qopt.samplers.limits import EXACT_MAX_VARIABLES, QAOA_MAX_QUBITS
 from qopt.service import convert
 from qopt.service.limits import ServiceConfig
 from qopt.service.server import Server
@@ -81,8 +81,8 @@ CASES = [
     pytest.param("steepest", 6, {"num_reads": 3}, True, id="steepest-6-drawn-seed"),
     _case("steepest", 6, {"num_sweeps": 10}, False),          # an sa parameter
     # exact
-    _case("exact", 40, {}, False),                            # drifted before the specs
-    _case("exact", 25, {}, False),
+    _case("exact", EXACT_MAX_VARIABLES + 1, {}, False),       # drifted before the specs
+    _case("exact", 25, {}, True),                             # branch and bound beyond enumeration
     _case("exact", 12, {"num_reads": 3}, True),
     _case("exact", 12, {"num_reads": 0}, False),
     # qaoa
@@ -202,7 +202,7 @@ def test_list_backends_publishes_the_specs(stub):
     assert float(hybrid["time_limit"].maximum) == 86400.0
     assert list(hybrid["strategies"].default.list_value.values) != []
     assert "quantum_sampler" not in hybrid           # an object: cannot travel in a Struct
-    assert backends["exact"].max_variables == 24
+    assert backends["exact"].max_variables == 64
     if _HAS_QISKIT:
         qaoa = {p.name: p for p in backends["qaoa"].parameter_specs}
         assert qaoa["max_qubits"].maximum == str(QAOA_MAX_QUBITS) == str(backends["qaoa"].max_variables)

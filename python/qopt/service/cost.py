@@ -14,8 +14,8 @@ sa        ``num_reads x num_sweeps x (n + 2 m) x SA_SECONDS_PER_SPIN_UPDATE`` CP
           it: time_limit x threads CPU-seconds (``num_threads``, default the cores); one
           planned from the request's deadline is charged up to it (:meth:`Estimate.charged`)
 steepest  as sa with ``STEEPEST_SWEEPS_PER_READ`` sweeps per read (one descent)
-exact     ``2^n x n x EXACT_SECONDS_PER_STATE_VARIABLE`` s; ``2^n x (n + 16)`` bytes (the
-          states and their energies)
+exact     enumeration: ``2^n x n x EXACT_SECONDS_PER_STATE_VARIABLE`` s; ``2^n x (n + 16)``
+          bytes (the states and their energies); branch and bound: its ``time_limit``
 qaoa      the statevector engine's bytes (:func:`qopt.statevector.memory_bytes`) plus one
           more statevector (16 x 2^n) for sampling; time from the preflight model
           (:func:`qopt.preflight.qaoa_seconds`: evaluations x one pass + shots)
@@ -151,7 +151,17 @@ def _planned_anneal(n: int, m: int, parameters: Mapping) -> Estimate:
                     f"a planned run fills its time_limit={wall:g} s on {threads} threads", threads)
 
 
-def _exact(n: int, m: int) -> Estimate:
+def _exact(n: int, m: int, params: Mapping, time_budget: float | None) -> Estimate:
+    from qopt.samplers.exact import uses_enumeration
+
+    reads = params.get("num_reads")
+    reads = reads if isinstance(reads, int) and reads >= 1 else None
+    if not uses_enumeration(n, reads):  # branch and bound: an n x n matrix, until its time limit
+        limit = params.get("time_limit")
+        seconds = float(limit) if isinstance(limit, (int, float)) and limit > 0 else (time_budget or 1.0)
+        memory = 8 * n * n + (reads or 1) * (n + 16) + _model_bytes(n, m)
+        return Estimate("exact", seconds, seconds, memory, "branch and bound: at most its time_limit "
+                        "(else the time budget, else 1 s); an n x n matrix")
     states = 2.0 ** n
     seconds = states * max(n, 1) * EXACT_SECONDS_PER_STATE_VARIABLE
     memory = int(states * (n + 16)) + _model_bytes(n, m)
@@ -233,7 +243,7 @@ def estimate(backend: str, num_variables: int, num_interactions: int, parameters
     if name in ("sa", "steepest"):
         return _anneal(name, n, m, params)
     if name == "exact":
-        return _exact(n, m)
+        return _exact(n, m, params, time_budget)
     if name == "qaoa":
         return _qaoa(n, m, params)
     if name == "hybrid":

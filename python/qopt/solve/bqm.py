@@ -26,6 +26,7 @@ from qopt.problem_hash import bqm_sha256
 from qopt.provenance import backend_timing as timing_entries
 from qopt.provenance import jsonable, library_versions, provenance_record
 from qopt.results import Result, add_lower_bound, confidence_from_sampleset, rank_sampleset
+from qopt.samplers.exact import BNB_SOLVER
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES
 from qopt.samplers.registry import SOLVER_TIMED_BACKENDS, get_sampler
 from qopt.solve.fallback import sample_with_fallback
@@ -195,10 +196,12 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
 
     stages.check_cancel("cancelled while sampling")  # before waiting for the bound
     bound: dict | None = None
-    if bound_task is not None and produced_by == "exact" and len(sampleset):
-        # every state was enumerated (the exact backend, or every component under auto): the
-        # best energy is the minimum itself
-        bound = {"value": float(sampleset.first.energy), "method": "exact enumeration", "scope": "whole model"}
+    if bound_task is not None and produced_by == "exact" and len(sampleset) \
+            and sampleset.info.get("status", "optimal") == "optimal":
+        # proven optimal by enumeration or branch and bound (the exact backend, or every
+        # component under auto): the best energy is the minimum itself
+        method = "branch and bound" if sampleset.info.get("solver") == BNB_SOLVER else "exact enumeration"
+        bound = {"value": float(sampleset.first.energy), "method": method, "scope": "whole model"}
         bound_task.stop(0.0)
         stages.record("bound", 0.0)
     elif bound_task is not None:  # the answer does not wait for it: 5% of the sampling time at most
@@ -477,6 +480,8 @@ def _sample_components(presolved, name, sampler, params, *, time_budget, problem
         chain.extend(ss.info.get("fallback_chain") or [])  # the sampler's own tiers (the hybrid's), per component
         if not info:
             info = {k: v for k, v in ss.info.items() if k != "fallback_chain"}
+        elif ss.info.get("status", "optimal") != "optimal":  # one unproven part: the whole is unproven
+            info["status"] = ss.info["status"]
         parts[index] = ss
     if not big:
         produced = "exact" if presolved.components else "presolve"
