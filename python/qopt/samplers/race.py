@@ -320,8 +320,13 @@ class RaceSampler(dimod.Sampler):
             for runner in runners:  # until the time limit (they stop by it), then told to stop
                 runner.join(None if t_end is None else max(0.0, t_end - time.monotonic()))
             race.stop.set()
+            grace = time.monotonic() + (stop_latency(args["time_limit"]) if t_end is not None else 0.0)
+            for runner in runners:  # then only its stop latency more (a model still being built is not waited for)
+                runner.join(None if t_end is None else max(0.0, grace - time.monotonic()))
             for runner in runners:
-                runner.join()
+                if not runner.join(0.0):
+                    runner.abandoned = True
+                    race.record(runner.name, status="overran the deadline (stopped, not waited for)")
         return self._combine(bqm, race, ss_sa, runners)
 
     @staticmethod
@@ -341,6 +346,7 @@ class RaceSampler(dimod.Sampler):
     @staticmethod
     def _combine(bqm, race: Race, ss_sa: dimod.SampleSet, runners) -> dimod.SampleSet:
         variables = list(bqm.variables)
+        runners = [r for r in runners if not r.abandoned]
         parts = [(ss_sa, "sa", "anneal")] + [(r.sampleset, r.name, "exact") for r in runners
                                             if r.sampleset is not None and len(r.sampleset)
                                             and "best_effort" not in r.sampleset.info]  # not the racer's own

@@ -5,7 +5,10 @@ enumeration (proven optimal, under 0.1 s; the rule presolve applies to its compo
 Above that, the router classes the problem (:func:`qopt.solve.profile.problem_features`: size after
 presolve, constraint kinds, template, vartype, density, sign structure), finds the nearest
 class in the routing profile (:mod:`qopt.solve.profile`, measured by
-``benchmarks/bench_routing.py``) and, in the column of the caller's deadline (the longest
+``benchmarks/bench_routing.py``). A class measured on fewer than :data:`MIN_CLASS_INSTANCES`
+(3) instances does not decide: a constrained model then goes to the race of annealing and
+CP-SAT (the cores shared, :func:`qopt.samplers.race.share_cores`), a BQM to annealing.
+Otherwise, in the column of the caller's deadline (the longest
 measured deadline at or below it; without a deadline, that of the default budget for the model's
 size, :func:`qopt.solve.stages.default_time_budget`), picks the backend
 with the smallest median gap among those measured on every instance of the class that answered
