@@ -152,3 +152,24 @@ def test_the_canonical_form_of_a_binary_model_is_built_from_arrays_and_independe
         x = {f"x{i}": int(rng.integers(0, 2)) for i in range(n)}
         assert a.cqm.objective.energy(x) == pytest.approx(original.cqm.objective.energy(x))
         assert a.cqm.constraints["cap"].lhs.energy(x) == pytest.approx(original.cqm.constraints["cap"].lhs.energy(x))
+
+
+def test_a_racer_whose_model_would_take_most_of_the_budget_to_build_is_not_started():
+    """CP-SAT's model of a dense quadratic knapsack is built in Python (holding the interpreter
+    annealing needs); where it would take more than BUILD_SHARE of the budget the racer is not
+    started and says why, and CP-SAT's TSP circuit (no products) always is."""
+    from qopt.model import Problem
+    from qopt.solve.race import BUILD_PRODUCTS_PER_SECOND, BUILD_SHARE, racers_too_slow_to_build
+
+    n = 60
+    xs = list(dimod.Binaries([f"x{i}" for i in range(n)]))
+    obj = dimod.quicksum(xs[i] * xs[j] for i in range(n) for j in range(i + 1, n))  # 1 770 products
+    problem = Problem.build(obj, [(dimod.quicksum(xs) <= 30, "cap")], sense="max")
+    needed = 1770 / BUILD_PRODUCTS_PER_SECOND["cpsat"] / BUILD_SHARE  # the budget at which it starts
+    slow = racers_too_slow_to_build(problem, ("cpsat", "highs", "scip"), 0.5 * needed)
+    assert set(slow) == {"cpsat", "scip"} and "1770 products" in slow["cpsat"]
+    assert racers_too_slow_to_build(problem, ("cpsat", "highs"), 2.0 * needed) == {}
+    assert racers_too_slow_to_build(problem, ("cpsat",), None) == {}
+    from qopt.model import templates
+    tour = templates.tsp(np.arange(100.0).reshape(10, 10) + np.arange(100.0).reshape(10, 10).T)[0]
+    assert racers_too_slow_to_build(tour, ("cpsat",), 1e-3) == {}

@@ -39,6 +39,7 @@ from qopt.solve.race import (
     exact_candidates,
     merge_candidates,
     num_products,
+    racers_too_slow_to_build,
     start_exact,
 )
 from qopt.solve.routing import route
@@ -385,6 +386,10 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         plan = _Plan.of(name, decision, params)
         anneal_sampler = None if plan.anneal is None else get_sampler(plan.anneal)
         anneal_params = plan.anneal_parameters(anneal_sampler, params)
+        set_aside: dict[str, str] = {}
+        if plan.exact and plan.anneal is not None:  # racers whose model build would starve annealing
+            set_aside = racers_too_slow_to_build(prob, plan.exact, stages.time_budget)
+            plan = dataclasses.replace(plan, exact=tuple(n for n in plan.exact if n not in set_aside))
         exact_threads = params.get("num_threads")
         if plan.exact and plan.anneal is not None and exact_threads is None:  # a race shares the cores
             anneal_threads, exact_threads = share_cores(len(plan.exact))
@@ -406,12 +411,14 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         bound, bound_note = _bound_before_sampling(prob, plan, stages)
 
     with stages.stage("sample"):
-        race = Race(stages.cancel) if plan.exact else None
+        race = Race(stages.cancel) if plan.exact or set_aside else None
         found: list = []
         lock = threading.Lock()
         runners = []
         if race is not None and plan.anneal is not None:  # the racers in their order: annealing first
             race.record(plan.anneal, branch="anneal", status="running", seconds=0.0, num_solutions=0)
+        for racer, why in set_aside.items():
+            race.record(racer, branch="exact", status=f"not started: {why}", seconds=0.0, num_solutions=0)
         if race is not None:
             wait = 0.0 if plan.anneal is None else hint_wait(stages.work_left())
             given_limit = float(params.get("time_limit") or math.inf)  # an explicit exact backend's own limit
