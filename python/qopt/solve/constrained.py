@@ -418,6 +418,7 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         if race is not None and plan.anneal is not None:  # the racers in their order: annealing first
             race.record(plan.anneal, branch="anneal", status="running", seconds=0.0, num_solutions=0)
         for racer, why in set_aside.items():
+            assert race is not None  # set_aside implies a race
             race.record(racer, branch="exact", status=f"not started: {why}", seconds=0.0, num_solutions=0)
         if race is not None:
             wait = 0.0 if plan.anneal is None else hint_wait(stages.work_left())
