@@ -27,7 +27,13 @@ backends with qopt ``sa`` and ``auto`` (about 3 minutes on 2 cores).
 
 The ``auto_ratio`` column (on the ``auto`` rows) is ``auto``'s objective over the best of the
 single backends (:data:`SINGLE`) at the same deadline; ``auto_shortfall`` is
-``(best - auto) / max(1, |best|)`` in the user's sense (> 0: ``auto`` is worse).
+``(best - auto) / max(1, |best|)`` in the user's sense (> 0: ``auto`` is worse);
+``auto_vs_sa`` is the same shortfall against ``sa`` alone. ``deadline_kept`` says whether the
+call returned within :func:`deadline_tolerance` of the deadline (max(5%, 0.1 s)). The run ends
+with a summary (:func:`summary`): per deadline, the cells where ``auto`` is within 0.1% of the
+best single backend, those where it is not worse than ``sa`` by more than 0.1%, the deadlines
+kept per backend, the instances CP-SAT or HiGHS proved that ``auto`` also proved, and the
+constrained ``auto`` results with a certified gap.
 
 Writes ``portfolio[_quick].csv`` and ``portfolio[_quick].png`` under ``--out``.
 """
@@ -53,8 +59,15 @@ from qopt.samplers.registry import get_sampler_class
 BACKENDS = ("highs", "cpsat", "scip")
 #: the single backends ``auto`` is compared with: the exact ones and qopt's annealing path
 SINGLE = (*BACKENDS, "sa")
+#: ``auto`` counts as matching a backend when its shortfall is at most this (0.1%)
+MATCH = 1e-3
 #: ``--quick``: a handful of instances, one per class
 QUICK = ("knapsack50", "gap20x4", "portfolio30card10", "mdknapsack60x5", "jeu_100_25_1", "burma14")
+
+
+def deadline_tolerance(deadline: float) -> float:
+    """Seconds past ``deadline`` a call may take and still count as on time: max(5%, 0.1 s)."""
+    return max(0.05 * deadline, 0.1)
 
 
 def knapsack_dp(values, weights, capacity: int) -> float:
@@ -184,8 +197,12 @@ def run_qopt(problem: Problem, deadline: float, backend: str) -> dict:
     result = qopt.solve(problem, backend=backend, time_budget=deadline, seed=1)
     wall = time.perf_counter() - t0
     best = next((c for c in result.candidates if c.feasible), None)
-    return _heuristic(None if best is None else float(best.objective), best is not None, wall, f"qopt {backend}",
-                      result.confidence.get("gap"))
+    routed = result.provenance.get("routing", {}).get("backend") or backend
+    out = _heuristic(None if best is None else float(best.objective), best is not None, wall,
+                     f"qopt {backend} ({routed})", result.confidence.get("gap"))
+    if result.confidence.get("proven_optimal"):
+        out["status"] = "optimal"
+    return out
 
 
 def _deadline_stop(deadline: float):
@@ -284,6 +301,7 @@ def main(argv=None) -> int:
                 ref = pick(proven) if proven else (pick(found) if found else None)
                 src = "run (proven)" if proven else "run (best found, unproven)"
             ratio, shortfall = auto_versus_best_single(results, problem.sense)
+            _, versus_sa = auto_versus_best_single(results, problem.sense, single=("sa",))
             for backend, r in results.items():
                 gap = None
                 if ref is not None and r["objective"] is not None:
@@ -293,21 +311,58 @@ def main(argv=None) -> int:
                              "gap_to_reference": gap, "bound": r["bound"], "certified_gap": r["certified_gap"],
                              "status": r["status"], "feasible": r["feasible"], "wall_s": round(r["wall_s"], 3),
                              "auto_ratio": ratio if backend == "auto" else None,
-                             "auto_shortfall": shortfall if backend == "auto" else None, "solver": r["solver"]})
+                             "auto_shortfall": shortfall if backend == "auto" else None,
+                             "auto_vs_sa": versus_sa if backend == "auto" else None,
+                             "deadline_kept": r["wall_s"] <= deadline + deadline_tolerance(deadline),
+                             "solver": r["solver"]})
                 print(_line(rows[-1]), flush=True)
     suffix = "_quick" if args.quick else ""
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(rows, args.out / f"portfolio{suffix}.csv")
     _plot(rows, args.out, f"portfolio{suffix}")
+    print("\n".join(summary(rows)))
     return 0
 
 
-def auto_versus_best_single(results: dict, sense: str) -> tuple[float | None, float | None]:
-    """``auto``'s objective over the best single backend's (:data:`SINGLE`, same deadline), and
-    its shortfall ``(best - auto) / max(1, |best|)`` in the user's sense (> 0: auto is worse,
-    ``inf`` when auto found nothing feasible and a single backend did); None without both."""
+def summary(rows: list[dict]) -> list[str]:
+    """The run's targets in lines, per deadline (see the module docstring)."""
+    out = []
+    for deadline in sorted({r["deadline_s"] for r in rows}):
+        at = [r for r in rows if r["deadline_s"] == deadline]
+        auto = [r for r in at if r["backend"] == "auto"]
+        line = f"at {deadline:g} s:"
+        if auto:
+            matched = [r for r in auto if r["auto_shortfall"] is not None and r["auto_shortfall"] <= MATCH]
+            judged = [r for r in auto if r["auto_shortfall"] is not None]
+            line += f" auto within 0.1% of the best single backend on {len(matched)} of {len(judged)}"
+            behind = [r["instance"] for r in judged if r not in matched]
+            line += f" (not: {', '.join(behind)})" if behind else ""
+            versus = [r for r in auto if r["auto_vs_sa"] is not None]
+            ok = [r for r in versus if r["auto_vs_sa"] <= MATCH]
+            line += f"; not worse than sa by more than 0.1% on {len(ok)} of {len(versus)}"
+            proved = {r["instance"] for r in at if r["backend"] in ("cpsat", "highs") and r["status"] == "optimal"}
+            auto_proved = {r["instance"] for r in auto if r["status"] == "optimal"}
+            line += f"; proven optimal on {len(proved & auto_proved)} of the {len(proved)} CP-SAT or HiGHS proved"
+            missing = sorted(proved - auto_proved)
+            line += f" (not: {', '.join(missing)})" if missing else ""
+            certified = [r for r in auto if r["certified_gap"] is not None and math.isfinite(r["certified_gap"])]
+            line += f"; certified gap on {len(certified)} of {len(auto)}"
+        out.append(line)
+        for backend in sorted({r["backend"] for r in at}):
+            mine = [r for r in at if r["backend"] == backend]
+            late = [f"{r['instance']} {r['wall_s']:.2f} s" for r in mine if not r["deadline_kept"]]
+            out.append(f"  {backend}: deadline kept on {len(mine) - len(late)} of {len(mine)}"
+                       + (f" (late: {', '.join(late)})" if late else ""))
+    return out
+
+
+def auto_versus_best_single(results: dict, sense: str, single=SINGLE) -> tuple[float | None, float | None]:
+    """``auto``'s objective over the best single backend's (``single``, default :data:`SINGLE`,
+    same deadline), and its shortfall ``(best - auto) / max(1, |best|)`` in the user's sense
+    (> 0: auto is worse, ``inf`` when auto found nothing feasible and a single backend did);
+    None without both."""
     auto = results.get("auto")
-    found = [results[b]["objective"] for b in SINGLE if b in results and results[b]["objective"] is not None]
+    found = [results[b]["objective"] for b in single if b in results and results[b]["objective"] is not None]
     if auto is None or not found:
         return None, None
     best = max(found) if sense == "max" else min(found)

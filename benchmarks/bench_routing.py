@@ -133,6 +133,15 @@ def _portfolio(n: int, seed: int) -> Case:
     return Case(f"portfolio-{n}-s{seed}", prob, sense="max")
 
 
+def _portfolio_factor(n: int, seed: int, budget: int) -> Case:
+    """A 4-factor Markowitz portfolio, pick ``budget`` of ``n`` (the generator of
+    ``bench_portfolio.portfolio_instance``, other seeds)."""
+    from bench_portfolio import portfolio_instance
+
+    prob = portfolio_instance(n, seed=seed, budget=budget, units=1, cardinality=budget)
+    return Case(f"portfolio-factor-{n}-s{seed}", prob, sense="max")
+
+
 def _read(reader, path: pathlib.Path, bk: dict) -> Case:
     prob, _ = reader(path)
     name = prob.name or path.stem
@@ -155,7 +164,8 @@ def cases(data: pathlib.Path | None, quick: bool) -> list[Case]:
     out.append([_ran_r(22, 3), _ran_r(24, 5), _ran_r(28, 6)])
     out.append([_instance(ship / "bqp50.txt", "bqp50-1"), _instance(ship / "gka1a.sparse"), _ran_r(64, 7)])
     out.append([_instance(ship / "G1.txt")])
-    out.append([Case("gnm-3000-9000-s8", dimod.generators.gnm_random_bqm(3000, 9000, "SPIN", random_state=8))])
+    out.append([Case("gnm-3000-9000-s8", dimod.generators.gnm_random_bqm(3000, 9000, "SPIN", random_state=8)),
+                Case("gnm-2500-7500-s9", dimod.generators.gnm_random_bqm(2500, 7500, "SPIN", random_state=9))])
     if data is not None:
         out[0] += [_instance(data / "biqmac/gka/gka1b.sparse")]
         out[1] += [_instance(data / "biqmac/gka/gka2b.sparse"), _instance(data / "biqmac/gka/gka6a.sparse")]
@@ -163,14 +173,17 @@ def cases(data: pathlib.Path | None, quick: bool) -> list[Case]:
         out[3] += [_instance(data / "orlib_bqp/bqp250.txt", "bqp250-1"), _instance(data / "gset/G14.txt")]
         out[4] = [_instance(data / "gset/G55.txt")] + out[4]
     # constrained: inequality, one-hot, equality x sizes 1-30, 31-200, 201+
-    ineq = [[_knapsack(20, 1), _knapsack(24, 2, quadratic=True)],
+    # each class on at least 3 instances (routing.MIN_CLASS_INSTANCES: fewer do not decide)
+    ineq = [[_knapsack(20, 1), _knapsack(24, 2, quadratic=True), _assignment(6, 4, 18, capacitated=True)],
             [_knapsack(50, 3), _knapsack(150, 4)],
             [_knapsack(300, 5), _assignment(30, 10, 6, capacitated=True),
              _knapsack(240, 16, quadratic=True)]]  # a dense quadratic objective above 200 variables
-    onehot = [[_assignment(5, 4, 7, capacitated=False), _tsp(5, 8)],
+    onehot = [[_assignment(5, 4, 7, capacitated=False), _tsp(5, 8), _tsp(6, 19)],
               [_tsp(10, 9), _assignment(10, 5, 10, capacitated=False)],
               [_tsp(16, 11), _assignment(30, 10, 12, capacitated=False)]]
-    equal = [[_portfolio(20, 13)], [_portfolio(60, 14)], [_portfolio(220, 15)]]
+    equal = [[_portfolio(20, 13), _portfolio(24, 20), _portfolio_factor(28, 21, 8)],
+             [_portfolio(60, 14), _portfolio(40, 22), _portfolio_factor(80, 23, 15)],
+             [_portfolio(220, 15), _portfolio(240, 24), _portfolio_factor(210, 25, 30)]]
     if data is not None:
         qkp = data / "qkp"
         ineq[1] = [_read(read_qkp, qkp / "jeu_100_25_1.txt", bk)] + ineq[1]

@@ -131,21 +131,44 @@ def test_no_deadline_uses_the_column_of_the_default_budget():
 
 
 # -- choices on a profile where quantum wins, and a race ------------------------------------
-def _profile(tmp_path, results, key="bqm/none/31-200"):
-    size = key.rsplit("/", 1)[1]
+def _profile(tmp_path, results, key="bqm/none/31-200", instances=("a", "b", "c")):
+    kind, constraints, size = key.split("/")
     doc = {"format": FORMAT, "created": "2026-12-01T00:00:00+00:00", "machine": {"cpu_count": 2},
            "versions": {"qopt": "test"}, "command": "test", "duration_s": 1.0, "deadlines": [1.0],
-           "classes": [{"key": key, "features": {"kind": "bqm", "constraints": "none", "size": size,
+           "classes": [{"key": key, "features": {"kind": kind, "constraints": constraints, "size": size,
                                                  "num_variables": 50},
-                        "instances": ["a", "b"], "results": {"1": results}}]}
+                        "instances": list(instances), "results": {"1": results}}]}
     path = tmp_path / "profile.json"
     path.write_text(json.dumps(doc))
     return path
 
 
 def _m(gap, success=1.0, proven=0.0, seconds=0.5, **extra):
-    return {"runs": 2, "median_gap": gap, "success_rate": success, "proven_rate": proven,
+    return {"runs": 3, "median_gap": gap, "success_rate": success, "proven_rate": proven,
             "median_seconds": seconds, **extra}
+
+
+def test_a_class_measured_on_too_few_instances_does_not_decide(tmp_path):
+    """HiGHS proved the one measured portfolio fastest; a class of fewer than MIN_CLASS_INSTANCES
+    instances is not trusted: a constrained model gets the race of annealing and CP-SAT, a BQM
+    annealing, and the reason says why."""
+    from qopt.solve.routing import MIN_CLASS_INSTANCES
+
+    assert MIN_CLASS_INSTANCES == 3
+    few = ["portfolio-20-s13", "portfolio-24-s20"]
+    features = {"kind": "cqm", "constraints": "equality", "size": "31-200", "num_variables": 50,
+                "template": "portfolio"}
+    one = _profile(tmp_path, {"sa": _m(0.0), "highs": _m(0.0, proven=1.0, seconds=0.04)},
+                   key="cqm/equality/31-200", instances=few)
+    decision = choose_backend(50, 100, time_limit=1.0, features=features, profile=one,
+                              available={"race": True, "cpsat": True, "sa": True, "highs": True})
+    assert decision.backend == "race" and decision.racers == ("sa", "cpsat")
+    assert "only 2 instances" in decision.reason and "portfolio-24-s20" in decision.reason
+    bqm = _profile(tmp_path, {"sa": _m(0.01), "highs": _m(0.0, proven=1.0)}, instances=few)
+    assert choose_backend(50, 100, time_limit=1.0, profile=bqm, available={"highs": True}).backend == "sa"
+    trusted = _profile(tmp_path, {"sa": _m(0.01), "highs": _m(0.0, proven=1.0)}, key="cqm/equality/31-200")
+    assert choose_backend(50, 100, time_limit=1.0, features=features, profile=trusted,
+                          available={"highs": True}).backend == "highs"
 
 
 def test_quantum_is_chosen_only_where_measured_competitive(tmp_path):
@@ -185,7 +208,7 @@ def test_a_backend_measured_on_part_of_a_class_does_not_win_it(tmp_path):
                     key="bqm/none/1-20")
     # 40 variables (above the exact backend's proof rule), within a 40-qubit budget
     decision = choose_backend(40, 100, time_limit=1.0, profile=part, available=QAOA, max_qubits=40)
-    assert decision.backend == "sa" and "qaoa was 0.00% off on only 1 of 2 runs" in decision.reason
+    assert decision.backend == "sa" and "qaoa was 0.00% off on only 1 of 3 runs" in decision.reason
 
 
 def test_a_measured_race_routes_to_a_race_with_its_racers(tmp_path):

@@ -27,7 +27,8 @@ from qopt.errors import ParameterError
 from qopt.samplers.spec import Param, ParameterSpec, event_validator
 
 __all__ = ["RaceSampler", "Race", "EXACT_RACERS", "ANNEALING_RACERS", "DEFAULT_RACERS", "HINT_WAIT_SHARE",
-           "HINT_WAIT_MAX", "hint_wait", "exact_seed"]
+           "HINT_WAIT_MAX", "hint_wait", "exact_seed", "share_cores", "STOP_LATENCY_SHARE", "STOP_LATENCY_MAX",
+           "stop_latency"]
 
 #: Exact backends that can race (each proves optimality and reports a dual bound).
 EXACT_RACERS = ("cpsat", "highs", "scip")
@@ -39,6 +40,12 @@ DEFAULT_RACERS = ("sa", "cpsat")
 #: the time limit, and at most ``HINT_WAIT_MAX`` seconds; then it starts without one.
 HINT_WAIT_SHARE = 0.1
 HINT_WAIT_MAX = 0.5
+#: An exact racer is given its time limit less this allowance for its stop latency (the
+#: solver's own checks, then reading its answer back): ``STOP_LATENCY_SHARE`` of the time left,
+#: at most ``STOP_LATENCY_MAX`` seconds. CP-SAT overran its limit by 20-30 ms on dantzig42 (its
+#: solutions then read back), HiGHS and SCIP by up to 50 ms (2026-12-02, 2 loaded cores).
+STOP_LATENCY_SHARE = 0.05
+STOP_LATENCY_MAX = 0.05
 #: The exact backends' seed range (non-negative 32-bit).
 _EXACT_SEED_MODULUS = 2**31
 
@@ -46,6 +53,29 @@ _EXACT_SEED_MODULUS = 2**31
 def hint_wait(time_limit: float | None) -> float:
     """Seconds an exact racer waits for annealing's first incumbent (the rule above)."""
     return HINT_WAIT_MAX if time_limit is None else min(HINT_WAIT_MAX, HINT_WAIT_SHARE * time_limit)
+
+
+def stop_latency(time_left: float) -> float:
+    """Seconds an exact racer's time limit is cut by for its stop latency (the rule above)."""
+    return min(STOP_LATENCY_MAX, STOP_LATENCY_SHARE * max(0.0, time_left))
+
+
+def share_cores(num_exact: int, cores: int | None = None) -> tuple[int, int]:
+    """``(annealing threads, threads of each exact racer)`` for a race of ``num_exact`` exact
+    racers on ``cores`` cores (None: :func:`qopt.samplers.sa.available_cores`): half the cores
+    to the exact racers together, at least one thread each, the rest (at least one) to
+    annealing, so the race never runs more threads than there are cores while it can help it
+    (on 2 cores: annealing 1 thread, one exact racer 1 thread). Without this rule annealing
+    (all cores) and CP-SAT (its own ``min(8, cores)`` workers) each took every core, and the
+    race's annealing got half of what annealing alone gets.
+    """
+    if cores is None:
+        from qopt.samplers.sa import available_cores
+
+        cores = available_cores()
+    cores = max(1, int(cores))
+    exact = max(1, (cores // 2) // max(1, num_exact))
+    return max(1, cores - exact * max(1, num_exact)), exact
 
 
 def exact_seed(seed: int | None) -> int | None:
@@ -215,8 +245,8 @@ class RaceSampler(dimod.Sampler):
         Param("num_sweeps", "int", None, minimum=1, doc="annealing sweeps per read (None: the annealer's default)"),
         Param("seed", "int", None, minimum=0, maximum=2**64 - 1,
               doc="64-bit seed of the annealer; the exact racers get it modulo 2**31"),
-        Param("num_threads", "int", 1, minimum=1, maximum=256,
-              doc="threads of each racer (the exact racers' own default when None is given to them)"),
+        Param("num_threads", "int", None, minimum=1, maximum=256,
+              doc="threads of each racer (None: the cores shared, see share_cores)"),
         Param("interrupt", "object", None, wire=False, validator=event_validator("interrupt"),
               doc="an object with is_set() (threading.Event); every racer stops soon after it is set"),
     ])
@@ -226,7 +256,7 @@ class RaceSampler(dimod.Sampler):
 
     def sample(self, bqm: dimod.BinaryQuadraticModel, *, racers=None, time_limit: float | None = None,
                num_reads: int | None = None, num_sweeps: int | None = None, seed: int | None = None,
-               num_threads: int = 1, interrupt=None, **kwargs) -> dimod.SampleSet:
+               num_threads: int | None = None, interrupt=None, **kwargs) -> dimod.SampleSet:
         """Race annealing against the exact racers on ``bqm``.
 
         Args:
@@ -235,7 +265,8 @@ class RaceSampler(dimod.Sampler):
             time_limit: seconds, wall clock, for the whole race (None: see the module docstring).
             num_reads, num_sweeps: the annealer's (None: its defaults).
             seed: the annealer's seed; exact racers get :func:`exact_seed` of it.
-            num_threads: threads per racer.
+            num_threads: threads per racer (None: :func:`share_cores`, annealing and the exact
+                racers together never more threads than cores).
             interrupt: an object with ``is_set()``; all racers stop soon after it is set.
 
         Returns:
@@ -258,6 +289,10 @@ class RaceSampler(dimod.Sampler):
                                               "interrupt": interrupt})
         names = check_racers(args["racers"] or DEFAULT_RACERS)
         exact = {name: get_sampler(name) for name in names[1:]}  # fails before anything starts
+        anneal_threads, exact_threads = share_cores(len(exact))
+        if args["num_threads"] is not None:
+            anneal_threads = exact_threads = args["num_threads"]
+        args = {**args, "num_threads": anneal_threads}
         race = Race(args["interrupt"])
         race.record(names[0], branch="anneal", status="running", seconds=0.0, num_solutions=0)
         t_end = None if args["time_limit"] is None else time.monotonic() + args["time_limit"]
@@ -265,9 +300,13 @@ class RaceSampler(dimod.Sampler):
         def left() -> float | None:
             return None if t_end is None else max(1e-3, t_end - time.monotonic())
 
+        def exact_left() -> float | None:
+            rest = left()
+            return None if rest is None else max(1e-3, rest - stop_latency(rest))
+
         def exact_call(sampler):
             def call(hint):
-                return sampler.sample(bqm, time_limit=left(), num_threads=args["num_threads"],
+                return sampler.sample(bqm, time_limit=exact_left(), num_threads=exact_threads,
                                       seed=exact_seed(args["seed"]), initial_state=hint, interrupt=race.stopping)
             return call
 
@@ -278,8 +317,16 @@ class RaceSampler(dimod.Sampler):
             race.annealing_ended()
             if t_end is None:  # no deadline: the exact racers stop with annealing
                 race.stop.set()
+            for runner in runners:  # until the time limit (they stop by it), then told to stop
+                runner.join(None if t_end is None else max(0.0, t_end - time.monotonic()))
+            race.stop.set()
+            grace = time.monotonic() + (stop_latency(args["time_limit"]) if t_end is not None else 0.0)
+            for runner in runners:  # then only its stop latency more (a model still being built is not waited for)
+                runner.join(None if t_end is None else max(0.0, grace - time.monotonic()))
             for runner in runners:
-                runner.join()
+                if not runner.join(0.0):
+                    runner.abandoned = True
+                    race.record(runner.name, status="overran the deadline (stopped, not waited for)")
         return self._combine(bqm, race, ss_sa, runners)
 
     @staticmethod
@@ -299,6 +346,7 @@ class RaceSampler(dimod.Sampler):
     @staticmethod
     def _combine(bqm, race: Race, ss_sa: dimod.SampleSet, runners) -> dimod.SampleSet:
         variables = list(bqm.variables)
+        runners = [r for r in runners if not r.abandoned]
         parts = [(ss_sa, "sa", "anneal")] + [(r.sampleset, r.name, "exact") for r in runners
                                             if r.sampleset is not None and len(r.sampleset)
                                             and "best_effort" not in r.sampleset.info]  # not the racer's own

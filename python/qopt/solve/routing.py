@@ -7,7 +7,10 @@ optimal, measured in benchmarks/EXACT.md).
 Above that, the router classes the problem (:func:`qopt.solve.profile.problem_features`: size after
 presolve, constraint kinds, template, vartype, density, sign structure), finds the nearest
 class in the routing profile (:mod:`qopt.solve.profile`, measured by
-``benchmarks/bench_routing.py``) and, in the column of the caller's deadline (the longest
+``benchmarks/bench_routing.py``). A class measured on fewer than :data:`MIN_CLASS_INSTANCES`
+(3) instances does not decide: a constrained model then goes to the race of annealing and
+CP-SAT (the cores shared, :func:`qopt.samplers.race.share_cores`), a BQM to annealing.
+Otherwise, in the column of the caller's deadline (the longest
 measured deadline at or below it; without a deadline, that of the default budget for the model's
 size, :func:`qopt.solve.stages.default_time_budget`), picks the backend
 with the smallest median gap among those measured on every instance of the class that answered
@@ -36,6 +39,7 @@ from collections.abc import Iterator, Mapping
 
 from qopt.errors import ParameterError
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES, EXACT_PROOF_MAX_VARIABLES, QAOA_MAX_QUBITS
+from qopt.samplers.race import DEFAULT_RACERS
 from qopt.solve.profile import (
     DENSE_DENSITY,
     Measurement,
@@ -50,7 +54,7 @@ from qopt.solve.stages import default_time_budget
 
 __all__ = ["RoutingDecision", "route", "choose_backend", "available_backends", "dwave_credentials_configured",
            "QUANTUM_CHOICES", "QUANTUM_BACKENDS", "ROUTING_OPTIONS", "check_quantum", "routing_options", "GAP_TIE",
-           "rank_backends"]
+           "rank_backends", "MIN_CLASS_INSTANCES"]
 
 #: Values of the ``quantum`` option: never route to a quantum backend, route on measurements
 #: (default), or route to one whenever the model fits it.
@@ -63,6 +67,12 @@ ROUTING_OPTIONS = frozenset({"quantum", "routing_profile"})
 GAP_TIE = 1e-3
 #: Least fraction of runs within the deadline for a backend to be chosen on its gap.
 MIN_SUCCESS = 0.5
+#: A class's measurements decide only when it was measured on at least this many instances;
+#: below, the choice is not decisive and :func:`choose_backend` takes the race of annealing and
+#: CP-SAT for a constrained model (annealing with the exact backend's proof and bound beside it,
+#: the cores shared), annealing for a BQM. portfolio30card10 was routed to HiGHS by a class
+#: measured on one portfolio (HiGHS proved it in 0.04 s) and was 35% worse than annealing.
+MIN_CLASS_INSTANCES = 3
 DWAVE_MAX_DENSE = 120           # largest clique-like problem worth embedding on Advantage
 DWAVE_MAX_SPARSE = 2000
 HYBRID_SUBPROBLEM_SIZE = 20     # variables per hybrid subproblem the router asks for
@@ -341,6 +351,9 @@ def choose_backend(num_variables: int, num_interactions: int, *, time_limit: flo
                     "vartype": "BINARY", "density": "dense" if density >= DENSE_DENSITY else "sparse",
                     "signs": "mixed", "template": None}
     cls = profile.nearest(features)
+    if len(cls.instances) < MIN_CLASS_INSTANCES:
+        return _not_decisive(cls, features, avail, n=n, time_budget=time_limit, max_qubits=max_qubits,
+                             profile=profile)
     # without a deadline, the column of the budget the solve will get (the default for its size)
     column = profile.column(time_limit if time_limit is not None else default_time_budget(n, m)["value"])
     later = [d for d in sorted(cls.results) if d > column]
@@ -365,6 +378,23 @@ def choose_backend(num_variables: int, num_interactions: int, *, time_limit: flo
     racers = measured[head].racers if head in measured else ()
     return _decision(head, reason, n=n, time_budget=time_limit, column=column, max_qubits=max_qubits,
                      avail=avail, racers=racers, profile=profile.name)
+
+
+def _not_decisive(cls: ProfileClass, features: Mapping, avail: _Availability, *, n: int,
+                  time_budget: float | None, max_qubits: int, profile: Profile) -> RoutingDecision:
+    """The choice where the nearest class has fewer than :data:`MIN_CLASS_INSTANCES` instances."""
+    why = (f"the nearest measured class, {cls.key}, was measured on only {len(cls.instances)} "
+           f"instance{'s' if len(cls.instances) != 1 else ''} ({', '.join(cls.instances)}), fewer than the "
+           f"{MIN_CLASS_INSTANCES} its measurements need to decide")
+    if class_key(features) != cls.key:
+        why = f"no class {class_key(features)} was measured and " + why
+    column = profile.column(time_budget) if time_budget is not None else profile.deadlines[-1]
+    if features.get("kind") != "bqm" and avail("race", DEFAULT_RACERS):
+        return _decision("race", why + f": the race of {' and '.join(DEFAULT_RACERS)} (annealing with the exact "
+                         "backend's proof and bound beside it, the cores shared)", n=n, time_budget=time_budget,
+                         column=column, max_qubits=max_qubits, avail=avail, racers=DEFAULT_RACERS,
+                         profile=profile.name)
+    return RoutingDecision("sa", why + ": simulated annealing on the C++ core", profile=profile.name)
 
 
 def route(bqm, backend: str | None, *, time_budget: float | None = None, num_variables: int | None = None,
