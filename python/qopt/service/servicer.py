@@ -364,7 +364,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
             budget = self._budget(context)
             try:
                 return solve_request(request, decoded, parameters, solve_fn=self.solve_fn,
-                                     time_budget=pipeline_budget(request.backend, budget, self._has_deadline(context)),
+                                     time_budget=pipeline_budget(budget, self._has_deadline(context)),
                                      cancel=cancel)
             except Exception as exc:
                 retry += 1
@@ -585,7 +585,7 @@ class _AdmittedRun:
             budget = servicer._budget(self.context)
             est = validation.request_estimate(item, parameters, decoded=decoded, time_budget=budget)
             real = solve_call(item, decoded, parameters, own_sense=servicer.solve_fn is None,
-                              time_budget=pipeline_budget(item.backend, budget, servicer._has_deadline(self.context)))
+                              time_budget=pipeline_budget(budget, servicer._has_deadline(self.context)))
             return servicer.jobs.executor.run(real, cancel=cancel, estimate=est)
         finally:
             servicer.jobs.admission.release_solve(self.principal, slot)
