@@ -45,7 +45,7 @@ from qopt.solve import DEFAULT_MAX_CANDIDATES
 from qopt.solve.stages import DEFAULT_BUDGET_MAX
 from qopt.v1 import solver_service_pb2 as pb
 
-__all__ = ["JobManager", "request_hash", "job_to_proto", "solve_request", "solve_call", "backoff_delay", "pipeline_budget"]
+__all__ = ["JobManager", "request_hash", "job_to_proto", "solve_call", "backoff_delay", "pipeline_budget"]
 
 log = logging.getLogger("qopt.service.jobs")
 
@@ -112,13 +112,6 @@ def solve_call(request, decoded: validation.DecodedProblem, parameters: dict, *,
     return SolveCall(model, request.backend or "auto",
                      {"max_candidates": request.max_candidates or DEFAULT_MAX_CANDIDATES,
                       "time_budget": time_budget, **parameters})
-
-
-def solve_request(request, decoded: validation.DecodedProblem, parameters: dict, *, on_progress=None, cancel=None,
-                  time_budget: float | None = None, solve_fn=None):
-    """Run the pipeline for a validated request in this thread; returns the :class:`Result`."""
-    call = solve_call(request, decoded, parameters, time_budget=time_budget, own_sense=solve_fn is None)
-    return InProcessExecutor(solve_fn).run(call, cancel=cancel, on_progress=on_progress)
 
 
 def pipeline_budget(budget: float, caller_set: bool) -> float | None:
