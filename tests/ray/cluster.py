@@ -61,23 +61,53 @@ class LocalCluster:
         self.procs.append(proc)
         return proc
 
-    def start(self, timeout: float = 120.0) -> "LocalCluster":
+    def start(self, timeout: float = 120.0, *, wait: bool = True) -> "LocalCluster":
+        """Start the head, and the other nodes as soon as the head's GCS port accepts
+        connections. ``wait``: return once every node is alive (checked from a separate
+        driver process); False: return at once (a driver in this process then calls
+        :meth:`wait_alive` with its own ``ray.nodes``, which saves that process's start-up)."""
         self._start(["--head", "--port", str(self.port), "--include-dashboard=false", "--temp-dir", self.temp_dir,
                      "--dashboard-port", str(_free_port()), "--ray-client-server-port", str(_free_port()),
                      "--dashboard-host", NODE_IP])
-        self._wait_nodes(1, timeout)
+        self._wait_port(timeout)
         for _ in range(self.num_nodes - 1):
             self._start(["--address", self.address])
-        self._wait_nodes(self.num_nodes, timeout)
+        if wait:
+            self._wait_nodes(self.num_nodes, timeout)
         return self
+
+    def _check_running(self) -> None:
+        if any(p.poll() is not None for p in self.procs):
+            raise RuntimeError("a ray start process exited")
+
+    def _wait_port(self, timeout: float) -> None:
+        """Until the head's GCS port accepts a TCP connection."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_running()
+            with socket.socket() as s:
+                s.settimeout(1.0)
+                if s.connect_ex((NODE_IP, self.port)) == 0:
+                    return
+            time.sleep(0.1)
+        raise TimeoutError(f"the Ray head did not open {self.address} in {timeout:g} s")
+
+    def wait_alive(self, nodes, timeout: float = 120.0) -> None:
+        """Until ``nodes()`` (a connected driver's ``ray.nodes``) lists every node alive."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_running()
+            if sum(1 for x in nodes() if x["Alive"]) >= self.num_nodes:
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"the Ray cluster did not reach {self.num_nodes} nodes in {timeout:g} s")
 
     def _wait_nodes(self, n: int, timeout: float) -> None:
         code = ("import ray,sys; ray.init(address=sys.argv[1], _node_ip_address=sys.argv[2], log_to_driver=False);"
                 "print(sum(1 for x in ray.nodes() if x['Alive']))")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(p.poll() is not None for p in self.procs):
-                raise RuntimeError("a ray start process exited")
+            self._check_running()
             out = subprocess.run([sys.executable, "-c", code, self.address, NODE_IP], env=self.env(),
                                  capture_output=True, text=True, timeout=timeout)
             if out.returncode == 0 and out.stdout.strip().isdigit() and int(out.stdout.strip()) >= n:
@@ -85,9 +115,10 @@ class LocalCluster:
             time.sleep(1.0)
         raise TimeoutError(f"the Ray cluster did not reach {n} nodes in {timeout:g} s")
 
-    def stop(self) -> None:
-        """Stop every process of the cluster by its process group (SIGTERM, then SIGKILL),
-        and the worker processes (their own process groups) by their pids."""
+    def stop(self, grace: float = 3.0) -> None:
+        """Stop every process of the cluster by its process group (SIGTERM, then SIGKILL
+        after ``grace`` seconds), and the worker processes (their own process groups) by
+        their pids."""
         import psutil
 
         workers = []
@@ -102,7 +133,9 @@ class LocalCluster:
                 os.killpg(proc.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        deadline = time.monotonic() + 10.0
+        # `ray start --block` stops its node's processes one after another on SIGTERM (tens of
+        # seconds on a loaded 2-core machine): a short grace, then SIGKILL to the whole group
+        deadline = time.monotonic() + grace
         for proc in reversed(self.procs):
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))

@@ -17,7 +17,7 @@ def ray_cluster():
     from cluster import NODE_IP, LocalCluster
     from ray._raylet import AuthenticationTokenLoader, Config
 
-    cluster = LocalCluster(num_nodes=2, cpus_per_node=1).start()
+    cluster = LocalCluster(num_nodes=2, cpus_per_node=1)
     saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "QOPT_RAY_NODE_IP")}
     os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=cluster.token, QOPT_RAY_NODE_IP=NODE_IP)
     # this process imported Ray before the token existed: re-read the mode and the token
@@ -25,7 +25,9 @@ def ray_cluster():
     Config.initialize("")
     AuthenticationTokenLoader.instance().reset_cache()
     try:
+        cluster.start(wait=False)
         ray.init(address=cluster.address, _node_ip_address=NODE_IP, log_to_driver=False)
+        cluster.wait_alive(ray.nodes)
         yield cluster
     finally:
         if ray.is_initialized():

@@ -1,19 +1,27 @@
-"""Jobs through ``--executor ray`` on a real local Ray cluster (two nodes on 127.0.0.2)."""
+"""Jobs, unary Solves and batches through ``--executor ray`` on a real local Ray cluster
+(two nodes on 127.0.0.2, token auth; one cluster per session, :mod:`conftest`).
+
+The quick ones run in ``make test`` (``-m "not slow"``); those that kill a worker, start a
+second server process, run a long hybrid or a campaign are ``slow``."""
 from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
+import grpc
 import numpy as np
 import pytest
 
-from qopt.client import Client
+import qopt
+from qopt.client import Client, SolveError
 from qopt.io.readers import read_instance
 from qopt.service.limits import ServiceConfig
 from qopt.service.server import Server
 
-pytestmark = pytest.mark.slow  # starts a Ray cluster (~30 s on the 2-core machine)
+#: an SA run of many seconds on one thread (pw01_100.0: 100 variables; no time limit of its own)
+LONG_SA = dict(num_reads=4, num_sweeps=2_000_000, num_threads=1, seed=3)
 
 
 def _check_energies(result, bqm):
@@ -23,8 +31,46 @@ def _check_energies(result, bqm):
                                [c.energy for c in result.candidates], rtol=0, atol=1e-6)
 
 
+def _wait_idle(cluster, timeout: float = 30.0) -> bool:
+    """Until no worker of ``cluster`` runs a solve (an earlier test's task ended); True if so."""
+    from cluster import solving_worker_pids
+
+    deadline = time.monotonic() + timeout
+    while solving_worker_pids(cluster) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not solving_worker_pids(cluster)
+
+
+def _wait_busy(cluster, timeout: float = 60.0) -> list[int]:
+    """Pids of the workers running a solve, once there is one (empty after ``timeout``)."""
+    from cluster import solving_worker_pids
+
+    deadline = time.monotonic() + timeout
+    pids: list[int] = []
+    while not pids and time.monotonic() < deadline:
+        pids = solving_worker_pids(cluster)
+        time.sleep(0.05)
+    return pids
+
+
+def _solve_in_thread(client: Client, *args, **kwargs) -> tuple[threading.Thread, dict]:
+    """``client.solve(*args, **kwargs)`` on a thread; the dict gets its ``result`` or ``error``."""
+    answer: dict = {}
+
+    def call() -> None:
+        try:
+            answer["result"] = client.solve(*args, **kwargs)
+        except SolveError as exc:
+            answer["error"] = exc
+
+    thread = threading.Thread(target=call, name="test-solve", daemon=True)
+    thread.start()
+    return thread, answer
+
+
 @pytest.fixture
 def ray_server(ray_cluster, tmp_path):
+    assert _wait_idle(ray_cluster), "an earlier test's Ray task is still running"
     config = ServiceConfig(executor="ray", ray_address=ray_cluster.address, job_workers=2, retry_base_delay=0.05,
                            max_attempts=3)
     with Server("127.0.0.1:0", config=config, store_path=str(tmp_path / "jobs.sqlite")) as server:
@@ -45,20 +91,69 @@ def test_jobs_run_as_ray_tasks_with_energies_of_their_problems(ray_server):
     assert results[0].best.energy == pytest.approx(gka.best_known_energy)
 
 
-def test_a_worker_killed_mid_job_is_retried_and_answered_once(ray_server, ray_cluster):
-    from cluster import solving_worker_pids
+def test_a_unary_solve_runs_as_a_ray_task_with_the_in_process_answer(ray_server):
+    """``Solve`` (unary) under ``--executor ray`` runs on the cluster, and the same request and
+    seed give the answer of the in-process server and of ``qopt.solve`` in this process; each
+    candidate's energy is the problem's own (dimod)."""
+    bqm = read_instance("bqp50", problem=4).bqm
+    params = dict(num_reads=8, num_sweeps=500, seed=9)
+    with Client(ray_server.address) as client:
+        on_ray = client.solve(bqm, "sa", **params)  # no deadline: the pipeline's own default budget
+    with Server("127.0.0.1:0") as local, Client(local.address) as client:
+        in_process = client.solve(bqm, "sa", **params)
+    direct = qopt.solve(bqm, "sa", **params)
+    _check_energies(on_ray, bqm)
+    assert on_ray.provenance["executor"]["name"] == "ray"
+    assert on_ray.provenance["executor"]["node_ip"] == "127.0.0.2"
+    assert "executor" not in in_process.provenance  # the in-process default is untouched
+    assert [c.energy for c in on_ray.candidates] == [c.energy for c in in_process.candidates]
+    assert [c.sample for c in on_ray.candidates] == [c.sample for c in in_process.candidates]
+    assert on_ray.best.energy == direct.best.energy and on_ray.best.sample == direct.best.sample
 
+
+def test_a_cancelled_unary_solve_cancels_its_ray_task(ray_server, ray_cluster):
+    """The client going away (its channel closed) cancels a unary ``Solve`` in flight, and
+    with it the call's Ray task (its worker stops solving within seconds); the server answers
+    the next Solve."""
     bqm = read_instance("pw01_100.0").bqm
-    deadline = time.monotonic() + 30
-    while solving_worker_pids(ray_cluster) and time.monotonic() < deadline:  # earlier tests' tasks done
-        time.sleep(0.05)
+    client = Client(ray_server.address)
+    thread, answer = _solve_in_thread(client, bqm, "sa", timeout=120, **LONG_SA)
+    assert _wait_busy(ray_cluster), "the Solve's Ray task never started"
+    client.close()
+    thread.join(30)
+    assert answer["error"].code == grpc.StatusCode.CANCELLED
+    assert _wait_idle(ray_cluster, 15.0), "the Ray task outlived its cancelled Solve"
+    gka = read_instance("gka1b")
+    with Client(ray_server.address) as client:  # 20 variables: 16 reads reach the published optimum
+        result = client.solve(gka.bqm, "sa", timeout=60, num_reads=16, num_sweeps=500, seed=2)
+    assert result.best.energy == pytest.approx(gka.best_known_energy)
+
+
+def test_a_unary_solve_past_its_deadline_cancels_its_ray_task(ray_cluster, tmp_path):
+    """The gRPC deadline holds on Ray: a Solve whose run outlasts its deadline (``exact`` on
+    gka1b enumerates 2^20 states without a time limit of its own: a minute on this machine)
+    ends at its deadline with DEADLINE_EXCEEDED, and its Ray task is cancelled with it (pending
+    jobs off, so nothing continues the work as a job)."""
+    bqm = read_instance("gka1b").bqm
+    assert _wait_idle(ray_cluster), "an earlier test's Ray task is still running"
+    config = ServiceConfig(executor="ray", ray_address=ray_cluster.address, pending_jobs=False)
+    with Server("127.0.0.1:0", config=config, store_path=str(tmp_path / "jobs.sqlite")) as server, \
+            Client(server.address) as client:
+        t0 = time.monotonic()
+        thread, answer = _solve_in_thread(client, bqm, "exact", timeout=5.0)
+        assert _wait_busy(ray_cluster, 5.0), "the Solve's Ray task never started"
+        thread.join(30)
+        assert time.monotonic() - t0 < 5.0 + 2.0
+        assert answer["error"].code == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert _wait_idle(ray_cluster, 10.0), "the Ray task outlived its Solve's deadline"
+
+
+@pytest.mark.slow  # kills a worker: Ray starts a new one (seconds of imports)
+def test_a_worker_killed_mid_job_is_retried_and_answered_once(ray_server, ray_cluster):
+    bqm = read_instance("pw01_100.0").bqm
     with Client(ray_server.address) as client:
         handle = client.submit(bqm, "sa", num_reads=4, num_sweeps=1_000_000, num_threads=1, seed=3)  # seconds
-        deadline = time.monotonic() + 60
-        pids: list[int] = []
-        while not pids and time.monotonic() < deadline:
-            pids = solving_worker_pids(ray_cluster)
-            time.sleep(0.05)
+        pids = _wait_busy(ray_cluster)
         assert pids, "the job's Ray task never started"
         os.kill(pids[0], signal.SIGKILL)
         result = handle.result(timeout=180)
@@ -93,6 +188,7 @@ def test_solve_many_on_ray_gives_the_threads_results_for_the_same_seeds(ray_serv
         assert item.result.best.energy == on_threads[item.index].result.best.energy
 
 
+@pytest.mark.slow
 def test_qopt_benchmark_on_ray_writes_its_report_with_tts_by_hand(ray_cluster, tmp_path):
     import io
 
@@ -131,27 +227,21 @@ def test_a_statevector_no_node_can_hold_is_refused_not_left_waiting(ray_server):
     assert "Ray node" in str(info.value)
 
 
+@pytest.mark.slow  # the unary cancel (quick) covers the same executor path
 def test_cancel_reaches_the_ray_task(ray_server, ray_cluster):
-    from cluster import solving_worker_pids
-
     bqm = read_instance("pw01_100.0").bqm
     with Client(ray_server.address) as client:
-        handle = client.submit(bqm, "sa", num_reads=4, num_sweeps=2_000_000, num_threads=1, seed=3)
-        deadline = time.monotonic() + 60
-        while not solving_worker_pids(ray_cluster) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert solving_worker_pids(ray_cluster), "the job's Ray task never started"
+        handle = client.submit(bqm, "sa", **LONG_SA)
+        assert _wait_busy(ray_cluster), "the job's Ray task never started"
         t0 = time.monotonic()
         handle.cancel()
         job = handle.wait(timeout=30)
         assert time.monotonic() - t0 < 10
         assert job.state in ("CANCELLED", 4)
-        deadline = time.monotonic() + 10
-        while solving_worker_pids(ray_cluster) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not solving_worker_pids(ray_cluster), "the Ray task outlived its cancelled job"
+        assert _wait_idle(ray_cluster, 10.0), "the Ray task outlived its cancelled job"
 
 
+@pytest.mark.slow  # a second server process, connecting to the cluster as a driver
 def test_qopt_serve_executor_ray_flag(ray_cluster, tmp_path):
     import subprocess
     import sys
@@ -176,6 +266,7 @@ def test_qopt_serve_executor_ray_flag(ray_cluster, tmp_path):
         assert proc.wait(timeout=60) == 0
 
 
+@pytest.mark.slow  # a 12 s hybrid run
 def test_a_hybrid_job_on_ray_fans_its_subproblems_out_as_ray_tasks(ray_server):
     """The hybrid runs inside the job's Ray task; its quantum-branch subproblems (here on the
     ``exact`` backend, so they are quick) go to the cluster as Ray tasks of their own and come

@@ -157,16 +157,48 @@ class SubproblemDispatch:
                                             num_occurrences=occurrences)
 
 
-def _solve_task(packed: tuple, backend: str, options: dict) -> Result:
+def _solve_task(packed: tuple, backend: str, options: dict, stop_grace: float = 2.0) -> Result:
     """What a Ray worker runs: the one pipeline, :func:`qopt.solve.solve`; the result's
-    ``provenance["executor"]`` says where it ran (Ray node id and address, worker pid)."""
+    ``provenance["executor"]`` says where it ran (Ray node id and address, worker pid).
+
+    The pipeline runs on a thread of its own with a cancel event, the task's main thread
+    waiting for it: ``ray.cancel`` raises ``KeyboardInterrupt`` in the main thread only, and a
+    sampler running with the GIL released (the C++ kernels) would go on after the task ended,
+    on a worker Ray hands the next task. On that interrupt the event is set, and the task ends
+    once the pipeline has stopped (annealing stops at its next sweep); a pipeline still
+    running ``stop_grace`` seconds later (a sampler that does not watch the event, such as
+    the exact enumeration) takes the worker process with it (``os._exit``, what a forced
+    ``ray.cancel`` does), so no solve outlives its task."""
     import ray
     from qopt.hybrid.sampler import SUBPROBLEM_DISPATCH, set_subproblem_dispatch
     from qopt.solve import solve
 
     if not isinstance(SUBPROBLEM_DISPATCH, SubproblemDispatch):  # hybrid subproblems fan out to the cluster
         set_subproblem_dispatch(SubproblemDispatch())
-    result = solve(unpack_problem(packed), backend, **options)
+    problem = unpack_problem(packed)
+    stop = threading.Event()
+    answer: dict = {}
+
+    def body() -> None:
+        try:
+            answer["result"] = solve(problem, backend, cancel=stop, **options)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the task's thread
+            answer["error"] = exc
+
+    pipeline = threading.Thread(target=body, name="qopt-ray-solve", daemon=True)
+    pipeline.start()
+    try:
+        while pipeline.is_alive():
+            pipeline.join(0.05)
+    except KeyboardInterrupt:  # ray.cancel
+        stop.set()
+        pipeline.join(stop_grace)
+        if pipeline.is_alive():
+            os._exit(1)
+        raise
+    if "error" in answer:
+        raise answer["error"]
+    result = answer["result"]
     context = ray.get_runtime_context()
     result.provenance["executor"] = {"name": "ray", "node_id": context.get_node_id(),
                                      "node_ip": ray.util.get_node_ip_address(), "pid": os.getpid()}

@@ -45,7 +45,7 @@ from qopt.solve import DEFAULT_MAX_CANDIDATES
 from qopt.solve.stages import DEFAULT_BUDGET_MAX
 from qopt.v1 import solver_service_pb2 as pb
 
-__all__ = ["JobManager", "request_hash", "job_to_proto", "solve_request", "solve_call", "backoff_delay", "pipeline_budget"]
+__all__ = ["JobManager", "request_hash", "job_to_proto", "solve_call", "backoff_delay", "pipeline_budget"]
 
 log = logging.getLogger("qopt.service.jobs")
 
@@ -115,14 +115,7 @@ def solve_call(request, decoded: validation.DecodedProblem, parameters: dict, *,
                       "time_budget": time_budget, **parameters})
 
 
-def solve_request(request, decoded: validation.DecodedProblem, parameters: dict, *, on_progress=None, cancel=None,
-                  time_budget: float | None = None, solve_fn=None):
-    """Run the pipeline for a validated request in this thread; returns the :class:`Result`."""
-    call = solve_call(request, decoded, parameters, time_budget=time_budget, own_sense=solve_fn is None)
-    return InProcessExecutor(solve_fn).run(call, cancel=cancel, on_progress=on_progress)
-
-
-def pipeline_budget(backend: str, budget: float, caller_set: bool) -> float | None:
+def pipeline_budget(budget: float, caller_set: bool) -> float | None:
     """The ``time_budget`` the pipeline gets: the caller's ``budget`` (seconds) when the caller
     set one. When the caller set none, ``None`` (as for an in-process call without a deadline:
     the pipeline applies its own default budget for the model's size, at most
@@ -130,8 +123,7 @@ def pipeline_budget(backend: str, budget: float, caller_set: bool) -> float | No
     does, so the same request and seed give the same answer here and in-process), unless the
     server's ``budget`` (``max_time_budget``) is below that default's maximum: then ``budget``,
     so the run is planned to end before the job is stopped at it (:class:`JobManager`).
-    ``backend`` is kept for callers; every backend is treated alike."""
-    del backend
+    Every backend is treated alike."""
     if caller_set or budget < DEFAULT_BUDGET_MAX:
         return budget
     return None
@@ -561,7 +553,7 @@ class JobManager:
         try:
             decoded, parameters = validation.check_request(request, self.config)
             call = solve_call(request, decoded, parameters, own_sense=self.solve_fn is None,
-                              time_budget=pipeline_budget(request.backend, budget, request.time_budget > 0))
+                              time_budget=pipeline_budget(budget, request.time_budget > 0))
             result = self.executor.run(call, cancel=cancel, on_progress=on_progress, estimate=self._costs.get(job_id))
             response = finish_response(result, request, decoded, extra_timing={"queue_wait": queue_wait})
             self.metrics.observe_result(dict(result.timing), result.provenance)

@@ -64,7 +64,6 @@ from qopt.service.jobs import (
     pipeline_budget,
     request_hash,
     solve_call,
-    solve_request,
 )
 from qopt.service.limits import LimitExceeded, ServiceConfig
 from qopt.service.observe import Metrics
@@ -201,10 +200,12 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         remaining = self._remaining(context)
         return remaining - max(DEADLINE_MARGIN, 0.1 * remaining)
 
-    def _admit_solve(self, principal: str, request, decoded, parameters, context) -> str:
+    def _admit_solve(self, principal: str, request, decoded, parameters, context):
         """Admit a Solve by cost: per-request limits, the principal's CPU-seconds, then a solve
         slot and its memory, waiting up to min(``max_solve_wait``, 25% of the remaining
-        deadline). Returns the key to give to ``admission.release_solve``.
+        deadline). Returns ``(key, estimate)``: the key to give to ``admission.release_solve``
+        and the cost model's :class:`~qopt.service.cost.Estimate` (the executor's resource
+        requests).
 
         Raises:
             LimitExceeded: over a limit (named; the message states the estimate).
@@ -221,7 +222,7 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         except BaseException:
             admission.release(key)
             raise
-        return key
+        return key, est
 
     # -- Solve -------------------------------------------------------------------------
     def Solve(self, request: pb.SolveRequest, context):
@@ -268,12 +269,12 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
                                                         f"too short to start")
             if self._stopping.is_set():
                 raise errors.ServiceError(grpc.StatusCode.UNAVAILABLE, "the server is shutting down; retry later")
-            slot = self._admit_solve(principal, request, decoded, parameters, context)
+            slot, est = self._admit_solve(principal, request, decoded, parameters, context)
             late: NoResultInTime | None = None
             cancel = self._solve_cancel(context)
             try:
                 t_validate = time.perf_counter() - t0
-                result = self._solve_with_retries(request, decoded, parameters, context, t0, cancel)
+                result = self._solve_with_retries(request, decoded, parameters, context, cancel, est)
             except NoResultInTime as exc:
                 late = exc
             except Cancelled:
@@ -358,14 +359,20 @@ class SolverServicer(solver_service_pb2_grpc.SolverServiceServicer):
         response.request_id = request.request_id
         return response
 
-    def _solve_with_retries(self, request, decoded, parameters, context, t0, cancel=None):
+    def _solve_with_retries(self, request, decoded, parameters, context, cancel, estimate):
+        """Run the Solve on the job manager's executor (:attr:`JobManager.executor`: this
+        thread by default, a Ray task under ``--executor ray``), the same pipeline call as
+        in-process, so the same request and seed give the same answer on either. ``cancel``
+        is set when the call ends (client gone, deadline passed) or the server stops: the
+        executor then stops the run (on Ray, it cancels the task). A transient failure (a lost
+        Ray worker) is run again within ``max_attempts`` while the deadline allows."""
         retry = 0
         while True:
             budget = self._budget(context)
             try:
-                return solve_request(request, decoded, parameters, solve_fn=self.solve_fn,
-                                     time_budget=pipeline_budget(request.backend, budget, self._has_deadline(context)),
-                                     cancel=cancel)
+                call = solve_call(request, decoded, parameters, own_sense=self.solve_fn is None,
+                                  time_budget=pipeline_budget(budget, self._has_deadline(context)))
+                return self.jobs.executor.run(call, cancel=cancel, estimate=estimate)
             except Exception as exc:
                 retry += 1
                 if not errors.is_transient(exc) or retry >= self.config.max_attempts or \
@@ -580,12 +587,11 @@ class _AdmittedRun:
         index = int(call.problem)  # type: ignore[call-overload]
         item = self.items[index]
         decoded, parameters = self.checked[index]
-        slot = servicer._admit_solve(self.principal, item, decoded, parameters, self.context)
+        slot, est = servicer._admit_solve(self.principal, item, decoded, parameters, self.context)
         try:
             budget = servicer._budget(self.context)
-            est = validation.request_estimate(item, parameters, decoded=decoded, time_budget=budget)
             real = solve_call(item, decoded, parameters, own_sense=servicer.solve_fn is None,
-                              time_budget=pipeline_budget(item.backend, budget, servicer._has_deadline(self.context)))
+                              time_budget=pipeline_budget(budget, servicer._has_deadline(self.context)))
             return servicer.jobs.executor.run(real, cancel=cancel, estimate=est)
         finally:
             servicer.jobs.admission.release_solve(self.principal, slot)
