@@ -37,6 +37,26 @@ def test_planned_run_fills_but_never_exceeds_the_deadline(limit):
     np.testing.assert_allclose(ss.record.energy, bqm.energies(ss), rtol=1e-9)
 
 
+def test_solve_keeps_the_deadline_beside_the_bound_on_a_sparse_certificate_model():
+    # more spins than DENSE_MAX: the spectral bound (a sparse LU, seconds, GIL stalls) is not run
+    # beside the planned anneal, which overran its deadline on G55 when it was
+    import threading
+
+    from qopt.presolve.bound import DENSE_MAX
+
+    n = DENSE_MAX + 500
+    rng = np.random.default_rng(5)  # a ring (one component) plus 2n random chords, couplings +-1
+    edges = [(i, (i + 1) % n) for i in range(n)] + [tuple(e) for e in rng.integers(0, n, (2 * n, 2)) if e[0] != e[1]]
+    bqm = dimod.generators.ran_r(1, (list(range(n)), edges), seed=5)
+    t = time.perf_counter()
+    result = qopt.solve(bqm, backend="sa", time_budget=1.0, seed=2, lower_bound=True)
+    wall = time.perf_counter() - t
+    assert wall < 1.0 + 0.5  # generous margin; benchmarks/FRONTIER.md measures the real overrun
+    assert "sparse certificate" in result.provenance["lower_bound"]["note"]
+    assert result.timing.get("bound", 0.0) == 0.0
+    assert not [th for th in threading.enumerate() if th.name == "qopt-bound"]
+
+
 def test_recorded_plan_reproduces_the_run():
     bqm = random_bqm(80, 0.1, seed=3)
     first = SA().sample(bqm, time_limit=0.5, seed=7, num_threads=2)

@@ -378,7 +378,8 @@ class _BoundTask:
             self.stop(0.0)
         if "bound" in self._box:
             return self._box["bound"]
-        self.seconds = time.perf_counter() - self._t0
+        if self._thread.ident is not None:  # it ran (and was stopped); one not run beside sampling took no time
+            self.seconds = time.perf_counter() - self._t0
         rd = self._box.get("roof_duality") if presolved is None else presolved.lower_bound
         if rd is None:
             return None
