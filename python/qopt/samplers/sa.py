@@ -34,7 +34,7 @@ from qopt.samplers.spec import Param, ParameterSpec, callable_validator, event_v
 
 __all__ = ["SimulatedAnnealingSampler", "ising_csr", "default_beta_range", "states_in_vartype", "INITIAL_STATES_GENERATORS",
            "InitialStatesGenerator", "ACCEPTANCE_CRITERIA", "available_cores", "PLAN_SHARE", "CALIBRATION_SWEEPS",
-           "CALIBRATION_SHARE", "PLAN_FIRST_SHARE", "PLAN_RESTARTS", "PLAN_MIN_SWEEPS", "PLAN_MAX_SWEEPS", "RESTART_BETA_POSITION",
+           "CALIBRATION_SHARE", "PLAN_FIRST_SHARE", "PLAN_RESTARTS", "PLAN_MAX_EXTRA_RESTARTS", "PLAN_MIN_SWEEPS", "PLAN_MAX_SWEEPS", "RESTART_BETA_POSITION",
            "RESTART_FLIP_FRACTION", "ELITE_SHARE"]
 
 #: How :class:`dimod.Initialized` fills missing initial states.
@@ -58,6 +58,10 @@ PLAN_SHARE = 0.9
 PLAN_FIRST_SHARE = 0.4
 #: restart rounds after the first anneal, when each gets at least PLAN_MIN_SWEEPS sweeps.
 PLAN_RESTARTS = 4
+#: most restart rounds a planned run adds after its PLAN_RESTARTS while a round (at the rate
+#: measured on the rounds done) still fits in the time left: the load changes during a run, and
+#: a plan sized at a busy moment otherwise ended with up to a third of its deadline unused.
+PLAN_MAX_EXTRA_RESTARTS = 16
 #: fewest sweeps of a planned anneal or restart.
 PLAN_MIN_SWEEPS = 100
 #: most sweeps of a planned run (its beta schedule is an array of that length): a tiny model
@@ -279,8 +283,9 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 a short anneal of one SIMD lane group per thread, states discarded) measures
                 the seconds per sweep on this model; the run uses one 16-read lane group (8 on the dense kernel) per
                 thread, 40% of the planned sweeps in a first anneal and the rest in 4 restart
-                rounds re-sized from the first anneal's measured rate, with ``polish`` on (see
-                :func:`_plan` and the module constants ``PLAN_*``). The plan used is
+                rounds re-sized from the first anneal's measured rate, then up to 16 more rounds
+                of that size while one still fits (the load may have fallen), with ``polish``
+                on (see :func:`_plan` and the module constants ``PLAN_*``). The plan used is
                 ``info["plan"]``; passing its ``num_reads``, ``num_sweeps``, ``num_restarts``,
                 ``restart_sweeps`` and ``polish`` back with the same seed gives the same
                 samples on any machine and thread count (a planned run itself depends on the
@@ -451,7 +456,11 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                                     beta_schedule_type)
             states, energies, restarts_done, kinfo = _restart_rounds(
                 anneal, states, energies, kinfo, betas=rbetas, num_restarts=num_restarts, seed=seed,
-                polish=polish, left=left if time_limit is not None else None, relay=relay, offset=offset, t0=t0)
+                polish=polish, left=left if time_limit is not None else None, relay=relay, offset=offset, t0=t0,
+                extra=PLAN_MAX_EXTRA_RESTARTS if plan is not None else 0)
+            if plan is not None:  # rounds added to fill the deadline are part of the plan that reproduces it
+                num_restarts = max(num_restarts, restarts_done)
+                plan["num_restarts"] = num_restarts
         t2 = time.perf_counter_ns()
         if isinstance(interrupt, _InterruptFunction) and interrupt.error is not None:
             raise interrupt.error
@@ -596,7 +605,7 @@ def _elite(states: np.ndarray, energies: np.ndarray, keep: int) -> tuple[np.ndar
 
 
 def _restart_rounds(anneal, states, energies, kinfo, *, betas, num_restarts: int, seed: int, polish: bool,
-                    left, relay, offset: float, t0: int):
+                    left, relay, offset: float, t0: int, extra: int = 0):
     """Restart rounds seeded from an elite pool (see SimulatedAnnealingSampler.sample).
 
     Round k (1..num_restarts): every read starts from elite state ``r mod P`` (the pool holds
@@ -604,7 +613,9 @@ def _restart_rounds(anneal, states, energies, kinfo, *, betas, num_restarts: int
     :data:`RESTART_FLIP_FRACTION` of its spins flipped (numpy's generator seeded by
     ``(seed, k)``), and is annealed over ``betas`` (from a lower temperature than the first
     anneal) with kernel seed ``seed + k * 0x9E3779B97F4A7C15 mod 2**64``. A round is skipped
-    when no time is left; a round the time limit or an interrupt stops is the last.
+    when no time is left; a round the time limit or an interrupt stops is the last. Up to
+    ``extra`` more rounds (the same way, k = num_restarts + 1, ...) follow while one, at the mean
+    time of the rounds done, fits in :data:`PLAN_SHARE` of the time left.
 
     Returns:
         ``(states, energies, rounds_done, kinfo)``: the ``num_reads`` lowest-energy states of
@@ -617,8 +628,12 @@ def _restart_rounds(anneal, states, energies, kinfo, *, betas, num_restarts: int
     pool, pool_e = _elite(states, energies, keep)
     kinfo = dict(kinfo)
     done = 0
-    for k in range(1, num_restarts + 1):
+    rounds_start = time.perf_counter()
+    for k in range(1, num_restarts + extra + 1):
         if left is not None and left() <= 1e-3:
+            break
+        if k > num_restarts and (left is None or done == 0
+                                 or (time.perf_counter() - rounds_start) / done > PLAN_SHARE * left()):
             break
         rng = np.random.default_rng([seed, k])
         init = pool[np.arange(reads) % len(pool)].copy()
