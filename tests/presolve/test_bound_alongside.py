@@ -74,3 +74,14 @@ def test_sparse_certificate_is_not_run_beside_sampling():
     off = qopt.solve(bqm, backend="sa", num_reads=16, num_sweeps=100, seed=1, lower_bound=True, presolve=False)
     assert off.confidence["lower_bound_method"] == "roof_duality"
     assert off.confidence["lower_bound"] <= off.confidence["best_energy"]
+
+
+def test_beside_a_backend_of_unknown_length_the_bound_gets_a_small_share_of_the_budget():
+    # steepest descent ends in milliseconds whatever its budget: joining the bound's thread (its
+    # mixing run cannot be interrupted) must not hold the answer for long
+    inst = read_instance("G1")
+    res = qopt.solve(inst.bqm, backend="steepest", time_budget=5.0, seed=1, lower_bound=True)
+    limit = res.provenance["defaults"]["bound_time_limit"]["value"]
+    assert limit is not None and limit <= bqm_path.BOUND_UNKNOWN_SHARE * 5.0
+    assert res.confidence["lower_bound"] <= inst.best_known_energy
+    assert not _bound_threads()

@@ -35,7 +35,7 @@ from qopt.solve.parameters import INTERNAL_PARAMETERS, public_parameters, resolv
 from qopt.solve.routing import route
 from qopt.solve.stages import Stages, default_time_budget
 
-__all__ = ["BOUND_TIME_LIMIT", "SAMPLE_SHARE", "BOUND_CPU_SHARE", "BOUND_MIN_SECONDS", "BOUND_WAIT_SHARE",
+__all__ = ["BOUND_TIME_LIMIT", "SAMPLE_SHARE", "BOUND_CPU_SHARE", "BOUND_MIN_SECONDS", "BOUND_UNKNOWN_SHARE", "BOUND_WAIT_SHARE",
            "BOUND_START_DELAY", "BOUND_INLINE_STATES", "SA_ESTIMATE_MARGIN", "validate_bqm", "solve_bqm"]
 
 BOUND_TIME_LIMIT = 2.0          # most seconds of the spectral bound's mixing iterations alongside sampling
@@ -51,6 +51,10 @@ SAMPLE_SHARE = 0.9              # of the time left that a sampler's time_limit m
 #: note naming :func:`qopt.presolve.lower_bound` for the tighter bound.
 BOUND_CPU_SHARE = 0.08
 BOUND_MIN_SECONDS = 0.01
+#: Beside a backend whose run length is unknown (exact, MIP, quantum: it may end long before its
+#: budget), the bound's work gets this share of the budget, so that joining its thread (one mixing
+#: run cannot be interrupted) delays such an answer by at most that much.
+BOUND_UNKNOWN_SHARE = 0.02
 #: A fixed-size annealing run's estimate (:func:`qopt.solve.parameters.sa_seconds`) assumes a
 #: third of the measured visit rate: its CPU time is about this many times less.
 SA_ESTIMATE_MARGIN = 3.0
@@ -288,14 +292,14 @@ def _bound_plan(bqm, presolved, name: str, params: dict, sa_cpu: float | None, b
     decision is recorded in ``defaults["bound_time_limit"]``."""
     from qopt.presolve.bound import certificate_seconds
 
-    if name in ("sa", "race", "pt"):  # annealing fills every core it is given
-        threads = int(params.get("num_threads") or available_cores())
-    else:
-        threads = 1
+    annealing = name in ("sa", "race", "pt")
+    threads = int(params.get("num_threads") or available_cores()) if annealing else 1  # annealing fills its cores
     if sa_cpu is not None:  # a fixed-size annealing run
         sampler_cpu = sa_cpu / SA_ESTIMATE_MARGIN
-    else:  # an anytime run (or a backend of unknown speed): it may fill its time limit
+    elif annealing:  # an anytime run fills its time limit
         sampler_cpu = SAMPLE_SHARE * budget * threads
+    else:  # a backend that may end long before its budget (and reports its own dual bound, if exact)
+        sampler_cpu = BOUND_UNKNOWN_SHARE * budget / BOUND_CPU_SHARE
     sizes = [bqm.num_variables] if presolved is None else [len(c) for c in presolved.components
                                                             if len(c) > ENUMERATION_MAX_VARIABLES]
     certificate = sum(certificate_seconds(k + 1) for k in sizes)
