@@ -35,11 +35,16 @@ from qopt.solve.parameters import INTERNAL_PARAMETERS, public_parameters, resolv
 from qopt.solve.routing import route
 from qopt.solve.stages import Stages, default_time_budget
 
-__all__ = ["BOUND_TIME_LIMIT", "SAMPLE_SHARE", "BOUND_CPU_SHARE", "BOUND_MIN_SECONDS", "BOUND_UNKNOWN_SHARE", "BOUND_WAIT_SHARE",
+__all__ = ["BOUND_TIME_LIMIT", "SAMPLE_SHARE", "SAMPLE_SHARE_SECONDS", "BOUND_CPU_SHARE", "BOUND_MIN_SECONDS", "BOUND_UNKNOWN_SHARE", "BOUND_WAIT_SHARE",
            "BOUND_START_DELAY", "BOUND_INLINE_STATES", "SA_ESTIMATE_MARGIN", "validate_bqm", "solve_bqm"]
 
 BOUND_TIME_LIMIT = 2.0          # most seconds of the spectral bound's mixing iterations alongside sampling
-SAMPLE_SHARE = 0.9              # of the time left that a sampler's time_limit may use
+#: A sampler's time_limit is the work time left (the answer's own reserve already taken out, see
+#: qopt.solve.stages.answer_reserve) less 0.02 s and (1 - SAMPLE_SHARE) of at most
+#: SAMPLE_SHARE_SECONDS of it, for the sampler's set-up and the postprocess stage (0.04-0.4 s on
+#: 5000-20000 variables): a share of all of it left 6 s of a 60 s budget unused (G55).
+SAMPLE_SHARE = 0.9
+SAMPLE_SHARE_SECONDS = 5.0
 #: The bound never delays the answer. On a machine whose cores the sampler fills, every CPU-second
 #: the bound takes comes out of the sampler's (measured: the time to answer grows by the bound's
 #: CPU time over the sampler's, benchmarks/BOUND.md), so the bound's whole estimated work, its
@@ -186,7 +191,8 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
         left = None if time_budget is None else max(stages.work_left() or 0.0, 1e-3)
         if "time_limit" in accepted:
             # keep back time for the sampler's own set-up and the postprocess stage
-            room = max(1e-3, SAMPLE_SHARE * (stages.work_left() or 0.0) - 0.02)
+            work = stages.work_left() or 0.0
+            room = max(1e-3, work - (1.0 - SAMPLE_SHARE) * min(work, SAMPLE_SHARE_SECONDS) - 0.02)
             limit = params.get("time_limit")
             params["time_limit"] = room if limit is None else min(float(limit), room)
         if presolved is None:
