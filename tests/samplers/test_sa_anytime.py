@@ -37,6 +37,26 @@ def test_planned_run_fills_but_never_exceeds_the_deadline(limit):
     np.testing.assert_allclose(ss.record.energy, bqm.energies(ss), rtol=1e-9)
 
 
+def test_solve_keeps_the_deadline_beside_the_bound_on_a_sparse_certificate_model():
+    # more spins than DENSE_MAX: the spectral bound (a sparse LU, seconds, GIL stalls) is not run
+    # beside the planned anneal, which overran its deadline on G55 when it was
+    import threading
+
+    from qopt.presolve.bound import DENSE_MAX
+
+    n = DENSE_MAX + 500
+    rng = np.random.default_rng(5)  # a ring (one component) plus 2n random chords, couplings +-1
+    edges = [(i, (i + 1) % n) for i in range(n)] + [tuple(e) for e in rng.integers(0, n, (2 * n, 2)) if e[0] != e[1]]
+    bqm = dimod.generators.ran_r(1, (list(range(n)), edges), seed=5)
+    t = time.perf_counter()
+    result = qopt.solve(bqm, backend="sa", time_budget=1.0, seed=2, lower_bound=True)
+    wall = time.perf_counter() - t
+    assert wall < 1.0 + 0.5  # generous margin; benchmarks/FRONTIER.md measures the real overrun
+    assert "sparse certificate" in result.provenance["lower_bound"]["note"]
+    assert result.timing.get("bound", 0.0) == 0.0
+    assert not [th for th in threading.enumerate() if th.name == "qopt-bound"]
+
+
 def test_recorded_plan_reproduces_the_run():
     bqm = random_bqm(80, 0.1, seed=3)
     first = SA().sample(bqm, time_limit=0.5, seed=7, num_threads=2)
@@ -114,3 +134,39 @@ def test_solve_with_a_deadline_uses_the_sampler_plan():
     plan = result.provenance["backend_info"]["plan"]
     assert plan["num_reads"] % 16 == 0 and result.timing["sample"] < 1.0 + 1.0  # generous margin
     assert result.candidates[0].energy == pytest.approx(dimod.ExactSolver().sample(bqm).first.energy)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_cycles_never_lose_the_first_cycles_best_and_reproduce_on_any_thread_count(seed):
+    bqm = _sparse(600, 1800, seed=seed)
+    kw = dict(num_reads=16, num_sweeps=200, num_restarts=1, restart_sweeps=50, seed=seed, polish=True)
+    one = SA().sample(bqm, num_threads=2, **kw)
+    three = SA().sample(bqm, num_cycles=3, num_threads=2, **kw)
+    again = SA().sample(bqm, num_cycles=3, num_threads=1, **kw)
+    assert three.first.energy <= one.first.energy + 1e-9  # cycle 0 is the one-cycle run
+    assert three.info["num_cycles_completed"] == 3 and len(three) == 16
+    np.testing.assert_array_equal(three.record.sample, again.record.sample)
+    np.testing.assert_allclose(three.record.energy, bqm.energies(three), rtol=1e-9)
+
+
+def test_cycles_reach_the_brute_force_optimum():
+    bqm = random_bqm(16, 0.4, seed=6, vartype=dimod.BINARY, offset=1.5)
+    exact = dimod.ExactSolver().sample(bqm).first.energy
+    ss = SA().sample(bqm, num_reads=4, num_sweeps=30, num_cycles=4, seed=3)
+    assert ss.first.energy == pytest.approx(exact)
+
+
+def test_planned_cycles_keep_the_deadline_and_the_plan_reproduces_them(monkeypatch):
+    import qopt.samplers.sa as sa_mod
+
+    monkeypatch.setattr(sa_mod, "PLAN_CYCLE_SECONDS", 0.25)  # a 0.8 s limit: 3 cycles
+    bqm = random_bqm(80, 0.1, seed=3)
+    t = time.perf_counter()
+    first = SA().sample(bqm, time_limit=0.8, seed=5, num_threads=2)
+    assert time.perf_counter() - t < 0.8 + 0.5  # generous margin
+    plan = first.info["plan"]
+    assert plan["num_cycles"] == 3
+    kw = {k: plan[k] for k in ("num_reads", "num_sweeps", "num_restarts", "restart_sweeps", "num_cycles", "polish")}
+    again = SA().sample(bqm, seed=5, num_threads=1, **kw)
+    if not first.info["stopped_early"]:  # the deadline did not bind: the same run
+        np.testing.assert_array_equal(first.record.sample, again.record.sample)

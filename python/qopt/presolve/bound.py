@@ -64,13 +64,18 @@ from qopt.checks import check_choice, check_float, check_int
 from qopt.errors import Cancelled
 
 __all__ = ["lower_bound", "roof_duality", "roof_duality_bound", "spectral_bound", "ising_arrays", "certified_value",
-           "homogenise", "DENSE_MAX"]
+           "homogenise", "DENSE_MAX", "certificate_seconds"]
 
 _U = np.finfo(float).eps / 2  # unit roundoff
 _SLACK = 1e-9
 #: Largest number of spins (after folding in the linear biases) certified by a dense Cholesky:
 #: ~15 ms at 800 spins; above it a sparse LU takes about a second (G55, 5000 spins) or more.
 DENSE_MAX = 3000
+#: CPU seconds of a dense certificate, measured on the project's 2-core machine with one BLAS
+#: thread: the 150-step Lanczos estimate ~0.02 s whatever N (up to a few thousand: its Python
+#: steps dominate), one Cholesky 0.017 s at N = 800 and 0.12-0.14 s at N = 2000 (about N^2.5 there).
+_LANCZOS_SECONDS = 0.02
+_CHOLESKY_SECONDS_800 = 0.017
 _REFINE_SHARE = 1e-4  # a certificate's margin is refined by bisection when N * margin exceeds this share of the scale
 
 
@@ -78,6 +83,18 @@ def _check_cancel(cancel, where: str) -> None:
     """Raise :class:`qopt.errors.Cancelled` when ``cancel`` (None or an object with ``is_set()``) is set."""
     if cancel is not None and cancel.is_set():
         raise Cancelled(f"lower bound cancelled {where}")
+
+
+def certificate_seconds(num_spins: int, dense_max: int = DENSE_MAX) -> float:
+    """Estimated CPU seconds of certifying a spectral bound on ``num_spins`` spins (after the
+    linear biases are folded in) once its mixing iterations end: a Lanczos estimate and one
+    dense Cholesky (``_LANCZOS_SECONDS + _CHOLESKY_SECONDS_800 * (N / 800) ** 2.5``); ``inf``
+    above ``dense_max``, where the sparse LU certificate takes seconds per factorisation and
+    holds the GIL for up to ~0.2 s at a time (G55: ~1 s per factorisation). Used to decide
+    whether the bound fits beside a sampler (:mod:`qopt.solve.bqm`)."""
+    if num_spins > dense_max:
+        return math.inf
+    return _LANCZOS_SECONDS + _CHOLESKY_SECONDS_800 * (max(1, num_spins) / 800.0) ** 2.5
 
 
 def _gamma(k: int) -> float:

@@ -34,7 +34,7 @@ from qopt.samplers.spec import Param, ParameterSpec, callable_validator, event_v
 
 __all__ = ["SimulatedAnnealingSampler", "ising_csr", "default_beta_range", "states_in_vartype", "INITIAL_STATES_GENERATORS",
            "InitialStatesGenerator", "ACCEPTANCE_CRITERIA", "available_cores", "PLAN_SHARE", "CALIBRATION_SWEEPS",
-           "CALIBRATION_SHARE", "PLAN_FIRST_SHARE", "PLAN_RESTARTS", "PLAN_MIN_SWEEPS", "PLAN_MAX_SWEEPS", "RESTART_BETA_POSITION",
+           "CALIBRATION_SHARE", "PLAN_FIRST_SHARE", "PLAN_RESTARTS", "PLAN_MAX_EXTRA_RESTARTS", "PLAN_CYCLE_SECONDS", "PLAN_MIN_SWEEPS", "PLAN_MAX_SWEEPS", "RESTART_BETA_POSITION",
            "RESTART_FLIP_FRACTION", "ELITE_SHARE"]
 
 #: How :class:`dimod.Initialized` fills missing initial states.
@@ -58,6 +58,15 @@ PLAN_SHARE = 0.9
 PLAN_FIRST_SHARE = 0.4
 #: restart rounds after the first anneal, when each gets at least PLAN_MIN_SWEEPS sweeps.
 PLAN_RESTARTS = 4
+#: most restart rounds a planned run adds after its PLAN_RESTARTS while a round (at the rate
+#: measured on the rounds done) still fits in the time left: the load changes during a run, and
+#: a plan sized at a busy moment otherwise ended with up to a third of its deadline unused.
+PLAN_MAX_EXTRA_RESTARTS = 16
+#: seconds of time_limit per independent cycle of a planned run (first anneal + restarts, its own
+#: elite pool): 60 s gives 6 cycles. One long plan of 60 s did no better than one of 10 s on G14
+#: and G55 (3063 and 10292 in 2 of 2 runs each; benchmarks/FRONTIER.md), while 10 s runs reach
+#: G14's 3064 in about a third of runs.
+PLAN_CYCLE_SECONDS = 10.0
 #: fewest sweeps of a planned anneal or restart.
 PLAN_MIN_SWEEPS = 100
 #: most sweeps of a planned run (its beta schedule is an array of that length): a tiny model
@@ -216,6 +225,9 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                   "temperature (None: 0, or planned with time_limit)"),
         Param("restart_sweeps", "int", None, minimum=1,
               doc="sweeps of each restart round (None: num_sweeps // 4, or planned with time_limit)"),
+        Param("num_cycles", "int", None, minimum=1,
+              doc="independent cycles, each a first anneal and its restart rounds from its own elite pool "
+                  "(None: 1, or planned with time_limit: one per PLAN_CYCLE_SECONDS)"),
         Param("interrupt", "object", None, wire=False, validator=event_validator("interrupt"),
               doc="an object with is_set() (threading.Event), polled every 5 ms"),
         Param("on_progress", "object", None, wire=False, validator=callable_validator("on_progress"),
@@ -232,7 +244,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                seed: int | None = None, num_threads: int | None = None, initial_states=None,
                initial_states_generator: InitialStatesGenerator = "random", time_limit: float | None = None,
                polish: bool | None = None, num_restarts: int | None = None, restart_sweeps: int | None = None,
-               interrupt=None, beta_schedule=None, num_sweeps_per_beta: int = 1,
+               num_cycles: int | None = None, interrupt=None, beta_schedule=None, num_sweeps_per_beta: int = 1,
                randomize_order: bool = False, proposal_acceptance_criteria: str = "Metropolis",
                interrupt_function=None, on_progress=None, **kwargs) -> dimod.SampleSet:
         """Sample from ``bqm`` by simulated annealing.
@@ -279,8 +291,9 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 a short anneal of one SIMD lane group per thread, states discarded) measures
                 the seconds per sweep on this model; the run uses one 16-read lane group (8 on the dense kernel) per
                 thread, 40% of the planned sweeps in a first anneal and the rest in 4 restart
-                rounds re-sized from the first anneal's measured rate, with ``polish`` on (see
-                :func:`_plan` and the module constants ``PLAN_*``). The plan used is
+                rounds re-sized from the first anneal's measured rate, then up to 16 more rounds
+                of that size while one still fits (the load may have fallen), with ``polish``
+                on (see :func:`_plan` and the module constants ``PLAN_*``). The plan used is
                 ``info["plan"]``; passing its ``num_reads``, ``num_sweeps``, ``num_restarts``,
                 ``restart_sweeps`` and ``polish`` back with the same seed gives the same
                 samples on any machine and thread count (a planned run itself depends on the
@@ -314,6 +327,12 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 ``num_reads`` lowest-energy states of all rounds (duplicates kept).
             restart_sweeps: sweeps of each restart round (default None: ``num_sweeps // 4``,
                 or planned).
+            num_cycles: independent cycles (default None: 1, or planned: one per
+                :data:`PLAN_CYCLE_SECONDS` of ``time_limit``). Cycle ``c`` repeats the first anneal
+                and its restart rounds with seed ``seed + c * 0xD1B54A32D192ED03 mod 2**64``
+                from fresh random states and its own elite pool; the sample set holds the
+                ``num_reads`` lowest-energy states of all cycles. Independent anneals of about
+                10 s reached G14's best-known cut more often than one long one (benchmarks/FRONTIER.md).
             on_progress: None (default) or a callable receiving ``{"event": "best",
                 "energy": e, "branch": "sa", "backend": "sa", "sweep": k, "elapsed": t}``
                 each time the lowest energy of any read's state improves: the kernel looks
@@ -365,6 +384,7 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         polish = spec.check("polish", polish)
         num_restarts = spec.check("num_restarts", num_restarts)
         restart_sweeps = spec.check("restart_sweeps", restart_sweeps)
+        num_cycles = spec.check("num_cycles", num_cycles)
         # anytime: a deadline and nothing that sizes the run -> the sampler plans it to fill the deadline
         planned = (time_limit is not None and num_reads is None and not num_sweeps_given and custom is None
                    and initial_states is None and num_restarts is None and restart_sweeps is None
@@ -421,7 +441,8 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         plan = None
         if planned:
             plan = _plan(anneal, beta_range, seed=seed, num_threads=threads,
-                         dense=_is_dense(len(variables), len(col)), left=left)
+                         dense=_is_dense(len(variables), len(col)), left=left, num_cycles=num_cycles)
+            num_cycles = plan["num_cycles"]
             num_reads, num_sweeps = plan["num_reads"], plan["num_sweeps"]
             num_restarts, restart_sweeps = plan["num_restarts"], plan["restart_sweeps"]
             betas = _beta_schedule(beta_range, num_sweeps, beta_schedule_type)
@@ -434,24 +455,58 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         # the limit counts from this call's start: set-up time comes out of it
         kernel_limit = 0.0 if time_limit is None else left()
         progress = None if relay is None else _progress_relay(relay, offset, (t1 - t0) * 1e-9)
-        states, energies, kinfo = anneal(betas, num_reads, seed, init, kernel_limit, polish, progress)
-        if plan is not None and num_restarts:
-            # size the restarts from the first anneal's own rate (the machine's load changes), so
-            # the rounds fill what is left
-            per_sweep = (time.perf_counter_ns() - t1) * 1e-9 / max(1, num_sweeps)
-            restart_sweeps = min(PLAN_MAX_SWEEPS, int(PLAN_SHARE * left() / (num_restarts * per_sweep)))
-            if restart_sweeps < PLAN_MIN_SWEEPS:
-                num_restarts = 0
-            plan.update({"num_restarts": num_restarts, "restart_sweeps": max(1, restart_sweeps),
-                         "first_anneal_seconds_per_sweep": per_sweep})
-            restart_sweeps = max(1, restart_sweeps)
+        num_cycles = 1 if num_cycles is None else num_cycles
+        cycle_states, cycle_energies = [], []
         restarts_done = 0
-        if num_restarts and not (kinfo["stopped_early"] or kinfo["sigint"]):
-            rbetas = _beta_schedule(_restart_range(beta_range, beta_schedule_type), restart_sweeps,
-                                    beta_schedule_type)
-            states, energies, restarts_done, kinfo = _restart_rounds(
-                anneal, states, energies, kinfo, betas=rbetas, num_restarts=num_restarts, seed=seed,
-                polish=polish, left=left if time_limit is not None else None, relay=relay, offset=offset, t0=t0)
+        kinfo: dict = {}
+        for c in range(num_cycles):
+            cseed = (seed + c * 0xD1B54A32D192ED03) % 2**64
+            c_start = time.perf_counter_ns()
+            c_end = c_start + (left() / (num_cycles - c)) * 1e9  # this cycle's share of the time left
+
+            def cycle_left(c_end=c_end) -> float:
+                return max(1e-6, (c_end - time.perf_counter_ns()) * 1e-9)
+
+            if c:
+                kernel_limit = 0.0 if time_limit is None else left()
+                progress = None if relay is None else _progress_relay(relay, offset, (c_start - t0) * 1e-9)
+            st, en, ki = anneal(betas, num_reads, cseed, init, kernel_limit, polish, progress)
+            if plan is not None and num_restarts and c == 0:
+                # size the restarts from the first anneal's own rate (the machine's load changes), so
+                # the rounds fill what is left of the cycle
+                per_sweep = (time.perf_counter_ns() - c_start) * 1e-9 / max(1, num_sweeps)
+                restart_sweeps = min(PLAN_MAX_SWEEPS, int(PLAN_SHARE * cycle_left() / (num_restarts * per_sweep)))
+                if restart_sweeps < PLAN_MIN_SWEEPS:
+                    num_restarts = 0
+                plan.update({"num_restarts": num_restarts, "restart_sweeps": max(1, restart_sweeps),
+                             "first_anneal_seconds_per_sweep": per_sweep})
+                restart_sweeps = max(1, restart_sweeps)
+            done = 0
+            if num_restarts and not (ki["stopped_early"] or ki["sigint"]):
+                rbetas = _beta_schedule(_restart_range(beta_range, beta_schedule_type), restart_sweeps,
+                                        beta_schedule_type)
+                st, en, done, ki = _restart_rounds(
+                    anneal, st, en, ki, betas=rbetas, num_restarts=num_restarts, seed=cseed,
+                    polish=polish, left=left if time_limit is not None else None, relay=relay, offset=offset, t0=t0,
+                    extra=PLAN_MAX_EXTRA_RESTARTS if plan is not None and c == 0 else 0, round_left=cycle_left)
+                if plan is not None and c == 0:  # rounds added to fill the cycle are part of the plan
+                    num_restarts = max(num_restarts, done)
+                    plan["num_restarts"] = num_restarts
+            restarts_done += done
+            cycle_states.append(st)
+            cycle_energies.append(en)
+            kinfo = ki if not kinfo else {**kinfo, **{f: bool(kinfo[f] or ki[f]) for f in
+                                                      ("stopped_early", "interrupted", "sigint")},
+                                          "num_sweeps_completed": min(kinfo["num_sweeps_completed"],
+                                                                      ki["num_sweeps_completed"])}
+            if ki["stopped_early"] or ki["sigint"]:
+                break
+        if len(cycle_states) > 1:
+            all_states, all_energies = np.concatenate(cycle_states), np.concatenate(cycle_energies)
+            order = np.argsort(all_energies, kind="stable")[:num_reads]
+            states, energies = all_states[order], all_energies[order]
+        else:
+            states, energies = cycle_states[0], cycle_energies[0]
         t2 = time.perf_counter_ns()
         if isinstance(interrupt, _InterruptFunction) and interrupt.error is not None:
             raise interrupt.error
@@ -473,6 +528,8 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         if num_restarts or plan is not None:
             info.update({"num_restarts": num_restarts, "restart_sweeps": restart_sweeps,
                          "num_restarts_completed": restarts_done})
+        if num_cycles > 1 or plan is not None:
+            info.update({"num_cycles": num_cycles, "num_cycles_completed": len(cycle_states)})
         if plan is not None:
             info["plan"] = plan
         ss = dimod.SampleSet.from_samples((states, variables), vartype=bqm.vartype, energy=energies, info=info,
@@ -532,7 +589,7 @@ def _is_dense(num_variables: int, nnz: int) -> bool:
     return 0 < num_variables <= 8192 and nnz >= 0.65 * num_variables * num_variables
 
 
-def _plan(anneal, beta_range, *, seed: int, num_threads: int, dense: bool, left) -> dict:
+def _plan(anneal, beta_range, *, seed: int, num_threads: int, dense: bool, left, num_cycles: int | None = None) -> dict:
     """The anytime plan: num_reads, num_sweeps, num_restarts, restart_sweeps that fill the time left.
 
     Two calibration calls of one SIMD lane group (16 reads, 8 on the dense kernel) per
@@ -564,7 +621,8 @@ def _plan(anneal, beta_range, *, seed: int, num_threads: int, dense: bool, left)
     per_sweep = max(seconds - overhead, 0.2 * seconds) / done if done else seconds  # noise floor: 20%
     seconds += overhead
     remaining = left()
-    total = max(1, min(PLAN_MAX_SWEEPS, int(PLAN_SHARE * remaining / per_sweep)))
+    cycles = num_cycles or max(1, int(budget // PLAN_CYCLE_SECONDS))
+    total = max(1, min(PLAN_MAX_SWEEPS, int(PLAN_SHARE * remaining / cycles / per_sweep)))
     first = int(PLAN_FIRST_SHARE * total)
     per_restart = (total - first) // PLAN_RESTARTS
     if first >= PLAN_MIN_SWEEPS and per_restart >= PLAN_MIN_SWEEPS:
@@ -572,7 +630,7 @@ def _plan(anneal, beta_range, *, seed: int, num_threads: int, dense: bool, left)
     else:
         first, restarts, per_restart = total, 0, max(1, total // 4)
     return {"num_reads": lanes * num_threads, "num_sweeps": first, "num_restarts": restarts,
-            "restart_sweeps": per_restart, "polish": True, "num_threads": num_threads,
+            "restart_sweeps": per_restart, "num_cycles": cycles, "polish": True, "num_threads": num_threads,
             "calibration": {"num_reads": lanes * num_threads, "num_sweeps": done, "seconds": seconds,
                             "seconds_per_sweep": per_sweep},
             "seconds_planned": PLAN_SHARE * remaining, "seconds_left": remaining}
@@ -596,7 +654,7 @@ def _elite(states: np.ndarray, energies: np.ndarray, keep: int) -> tuple[np.ndar
 
 
 def _restart_rounds(anneal, states, energies, kinfo, *, betas, num_restarts: int, seed: int, polish: bool,
-                    left, relay, offset: float, t0: int):
+                    left, relay, offset: float, t0: int, extra: int = 0, round_left=None):
     """Restart rounds seeded from an elite pool (see SimulatedAnnealingSampler.sample).
 
     Round k (1..num_restarts): every read starts from elite state ``r mod P`` (the pool holds
@@ -604,7 +662,9 @@ def _restart_rounds(anneal, states, energies, kinfo, *, betas, num_restarts: int
     :data:`RESTART_FLIP_FRACTION` of its spins flipped (numpy's generator seeded by
     ``(seed, k)``), and is annealed over ``betas`` (from a lower temperature than the first
     anneal) with kernel seed ``seed + k * 0x9E3779B97F4A7C15 mod 2**64``. A round is skipped
-    when no time is left; a round the time limit or an interrupt stops is the last.
+    when no time is left; a round the time limit or an interrupt stops is the last. Up to
+    ``extra`` more rounds (the same way, k = num_restarts + 1, ...) follow while one, at the mean
+    time of the rounds done, fits in :data:`PLAN_SHARE` of ``round_left()`` (default ``left()``).
 
     Returns:
         ``(states, energies, rounds_done, kinfo)``: the ``num_reads`` lowest-energy states of
@@ -617,8 +677,12 @@ def _restart_rounds(anneal, states, energies, kinfo, *, betas, num_restarts: int
     pool, pool_e = _elite(states, energies, keep)
     kinfo = dict(kinfo)
     done = 0
-    for k in range(1, num_restarts + 1):
+    rounds_start = time.perf_counter()
+    for k in range(1, num_restarts + extra + 1):
         if left is not None and left() <= 1e-3:
+            break
+        if k > num_restarts and (left is None or done == 0
+                                 or (time.perf_counter() - rounds_start) / done > PLAN_SHARE * (round_left or left)()):
             break
         rng = np.random.default_rng([seed, k])
         init = pool[np.arange(reads) % len(pool)].copy()

@@ -6,10 +6,12 @@ variables and splits the rest into connected components; under ``"auto"`` routin
 components of at most ``ENUMERATION_MAX_VARIABLES`` variables are enumerated and the others
 go to the routed backend, sharing the time budget by size. A certified lower bound is
 computed in a daemon thread, at a lower CPU priority (``BOUND_NICE`` steps), while the backend
-samples; it never delays the answer by more than ``BOUND_WAIT_SHARE`` of the sampling time: when sampling ends the thread is told to stop and waited for at most
-``BOUND_STOP_WAIT`` seconds; it then ends by itself at its next check, within one mixing run
-(its iterations are capped at ``provenance["defaults"]["bound_time_limit"]`` seconds) or one
-factorisation.
+samples, when its estimated work fits in ``BOUND_CPU_SHARE`` of the sampler's CPU time (else
+roof duality stands, with a note); after sampling the answer waits for it at most
+``BOUND_WAIT_SHARE`` of the sampling time, and the thread is then stopped and joined (it ends at
+its next check: its mixing iterations are capped at
+``provenance["defaults"]["bound_time_limit"]`` seconds, its certificate is one dense Cholesky),
+so no bound thread outlives the call.
 """
 from __future__ import annotations
 
@@ -29,30 +31,43 @@ from qopt.results import Result, add_lower_bound, confidence_from_sampleset, ran
 from qopt.samplers.exact import BNB_SOLVER
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES
 from qopt.samplers.registry import SOLVER_TIMED_BACKENDS, get_sampler
+from qopt.samplers.sa import available_cores
 from qopt.solve.fallback import sample_with_fallback
 from qopt.solve.parameters import INTERNAL_PARAMETERS, public_parameters, resolve_parameters, sa_defaults, sa_seconds
 from qopt.solve.routing import route
 from qopt.solve.stages import Stages, default_time_budget
 
-__all__ = ["BOUND_TIME_LIMIT", "BOUND_STOP_WAIT", "SAMPLE_SHARE", "BOUND_SAMPLE_SHARE", "BOUND_MIN_SECONDS",
-           "BOUND_WAIT_SHARE", "BOUND_START_DELAY", "BOUND_INLINE_STATES", "validate_bqm", "solve_bqm"]
+__all__ = ["BOUND_TIME_LIMIT", "SAMPLE_SHARE", "SAMPLE_SHARE_SECONDS", "BOUND_CPU_SHARE", "BOUND_MIN_SECONDS", "BOUND_UNKNOWN_SHARE", "BOUND_WAIT_SHARE",
+           "BOUND_START_DELAY", "BOUND_INLINE_STATES", "SA_ESTIMATE_MARGIN", "validate_bqm", "solve_bqm"]
 
-BOUND_TIME_LIMIT = 2.0          # seconds for the certified lower bound
-BOUND_STOP_WAIT = 0.05          # seconds a stopped bound thread is waited for (it ends at its next check)
-SAMPLE_SHARE = 0.9              # of the time left that a sampler's time_limit may use
-#: The bound runs on spare time and never delays the answer. Its cost is capped: with simulated
-#: annealing, the spectral bound's mixing iterations (the one step that cannot be interrupted)
-#: get at most this share of the (conservative, about 3x) estimated annealing time
-#: (:func:`qopt.solve.parameters.sa_seconds`), at least ``BOUND_MIN_SECONDS``, and at most
-#: ``BOUND_TIME_LIMIT`` or 20% of the budget, so that the bound's whole work (mixing, a Lanczos
-#: estimate, usually one Cholesky: 0.04-0.06 CPU-seconds on G1) ends before sampling does; it
-#: comes out of the sampler's time when the sampler fills every core (benchmarks/BOUND.md,
-#: "Alongside sampling") ...
-BOUND_SAMPLE_SHARE = 0.02
+BOUND_TIME_LIMIT = 2.0          # most seconds of the spectral bound's mixing iterations alongside sampling
+#: A sampler's time_limit is the work time left (the answer's own reserve already taken out, see
+#: qopt.solve.stages.answer_reserve) less 0.02 s and (1 - SAMPLE_SHARE) of at most
+#: SAMPLE_SHARE_SECONDS of it, for the sampler's set-up and the postprocess stage (0.04-0.4 s on
+#: 5000-20000 variables): a share of all of it left 6 s of a 60 s budget unused (G55).
+SAMPLE_SHARE = 0.9
+SAMPLE_SHARE_SECONDS = 5.0
+#: The bound never delays the answer. On a machine whose cores the sampler fills, every CPU-second
+#: the bound takes comes out of the sampler's (measured: the time to answer grows by the bound's
+#: CPU time over the sampler's, benchmarks/BOUND.md), so the bound's whole estimated work, its
+#: mixing iterations plus its certificate (:func:`qopt.presolve.bound.certificate_seconds`), gets
+#: at most this share of the sampler's estimated CPU time (seconds x threads). When the
+#: certificate alone leaves less than ``BOUND_MIN_SECONDS`` of iterations (G1 below ~4000 sweeps
+#: of 64 reads), or needs a sparse LU (more than ``DENSE_MAX`` spins: seconds per factorisation),
+#: the spectral bound is not run beside the sampler: roof duality (presolve's) stands, with a
+#: note naming :func:`qopt.presolve.lower_bound` for the tighter bound.
+BOUND_CPU_SHARE = 0.08
 BOUND_MIN_SECONDS = 0.01
-#: ... and once sampling has ended, the answer waits for the bound at most ``BOUND_WAIT_SHARE``
-#: of the sampling time (5%); a bound not ready by then is stopped and replaced by presolve's
-#: roof-duality bound, with a note saying so.
+#: Beside a backend whose run length is unknown (exact, MIP, quantum: it may end long before its
+#: budget), the bound's work gets this share of the budget, so that joining its thread (one mixing
+#: run cannot be interrupted) delays such an answer by at most that much.
+BOUND_UNKNOWN_SHARE = 0.02
+#: A fixed-size annealing run's estimate (:func:`qopt.solve.parameters.sa_seconds`) assumes a
+#: third of the measured visit rate: its CPU time is about this many times less.
+SA_ESTIMATE_MARGIN = 3.0
+#: Once sampling has ended, the answer waits for the bound at most ``BOUND_WAIT_SHARE`` of the
+#: sampling time (5%); a bound not ready by then is stopped (and joined: it ends at its next
+#: check, one capped step) and replaced by presolve's roof-duality bound, with a note saying so.
 BOUND_WAIT_SHARE = 0.05
 #: The bound thread starts its work this many seconds after sampling starts, so that its Python
 #: steps (which hold the GIL, at a lower priority) do not meet the sampler's Python set-up.
@@ -133,6 +148,7 @@ def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: i
         accepted = set(sampler.parameters) - INTERNAL_PARAMETERS
         defaults: dict = {}
         estimate = None  # seconds of sampling, where known
+        sa_cpu = None  # estimated CPU seconds of a fixed-size annealing run (all threads)
         n_s, m_s = bqm.num_variables, bqm.num_interactions
         if presolved is not None and presolved.num_free:
             n_s, m_s = presolved.num_free, sum(c.num_interactions for c in presolved.components)
@@ -143,21 +159,16 @@ def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: i
             params.update({k: d["value"] for k, d in defaults.items()})
             if params.get("num_reads") is not None and params.get("num_sweeps") is not None:
                 threads = max(1, int(params.get("num_threads") or 1))
-                estimate = sa_seconds(int(params["num_reads"]), int(params["num_sweeps"]), n_s, m_s) / threads
+                sa_cpu = sa_seconds(int(params["num_reads"]), int(params["num_sweeps"]), n_s, m_s)
+                estimate = sa_cpu / threads
         if time_budget is None:  # a wall-clock stop that grows with the model's size
             defaults["time_budget"] = default_time_budget(n_s, m_s, estimate)
         budget = float(time_budget if time_budget is not None else defaults["time_budget"]["value"])
         stages.set_budget(budget)
         bound_task = None
-        if lower_bound:  # computed in the background while the backend samples
-            bound_limit = min(BOUND_TIME_LIMIT, 0.2 * budget)
-            if estimate is not None:
-                bound_limit = min(bound_limit, max(BOUND_MIN_SECONDS, BOUND_SAMPLE_SHARE * estimate))
-            bound_task = _BoundTask(bqm, presolved, bound_limit)
-            defaults["bound_time_limit"] = {"value": bound_limit, "reason": "the spectral bound's mixing iterations "
-                                            f"run alongside sampling: at most {BOUND_SAMPLE_SHARE:.0%} of the estimated "
-                                            "sampling time, 20% of "
-                                            f"the budget and {BOUND_TIME_LIMIT:g} s"}
+        if lower_bound:  # computed in the background while the backend samples, if it fits
+            bound_task = _BoundTask(bqm, presolved, *_bound_plan(bqm, presolved, name, params, sa_cpu, budget,
+                                                                 defaults))
     try:
         return _sample_and_rank(bqm, backend, stages, max_candidates=max_candidates, time_budget=time_budget,
                                 fallback=fallback, presolved=presolved, problem_sha256=problem_sha256,
@@ -165,7 +176,7 @@ def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: i
                                 accepted=accepted, bound_task=bound_task, defaults=defaults)
     finally:
         if bound_task is not None:  # returned, cancelled or failed: the bound stops with the solve
-            bound_task.stop(BOUND_STOP_WAIT)
+            bound_task.stop(None)  # and is joined: it ends at its next check (one capped step)
 
 
 def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budget, fallback, presolved,
@@ -182,7 +193,8 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
         left = None if time_budget is None else max(stages.work_left() or 0.0, 1e-3)
         if "time_limit" in accepted and not (time_budget is None and name in SOLVER_TIMED_BACKENDS):
             # keep back time for the sampler's own set-up and the postprocess stage
-            room = max(1e-3, SAMPLE_SHARE * (stages.work_left() or 0.0) - 0.02)
+            work = stages.work_left() or 0.0
+            room = max(1e-3, work - (1.0 - SAMPLE_SHARE) * min(work, SAMPLE_SHARE_SECONDS) - 0.02)
             limit = params.get("time_limit")
             params["time_limit"] = room if limit is None else min(float(limit), room)
         if presolved is None:
@@ -282,11 +294,49 @@ def _presolve(bqm: dimod.BinaryQuadraticModel):
     return run_presolve(bqm)
 
 
+def _bound_plan(bqm, presolved, name: str, params: dict, sa_cpu: float | None, budget: float,
+                defaults: dict) -> tuple[float | None, str | None]:
+    """``(time_limit, skipped)`` of the spectral bound beside the sampler: the seconds its mixing
+    iterations get, or None with the reason it is not run (see :data:`BOUND_CPU_SHARE`); the
+    decision is recorded in ``defaults["bound_time_limit"]``."""
+    from qopt.presolve.bound import certificate_seconds
+
+    annealing = name in ("sa", "race", "pt")
+    threads = int(params.get("num_threads") or available_cores()) if annealing else 1  # annealing fills its cores
+    if sa_cpu is not None:  # a fixed-size annealing run
+        sampler_cpu = sa_cpu / SA_ESTIMATE_MARGIN
+    elif annealing:  # an anytime run fills its time limit
+        sampler_cpu = SAMPLE_SHARE * budget * threads
+    else:  # a backend that may end long before its budget (and reports its own dual bound, if exact)
+        sampler_cpu = BOUND_UNKNOWN_SHARE * budget / BOUND_CPU_SHARE
+    sizes = [bqm.num_variables] if presolved is None else [len(c) for c in presolved.components
+                                                            if len(c) > ENUMERATION_MAX_VARIABLES]
+    certificate = sum(certificate_seconds(k + 1) for k in sizes)
+    allowance = BOUND_CPU_SHARE * sampler_cpu
+    limit = min(BOUND_TIME_LIMIT, 0.2 * budget, allowance - certificate)
+    skipped = None
+    if not math.isfinite(certificate):
+        skipped = ("the spectral bound was not run beside sampling: its sparse certificate takes seconds per "
+                   "factorisation (call qopt.presolve.lower_bound for it)")
+    elif limit < BOUND_MIN_SECONDS and not _cheap_bound(bqm, presolved):
+        skipped = (f"the spectral bound was not run beside sampling: its certificate (~{certificate:.2g} CPU-s) "
+                   f"leaves under {BOUND_MIN_SECONDS:g} s of its {BOUND_CPU_SHARE:.0%} share of the sampler's "
+                   f"estimated {sampler_cpu:.2g} CPU-s (call qopt.presolve.lower_bound for it)")
+    limit = max(BOUND_MIN_SECONDS, limit)
+    reason = (f"the spectral bound's work beside sampling is at most {BOUND_CPU_SHARE:.0%} of the sampler's "
+              f"estimated CPU time ({sampler_cpu:.3g} s on {threads} thread(s)) less its certificate "
+              f"(~{certificate:.2g} s), 20% of the budget and {BOUND_TIME_LIMIT:g} s")
+    defaults["bound_time_limit"] = {"value": None if skipped else limit, "reason": skipped or reason}
+    return (None if skipped else limit), skipped
+
+
 class _BoundTask:
     """The certified lower bound, computed in a daemon thread (``qopt-bound``) alongside
-    sampling; :meth:`stop` tells it to stop at its next step and joins it."""
+    sampling, inline when it is cheap (:func:`_cheap_bound`), or not at all beside the sampler
+    (``time_limit`` None: roof duality stands, with the ``skipped`` note); :meth:`stop` tells
+    the thread to stop at its next step and joins it."""
 
-    def __init__(self, bqm, presolved, time_limit: float):
+    def __init__(self, bqm, presolved, time_limit: float | None, skipped: str | None = None):
         self._box: dict = {}
         self._t0 = time.perf_counter()
         self.seconds = 0.0
@@ -294,15 +344,20 @@ class _BoundTask:
         self._thread = threading.Thread(target=self._run, args=(bqm, presolved, time_limit, False), daemon=True,
                                         name="qopt-bound")
         if _cheap_bound(bqm, presolved):
-            self._run(bqm, presolved, time_limit, True)
+            self._run(bqm, presolved, time_limit or BOUND_MIN_SECONDS, True)
+        elif time_limit is None:
+            self._box["error"] = skipped or "the spectral bound was not run beside sampling"
+            if presolved is None:  # presolve did not compute roof duality: a max-flow, milliseconds
+                from qopt.presolve import roof_duality_bound
+
+                self._box["roof_duality"] = roof_duality_bound(bqm)
         else:
             self._thread.start()
 
     def _run(self, bqm, presolved, time_limit, inline: bool):
         if not inline:
-            # the sampler's threads go first, but a bound certified densely is not starved; a
-            # sparse certificate (seconds) runs on idle time only, as it cannot end in time
-            _lower_priority(BOUND_NICE if _dense_certificate(bqm, presolved) else 19)
+            # the sampler's threads go first (the certificate is dense: the plan skips sparse ones)
+            _lower_priority(BOUND_NICE)
             # let the sampler's own Python set-up (which needs the GIL) pass before the bound's
             if self.cancel.wait(BOUND_START_DELAY):
                 self._box["error"] = "the spectral bound was not started: sampling ended first"
@@ -316,15 +371,15 @@ class _BoundTask:
             self._box["error"] = f"{type(exc).__name__}: {exc}"
         self.seconds = time.perf_counter() - self._t0
 
-    def stop(self, wait: float) -> bool:
-        """Tell the bound to stop at its next step and wait at most ``wait`` seconds for the
-        thread. Returns whether it has ended."""
+    def stop(self, wait: float | None) -> bool:
+        """Tell the bound to stop at its next step and wait at most ``wait`` seconds (None: until
+        it ends, one capped step) for the thread. Returns whether it has ended."""
         self.cancel.set()
         if self._thread.ident is None:  # computed inline (or never started)
             return True
         if self._thread.is_alive() and self._thread.native_id is not None:
             _priority_of_process(self._thread.native_id)  # stopped: let it reach its next check soon
-        self._thread.join(max(0.0, wait))
+        self._thread.join(None if wait is None else max(0.0, wait))
         return not self._thread.is_alive()
 
     def result(self, wait: float, presolved) -> dict | None:
@@ -336,8 +391,9 @@ class _BoundTask:
             self.stop(0.0)
         if "bound" in self._box:
             return self._box["bound"]
-        self.seconds = time.perf_counter() - self._t0
-        rd = None if presolved is None else presolved.lower_bound
+        if self._thread.ident is not None:  # it ran (and was stopped); one not run beside sampling took no time
+            self.seconds = time.perf_counter() - self._t0
+        rd = self._box.get("roof_duality") if presolved is None else presolved.lower_bound
         if rd is None:
             return None
         note = self._box.get("error", "the spectral bound was not ready when sampling ended")
@@ -354,15 +410,6 @@ def _lower_priority(step: int) -> None:
         os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
     except (AttributeError, OSError):  # not Linux, or not permitted: the bound still runs
         pass
-
-
-def _dense_certificate(bqm, presolved) -> bool:
-    """Whether every part's spectral bound is certified by a dense Cholesky
-    (:data:`qopt.presolve.bound.DENSE_MAX` spins, one more for the linear biases)."""
-    from qopt.presolve.bound import DENSE_MAX
-
-    largest = bqm.num_variables if presolved is None else max((len(c) for c in presolved.components), default=0)
-    return largest + 1 <= DENSE_MAX
 
 
 def _cheap_bound(bqm, presolved) -> bool:
