@@ -45,8 +45,14 @@ namespace {
 #ifndef QOPT_G
 #define QOPT_G 2  // bits per sweep at L1-conflicting power-of-two strides (3 thrashes L1)
 #endif
-constexpr int kBlockBits = 16;          // 2^16 amplitudes * 16 bytes = 1 MiB per block (L2)
-constexpr int kGatherBits = 16;         // target size of a strided gather buffer (amplitudes)
+#ifndef QOPT_BLOCK_BITS
+#define QOPT_BLOCK_BITS 16
+#endif
+#ifndef QOPT_GATHER_BITS
+#define QOPT_GATHER_BITS 16
+#endif
+constexpr int kBlockBits = QOPT_BLOCK_BITS;    // 2^16 amplitudes * 16 bytes = 1 MiB per block (L2)
+constexpr int kGatherBits = QOPT_GATHER_BITS;  // target size of a strided gather buffer (amplitudes)
 constexpr int kMinChunkBits = 5;        // >= 32 contiguous doubles (4 cache lines) per gathered row
 constexpr std::size_t kStreamMin = std::size_t{1} << 24;  // states this large are written with NT stores
 constexpr std::size_t kParallelMin = std::size_t{1} << 15;  // smaller states run on one thread
@@ -682,8 +688,8 @@ QOPT_INLINE double xdot_range(const double* pr, const double* pi, const double* 
   }
   return hsum8(acc);
 }
-QOPT_SIMD double k_xdot(const double* pr, const double* pi, const double* lr, const double* li, std::size_t L, int lo,
-                        int hi) {
+QOPT_INLINE double xdot_all(const double* pr, const double* pi, const double* lr, const double* li, std::size_t L,
+                            int lo, int hi) {
   constexpr int kL1Bits = 10;
   if (L < 8 || (lo < 3 && (lo != 0 || hi < 3))) {  // tiny states: one bit per sweep
     double acc = 0.0;
@@ -701,6 +707,180 @@ QOPT_SIMD double k_xdot(const double* pr, const double* pi, const double* lr, co
   }
   return acc + xdot_range(pr, pi, lr, li, L, q0, hi);
 }
+QOPT_SIMD double k_xdot(const double* pr, const double* pi, const double* lr, const double* li, std::size_t L, int lo,
+                        int hi) {
+  return xdot_all(pr, pi, lr, li, L, lo, hi);
+}
+
+// ---- the fused adjoint gradient (high bits present): kernels on one buffer (a block or gathered rows).
+
+// Eight costs (raw compact indices or doubles) as doubles.
+template <class T>
+QOPT_INLINE void load_cost8(const T* __restrict p, v8d& v) {
+  double t[8];
+  for (int u = 0; u < 8; ++u) t[u] = static_cast<double>(p[u]);
+  std::memcpy(&v, t, sizeof v);
+}
+// sum_j c_j Im(conj(psi_j) psi_{j^q}) over the bits q in [lo, hi), i.e. Im <C psi|X_q|psi>, from psi and
+// the costs alone (c raw: compact indices, the caller multiplies by the step; a constant shift of c adds
+// nothing). Bits 0-2 by lane permutations, the others as pairs: (c_j - c_k) Im(conj(psi_j) psi_k).
+template <class T>
+QOPT_INLINE double xdotc_all(const double* __restrict re, const double* __restrict im, const T* __restrict cost,
+                             std::size_t L, int lo, int hi) {
+  v8d acc = {0, 0, 0, 0, 0, 0, 0, 0};
+  double tail = 0.0;
+  int q0 = lo;
+  if (lo == 0 && hi >= 3 && L >= 8) {
+    for (std::size_t j = 0; j < L; j += 8) {
+      v8d r, i;
+      QOPT_LD8(r, re + j);
+      QOPT_LD8(i, im + j);
+      v8d c;
+      load_cost8(cost + j, c);
+      const v8d a = c * r, b = c * i;
+      acc += a * QOPT_SHUF(i, 1, 0, 3, 2, 5, 4, 7, 6) - b * QOPT_SHUF(r, 1, 0, 3, 2, 5, 4, 7, 6);
+      acc += a * QOPT_SHUF(i, 2, 3, 0, 1, 6, 7, 4, 5) - b * QOPT_SHUF(r, 2, 3, 0, 1, 6, 7, 4, 5);
+      acc += a * QOPT_SHUF(i, 4, 5, 6, 7, 0, 1, 2, 3) - b * QOPT_SHUF(r, 4, 5, 6, 7, 0, 1, 2, 3);
+    }
+    q0 = 3;
+  }
+  for (int q = q0; q < hi; ++q) {
+    const std::size_t st = std::size_t{1} << q;
+    for (std::size_t base = 0; base < L; base += 2 * st) {
+      if (st >= 8) {
+        for (std::size_t j = base; j < base + st; j += 8) {
+          v8d rj, ij, rk, ik, cj, ck;
+          QOPT_LD8(rj, re + j); QOPT_LD8(ij, im + j); QOPT_LD8(rk, re + j + st); QOPT_LD8(ik, im + j + st);
+          load_cost8(cost + j, cj);
+          load_cost8(cost + j + st, ck);
+          acc += (cj - ck) * (rj * ik - ij * rk);
+        }
+      } else {
+        for (std::size_t j = base; j < base + st; ++j) {
+          const std::size_t k = j + st;
+          tail += (static_cast<double>(cost[j]) - static_cast<double>(cost[k])) * (re[j] * im[k] - im[j] * re[k]);
+        }
+      }
+    }
+  }
+  return hsum8(acc) + tail;
+}
+
+// Phases e^{-i gamma c} (cos, sin) and cost values c for S entries (compact: table lookups).
+template <class T>
+QOPT_INLINE void fill_seg(const T* __restrict cost, std::size_t S, const PhaseArgs& ph, const double* __restrict tv,
+                          double* __restrict pc, double* __restrict ps, double* __restrict cv) {
+  if constexpr (std::is_same_v<T, double>) {
+    for (std::size_t j = 0; j < S; ++j) cv[j] = cost[j];
+    if (ph.fast) {
+      for (std::size_t j = 0; j < S; ++j) fast_sincos(ph.gamma * cost[j], ps[j], pc[j]);
+    } else {
+      for (std::size_t j = 0; j < S; ++j) {
+        ps[j] = std::sin(ph.gamma * cost[j]);
+        pc[j] = std::cos(ph.gamma * cost[j]);
+      }
+    }
+  } else {
+    for (std::size_t j = 0; j < S; ++j) {
+      pc[j] = ph.tc[cost[j]];
+      ps[j] = ph.ts[cost[j]];
+      cv[j] = tv[cost[j]];
+    }
+  }
+}
+
+// End of the last forward pass, on the buffer holding the final state psi (the pass's mixer bits
+// [lo, hi)): returns sum_{q in [lo, hi)} Im <C psi|X_q|psi> (raw units, see xdotc_all), then turns the
+// buffer into lam = C psi and undoes the last layer's mixer on those bits (unmix).
+template <class T>
+QOPT_INLINE double tail_t(double* __restrict re, double* __restrict im, std::size_t L, int lo, int hi,
+                          const T* __restrict cost, const double* __restrict tv, const MixArgs& unmix) {
+  const double x = xdotc_all(re, im, cost, L, lo, hi);
+  for (std::size_t j = 0; j < L; ++j) {
+    double c;
+    if constexpr (std::is_same_v<T, double>) c = cost[j];
+    else c = tv[cost[j]];
+    re[j] *= c;
+    im[j] *= c;
+  }
+  rxu_all(re, im, L, lo, hi, unmix);
+  return x;
+}
+
+// One backward pass k on a buffer (bits [lo, hi)): lam (in place, at the end of forward pass k) and the
+// checkpoint psi'_k (the state after phase separator k; null for k == 0, where it is
+// init_norm e^{-i gamma_0 c} and is formed in sr/si). Steps: undo mixer k's bits on lam; xk = Im
+// <lam|X_q|psi'_k> over the bits, gk = sum c Im(conj(lam) psi'_k); then (k > 0) undo phase k on lam,
+// psi_pre = e^{+i gamma_k c} psi'_k into sr/si, xprev = Im <lam|X_q|psi_pre> over the bits (mixer k - 1's
+// share, B commutes with it), and undo mixer k - 1's bits on lam.
+struct BackArgs {
+  const MixArgs* un_k;
+  const MixArgs* un_prev;  // null for k == 0
+  const PhaseArgs* ph;
+  const double* tv;
+  double init_norm;        // k == 0: norm of |+>^n
+};
+struct BackSums {
+  double xk = 0.0, gk = 0.0, xprev = 0.0;
+};
+constexpr std::size_t kSegment = 1024;  // elementwise steps run in L1-sized segments
+template <class T>
+QOPT_INLINE void back_t(double* __restrict lr, double* __restrict li, const double* kr, const double* ki,
+                        std::size_t L, int lo, int hi, const T* __restrict cost, const BackArgs& a, double* sr,
+                        double* si, double* __restrict pc,
+                        double* __restrict ps, double* __restrict cv, BackSums& out) {
+  rxu_all(lr, li, L, lo, hi, *a.un_k);
+  const std::size_t S = std::min(L, kSegment);
+  const bool first = kr == nullptr;
+  if (first) {  // psi'_0 = init_norm e^{-i gamma_0 c}
+    for (std::size_t o = 0; o < L; o += S) {
+      fill_seg(cost + o, S, *a.ph, a.tv, pc, ps, cv);
+      for (std::size_t j = 0; j < S; ++j) {
+        sr[o + j] = a.init_norm * pc[j];
+        si[o + j] = -a.init_norm * ps[j];
+      }
+    }
+    kr = sr;
+    ki = si;
+  }
+  out.xk += xdot_all(kr, ki, lr, li, L, lo, hi);
+  double g = 0.0;
+  for (std::size_t o = 0; o < L; o += S) {
+    fill_seg(cost + o, S, *a.ph, a.tv, pc, ps, cv);
+    double* __restrict r = lr + o;
+    double* __restrict i = li + o;
+    const double* __restrict pr = kr + o;
+    const double* __restrict pi = ki + o;
+    for (std::size_t j = 0; j < S; ++j) g += cv[j] * (r[j] * pi[j] - i[j] * pr[j]);
+    if (!first) {
+      for (std::size_t j = 0; j < S; ++j) {
+        const double x = r[j], y = i[j], u = pr[j], w = pi[j];
+        r[j] = x * pc[j] - y * ps[j];
+        i[j] = y * pc[j] + x * ps[j];
+        sr[o + j] = u * pc[j] - w * ps[j];
+        si[o + j] = w * pc[j] + u * ps[j];
+      }
+    }
+  }
+  out.gk += g;
+  if (!first) {
+    out.xprev += xdot_all(sr, si, lr, li, L, lo, hi);
+    rxu_all(lr, li, L, lo, hi, *a.un_prev);
+  }
+}
+#define QOPT_GRAD_KERNELS(SUFFIX, T)                                                                         \
+  QOPT_SIMD double k_tail_##SUFFIX(double* re, double* im, std::size_t L, int lo, int hi, const T* cost,    \
+                                   const double* tv, const MixArgs& unmix) {                                \
+    return tail_t(re, im, L, lo, hi, cost, tv, unmix);                                                       \
+  }                                                                                                          \
+  QOPT_SIMD void k_back_##SUFFIX(double* lr, double* li, const double* kr, const double* ki, std::size_t L,  \
+                                 int lo, int hi, const T* cost, const BackArgs& a, double* sr, double* si,   \
+                                 double* pc, double* ps, double* cv, BackSums& out) {                        \
+    back_t(lr, li, kr, ki, L, lo, hi, cost, a, sr, si, pc, ps, cv, out);                                     \
+  }
+QOPT_GRAD_KERNELS(u8, std::uint8_t)
+QOPT_GRAD_KERNELS(u16, std::uint16_t)
+QOPT_GRAD_KERNELS(f64, double)
 
 QOPT_SIMD void k_scale(const double* __restrict pr, const double* __restrict pi, double* __restrict lr,
                        double* __restrict li, std::size_t L, const double* __restrict cv) {
@@ -721,15 +901,62 @@ std::size_t pow2(int b) { return std::size_t{1} << b; }
 // buffers (allocating and faulting in fresh pages on every call costs as much as a pass).
 struct Scratch {
   double *br, *bi, *blr, *bli, *pc, *ps, *cv;
+  double *seg_pc, *seg_ps, *seg_cv;  // kSegment entries each
 };
 std::vector<Scratch> scratch_views(std::vector<std::vector<double>>& store, std::size_t L) {
   std::vector<Scratch> out;
   for (auto& v : store) {
-    if (v.size() < 7 * L) v.resize(7 * L);
+    if (v.size() < 7 * L + 3 * kSegment) v.resize(7 * L + 3 * kSegment);
     double* b = v.data();
-    out.push_back(Scratch{b, b + L, b + 2 * L, b + 3 * L, b + 4 * L, b + 5 * L, b + 6 * L});
+    double* g = b + 7 * L;
+    out.push_back(Scratch{b, b + L, b + 2 * L, b + 3 * L, b + 4 * L, b + 5 * L, b + 6 * L, g, g + kSegment,
+                          g + 2 * kSegment});
   }
   return out;
+}
+
+// Mixer e^{-i beta X} per bit in the one-FMA scaled form (see RotScaled) and its inverse e^{+i beta X};
+// `dropped` is the real factor per bit the form leaves out.
+struct MixForm {
+  MixArgs args;
+  double dropped;
+};
+MixForm mix_form(double beta) {
+  const double c = std::cos(beta), s = std::sin(beta);
+  const bool kform = std::fabs(s) > std::fabs(c);
+  return {MixArgs{kform ? c / s : s / c, kform}, kform ? s : c};
+}
+MixForm unmix_form(double beta) {  // e^{+i beta X} = cos(-beta) (I - i tan(-beta) X) = sin(-beta) (cot(-beta) I - i X)
+  const double c = std::cos(beta), s = std::sin(beta);
+  const bool kform = std::fabs(s) > std::fabs(c);  // as in mix_form
+  return {MixArgs{kform ? -c / s : -s / c, kform}, kform ? -s : c};
+}
+
+// Real factors of the checkpointed gradients: stored = true / sigma. sig_log/sig_sign[l]: the factor
+// of the state after l whole mixers; un_log/un_sign[l]: what undoing mixer l in scaled form drops.
+struct GradFactors {
+  std::vector<double> sig_log, sig_sign, un_log, un_sign;
+  std::vector<MixArgs> unmix;
+};
+GradFactors grad_factors(const double* beta, int reps, int n) {
+  GradFactors f;
+  const std::size_t R = static_cast<std::size_t>(reps);
+  f.sig_log.assign(R + 1, 0.0);
+  f.sig_sign.assign(R + 1, 1.0);
+  f.un_log.resize(R);
+  f.un_sign.resize(R);
+  f.unmix.resize(R);
+  const bool odd_n = (n % 2) != 0;
+  for (std::size_t l = 0; l < R; ++l) {
+    const double d = mix_form(beta[l]).dropped;
+    f.sig_log[l + 1] = f.sig_log[l] + static_cast<double>(n) * std::log(std::fabs(d));
+    f.sig_sign[l + 1] = f.sig_sign[l] * ((d < 0 && odd_n) ? -1.0 : 1.0);
+    const MixForm u = unmix_form(beta[l]);
+    f.unmix[l] = u.args;
+    f.un_log[l] = static_cast<double>(n) * std::log(std::fabs(u.dropped));
+    f.un_sign[l] = (u.dropped < 0 && odd_n) ? -1.0 : 1.0;
+  }
+  return f;
 }
 
 struct Model {
@@ -924,6 +1151,7 @@ QAOAEvaluator::QAOAEvaluator(int num_qubits, const double* lin, std::int64_t num
   const long long span = pos - neg;
   if (integral && span <= 65535) {
     compact_ = span <= 255 ? 1 : 2;
+    step_ = step;
     table_.resize(static_cast<std::size_t>(span) + 1);
     for (long long t = 0; t <= span; ++t)
       table_[static_cast<std::size_t>(t)] = m.offset + step * static_cast<double>(t + neg);
@@ -1014,7 +1242,8 @@ struct CostSource {
 };
 }  // namespace
 
-double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps, bool store_final, bool checkpoints) {
+double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps, bool store_final, bool checkpoints,
+                              double* tail_x) {
   // Passes alternate block (low bits) and strided (high bits); layer k's phase separator sits
   // between the two halves of a pass: block k even: [M_{k-1} low, P_k, M_k low], strided k odd:
   // [M_{k-1} high, P_k, M_k high]; reps + 1 passes in all (all mixer bits commute). Without
@@ -1038,11 +1267,13 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
 
   std::vector<MixArgs> mix(static_cast<std::size_t>(reps));
   for (int l = 0; l < reps; ++l) {
-    const double c = std::cos(beta[l]), s = std::sin(beta[l]);
-    const bool kform = std::fabs(s) > std::fabs(c);
-    mix[static_cast<std::size_t>(l)] = MixArgs{kform ? c / s : s / c, kform};
-    log_scale += static_cast<double>(n_) * std::log(std::fabs(kform ? s : c));
+    const MixForm f = mix_form(beta[l]);
+    mix[static_cast<std::size_t>(l)] = f.args;
+    log_scale += static_cast<double>(n_) * std::log(std::fabs(f.dropped));
   }
+  // Fused gradient (tail_x): the last pass also forms lam = C psi in place and undoes its mixer bits.
+  const MixArgs tail_unmix = tail_x ? unmix_form(beta[reps - 1]).args : MixArgs{0.0, false};
+  std::vector<double> tpart(static_cast<std::size_t>(num_threads_), 0.0);
   std::vector<double> tc, ts;
   auto phase_args = [&](int l) {
     if (compact_) phase_table(gamma[l], tc, ts);
@@ -1056,7 +1287,8 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
 
   // Checkpoint of layer l (the state after its phase separator) when `checkpoints`.
   auto ck_of = [&](int l, int part) -> double* {
-    return checkpoints && l < reps ? ck_[static_cast<std::size_t>(2 * l + part)].data() : nullptr;
+    return checkpoints && l < reps && !(tail_x && l == 0) ? ck_[static_cast<std::size_t>(2 * l + part)].data()
+                                                            : nullptr;
   };
   auto block_pass = [&](const PhaseArgs* ph, bool init, const MixArgs* pre, const MixArgs* post, bool want_e, int l) {
     const bool init_scratch = init && stream;  // compute in scratch, stream out with NT stores
@@ -1066,7 +1298,7 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
     std::fill(partial.begin(), partial.end(), 0.0);
     parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int tid) {
       double* sbuf = scratch_[static_cast<std::size_t>(tid)].data();
-      double acc = 0.0;
+      double acc = 0.0, tacc = 0.0;
       for (std::size_t b = b0; b < b1; ++b) {
         const std::size_t o = b * BL;
         double* r = init_scratch ? sbuf : re + o;
@@ -1079,7 +1311,14 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
           acc += k_blockf_u16(r, i, BL, low_bits_, idx16_.data() + o, ph, nrm, pre, post, tv, cr, cim);
         else acc += k_blockf_f64(r, i, BL, low_bits_, cost_.data() + o, ph, nrm, pre, post, tv, cr, cim);
         if (init_scratch) k_stream_out(re + o, im + o, r, i, BL);
+        if (tail_x && want_e) {
+          if (compact_ == 1) tacc += k_tail_u8(r, i, BL, 0, low_bits_, idx8_.data() + o, table_.data(), tail_unmix);
+          else if (compact_ == 2)
+            tacc += k_tail_u16(r, i, BL, 0, low_bits_, idx16_.data() + o, table_.data(), tail_unmix);
+          else tacc += k_tail_f64(r, i, BL, 0, low_bits_, cost_.data() + o, nullptr, tail_unmix);
+        }
       }
+      tpart[static_cast<std::size_t>(tid)] = tacc;
 #if defined(__SSE2__)
       if (init_scratch) _mm_sfence();
 #endif
@@ -1102,7 +1341,7 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
       double* cv = bi + scratch;
       double* kr = ckr ? cv + scratch : nullptr;  // gathered checkpoint rows
       double* ki = ckr ? kr + scratch : nullptr;
-      double acc = 0.0;
+      double acc = 0.0, tacc = 0.0;
       for (std::size_t ci = c0; ci < c1; ++ci) {
         const std::size_t off = ci * W;
         k_gather(br, re + off, H, W, BL);
@@ -1117,6 +1356,13 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
           if (need_cost) k_gather(cv, cost_.data() + off, H, W, BL);
           acc += k_chunkf_f64(br, bi, H * W, chunk_bits_, chunk_bits_ + high_bits_, cv, ph, pre, post, tv, kr, ki);
         }
+        if (tail_x && want_e) {
+          const int lo = chunk_bits_, hi = chunk_bits_ + high_bits_;
+          if (compact_ == 1) tacc += k_tail_u8(br, bi, H * W, lo, hi, pidx8_.data() + ci * H * W, table_.data(), tail_unmix);
+          else if (compact_ == 2)
+            tacc += k_tail_u16(br, bi, H * W, lo, hi, pidx16_.data() + ci * H * W, table_.data(), tail_unmix);
+          else tacc += k_tail_f64(br, bi, H * W, lo, hi, cv, nullptr, tail_unmix);
+        }
         if (kr) {
           k_scatter(ckr + off, kr, H, W, BL);
           k_scatter(cki + off, ki, H, W, BL);
@@ -1127,6 +1373,7 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
         }
       }
       partial[static_cast<std::size_t>(tid)] = acc;
+      tpart[static_cast<std::size_t>(tid)] = tacc;
     });
     traffic += static_cast<double>(N) * ((scatter ? 32.0 : 16.0) + (need_cost ? cbytes : 0.0) + (ckr ? 16.0 : 0.0));
     return sum_partial();
@@ -1152,6 +1399,11 @@ double QAOAEvaluator::forward(const double* gamma, const double* beta, int reps,
     }
   }
 
+  if (tail_x) {
+    double t = 0.0;
+    for (double p : tpart) t += p;
+    *tail_x = compact_ ? t * step_ : t;
+  }
   const double scale = std::exp(log_scale);  // true amplitude = scale * stored amplitude
   if (store_final && scale != 1.0 && !checkpoints) {  // (the checkpointed gradient keeps its own scale)
     parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int) {
@@ -1249,19 +1501,126 @@ double QAOAEvaluator::warm_start(const double* gamma, const double* beta, int re
 double QAOAEvaluator::gradient(const double* gamma, const double* beta, int reps, double* dgamma, double* dbeta) {
   check_angles(gamma, beta, reps);
   ensure_state();
-  ensure_adjoint();
-  // Checkpoints (one state per layer) when they fit the budget, else the two-state sweep.
+  // Checkpoints (one state per layer after the first with high bits, else one per layer plus the
+  // adjoint state) when they fit the budget, else the two-state sweep.
+  const bool fused = high_bits_ > 0;
+  const std::size_t R = static_cast<std::size_t>(reps);
   const std::size_t have = ck_bytes() / 8;
-  const std::size_t need = 2 * static_cast<std::size_t>(reps) * dimension();
+  const std::size_t need = 2 * (fused ? R - 1 : R) * dimension();
+  const std::size_t adjoint = (!fused && lre_.size() != dimension()) ? 16 * dimension() : 0;
   std::size_t limit = max_memory_ ? max_memory_ : available_memory_bytes();
-  if (need <= have || limit == 0 || allocated_bytes() + 8 * (need - have) <= limit) {
-    if (ck_.size() < 2 * static_cast<std::size_t>(reps)) ck_.resize(2 * static_cast<std::size_t>(reps));
-    for (std::size_t a = 0; a < 2 * static_cast<std::size_t>(reps); ++a)
-      if (ck_[a].size() != dimension()) ck_[a].resize(dimension());
+  if (limit == 0 || allocated_bytes() + 8 * (need > have ? need - have : 0) + adjoint <= limit) {
+    if (ck_.size() < 2 * R) ck_.resize(2 * R);
+    for (std::size_t a = 0; a < 2 * R; ++a) {
+      const bool used = !(fused && a < 2);
+      if (used && ck_[a].size() != dimension()) ck_[a].resize(dimension());
+      if (!used) huge_vector().swap(ck_[a]);
+    }
+    if (fused) return gradient_fused(gamma, beta, reps, dgamma, dbeta);
+    ensure_adjoint();
     return gradient_checkpointed(gamma, beta, reps, dgamma, dbeta);
   }
   ck_.clear();
+  ensure_adjoint();
   return gradient_sweep(gamma, beta, reps, dgamma, dbeta);
+}
+
+double QAOAEvaluator::gradient_fused(const double* gamma, const double* beta, int reps, double* dgamma,
+                                     double* dbeta) {
+  // Forward passes k = 0 .. reps (block passes even k, strided odd k; pass k holds
+  // [mixer k-1's share, phase k, mixer k's share] of its bits) storing psi'_k, the state after phase k,
+  // for k >= 1. The last pass turns psi into lam = C psi in place and undoes its share of the last
+  // mixer. Then one backward pass per k = reps-1 .. 0 on the adjoint state alone (back_t): with
+  // B = sum_q X_q commuting with every mixer, dE/dbeta_l = 2 Im <lam|B|psi> at any point between
+  // phases l and l + 1, each bit's term taken in the pass that holds the bit, and
+  // dE/dgamma_l = 2 Im <lam|C|psi'_l> (Jones & Gacon, arXiv:2009.02823).
+  double x_last = 0.0;
+  const double energy = forward(gamma, beta, reps, true, true, &x_last);
+  const std::size_t N = dimension(), BL = pow2(low_bits_), H = pow2(high_bits_), W = pow2(chunk_bits_);
+  const std::size_t nblocks = N / BL, nchunks = BL / W, scratch = std::max(BL, H * W);
+  const std::size_t R = static_cast<std::size_t>(reps);
+  const GradFactors fac = grad_factors(beta, reps, n_);
+  std::vector<double> xs(R, 0.0), gs(R, 0.0);
+  xs[R - 1] = std::exp(2.0 * fac.sig_log[R]) * x_last;  // psi and lam = C psi share the factor
+  double lam_log = fac.sig_log[R], lam_sign = fac.sig_sign[R];
+  double *lr = re_.data(), *li = im_.data();
+  std::vector<Scratch> sc = scratch_views(scratch_, scratch);
+  std::vector<BackSums> part(static_cast<std::size_t>(num_threads_));
+  std::vector<double> tc, ts;
+  const double norm = 1.0 / std::sqrt(static_cast<double>(N));
+  for (int k = reps - 1; k >= 0; --k) {
+    const std::size_t K = static_cast<std::size_t>(k);
+    lam_log += fac.un_log[K];
+    lam_sign *= fac.un_sign[K];
+    if (compact_) phase_table(gamma[k], tc, ts);
+    const PhaseArgs ph{tc.data(), ts.data(), table_.data(), gamma[k], std::fabs(gamma[k]) * max_abs_cost_ < 1.0e6};
+    const BackArgs a{&fac.unmix[K], k > 0 ? &fac.unmix[K - 1] : nullptr, &ph, table_.data(), norm};
+    const double* kr = k > 0 ? ck_[2 * K].data() : nullptr;
+    const double* ki = k > 0 ? ck_[2 * K + 1].data() : nullptr;
+    std::fill(part.begin(), part.end(), BackSums{});
+    if (k % 2 == 0) {
+      parallel_for(nblocks, num_threads_, [&](std::size_t b0, std::size_t b1, int tid) {
+        Scratch& S = sc[static_cast<std::size_t>(tid)];
+        BackSums& out = part[static_cast<std::size_t>(tid)];
+        for (std::size_t b = b0; b < b1; ++b) {
+          const std::size_t o = b * BL;
+          const double* r = kr ? kr + o : nullptr;
+          const double* i = ki ? ki + o : nullptr;
+          if (compact_ == 1)
+            k_back_u8(lr + o, li + o, r, i, BL, 0, low_bits_, idx8_.data() + o, a, S.br, S.bi, S.seg_pc, S.seg_ps,
+                      S.seg_cv, out);
+          else if (compact_ == 2)
+            k_back_u16(lr + o, li + o, r, i, BL, 0, low_bits_, idx16_.data() + o, a, S.br, S.bi, S.seg_pc,
+                       S.seg_ps, S.seg_cv, out);
+          else
+            k_back_f64(lr + o, li + o, r, i, BL, 0, low_bits_, cost_.data() + o, a, S.br, S.bi, S.seg_pc,
+                       S.seg_ps, S.seg_cv, out);
+        }
+      });
+    } else {
+      parallel_for(nchunks, num_threads_, [&](std::size_t c0, std::size_t c1, int tid) {
+        Scratch& S = sc[static_cast<std::size_t>(tid)];
+        BackSums& out = part[static_cast<std::size_t>(tid)];
+        const int lo = chunk_bits_, hi = chunk_bits_ + high_bits_;
+        for (std::size_t ci = c0; ci < c1; ++ci) {
+          const std::size_t off = ci * W;
+          k_gather(S.blr, lr + off, H, W, BL);
+          k_gather(S.bli, li + off, H, W, BL);
+          k_gather(S.br, kr + off, H, W, BL);
+          k_gather(S.bi, ki + off, H, W, BL);
+          if (compact_ == 1)
+            k_back_u8(S.blr, S.bli, S.br, S.bi, H * W, lo, hi, pidx8_.data() + ci * H * W, a, S.pc, S.ps, S.seg_pc,
+                      S.seg_ps, S.seg_cv, out);
+          else if (compact_ == 2)
+            k_back_u16(S.blr, S.bli, S.br, S.bi, H * W, lo, hi, pidx16_.data() + ci * H * W, a, S.pc, S.ps,
+                       S.seg_pc, S.seg_ps, S.seg_cv, out);
+          else {
+            k_gather(S.cv, cost_.data() + off, H, W, BL);
+            k_back_f64(S.blr, S.bli, S.br, S.bi, H * W, lo, hi, S.cv, a, S.pc, S.ps, S.seg_pc, S.seg_ps, S.seg_cv,
+                       out);
+          }
+          k_scatter(lr + off, S.blr, H, W, BL);
+          k_scatter(li + off, S.bli, H, W, BL);
+        }
+      });
+    }
+    BackSums t;
+    for (const BackSums& p : part) {
+      t.xk += p.xk;
+      t.gk += p.gk;
+      t.xprev += p.xprev;
+    }
+    // lam (undone through mixer k) and psi'_k or psi_pre carry the factors lam_* and sig_*[k].
+    const double f = lam_sign * fac.sig_sign[K] * std::exp(lam_log + fac.sig_log[K]);
+    xs[K] += f * t.xk;
+    gs[K] = f * t.gk;
+    if (k > 0) xs[K - 1] += f * t.xprev;
+  }
+  for (std::size_t l = 0; l < R; ++l) {
+    dbeta[l] = 2.0 * xs[l];
+    dgamma[l] = 2.0 * gs[l];
+  }
+  return energy;
 }
 
 double QAOAEvaluator::gradient_checkpointed(const double* gamma, const double* beta, int reps, double* dgamma,
@@ -1270,27 +1629,15 @@ double QAOAEvaluator::gradient_checkpointed(const double* gamma, const double* b
   // then one backward pass pair per layer on the adjoint state alone: at the point after phase l,
   //   dE/dbeta_l = 2 Im <lam'|B|psi'_l>,  dE/dgamma_l = 2 Im <lam'|C|psi'_l>,  B = sum_q X_q
   // (both commute with the operator they differentiate), lam = C psi at the end, lam' = U^dag lam.
+  // Used without high bits (n <= B; gradient_fused otherwise): every mixer bit is in the block pass.
   const double energy = forward(gamma, beta, reps, true, true);
-  const std::size_t N = dimension(), BL = pow2(low_bits_), H = pow2(high_bits_), W = pow2(chunk_bits_);
-  const std::size_t nblocks = N / BL, nchunks = BL / W, scratch = std::max(BL, H * W);
-  // Stored = true / sigma, sigma real: the scaled mixers drop f^n per layer (f = cos or sin of the
-  // mixer angle). sig_psi[l]: factor of checkpoint l; the final state and lam start with sig_psi[reps].
-  std::vector<double> sig_log(static_cast<std::size_t>(reps) + 1, 0.0), sig_sign(static_cast<std::size_t>(reps) + 1, 1.0);
-  std::vector<MixArgs> unmix(static_cast<std::size_t>(reps));
-  std::vector<double> un_log(static_cast<std::size_t>(reps)), un_sign(static_cast<std::size_t>(reps));
-  const bool odd_n = (n_ % 2) != 0;
-  for (int l = 0; l < reps; ++l) {
-    const double c = std::cos(beta[l]), s = std::sin(beta[l]);
-    const bool kform = std::fabs(s) > std::fabs(c);  // as in forward()
-    const double f = kform ? s : c;
-    sig_log[static_cast<std::size_t>(l) + 1] = sig_log[static_cast<std::size_t>(l)] + static_cast<double>(n_) * std::log(std::fabs(f));
-    sig_sign[static_cast<std::size_t>(l) + 1] = sig_sign[static_cast<std::size_t>(l)] * ((f < 0 && odd_n) ? -1.0 : 1.0);
-    // e^{+i beta X} = cos(-beta) (I - i tan(-beta) X) = sin(-beta) (cot(-beta) I - i X)
-    unmix[static_cast<std::size_t>(l)] = MixArgs{kform ? -c / s : -s / c, kform};
-    const double g = kform ? -s : c;
-    un_log[static_cast<std::size_t>(l)] = static_cast<double>(n_) * std::log(std::fabs(g));
-    un_sign[static_cast<std::size_t>(l)] = (g < 0 && odd_n) ? -1.0 : 1.0;
-  }
+  const std::size_t N = dimension(), BL = pow2(low_bits_);
+  const std::size_t nblocks = N / BL, scratch = BL;
+  // Stored = true / sigma, sigma real: the scaled mixers drop f^n per layer (see grad_factors).
+  const GradFactors fac = grad_factors(beta, reps, n_);
+  const std::vector<double>&sig_log = fac.sig_log, &sig_sign = fac.sig_sign, &un_log = fac.un_log,
+                           &un_sign = fac.un_sign;
+  const std::vector<MixArgs>& unmix = fac.unmix;
   double lam_log = sig_log[static_cast<std::size_t>(reps)], lam_sign = sig_sign[static_cast<std::size_t>(reps)];
   double *pr = re_.data(), *pi = im_.data(), *lr = lre_.data(), *li = lim_.data();
   std::vector<Scratch> sc = scratch_views(scratch_, scratch);
@@ -1324,32 +1671,7 @@ double QAOAEvaluator::gradient_checkpointed(const double* gamma, const double* b
     double* kr = ck_[static_cast<std::size_t>(2 * l)].data();
     double* ki = ck_[static_cast<std::size_t>(2 * l + 1)].data();
     double xsum = 0.0;
-    if (high_bits_ > 0) {  // high bits of mixer l undone on lam; their part of <lam'|B|psi'_l>
-      std::fill(xpart.begin(), xpart.end(), 0.0);
-      const MixArgs* m = &unmix[static_cast<std::size_t>(l)];
-      parallel_for(nchunks, num_threads_, [&](std::size_t c0, std::size_t c1, int tid) {
-        Scratch& S = sc[static_cast<std::size_t>(tid)];
-        double acc = 0.0;
-        for (std::size_t ci = c0; ci < c1; ++ci) {
-          const std::size_t off = ci * W;
-          k_gather(S.blr, lr + off, H, W, BL);
-          k_gather(S.bli, li + off, H, W, BL);
-          k_gather(S.br, kr + off, H, W, BL);
-          k_gather(S.bi, ki + off, H, W, BL);
-          const int lo = chunk_bits_, hi = chunk_bits_ + high_bits_;
-          if (compact_ == 1) k_chunkf_u8(S.blr, S.bli, H * W, lo, hi, pidx8_.data(), nullptr, m, nullptr, nullptr);
-          else if (compact_ == 2)
-            k_chunkf_u16(S.blr, S.bli, H * W, lo, hi, pidx16_.data(), nullptr, m, nullptr, nullptr);
-          else k_chunkf_f64(S.blr, S.bli, H * W, lo, hi, cost_.data(), nullptr, m, nullptr, nullptr);
-          acc += k_xdot(S.br, S.bi, S.blr, S.bli, H * W, lo, hi);
-          k_scatter(lr + off, S.blr, H, W, BL);
-          k_scatter(li + off, S.bli, H, W, BL);
-        }
-        xpart[static_cast<std::size_t>(tid)] = acc;
-      });
-      xsum += total(xpart);
-    }
-    // Low bits of <lam'|B|psi'_l>, <lam'|C|psi'_l>; then lam undone by phase l and mixer l - 1's low bits.
+    // <lam'|B|psi'_l>, <lam'|C|psi'_l> (all bits are low bits here); then lam undone by phase l and mixer l - 1.
     if (compact_) phase_table(gamma[l], tc, ts);
     const CostSource nat{compact_, cost_.data(), idx8_.data(), idx16_.data(), tc.data(), ts.data(), table_.data(), gamma[l]};
     const bool more = l > 0;

@@ -203,7 +203,9 @@ class QAOAEvaluator:
     def gradient(self, gamma, beta) -> tuple[float, np.ndarray, np.ndarray]:
         """(expectation, d/dgamma float64 (reps,), d/dbeta float64 (reps,)), adjoint method.
 
-        Keeps one checkpoint state per layer (16 B per amplitude each) when the memory budget
+        Keeps checkpoint states (16 B per amplitude each: ``reps - 1`` of them beside the state
+        from 17 qubits, where the adjoint state reuses the state's memory and the backward sweep
+        is one pass per layer; ``reps`` plus the adjoint state below) when the memory budget
         allows it, so the backward sweep moves the adjoint state alone; else it rotates both
         states back (two states, the budget :func:`check_memory` checks).
         """

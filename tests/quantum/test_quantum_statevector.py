@@ -102,10 +102,12 @@ def _central_differences(f, gamma, beta, h=1e-5):
     return out
 
 
-@pytest.mark.parametrize("n,reps,integer", [(5, 2, False), (11, 3, True), (17, 2, False), (19, 3, True)])
+@pytest.mark.parametrize("n,reps,integer", [(5, 2, False), (11, 3, True), (17, 4, False), (19, 3, True)])
 def test_checkpointed_gradient_matches_two_state_sweep_and_finite_differences(n, reps, integer):
     # Angles over the whole circle: both scaled mixer forms and negative dropped factors (odd n),
-    # the strided path from n = 17. A budget of exactly the two-state gradient forces the sweep.
+    # the strided path from n = 17 (reps 4 and 3: the last pass a block and a strided pass). A budget
+    # of exactly the two-state gradient forces the sweep (with high bits the checkpointed gradient
+    # keeps reps - 1 states besides the state, so it needs more than the sweep from reps = 3).
     bqm = random_bqm(n, "SPIN", seed=n, integer=integer)
     rng = np.random.default_rng(n + reps)
     gamma, beta = rng.uniform(-3.0, 3.0, reps), rng.uniform(-3.1, 3.1, reps)
@@ -167,3 +169,58 @@ def test_bad_angles_raise():
         qaoa_expectation(bqm, [], [])
     with pytest.raises(ValueError):
         qaoa_expectation(bqm, [np.nan], [0.1])
+
+
+def _numpy_adjoint_gradient(cost, n, gamma, beta):
+    """Reference gradient in NumPy (complex128, exact rotations, states stored per layer)."""
+    def mix(psi, b):
+        for q in range(n):
+            v = psi.reshape(-1, 2, 1 << q)
+            a0, a1 = v[:, 0, :].copy(), v[:, 1, :].copy()
+            v[:, 0, :] = np.cos(b) * a0 - 1j * np.sin(b) * a1
+            v[:, 1, :] = np.cos(b) * a1 - 1j * np.sin(b) * a0
+        return psi
+
+    def sum_x(psi):
+        return sum(psi.reshape(-1, 2, 1 << q)[:, ::-1, :].reshape(-1) for q in range(n))
+
+    psi = np.full(1 << n, 2.0 ** (-n / 2), dtype=complex)
+    after_phase = []
+    for g, b in zip(gamma, beta, strict=True):
+        psi = psi * np.exp(-1j * g * cost)
+        after_phase.append(psi.copy())
+        psi = mix(psi, b)
+    lam = cost * psi
+    dg, db = np.zeros(len(gamma)), np.zeros(len(gamma))
+    for layer in range(len(gamma) - 1, -1, -1):
+        lam = mix(lam, -beta[layer])
+        dg[layer] = 2 * np.imag(np.vdot(lam, cost * after_phase[layer]))
+        db[layer] = 2 * np.imag(np.vdot(lam, sum_x(after_phase[layer])))
+        lam = lam * np.exp(1j * gamma[layer] * cost)
+    return float(np.real(np.vdot(psi, cost * psi))), dg, db
+
+
+@pytest.mark.parametrize("n,span", [(17, 3), (18, 400), (17, 0)])
+def test_fused_gradient_matches_numpy_adjoint_reference(n, span):
+    # From n = 17 the gradient runs fused: the last forward pass starts the adjoint state, one backward
+    # pass per layer, no stored layer-0 state. reps 1-4 put the last pass in strided and block passes;
+    # span 3 stores costs as uint8 indices, 400 as uint16, 0 (real biases) as doubles.
+    rng = np.random.default_rng(n + span)
+    draw = (lambda: float(rng.integers(-span, span + 1))) if span else rng.normal
+    lin = {i: draw() for i in range(n)}
+    quad = {(i, j): draw() for i in range(n) for j in range(i + 1, n) if rng.random() < 0.2}
+    bqm = dimod.BinaryQuadraticModel(lin, quad, 0.7, "SPIN")
+    ev = QAOAEvaluator(bqm)
+    assert ev.core.compact_costs == (span > 0)
+    cost = cost_vector(bqm)
+    for reps in (1, 2, 3, 4):
+        gamma, beta = rng.uniform(-3.0, 3.0, reps), rng.uniform(-3.1, 3.1, reps)
+        beta[0] = 2.8  # cos < 0, |cos| > |sin|
+        e, dg, db = ev.gradient(gamma, beta)
+        e_ref, dg_ref, db_ref = _numpy_adjoint_gradient(cost, n, gamma, beta)
+        scale = max(1.0, float(np.max(np.abs(np.r_[dg_ref, db_ref]))))
+        assert e == pytest.approx(e_ref, rel=1e-12, abs=1e-12)
+        assert np.max(np.abs(np.r_[dg - dg_ref, db - db_ref])) <= 1e-12 * scale
+        # Memory: the state and reps - 1 checkpoints (16 B per amplitude each) beside the cost storage.
+        state_bytes = 16 * (1 << n)
+        assert ev.core.allocated_bytes - state_bytes * reps < state_bytes

@@ -112,11 +112,15 @@ class QAOAEvaluator {
   // global sign: the factors the unnormalised mixers drop are restored by magnitude.
   double statevector(const double* gamma, const double* beta, int reps, std::complex<double>* out);
   // Expectation and its gradient dgamma[0..reps), dbeta[0..reps) (adjoint method).
-  // When reps more states fit the memory budget, the forward sweep stores the state after
-  // each phase separator and the backward sweep moves the adjoint state alone, two passes per
-  // layer (dE/dbeta_l = 2 Im <lam|B|psi>, dE/dgamma_l = 2 Im <lam|C|psi> at that point);
-  // else both states are rotated back (2 vectors). Throws std::invalid_argument if the
-  // second state does not fit the memory budget.
+  // When the checkpoints fit the memory budget, the forward sweep stores the state after each
+  // phase separator and the backward sweep moves the adjoint state alone
+  // (dE/dbeta_l = 2 Im <lam|B|psi>, B = sum_q X_q, at any point between phases l and l + 1;
+  // dE/dgamma_l = 2 Im <lam|C|psi> after phase l). With high bits (n > B) this is fused
+  // (gradient_fused): reps - 1 stored states (layer 0's is recomputed), the adjoint state takes
+  // the state's arrays, the last forward pass starts it (lam = C psi), and each backward pass
+  // handles the X_q terms of the bits it holds for two layers: reps + 1 forward and reps backward
+  // passes in all. Without high bits: reps stored states plus the adjoint state. Else both states
+  // are rotated back (2 vectors). Throws std::invalid_argument if that does not fit the budget.
   double gradient(const double* gamma, const double* beta, int reps, double* dgamma, double* dbeta);
   // shots basis indices drawn from |psi|^2 with a 64-bit seed (std::mt19937_64,
   // inverse-CDF by binary search); independent of num_threads. Returns the expectation.
@@ -143,9 +147,14 @@ class QAOAEvaluator {
   // Forward sweep; leaves the state in re_/im_ when store_final; returns <C>. With checkpoints,
   // also stores the state after each phase separator in ck_ and leaves the stored states
   // unscaled (gradient_checkpointed keeps their real factors).
-  double forward(const double* gamma, const double* beta, int reps, bool store_final, bool checkpoints = false);
+  // With tail_x (gradient_fused): no checkpoint of layer 0, and the last pass turns the final state
+  // into lam = C psi, undoes its share of the last mixer on lam and writes
+  // sum_q Im <C psi|X_q|psi> over that share's bits into *tail_x (stored-state units).
+  double forward(const double* gamma, const double* beta, int reps, bool store_final, bool checkpoints = false,
+                 double* tail_x = nullptr);
   // The gradient with per-layer checkpoints (reps + 2 states) or with two states, rotating both back.
   double gradient_checkpointed(const double* gamma, const double* beta, int reps, double* dgamma, double* dbeta);
+  double gradient_fused(const double* gamma, const double* beta, int reps, double* dgamma, double* dbeta);
   double gradient_sweep(const double* gamma, const double* beta, int reps, double* dgamma, double* dbeta);
   void phase_table(double gamma, std::vector<double>& pc, std::vector<double>& ps) const;
 
@@ -162,6 +171,7 @@ class QAOAEvaluator {
   std::vector<std::uint8_t> pidx8_;    // compact costs in strided-gather order
   std::vector<std::uint16_t> pidx16_;
   std::vector<double> table_;          // cost value of each compact index
+  double step_ = 0.0;                  // table_[t + 1] - table_[t] (compact costs)
   huge_vector re_, im_;                // state
   huge_vector lre_, lim_;              // adjoint state (gradient)
   std::vector<huge_vector> ck_;        // per-layer checkpoints (re, im) for the gradient
