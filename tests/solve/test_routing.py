@@ -241,3 +241,20 @@ def test_when_no_backend_answered_in_time_the_next_deadline_decides(tmp_path):
     decision = choose_backend(50, 100, time_limit=0.1, profile=path, available={"scip": True})
     assert decision.backend == "sa"
     assert decision.reason.startswith("no backend answered in most runs at a 0.1 s deadline; ")
+
+
+def test_a_small_constrained_model_is_not_sent_to_branch_and_bound_on_its_penalised_bqm():
+    """A BQM of 25 variables goes to the exact branch and bound (its proof is the BQM's); a
+    25-item knapsack's compiled BQM does not: the optimum of penalised QUBO proves nothing about
+    the constrained model, so the profile (race / CP-SAT) decides."""
+    from qopt.model import Problem
+
+    rng = np.random.default_rng(5)
+    x = [dimod.Binary(f"x{i}") for i in range(25)]
+    w, v = rng.integers(1, 20, 25), rng.integers(1, 30, 25)
+    knapsack = Problem.build(sum(int(a) * b for a, b in zip(v, x)),
+                             [(sum(int(a) * b for a, b in zip(w, x)) <= int(w.sum() // 2), "capacity")], sense="max")
+    bqm = dimod.generators.ran_r(1, 25, seed=2)
+    assert route(bqm, "auto").backend == "exact"
+    compiled = dimod.BinaryQuadraticModel({f"x{i}": 1.0 for i in range(25)}, {}, 0.0, "BINARY")
+    assert route(compiled, "auto", problem=knapsack).backend != "exact"

@@ -1,9 +1,10 @@
 """Routing policy for ``backend="auto"``: which backend solves a problem, and why, from measurements.
 
 A model of at most ``ENUMERATION_MAX_VARIABLES`` (16) variables to sample goes to exact
-enumeration (proven optimal, under 0.1 s; the rule presolve applies to its components), one of
+enumeration (proven optimal, under 0.1 s; the rule presolve applies to its components), a BQM of
 at most ``EXACT_PROOF_MAX_VARIABLES`` (30) to the exact backend's branch and bound (proven
-optimal, measured in benchmarks/EXACT.md).
+optimal, measured in benchmarks/EXACT.md; not a constrained model, whose penalised BQM's optimum
+proves nothing about the model).
 Above that, the router classes the problem (:func:`qopt.solve.profile.problem_features`: size after
 presolve, constraint kinds, template, vartype, density, sign structure), finds the nearest
 class in the routing profile (:mod:`qopt.solve.profile`, measured by
@@ -341,7 +342,8 @@ def choose_backend(num_variables: int, num_interactions: int, *, time_limit: flo
     if n <= ENUMERATION_MAX_VARIABLES:  # the rule presolve's components follow too
         return RoutingDecision("exact", f"{n} {what}: exact enumeration of 2^{n} states (at most "
                                         f"2^{ENUMERATION_MAX_VARIABLES}, under 0.1 s) proves the optimum")
-    if n <= EXACT_PROOF_MAX_VARIABLES:
+    # (a constrained model's penalised BQM proved optimal is no proof for the model: the profile decides)
+    if n <= EXACT_PROOF_MAX_VARIABLES and (features is None or features.get("kind") == "bqm"):
         return RoutingDecision("exact", f"{n} {what}: the exact backend's branch and bound proves the optimum "
                                         f"(at most {EXACT_PROOF_MAX_VARIABLES} variables: {EXACT_PROOF_MEASURED})")
     if not isinstance(profile, Profile):
