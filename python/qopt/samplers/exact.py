@@ -88,7 +88,7 @@ class ExactSampler(dimod.Sampler):
         >>> ExactSampler().sample(bqm, num_reads=2).record.energy.tolist()
         [-1.0, -1.0]
         >>> ss = ExactSampler().sample(dimod.generators.ran_r(1, 28, seed=3))
-        >>> ss.info["status"], ss.info["dual_bound"] == ss.first.energy
+        >>> ss.info["status"], ss.info["dual_bound"] == float(ss.first.energy)
         ('optimal', True)
     """
 

@@ -42,7 +42,7 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     "sa": ("qopt.samplers.sa", "SimulatedAnnealingSampler", "C++ simulated annealing (qopt core)"),
     "pt": ("qopt.samplers.pt", "ReplicaExchangeSampler", "C++ replica exchange / parallel tempering (qopt core)"),
     "steepest": ("qopt.samplers.steepest", "SteepestDescentSampler", "C++ steepest descent (qopt core)"),
-    "exact": ("qopt.samplers.exact", "ExactSampler", "brute-force enumeration (small models)"),
+    "exact": ("qopt.samplers.exact", "ExactSampler", "enumeration or branch and bound (proven optimum, small models)"),
     "qaoa": ("qopt.samplers.qaoa", "QAOASampler", "QAOA on Qiskit / qiskit-aer with the C++ statevector engine"),
     "dwave": ("qopt.samplers.dwave", "DWaveSampler", "D-Wave quantum annealer through dwave-system"),
     "highs": ("qopt.samplers.mip.highs", "HighsSampler", "HiGHS MIP over a McCormick linearisation (proven optimum)"),

@@ -28,7 +28,7 @@ from qopt.problem_hash import bqm_sha256
 from qopt.provenance import backend_timing as timing_entries
 from qopt.provenance import jsonable, library_versions, provenance_record
 from qopt.results import Result, add_lower_bound, confidence_from_sampleset, rank_sampleset
-from qopt.samplers.exact import BNB_SOLVER
+from qopt.samplers.exact import BNB_SOLVER, ExactSampler
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES
 from qopt.samplers.registry import SOLVER_TIMED_BACKENDS, get_sampler
 from qopt.samplers.sa import available_cores
@@ -502,7 +502,9 @@ def _sample_components(presolved, name, sampler, params, *, time_budget, problem
         if len(comp) <= ENUMERATION_MAX_VARIABLES:
             if cancel is not None and cancel.is_set():
                 raise Cancelled("cancelled between components")
-            parts[index] = dimod.ExactSolver().sample(comp).truncate(1)
+            # proven minimum by branch and bound: 11-28x faster than enumeration at 16 variables
+            # (benchmarks/EXACT.md)
+            parts[index] = ExactSampler().sample(comp, num_reads=1)
     if len(big) == 1:  # the original model's energy = the fixed part + the enumerated parts + this one's
         params = _progress_shifted(params, presolved.offset + sum(float(ss.first.energy) for ss in parts if ss is not None))
     else:
