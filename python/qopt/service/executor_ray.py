@@ -14,9 +14,11 @@ hybrid workers) and ``memory`` = its estimated peak bytes (a QAOA statevector), 
 it only on a node with that much memory free; a task no node of the cluster can hold is
 refused at once (:class:`~qopt.errors.MemoryLimitError`) instead of waiting forever.
 
-Cancel: ``ray.cancel(ref)`` (a ``KeyboardInterrupt`` in the task), then, when the task has
-not ended ``cancel_grace`` seconds later, ``ray.cancel(ref, force=True)`` (its worker process
-is killed); the call raises :class:`~qopt.errors.Cancelled` once the task is gone.
+Cancel: ``ray.cancel(ref)`` (a ``KeyboardInterrupt`` in the task, which sets the pipeline's
+cancel event: :func:`_solve_task`), then, when the task has not ended ``cancel_grace`` seconds
+later, ``ray.cancel(ref, force=True)`` (its worker process is killed); the call raises
+:class:`~qopt.errors.Cancelled` once the task is gone. Jobs, batches and the unary ``Solve``
+(its deadline or its client leaving) all cancel this way.
 
 Workers are Ray's own worker processes, reused between tasks, so the C++ core and the
 imports stay loaded after a worker's first task. The workers must be able to import qopt
