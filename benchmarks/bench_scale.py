@@ -13,15 +13,19 @@ Side by side in one run, on the same machine and the same CPUs:
   (SIGKILL, by pid) once half the answers are in: every problem must be answered exactly once
   (the lost one runs again);
 * **model**: throughput against the number of worker nodes, ``N x c / (t_task + o)`` capped at the
-  driver's dispatch rate ``1 / d``, from the per-task time ``t_task`` (anchor), Ray's
-  per-task overhead ``o`` (ray vs anchor here) and ``d`` (no-op tasks measured here).
+  driver's dispatch rate ``1 / d``, from the pipeline's time per task in a Ray worker
+  ``t_task``, Ray's per-task overhead ``o`` (a CPU's wall time per task on Ray less
+  ``t_task``) and ``d`` (200 no-op tasks from one driver), all measured in this run.
 
 Usage:
-    python benchmarks/bench_scale.py [--quick] [--cpus 2] [--data DIR] [--out DIR]
+    python benchmarks/bench_scale.py [--quick | --full] [--cpus 2] [--data DIR] [--out DIR]
 
-``--quick`` (default on a shared machine): 16 problems (OR-Library bqp50 1-10, Biq Mac gka,
-rudy); without it 64 (bqp50, bqp100, bqp250 1-10 each, Gset G1-G5 and G14-G17..., as found
-under ``--data``). Writes scale.csv and scale.png under ``--out``.
+``--quick`` (the default): 16 problems (OR-Library bqp50 1-10, Biq Mac gka, rudy; shipped with
+qopt), ``sa`` with 8 reads of 20000 sweeps. ``--full``: 64 public instances from the shared data
+(``--data``): OR-Library bqp50, bqp100 and bqp250 problems 1-10 (30) and 34 Gset graphs (the
+800-vertex G1, G6-G14, G18-G21 and the 2000-vertex G23-G42 as present, in file order), ``sa`` with
+4 reads of 500 sweeps (a few tenths of a second per problem). Writes scale.csv (scale_full.csv
+for ``--full``) and the plot under ``--out``.
 """
 from __future__ import annotations
 
@@ -36,12 +40,37 @@ import time
 
 from benchkit import RESULTS, pyplot, save_figure, shared_data, shipped_data, write_csv
 
-PARAMS = dict(num_reads=8, num_sweeps=20000, num_threads=1)
+PARAMS = dict(num_reads=8, num_sweeps=20000, num_threads=1)  # --quick
+FULL_PARAMS = dict(num_reads=4, num_sweeps=500, num_threads=1)  # --full: 64 problems of up to 2000 variables
+#: Gset graphs of the full batch: 800 vertices (G1-G21), then 2000 (G22-G42)
+FULL_GSET = [f"G{k}" for k in (1, *range(6, 15), *range(18, 22), *range(22, 43))]
+
+
+def _full_instances(data: pathlib.Path | None):
+    """The 64 problems of ``--full``: bqp50/100/250 1-10 and the first 34 of :data:`FULL_GSET`
+    found under ``data``. Raises SystemExit naming what is missing."""
+    from qopt.io.readers import read_instance
+
+    if data is None:
+        raise SystemExit("--full needs the shared data (gset/, orlib_bqp/): --data DIR or $QOPT_SHARED_DATA")
+    out = []
+    for stem in ("bqp50", "bqp100", "bqp250"):
+        path = data / "orlib_bqp" / f"{stem}.txt"
+        if not path.exists():
+            raise SystemExit(f"--full: {path} is missing")
+        out += [read_instance(path, problem=k) for k in range(1, 11)]
+    graphs = [data / "gset" / f"{name}.txt" for name in FULL_GSET]
+    out += [read_instance(path) for path in [g for g in graphs if g.exists()][:64 - len(out)]]
+    if len(out) < 64:
+        raise SystemExit(f"--full: only {len(out)} of the 64 instances found under {data}")
+    return out
 
 
 def _instances(data: pathlib.Path | None, quick: bool):
     from qopt.io.readers import read_instance
 
+    if not quick:
+        return _full_instances(data)
     out = []
     root = data or shipped_data()
     bqp50 = next((p for p in (root / "orlib_bqp" / "bqp50.txt", root / "bqp50.txt") if p.exists()), None)
@@ -49,19 +78,8 @@ def _instances(data: pathlib.Path | None, quick: bool):
         out.append(read_instance(bqp50 or "bqp50", problem=k))
     for name in ("gka1a", "gka1b", "pm1s_80.0", "pw01_100.0"):
         out.append(read_instance(name))
-    if quick:
-        out += [read_instance("bqp50", problem=k) for k in (1, 2)]  # 16 in all
-        return out[:16]
-    if data is not None:
-        for stem in ("bqp100", "bqp250"):
-            path = data / "orlib_bqp" / f"{stem}.txt"
-            if path.exists():
-                out += [read_instance(path, problem=k) for k in range(1, 11)]
-        for path in sorted((data / "gset").glob("G*.txt"))[: max(0, 64 - len(out))]:
-            out.append(read_instance(path))
-    while len(out) < 64:
-        out.append(out[len(out) % 14])
-    return out[:64]
+    out += [read_instance("bqp50", problem=k) for k in (1, 2)]  # 16 in all
+    return out[:16]
 
 
 def _busy_worker_pids() -> list[int]:
@@ -78,7 +96,7 @@ def _batch(executor, calls, parallel, kill_at=None):
     items, killed = [], []
     for item in run_batch(executor, calls, max_parallel=parallel, max_attempts=3):
         items.append(item)
-        if kill_at is not None and len(items) == kill_at and not killed:
+        if kill_at is not None and len(items) >= kill_at and not killed:  # the first answer with a busy worker
             pids = _busy_worker_pids()
             if pids:
                 os.kill(pids[0], signal.SIGKILL)
@@ -96,9 +114,11 @@ def run(args) -> list[dict]:
     from qopt.service.executor_ray import RayExecutor
 
     instances = _instances(shared_data(args.data), args.quick)
-    calls = [SolveCall(inst.bqm, "sa", {**PARAMS, "seed": 1000 + i}) for i, inst in enumerate(instances)]
+    params = PARAMS if args.quick else FULL_PARAMS
+    calls = [SolveCall(inst.bqm, "sa", {**params, "seed": 1000 + i}) for i, inst in enumerate(instances)]
     n = len(calls)
-    print(f"{n} problems, sa {PARAMS}, {args.cpus} CPUs", flush=True)
+    load_start = os.getloadavg()[0]
+    print(f"{n} problems, sa {params}, {args.cpus} CPUs, load average {load_start:.2f}", flush=True)
 
     _batch(InProcessExecutor(), calls[: args.cpus], args.cpus)  # warm: imports, the C++ core
     anchor, t_anchor, _ = _batch(InProcessExecutor(), calls, args.cpus)
@@ -122,29 +142,38 @@ def run(args) -> list[dict]:
     finally:
         rx.close()
 
+    load_end = os.getloadavg()[0]
     by_index = {i.index: i for i in anchor}
-    differ = sum(1 for i in on_ray if i.error is not None or i.result.best.energy != by_index[i.index].result.best.energy
-                 or i.result.best.sample != by_index[i.index].result.best.sample)
+
+    def differ(items) -> int:
+        """Answers that are errors, or whose best energy or best sample is not the anchor's."""
+        return sum(1 for i in items if i.error is not None or i.result.best.energy != by_index[i.index].result.best.energy
+                   or i.result.best.sample != by_index[i.index].result.best.sample)
+
     answered = sorted(i.index for i in killed_items)
+    # the pipeline's own time per problem inside a Ray worker, and what Ray adds per task: the
+    # wall time one CPU spends per problem on Ray, less that
     t_task_ray = sum(i.result.timing["total"] for i in on_ray) / n
-    overhead = max(0.0, t_ray * args.cpus / n - t_task)
+    overhead = max(0.0, t_ray * args.cpus / n - t_task_ray)
+    common = {"problems": n, "cpus": args.cpus, "load_start": load_start, "load_end": load_end}
     rows = [
-        {"run": "anchor_threads", "problems": n, "seconds": t_anchor, "problems_per_s": n / t_anchor, "ratio": 1.0,
-         "differ": 0, "answered": n, "answered_twice": 0, "retried": 0, "cpus": args.cpus, "mean_task_s": t_task},
-        {"run": "ray", "problems": n, "seconds": t_ray, "problems_per_s": n / t_ray, "ratio": t_anchor / t_ray,
-         "differ": differ, "answered": len(on_ray), "answered_twice": len(on_ray) - len({i.index for i in on_ray}),
-         "retried": sum(i.attempts > 1 for i in on_ray), "cpus": args.cpus, "ray_init_s": t_init,
-         "mean_task_s": t_task_ray},
-        {"run": "ray_worker_killed", "problems": n, "seconds": t_killed, "problems_per_s": n / t_killed,
-         "ratio": t_anchor / t_killed, "differ": sum(1 for i in killed_items if i.error is not None),
-         "answered": len(set(answered)), "answered_twice": len(answered) - len(set(answered)),
-         "retried": sum(i.attempts > 1 for i in killed_items), "cpus": args.cpus, "killed_pids": killed},
+        {"run": "anchor_threads", **common, "seconds": t_anchor, "problems_per_s": n / t_anchor, "ratio": 1.0,
+         "differ": 0, "answered": n, "answered_twice": 0, "retried": 0, "mean_task_s": t_task},
+        {"run": "ray", **common, "seconds": t_ray, "problems_per_s": n / t_ray, "ratio": t_anchor / t_ray,
+         "differ": differ(on_ray), "answered": len(on_ray),
+         "answered_twice": len(on_ray) - len({i.index for i in on_ray}),
+         "retried": sum(i.attempts > 1 for i in on_ray), "ray_init_s": t_init, "mean_task_s": t_task_ray,
+         "overhead_s": overhead, "dispatch_s": dispatch},
+        {"run": "ray_worker_killed", **common, "seconds": t_killed, "problems_per_s": n / t_killed,
+         "ratio": t_anchor / t_killed, "differ": differ(killed_items), "answered": len(set(answered)),
+         "answered_twice": len(answered) - len(set(answered)),
+         "retried": sum(i.attempts > 1 for i in killed_items), "killed_pids": killed},
     ]
     cpus_per_node = args.cpus
     for nodes in (1, 2, 4, 8, 16, 32, 64):
-        model = min(nodes * cpus_per_node / (t_task + overhead), 1.0 / dispatch)
+        model = min(nodes * cpus_per_node / (t_task_ray + overhead), 1.0 / dispatch)
         rows.append({"run": f"model_{nodes}_nodes", "nodes": nodes, "cpus": nodes * cpus_per_node,
-                     "problems_per_s": model, "t_task_s": t_task, "overhead_s": overhead, "dispatch_s": dispatch})
+                     "problems_per_s": model, "t_task_s": t_task_ray, "overhead_s": overhead, "dispatch_s": dispatch})
     return rows
 
 
@@ -157,7 +186,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=pathlib.Path, default=RESULTS)
     args = p.parse_args(argv)
     rows = run(args)
-    write_csv(rows, args.out / "scale.csv")
+    stem = "scale" if args.quick else "scale_full"
+    write_csv(rows, args.out / f"{stem}.csv")
     for r in rows:
         print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()})
     plt = pyplot()
@@ -173,8 +203,9 @@ def main(argv=None) -> int:
         b.set_yscale("log")
         b.set_xlabel(f"worker nodes ({args.cpus} CPUs each)")
         b.set_ylabel("problems / s (model)")
-        save_figure(fig, args.out, "scale")
-    ok = rows[1]["differ"] == 0 and rows[2]["answered"] == rows[2]["problems"] and rows[2]["answered_twice"] == 0
+        save_figure(fig, args.out, stem)
+    ok = rows[1]["differ"] == 0 and rows[2]["differ"] == 0 and rows[2]["answered"] == rows[2]["problems"] \
+        and rows[2]["answered_twice"] == 0
     return 0 if ok else 1
 
 

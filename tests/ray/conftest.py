@@ -1,6 +1,13 @@
-"""Fixtures of the Ray tests: one real Ray cluster per session (a head and a second worker
-node on 127.0.0.2, token auth on; :mod:`tests.ray.cluster`), and this process connected to
-it as a driver. Skipped when Ray is not installed."""
+"""Fixtures of the Ray tests: one real Ray cluster (a head and a second worker node on
+127.0.0.2, token auth on; :mod:`tests.ray.cluster`), and this process connected to it as a
+driver. Skipped, with the reason, only when Ray is not importable; a cluster that does not
+start is an error.
+
+The cluster is shared by every test of a module and stopped when the module's tests are done
+(module scope). Every cluster test lives in ``test_ray_jobs.py``, so the whole Ray part of a
+run starts one cluster, and the rest of the quick suite does not run beside it (its idle
+processes, a few percent of a CPU and several hundred MB, and a connected driver in this
+process)."""
 from __future__ import annotations
 
 import os
@@ -11,7 +18,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_cluster():
     ray = pytest.importorskip("ray")
     from cluster import NODE_IP, LocalCluster

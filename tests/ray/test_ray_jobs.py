@@ -133,7 +133,10 @@ def test_a_unary_solve_past_its_deadline_cancels_its_ray_task(ray_cluster, tmp_p
     """The gRPC deadline holds on Ray: a Solve whose run outlasts its deadline (``exact`` on
     gka1b enumerates 2^20 states without a time limit of its own: a minute on this machine)
     ends at its deadline with DEADLINE_EXCEEDED, and its Ray task is cancelled with it (pending
-    jobs off, so nothing continues the work as a job)."""
+    jobs off, so nothing continues the work as a job). The task ended up to ~8 s after the
+    deadline on the loaded 2-core machine (the enumeration takes the interrupt late, its
+    worker surviving; cancelled 3 s into its run it stopped in 0.2 s, and an annealing run
+    stops within a second: the cancel test above), hence the 20 s allowed."""
     bqm = read_instance("gka1b").bqm
     assert _wait_idle(ray_cluster), "an earlier test's Ray task is still running"
     config = ServiceConfig(executor="ray", ray_address=ray_cluster.address, pending_jobs=False)
@@ -145,7 +148,7 @@ def test_a_unary_solve_past_its_deadline_cancels_its_ray_task(ray_cluster, tmp_p
         thread.join(30)
         assert time.monotonic() - t0 < 5.0 + 2.0
         assert answer["error"].code == grpc.StatusCode.DEADLINE_EXCEEDED
-        assert _wait_idle(ray_cluster, 10.0), "the Ray task outlived its Solve's deadline"
+        assert _wait_idle(ray_cluster, 20.0), "the Ray task outlived its Solve's deadline"
 
 
 @pytest.mark.slow  # kills a worker: Ray starts a new one (seconds of imports)
@@ -270,15 +273,20 @@ def test_qopt_serve_executor_ray_flag(ray_cluster, tmp_path):
 def test_a_hybrid_job_on_ray_fans_its_subproblems_out_as_ray_tasks(ray_server):
     """The hybrid runs inside the job's Ray task; its quantum-branch subproblems (here on the
     ``exact`` backend, so they are quick) go to the cluster as Ray tasks of their own and come
-    back as arrays; the incumbent and the splice stay with the run. The answer is the problem's
-    own energy and reaches gka1b's published optimum (20 variables)."""
-    inst = read_instance("gka1b")
+    back as arrays; the incumbent and the splice stay with the run. Gset G1 (800 variables):
+    the lower bound does not close the gap early (on gka1b it certifies the optimum in a tenth
+    of a second, before any subproblem task could come back), so the run goes on to its time
+    limit: 12 s within the job's 15 s budget (without a budget the pipeline's default for 800
+    variables cuts it to ~3 s, which a cold subproblem worker can use up). The answer is the
+    problem's own energy, not below G1's published optimum."""
+    inst = read_instance("G1")
     with Client(ray_server.address) as client:
         # a subproblem task may start a cold worker process on the other node (imports: seconds here)
-        result = client.submit(inst.bqm, "hybrid", time_limit=12, subproblem_timeout=10, subproblem_size=6,
-                               num_workers=1, quantum_backend="exact", seed=4).result(timeout=120)
+        result = client.submit(inst.bqm, "hybrid", time_budget=15, time_limit=12, subproblem_timeout=10,
+                               subproblem_size=6, num_workers=1, quantum_backend="exact",
+                               seed=4).result(timeout=120)
     _check_energies(result, inst.bqm)
     hybrid = result.provenance["backend_info"]["hybrid"]
     assert hybrid["subproblems"].get("exact", 0) > 0, hybrid["breaker"]
     assert hybrid["subproblems_dispatched_out"] >= hybrid["subproblems"]["exact"]  # each quantum one went out
-    assert result.best.energy == pytest.approx(inst.best_known_energy)
+    assert result.best.energy >= inst.best_known_energy - 1e-6

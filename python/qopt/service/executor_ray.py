@@ -14,9 +14,11 @@ hybrid workers) and ``memory`` = its estimated peak bytes (a QAOA statevector), 
 it only on a node with that much memory free; a task no node of the cluster can hold is
 refused at once (:class:`~qopt.errors.MemoryLimitError`) instead of waiting forever.
 
-Cancel: ``ray.cancel(ref)`` (a ``KeyboardInterrupt`` in the task), then, when the task has
-not ended ``cancel_grace`` seconds later, ``ray.cancel(ref, force=True)`` (its worker process
-is killed); the call raises :class:`~qopt.errors.Cancelled` once the task is gone.
+Cancel: ``ray.cancel(ref)`` (a ``KeyboardInterrupt`` in the task, which sets the pipeline's
+cancel event: :func:`_solve_task`), then, when the task has not ended ``cancel_grace`` seconds
+later, ``ray.cancel(ref, force=True)`` (its worker process is killed); the call raises
+:class:`~qopt.errors.Cancelled` once the task is gone. Jobs, batches and the unary ``Solve``
+(its deadline or its client leaving) all cancel this way.
 
 Workers are Ray's own worker processes, reused between tasks, so the C++ core and the
 imports stay loaded after a worker's first task. The workers must be able to import qopt
@@ -162,10 +164,11 @@ def _solve_task(packed: tuple, backend: str, options: dict, stop_grace: float = 
     ``provenance["executor"]`` says where it ran (Ray node id and address, worker pid).
 
     The pipeline runs on a thread of its own with a cancel event, the task's main thread
-    waiting for it: ``ray.cancel`` raises ``KeyboardInterrupt`` in the main thread only, and a
-    sampler running with the GIL released (the C++ kernels) would go on after the task ended,
-    on a worker Ray hands the next task. On that interrupt the event is set, and the task ends
-    once the pipeline has stopped (annealing stops at its next sweep); a pipeline still
+    waiting for it: ``ray.cancel`` raises ``KeyboardInterrupt`` in the main thread, wherever it
+    is, which alone would unwind that thread only; the event is what the pipeline, its
+    samplers and the threads it starts (the background bound, backend calls on its worker
+    pool) watch, as in-process. On that interrupt the event is set, and the task ends once the
+    pipeline has stopped (annealing stops at its next sweep); a pipeline still
     running ``stop_grace`` seconds later (a sampler that does not watch the event, such as
     the exact enumeration) takes the worker process with it (``os._exit``, what a forced
     ``ray.cancel`` does), so no solve outlives its task."""
