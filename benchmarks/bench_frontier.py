@@ -89,8 +89,8 @@ def run_qopt(inst, T, seed, backend="sa"):
     best = inst.to_objective(result.candidates[0].energy)
     hist.append((wall, best))
     plan = result.provenance.get("backend_info", {}).get("plan")
-    note = "" if not plan else f"plan {plan['num_reads']}x{plan['num_sweeps']}+{plan['num_restarts']}x" \
-                               f"{plan['restart_sweeps']}"
+    note = "" if not plan else f"plan {plan.get('num_cycles', 1)} x ({plan['num_reads']}x{plan['num_sweeps']}+" \
+                               f"{plan['num_restarts']}x{plan['restart_sweeps']})"
     return best, wall, hist, note
 
 
