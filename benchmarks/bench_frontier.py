@@ -89,8 +89,8 @@ def run_qopt(inst, T, seed, backend="sa"):
     best = inst.to_objective(result.candidates[0].energy)
     hist.append((wall, best))
     plan = result.provenance.get("backend_info", {}).get("plan")
-    note = "" if not plan else f"plan {plan['num_reads']}x{plan['num_sweeps']}+{plan['num_restarts']}x" \
-                               f"{plan['restart_sweeps']}"
+    note = "" if not plan else f"plan {plan.get('num_cycles', 1)} x ({plan['num_reads']}x{plan['num_sweeps']}+" \
+                               f"{plan['num_restarts']}x{plan['restart_sweeps']})"
     return best, wall, hist, note
 
 
@@ -284,6 +284,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--budgets", default=None, help="comma-separated seconds (default 1,10,60; quick 1,10)")
     ap.add_argument("--seeds", type=int, default=None, help="runs per cell (default 5; quick 2)")
+    ap.add_argument("--first-seed", type=int, default=1, help="seed of the first run (runs use consecutive seeds)")
     ap.add_argument("--instances", default=None)
     ap.add_argument("--solvers", default=",".join(SOLVERS))
     ap.add_argument("--auto", action="store_true", help="also qopt.solve(bqm, backend='auto', time_budget=T)")
@@ -336,7 +337,7 @@ def main():
         for name in instances:
             inst = loaded[name]
             for T in budgets:
-                for seed in range(1, seeds + 1):
+                for seed in range(args.first_seed, args.first_seed + seeds):
                     order = solvers[seed % len(solvers):] + solvers[:seed % len(solvers)]
                     for s in order:
                         best, wall, hist, note = runners[s](inst, T, seed)

@@ -1,8 +1,10 @@
 """Anytime simulated annealing: a time_limit alone makes the sampler plan reads, sweeps and
 elite restarts to fill it. Checked: the plan never overruns the deadline (generous margins),
 passing the recorded plan back reproduces the run, restarts never lose the first anneal's
-best and reach brute-force optima, the same seed gives the same answer on 1 and 2 threads,
-and qopt.solve with a deadline leaves the run's size to the sampler and states it."""
+best and reach brute-force optima, independent cycles never lose cycle 0's best and reproduce
+on 1 and 2 threads, the same seed gives the same answer on 1 and 2 threads, qopt.solve keeps
+its deadline with the bound on for a model whose certificate would be sparse, and qopt.solve
+with a deadline leaves the run's size to the sampler and states it."""
 from __future__ import annotations
 
 import time
