@@ -596,14 +596,26 @@ QOPT_SIMD double k_xrot(double* __restrict pr, double* __restrict pi, double* __
   return acc;
 }
 
+// sum_j c_j Im(conj(lam_j) psi_j) with eight partial sums (a single running sum would serialise
+// on the add latency: no reassociation without -ffast-math).
+QOPT_INLINE double cdot_sum(const double* __restrict cv, const double* __restrict lr, const double* __restrict li,
+                            const double* __restrict pr, const double* __restrict pi, std::size_t L) {
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::size_t j = 0;
+  for (; j + 8 <= L; j += 8)
+    for (int u = 0; u < 8; ++u) a[u] += cv[j + u] * (lr[j + u] * pi[j + u] - li[j + u] * pr[j + u]);
+  double acc = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+  for (; j < L; ++j) acc += cv[j] * (lr[j] * pi[j] - li[j] * pr[j]);
+  return acc;
+}
+
 // Gradient helper: returns sum_k c_k Im(conj(lam_k) psi_k); then, when pc is given, multiplies
 // lam, and psi too when psi_too (else psi is a stored checkpoint), by e^{+i gamma c} (undoing
 // the phase separator).
 QOPT_SIMD double k_gphase(double* __restrict pr, double* __restrict pi, double* __restrict lr, double* __restrict li,
                           std::size_t L, const double* __restrict cv, const double* __restrict pc,
                           const double* __restrict ps, bool psi_too) {
-  double acc = 0.0;
-  for (std::size_t j = 0; j < L; ++j) acc += cv[j] * (lr[j] * pi[j] - li[j] * pr[j]);
+  const double acc = cdot_sum(cv, lr, li, pr, pi, L);
   if (pc) {
     for (std::size_t j = 0; j < L; ++j) {
       if (psi_too) {
@@ -652,9 +664,11 @@ QOPT_INLINE double xdot_low3(const double* pr, const double* pi, const double* l
   for (std::size_t j = 0; j < L; j += 8) {
     v8d r, i, a, b;
     QOPT_LD8(r, pr + j); QOPT_LD8(i, pi + j); QOPT_LD8(a, lr + j); QOPT_LD8(b, li + j);
-    acc += a * QOPT_SHUF(i, 1, 0, 3, 2, 5, 4, 7, 6) - b * QOPT_SHUF(r, 1, 0, 3, 2, 5, 4, 7, 6);
-    acc += a * QOPT_SHUF(i, 2, 3, 0, 1, 6, 7, 4, 5) - b * QOPT_SHUF(r, 2, 3, 0, 1, 6, 7, 4, 5);
-    acc += a * QOPT_SHUF(i, 4, 5, 6, 7, 0, 1, 2, 3) - b * QOPT_SHUF(r, 4, 5, 6, 7, 0, 1, 2, 3);
+    // Independent terms, one add into the accumulator (its latency, not the FMAs, would bound the loop).
+    const v8d t1 = a * QOPT_SHUF(i, 1, 0, 3, 2, 5, 4, 7, 6) - b * QOPT_SHUF(r, 1, 0, 3, 2, 5, 4, 7, 6);
+    const v8d t2 = a * QOPT_SHUF(i, 2, 3, 0, 1, 6, 7, 4, 5) - b * QOPT_SHUF(r, 2, 3, 0, 1, 6, 7, 4, 5);
+    const v8d t3 = a * QOPT_SHUF(i, 4, 5, 6, 7, 0, 1, 2, 3) - b * QOPT_SHUF(r, 4, 5, 6, 7, 0, 1, 2, 3);
+    acc += (t1 + t2) + t3;
   }
   return hsum8(acc);
 }
@@ -671,12 +685,16 @@ QOPT_INLINE void xdot_sweep(const double* pr, const double* pi, const double* lr
         const std::size_t o = j + static_cast<std::size_t>(m) * st;
         QOPT_LD8(P[m], pr + o); QOPT_LD8(I[m], pi + o); QOPT_LD8(A[m], lr + o); QOPT_LD8(B[m], li + o);
       }
+      v8d t[R * M / 2];  // independent pair terms, summed as a tree into the accumulator
+      int nt = 0;
       for (int r = 0; r < R; ++r)
         for (int m = 0; m < M; ++m)
           if (!((m >> r) & 1)) {
             const int k = m | (1 << r);
-            acc += A[m] * I[k] - B[m] * P[k] + A[k] * I[m] - B[k] * P[m];
+            t[nt++] = (A[m] * I[k] - B[m] * P[k]) + (A[k] * I[m] - B[k] * P[m]);
           }
+      if constexpr (R == 2) acc += (t[0] + t[1]) + (t[2] + t[3]);
+      else acc += t[0];
     }
 }
 QOPT_INLINE double xdot_range(const double* pr, const double* pi, const double* lr, const double* li, std::size_t L,
@@ -738,9 +756,10 @@ QOPT_INLINE double xdotc_all(const double* __restrict re, const double* __restri
       v8d c;
       load_cost8(cost + j, c);
       const v8d a = c * r, b = c * i;
-      acc += a * QOPT_SHUF(i, 1, 0, 3, 2, 5, 4, 7, 6) - b * QOPT_SHUF(r, 1, 0, 3, 2, 5, 4, 7, 6);
-      acc += a * QOPT_SHUF(i, 2, 3, 0, 1, 6, 7, 4, 5) - b * QOPT_SHUF(r, 2, 3, 0, 1, 6, 7, 4, 5);
-      acc += a * QOPT_SHUF(i, 4, 5, 6, 7, 0, 1, 2, 3) - b * QOPT_SHUF(r, 4, 5, 6, 7, 0, 1, 2, 3);
+      const v8d t1 = a * QOPT_SHUF(i, 1, 0, 3, 2, 5, 4, 7, 6) - b * QOPT_SHUF(r, 1, 0, 3, 2, 5, 4, 7, 6);
+      const v8d t2 = a * QOPT_SHUF(i, 2, 3, 0, 1, 6, 7, 4, 5) - b * QOPT_SHUF(r, 2, 3, 0, 1, 6, 7, 4, 5);
+      const v8d t3 = a * QOPT_SHUF(i, 4, 5, 6, 7, 0, 1, 2, 3) - b * QOPT_SHUF(r, 4, 5, 6, 7, 0, 1, 2, 3);
+      acc += (t1 + t2) + t3;
     }
     q0 = 3;
   }
@@ -851,7 +870,7 @@ QOPT_INLINE void back_t(double* __restrict lr, double* __restrict li, const doub
     double* __restrict i = li + o;
     const double* __restrict pr = kr + o;
     const double* __restrict pi = ki + o;
-    for (std::size_t j = 0; j < S; ++j) g += cv[j] * (r[j] * pi[j] - i[j] * pr[j]);
+    g += cdot_sum(cv, r, i, pr, pi, S);
     if (!first) {
       for (std::size_t j = 0; j < S; ++j) {
         const double x = r[j], y = i[j], u = pr[j], w = pi[j];
