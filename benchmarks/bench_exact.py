@@ -29,7 +29,7 @@ import time
 import dimod
 import numpy as np
 
-from benchkit import RESULTS, shared_data, write_csv
+from benchkit import RESULTS, pyplot, save_figure, shared_data, write_csv
 
 SIZES = (16, 20, 24, 28, 30, 32, 36, 40)
 QUICK_SIZES = (16, 20, 24, 30)
@@ -101,6 +101,35 @@ def summarise(rows: list[dict], solvers, limit: float) -> list[str]:
     return lines
 
 
+def plot(rows: list[dict], solvers, limit: float, stem: str) -> None:
+    """Median seconds to a proven optimum against n per solver, one panel per family (an
+    unproven run counts as the time limit; hollow markers where some runs were unproven)."""
+    plt = pyplot()
+    families = [f for f in FAMILIES if any(r["family"] == f for r in rows)]
+    if plt is None or not families:
+        return
+    fig, axes = plt.subplots(1, len(families), figsize=(4.2 * len(families), 3.6), sharey=True, squeeze=False)
+    for ax, family in zip(axes[0], families):
+        for solver in solvers:
+            rs = [r for r in rows if r["family"] == family and r["solver"] == solver]
+            sizes = sorted({r["n"] for r in rs})
+            if not sizes:
+                continue
+            med = [statistics.median(r["seconds"] if r["proven"] else max(r["seconds"], limit)
+                                     for r in rs if r["n"] == n) for n in sizes]
+            allproven = [all(r["proven"] for r in rs if r["n"] == n) for n in sizes]
+            line, = ax.plot(sizes, med, "-", label=solver)
+            ax.scatter(sizes, med, color=line.get_color(), zorder=3,
+                       facecolors=[line.get_color() if ok else "none" for ok in allproven])
+        ax.axhline(limit, color="grey", lw=0.8, ls=":")
+        ax.set_yscale("log")
+        ax.set_title(family)
+        ax.set_xlabel("variables n")
+    axes[0][0].set_ylabel("median seconds to proof (limit if unproven)")
+    axes[0][-1].legend(fontsize=8)
+    save_figure(fig, RESULTS, stem)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="n = 16, 20, 24, 30 (enum to 20), 2 seeds, 1 s limit, 3 bqp50 (< 2 min)")
@@ -166,6 +195,7 @@ def main(argv=None) -> None:
         print(f"qopt.solve: proven_optimal on {sum(r['proven'] for r in solve)}/{len(solve)}, max wall "
               f"{max(r['seconds'] for r in solve):.3f} s")
     write_csv(rows, RESULTS / "exact.csv")
+    plot([r for r in rows if r["family"] != "bqp50"], args.solvers, limit, "exact_quick" if args.quick else "exact")
 
 
 if __name__ == "__main__":

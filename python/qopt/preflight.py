@@ -42,6 +42,9 @@ HYBRID_MINIMUM_TIME_LIMIT_S = 3.0
 
 #: Memory bandwidth (bytes/s) the run-time model assumes for the C++ statevector engine.
 ASSUMED_BANDWIDTH = 5.0e9
+#: Cost of one adjoint gradient (with its energy) in expectations: 3.7-5.1 measured at n = 20-24,
+#: reps 1-3 (``benchmarks/bench_qaoa.py --sections engine``, benchmarks/QAOA.md).
+GRADIENT_COST_IN_EXPECTATIONS = 4.5
 #: D-Wave timing model (seconds): programming, readout + delay per read.
 DWAVE_PROGRAMMING_S = 0.015
 DWAVE_READOUT_S = 1.5e-4
@@ -161,7 +164,8 @@ def qaoa_seconds(n: int, *, reps: int, maxiter: int, shots: int, gradient: bool,
                  num_gates: int = 0) -> tuple[float, str]:
     """The QAOA run-time model: ``(seconds, how)``.
 
-    ``maxiter`` evaluations (twice with a gradient optimiser) of the C++ statevector, one block
+    ``maxiter`` evaluations (each :data:`GRADIENT_COST_IN_EXPECTATIONS` with a gradient
+    optimiser, which evaluates the energy and its adjoint gradient) of the C++ statevector, one block
     pass and one strided pass per layer over 2^n amplitudes at ~34 bytes per amplitude and
     :data:`ASSUMED_BANDWIDTH`, plus Aer sampling: one pass per transpiled gate (``num_gates``;
     0 when not transpiled) and ``shots`` x 1 us. Also the service's cost model
@@ -169,9 +173,9 @@ def qaoa_seconds(n: int, *, reps: int, maxiter: int, shots: int, gradient: bool,
     """
     amp = 2.0 ** n
     t_eval = reps * 2 * 34.0 * amp / ASSUMED_BANDWIDTH + 1e-4
-    evals = max(maxiter, 1) * (2 if gradient else 1)
+    evals = max(maxiter, 1) * (GRADIENT_COST_IN_EXPECTATIONS if gradient else 1)
     t_sample = num_gates * 32.0 * amp / ASSUMED_BANDWIDTH + shots * 1e-6 + 0.01
-    how = (f"{evals} evaluations x {t_eval:.3g} s (C++ statevector, {reps} layers, "
+    how = (f"{evals:g} evaluations x {t_eval:.3g} s (C++ statevector, {reps} layers, "
            f"{ASSUMED_BANDWIDTH / 1e9:g} GB/s) + Aer sampling {t_sample:.3g} s "
            f"({num_gates} gates x 2^{n} amplitudes)")
     return float(evals * t_eval + t_sample), how

@@ -106,10 +106,12 @@ def solve(problem, backend: str | None = "auto", *, max_candidates: int = DEFAUL
             (16) variables are solved exactly; the others go to the backend, sharing the time
             budget by size. The presolve log is in ``provenance["presolve"]``.
         lower_bound: compute a certified lower bound on the minimum energy (roof duality and
-            the SDP-dual spectral bound, :func:`qopt.presolve.lower_bound`, on spare time: its
-            iterations get at most ``BOUND_TIME_LIMIT`` seconds, 20% of the budget and 2% of
-            the estimated sampling time (at least 0.01 s), and the answer waits for it at most 5% of the sampling
-            time; an exact backend's dual bound where one ran) and report
+            the SDP-dual spectral bound, :func:`qopt.presolve.lower_bound`, beside sampling when
+            its estimated work (iterations and certificate) fits in ``BOUND_CPU_SHARE`` (8%) of
+            the sampler's estimated CPU time (iterations at most ``BOUND_TIME_LIMIT`` seconds and
+            20% of the budget; otherwise, and above 3000 spins, roof duality with a note); the
+            answer waits for it at most 5% of the sampling time; an exact backend's dual bound
+            where one ran) and report
             ``confidence["lower_bound"]`` (also ``objective_bound``), ``lower_bound_method``
             (also ``bound_method``), ``gap`` = (best - bound) / max(1, |best|) and
             ``proven_optimal``. Constrained models always get a bound in their own sense
