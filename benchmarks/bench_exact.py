@@ -109,7 +109,7 @@ def plot(rows: list[dict], solvers, limit: float, stem: str) -> None:
     if plt is None or not families:
         return
     fig, axes = plt.subplots(1, len(families), figsize=(4.2 * len(families), 3.6), sharey=True, squeeze=False)
-    for ax, family in zip(axes[0], families):
+    for ax, family in zip(axes[0], families, strict=True):
         for solver in solvers:
             rs = [r for r in rows if r["family"] == family and r["solver"] == solver]
             sizes = sorted({r["n"] for r in rs})

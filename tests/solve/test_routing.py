@@ -252,8 +252,8 @@ def test_a_small_constrained_model_is_not_sent_to_branch_and_bound_on_its_penali
     rng = np.random.default_rng(5)
     x = [dimod.Binary(f"x{i}") for i in range(25)]
     w, v = rng.integers(1, 20, 25), rng.integers(1, 30, 25)
-    knapsack = Problem.build(sum(int(a) * b for a, b in zip(v, x)),
-                             [(sum(int(a) * b for a, b in zip(w, x)) <= int(w.sum() // 2), "capacity")], sense="max")
+    knapsack = Problem.build(sum(int(a) * b for a, b in zip(v, x, strict=True)),
+                             [(sum(int(a) * b for a, b in zip(w, x, strict=True)) <= int(w.sum() // 2), "capacity")], sense="max")
     bqm = dimod.generators.ran_r(1, 25, seed=2)
     assert route(bqm, "auto").backend == "exact"
     compiled = dimod.BinaryQuadraticModel({f"x{i}": 1.0 for i in range(25)}, {}, 0.0, "BINARY")
