@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 
+import dimod
 import grpc
 import numpy as np
 import pytest
@@ -130,23 +131,23 @@ def test_a_cancelled_unary_solve_cancels_its_ray_task(ray_server, ray_cluster):
 
 
 def test_a_unary_solve_past_its_deadline_cancels_its_ray_task(ray_cluster, tmp_path):
-    """The gRPC deadline holds on Ray: a Solve whose run outlasts its deadline (``exact`` on
-    gka1b enumerates 2^20 states without a time limit of its own: a minute on this machine)
-    ends at its deadline with DEADLINE_EXCEEDED, and its Ray task is cancelled with it (pending
-    jobs off, so nothing continues the work as a job). The task ended up to ~8 s after the
-    deadline on the loaded 2-core machine (the enumeration takes the interrupt late, its
-    worker surviving; cancelled 3 s into its run it stopped in 0.2 s, and an annealing run
-    stops within a second: the cancel test above), hence the 20 s allowed."""
-    bqm = read_instance("gka1b").bqm
+    """The gRPC deadline holds on Ray: a Solve whose run outlasts its deadline (``exact`` asked
+    for 65536 of the 2^22 states of a 22-variable model enumerates them all with
+    dimod.ExactSolver, which takes no interrupt: about 8 s on this machine) ends at its 3 s
+    deadline with DEADLINE_EXCEEDED, and its Ray task is cancelled with it (pending jobs off,
+    so nothing continues the work as a job). The enumeration cannot stop early, so the task
+    ends when it does (its worker surviving), hence the 20 s allowed; an annealing run or the
+    branch and bound stops within a second (the cancel test above)."""
+    bqm = dimod.generators.ran_r(1, 22, seed=1)
     assert _wait_idle(ray_cluster), "an earlier test's Ray task is still running"
     config = ServiceConfig(executor="ray", ray_address=ray_cluster.address, pending_jobs=False)
     with Server("127.0.0.1:0", config=config, store_path=str(tmp_path / "jobs.sqlite")) as server, \
             Client(server.address) as client:
         t0 = time.monotonic()
-        thread, answer = _solve_in_thread(client, bqm, "exact", timeout=5.0)
-        assert _wait_busy(ray_cluster, 5.0), "the Solve's Ray task never started"
+        thread, answer = _solve_in_thread(client, bqm, "exact", timeout=3.0, num_reads=65536)
+        assert _wait_busy(ray_cluster, 3.0), "the Solve's Ray task never started"
         thread.join(30)
-        assert time.monotonic() - t0 < 5.0 + 2.0
+        assert time.monotonic() - t0 < 3.0 + 2.0
         assert answer["error"].code == grpc.StatusCode.DEADLINE_EXCEEDED
         assert _wait_idle(ray_cluster, 20.0), "the Ray task outlived its Solve's deadline"
 
