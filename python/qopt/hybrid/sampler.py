@@ -20,7 +20,7 @@ Algorithm (after Kerberos in D-Wave's dwave-hybrid, with a deadline that holds):
 5. A circuit breaker (:mod:`qopt.hybrid.breaker`) guards the quantum backend: a transient
    error is retried with backoff; ``breaker_failures`` consecutive failures or time-outs
    (no answer within ``subproblem_timeout``) open it, and subproblems then go to the
-   classical tier (exact enumeration up to ``ENUMERATION_MAX_VARIABLES`` variables,
+   classical tier (the exact backend's branch and bound up to ``ENUMERATION_MAX_VARIABLES`` variables,
    annealing above); after ``breaker_cool_down`` seconds one trial subproblem goes to the
    quantum backend again (half-open), and its success closes the breaker. Transitions are
    in ``info["hybrid"]["breaker"]`` and ``info["fallback_chain"]``, so a classical answer
@@ -60,6 +60,7 @@ import numpy as np
 from qopt.errors import STRUCTURAL, BackendUnavailable, InvalidInput, classify_error
 from qopt.hybrid.breaker import CLOSED, CircuitBreaker
 from qopt.hybrid.decompose import STRATEGIES, IsingState, select_subproblem
+from qopt.samplers.exact import ExactSampler
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES
 from qopt.samplers.registry import BACKENDS
 from qopt.samplers.sa import SimulatedAnnealingSampler
@@ -682,9 +683,10 @@ class _HybridRun:
 
     def classical_tier(self, k: int) -> tuple[str, dimod.Sampler, dict]:
         """(backend name, sampler, parameters) of the classical tier for ``k`` variables:
-        exact enumeration up to ``ENUMERATION_MAX_VARIABLES``, a short anneal above."""
+        the exact backend (branch and bound, interruptible) up to ``ENUMERATION_MAX_VARIABLES``,
+        a short anneal above."""
         if k <= ENUMERATION_MAX_VARIABLES:
-            return "exact", dimod.ExactSolver(), {}
+            return "exact", ExactSampler(), {"num_reads": 1}
         return "sa", self.sa, {"num_reads": 8, "num_sweeps": 200, "seed": int(self.rng.integers(2**31)),
                                "time_limit": self.subproblem_timeout}
 
