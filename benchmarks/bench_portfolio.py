@@ -321,7 +321,51 @@ def main(argv=None) -> int:
     write_csv(rows, args.out / f"portfolio{suffix}.csv")
     _plot(rows, args.out, f"portfolio{suffix}")
     print("\n".join(summary(rows)))
+    print("\n".join(markdown(rows)))
     return 0
+
+
+def _cell(r: dict) -> str:
+    """One backend's result in a table cell: **opt** (time to the proof), none, or the gap to the
+    reference with the certified gap, then the wall seconds; "late" when the deadline was missed."""
+    late = "" if r["deadline_kept"] else ", late"
+    if r["status"] == "unsupported":
+        return "unsupported"
+    if r["objective"] is None:
+        return f"none ({r['wall_s']:.2f} s{late})"
+    if r["status"] == "optimal":
+        return f"**opt** {r['wall_s']:.2f} s{late}"
+    gap = "-" if r["gap_to_reference"] is None else f"{100 * r['gap_to_reference']:.3f}%"
+    cert = r["certified_gap"]
+    cert = "" if cert is None or not math.isfinite(cert) else f", cert. {100 * cert:.1f}%"
+    return f"{gap}{cert} ({r['wall_s']:.2f} s{late})"
+
+
+def markdown(rows: list[dict]) -> list[str]:
+    """The run as markdown tables, one per deadline: a cell per backend (:func:`_cell`) and, with
+    ``auto``, its objective over the best single backend's and its shortfall."""
+    out = []
+    backends = list(dict.fromkeys(r["backend"] for r in rows))
+    for deadline in sorted({r["deadline_s"] for r in rows}):
+        at = [r for r in rows if r["deadline_s"] == deadline]
+        out += ["", f"At {deadline:g} s:", "",
+                "| instance (reference) | " + " | ".join(backends) + " | auto / best single |",
+                "|---|" + "---|" * (len(backends) + 1)]
+        for inst in dict.fromkeys(r["instance"] for r in at):
+            mine = {r["backend"]: r for r in at if r["instance"] == inst}
+            first = next(iter(mine.values()))
+            ref = "-" if first["reference"] is None else format(first["reference"], ".4g")
+            auto = mine.get("auto")
+            if auto is None or auto["auto_shortfall"] is None:
+                versus = "-"
+            elif not math.isfinite(auto["auto_shortfall"]):
+                versus = "no feasible answer"
+            else:
+                ratio = "-" if auto["auto_ratio"] is None else f"{auto['auto_ratio']:.4f}"
+                versus = f"{ratio} (shortfall {100 * auto['auto_shortfall']:.3f}%)"
+            cells = [_cell(mine[b]) if b in mine else "-" for b in backends]
+            out.append(f"| {inst} ({ref}) | " + " | ".join(cells) + f" | {versus} |")
+    return out
 
 
 def summary(rows: list[dict]) -> list[str]:

@@ -24,6 +24,10 @@ def test_shipped_profile_loads_and_covers_every_class_the_router_produces():
     for c in profile.classes:
         assert set(c.results) == set(profile.deadlines), c.key  # every deadline measured
         assert "sa" in next(iter(c.results.values()))
+    from qopt.solve.routing import MIN_CLASS_INSTANCES
+
+    for c in profile.classes:  # every class decides: measured on enough instances to be trusted
+        assert len(c.instances) >= MIN_CLASS_INSTANCES, (c.key, c.instances)
     doc = _doc()
     assert doc["command"].startswith("bench_routing.py") and doc["versions"]["qopt"]
     assert doc["machine"]["cpu_count"] >= 1 and doc["duration_s"] > 0

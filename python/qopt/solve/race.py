@@ -126,18 +126,22 @@ def exact_candidates(prob, runners, found: list) -> list[Candidate]:
             continue
         for datum in ss.data(["sample"]):
             rows.append((dict(datum.sample), runner.name))
-    out, seen = [], set()
     variables = list(prob.cqm.variables)
+    distinct: dict[tuple, tuple[dict, str]] = {}
     for sample, backend in rows:
-        key = tuple(sample[v] for v in variables)
-        if key in seen:
-            continue
-        seen.add(key)
-        objective, feasible, violations = evaluate(prob, sample)
-        out.append(Candidate(sample={v: _plain(sample[v]) for v in variables},
-                             energy=float(prob.cqm.objective.energy(sample)), num_occurrences=0,
-                             objective=objective, feasible=feasible, violations=violations,
-                             info={"backend": backend, "branch": "exact"}))
+        distinct.setdefault(tuple(sample[v] for v in variables), (sample, backend))
+    if not distinct:
+        return []
+    # the objective of every row at once (dantzig42's 65 600 products: one pass, not two per row)
+    energies = np.asarray(prob.cqm.objective.energies((np.array(list(distinct), dtype=float), variables)),
+                          dtype=float)
+    out = []
+    for (sample, backend), energy in zip(distinct.values(), energies.tolist(), strict=True):
+        violations = {str(k): float(v) for k, v in
+                      prob.cqm.violations(sample, skip_satisfied=True, clip=True).items() if v > 1e-9}
+        out.append(Candidate(sample={v: _plain(sample[v]) for v in variables}, energy=float(energy),
+                             num_occurrences=0, objective=float(prob.sign * energy), feasible=not violations,
+                             violations=violations, info={"backend": backend, "branch": "exact"}))
     return out
 
 
