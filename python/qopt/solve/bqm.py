@@ -164,7 +164,7 @@ def solve_bqm(problem, backend: str | None, *, stages: Stages, max_candidates: i
         if time_budget is None:  # a wall-clock stop that grows with the model's size
             defaults["time_budget"] = default_time_budget(n_s, m_s, estimate)
         budget = float(time_budget if time_budget is not None else defaults["time_budget"]["value"])
-        stages.set_budget(budget)
+        stages.set_budget(budget, bqm.num_variables + bqm.num_interactions)
         bound_task = None
         if lower_bound:  # computed in the background while the backend samples, if it fits
             bound_task = _BoundTask(bqm, presolved, *_bound_plan(bqm, presolved, name, params, sa_cpu, budget,
