@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import pathlib
+import sys
 
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+# the model helpers (tests/samplers/_models.py: random and sparse BQMs, OR-Library readers) are
+# imported by tests in several directories
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "samplers"))
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 

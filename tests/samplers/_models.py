@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import dimod
 import numpy as np
@@ -73,3 +74,30 @@ def best_known(shared_data, instance: str) -> float:
             if row["instance"] == instance:
                 return float(row["best_known"])
     raise KeyError(instance)
+
+
+def sparse_bqm(n: int = 2000, m: int = 6000, seed: int = 4, vartype=dimod.SPIN, offset: float = 0.0):
+    """A random sparse SPIN (or ``vartype``) model with normal biases on ``m`` random pairs
+    (self-pairs dropped), independent of qopt code."""
+    rng = np.random.default_rng(seed)
+    i, j = rng.integers(0, n, size=(2, m))
+    keep = i != j
+    bqm = dimod.BQM.from_ising(rng.normal(size=n), dict(zip(zip(i[keep], j[keep], strict=True),
+                                                            rng.normal(size=keep.sum()), strict=True)))
+    bqm.offset = offset
+    return bqm if vartype is dimod.SPIN else bqm.change_vartype(vartype, inplace=False)
+
+
+def sweeps_for(bqm, seconds: float, num_reads: int) -> int:
+    """Sweeps of qopt's annealer that take about ``seconds`` on this machine (two short runs, so
+    the set-up cancels out), between 2000 and 10**7 (a cap of 200000 made a 1.5 s run 0.4 s on a
+    fast machine)."""
+    from qopt.samplers.sa import SimulatedAnnealingSampler
+
+    wall = []
+    for sweeps in (200, 1000):
+        t = time.perf_counter()
+        SimulatedAnnealingSampler().sample(bqm, num_reads=num_reads, num_sweeps=sweeps, seed=0)
+        wall.append(time.perf_counter() - t)
+    per_sweep = max(1e-7, (wall[1] - wall[0]) / 800)
+    return int(min(10_000_000, max(2000, seconds / per_sweep)))

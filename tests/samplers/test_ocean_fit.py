@@ -13,7 +13,7 @@ import dimod
 import dimod.testing
 import numpy as np
 import pytest
-from _models import random_bqm
+from _models import random_bqm, sparse_bqm
 
 import qopt
 from qopt.errors import ParameterError
@@ -27,14 +27,6 @@ class TestDimodSamplerChecks(unittest.TestCase):
 
 def test_dimod_sampler_api():
     dimod.testing.assert_sampler_api(SA())
-
-
-def _sparse_bqm(n=2000, m=6000, seed=4):
-    rng = np.random.default_rng(seed)
-    i, j = rng.integers(0, n, size=(2, m))
-    keep = i != j
-    return dimod.BQM.from_ising(rng.normal(size=n), dict(zip(zip(i[keep], j[keep], strict=True),
-                                                              rng.normal(size=keep.sum()), strict=True)))
 
 
 def test_num_sweeps_per_beta_repeats_each_beta():
@@ -102,7 +94,7 @@ def test_supported_ocean_options_are_accepted_without_warnings():
 
 
 def test_interrupt_function_stops_the_run_early():
-    bqm = _sparse_bqm()
+    bqm = sparse_bqm()
     t0 = time.monotonic()
     calls = []
 
@@ -121,7 +113,7 @@ def test_interrupt_function_error_is_raised():
         raise RuntimeError("broken callback")
 
     with pytest.raises(RuntimeError, match="broken callback"):
-        SA().sample(_sparse_bqm(), num_reads=16, num_sweeps=10**5, seed=1, interrupt_function=broken)
+        SA().sample(sparse_bqm(), num_reads=16, num_sweeps=10**5, seed=1, interrupt_function=broken)
 
 
 def _mock_child():

@@ -5,32 +5,12 @@ from __future__ import annotations
 import threading
 import time
 
-import dimod
-import numpy as np
 import pytest
+from _models import sparse_bqm, sweeps_for
 
 import qopt
 from qopt.client import Client
 from qopt.service.server import Server
-
-
-def sparse_bqm(n=2000, m=6000, seed=4):
-    """A random sparse model with real biases (independent of qopt code)."""
-    rng = np.random.default_rng(seed)
-    i, j = rng.integers(0, n, size=(2, m))
-    keep = i != j
-    return dimod.BQM.from_ising(rng.normal(size=n), dict(zip(zip(i[keep], j[keep], strict=True),
-                                                            rng.normal(size=keep.sum()), strict=True)))
-
-
-def sweeps_for(bqm, seconds: float, num_reads: int) -> int:
-    """Sweeps that take about ``seconds`` here (two short runs: set-up cancels out)."""
-    wall = []
-    for sweeps in (200, 1000):
-        t = time.perf_counter()
-        qopt.SimulatedAnnealingSampler().sample(bqm, num_reads=num_reads, num_sweeps=sweeps, seed=0)
-        wall.append(time.perf_counter() - t)
-    return int(min(200_000, max(2000, seconds / max(1e-7, (wall[1] - wall[0]) / 800))))
 
 
 def test_pipeline_sa_events_are_in_the_models_energies():
