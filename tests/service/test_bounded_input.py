@@ -230,7 +230,7 @@ def _constraints_lp(count):
 ])
 def test_lp_text_is_bounded_before_it_is_read(stub, text, code, field, words):
     if code is None:
-        response = stub[0].Solve(_lp_request(text), timeout=60)
+        response = stub[0].Solve(_lp_request(text), timeout=8)  # the anytime run fills the deadline
         assert len(response.candidates) >= 1
         return
     got = _refusal(stub[0].Solve, _lp_request(text))

@@ -120,8 +120,10 @@ def test_malformed_request_is_invalid_argument(server, case):
         br = error_details_pb2.BadRequest()
         assert status.details[0].Unpack(br)
         assert br.field_violations[0].field == field
-        # the server keeps serving: a valid request still succeeds
-        ok = stub.Solve(_valid_request(), timeout=10)
+        # the server keeps serving: a valid request (a short fixed-size run) still succeeds
+        fine = _valid_request()
+        fine.parameters.update({"num_reads": 8, "num_sweeps": 200})
+        ok = stub.Solve(fine, timeout=10)
         assert len(ok.candidates) >= 1
         health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
         assert health.status == health_pb2.HealthCheckResponse.SERVING
