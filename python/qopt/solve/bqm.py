@@ -25,8 +25,7 @@ import numpy as np
 
 from qopt.errors import Cancelled, ParameterError, ProblemError, UnsupportedProblem
 from qopt.problem_hash import bqm_sha256
-from qopt.provenance import backend_timing as timing_entries
-from qopt.provenance import jsonable, library_versions, provenance_record
+from qopt.provenance import backend_timing, jsonable, library_versions, provenance_record
 from qopt.results import Result, add_lower_bound, confidence_from_sampleset, rank_sampleset
 from qopt.samplers.exact import BNB_SOLVER, ExactSampler
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES
@@ -231,7 +230,7 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
                          "source": produced_by, **dict(candidates[0].info or {})})
         confidence = confidence_from_sampleset(sampleset)
         info = dict(sampleset.info)
-        backend_timing = info.pop("timing", None)
+        sampler_timing = info.pop("timing", None)
         versions = library_versions(tuple(info.pop("library_versions", {}) or ()))
         chain = chain + list(info.pop("fallback_chain", []) or [])
         for key in ("branch_agreement", "quantum_value_added"):  # the hybrid's race, in confidence terms
@@ -250,7 +249,7 @@ def _sample_and_rank(bqm, backend, stages: Stages, *, max_candidates, time_budge
             }
         if bound is not None:
             extra["lower_bound"] = bound
-        extra.update(timing_entries(backend_timing))
+        extra.update(backend_timing(sampler_timing))
         provenance = provenance_record(
             backend=produced_by, routed_backend=name, requested_backend=backend or "auto",
             routing_reason=decision.reason, fallback_chain=chain,
