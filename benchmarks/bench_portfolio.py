@@ -156,7 +156,7 @@ def public(data: pathlib.Path | None):
     out = []
     problem, _ = read_qkp(data / "qkp" / "jeu_100_25_1.txt")
     out.append(("jeu_100_25_1", problem, known["jeu_100_25_1"], "best_known.csv"))
-    for name in ("burma14", "ulysses16", "gr24", "dantzig42"):
+    for name in ("burma14", "ulysses16", "gr24", "dantzig42", "att48"):
         problem, _ = read_tsplib(data / "tsplib" / "tsp" / f"{name}.tsp")
         out.append((name, problem, known[name], "best_known.csv"))
     # unconstrained: energies of the BQM (minimised); the reference is the best-known energy

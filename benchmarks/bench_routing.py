@@ -47,7 +47,7 @@ import numpy as np
 import qopt
 from benchkit import RESULTS, pyplot, save_figure, shared_data, shipped_data, write_csv
 from qopt.io import read_instance
-from qopt.model import assignment, knapsack, portfolio, quadratic_knapsack, read_qkp, read_tsplib, tsp
+from qopt.model import Problem, assignment, knapsack, portfolio, quadratic_knapsack, read_qkp, read_tsplib, tsp
 from qopt.provenance import library_versions
 from qopt.samplers.limits import EXACT_ROUTE_MAX_VARIABLES
 from qopt.samplers.registry import backend_names, parameter_spec
@@ -142,6 +142,34 @@ def _portfolio_factor(n: int, seed: int, budget: int) -> Case:
     return Case(f"portfolio-factor-{n}-s{seed}", prob, sense="max")
 
 
+def _mdknapsack(n: int, rows: int, seed: int) -> Case:
+    """bench_portfolio's multidimensional knapsack generator, other seeds."""
+    from bench_portfolio import mdknapsack_instance
+
+    return Case(f"mdknapsack-{n}x{rows}-s{seed}", mdknapsack_instance(n, rows, seed=seed), sense="max")
+
+
+def _portfolio_lots(n: int, seed: int, budget: int, cardinality: int) -> Case:
+    """bench_portfolio's 4-factor portfolio in integer lots of up to 3 units (integer variables)."""
+    from bench_portfolio import portfolio_instance
+
+    prob = portfolio_instance(n, seed=seed, budget=budget, units=3, cardinality=cardinality)
+    return Case(f"portfolio-lots-{n}-s{seed}", prob, sense="max")
+
+
+def _balanced(t: int, m: int, seed: int) -> Case:
+    """A balanced assignment: each of ``t`` jobs to one of ``m`` machines, each machine exactly its
+    share of the jobs (``t // m`` or one more), costs 1..99 (linear objective, equality constraints)."""
+    rng = np.random.default_rng(seed)
+    costs = rng.integers(1, 100, (t, m))
+    x = {(i, k): dimod.Binary(f"x_{i}_{k}") for i in range(t) for k in range(m)}
+    share = [t // m + (k < t % m) for k in range(m)]
+    constraints = [(dimod.quicksum(x[i, k] for k in range(m)) == 1, f"job_{i}") for i in range(t)]
+    constraints += [(dimod.quicksum(x[i, k] for i in range(t)) == share[k], f"machine_{k}") for k in range(m)]
+    objective = dimod.quicksum(float(costs[i, k]) * x[i, k] for i in range(t) for k in range(m))
+    return Case(f"balanced-{t}x{m}-s{seed}", Problem.build(objective, constraints, name=f"balanced-{t}x{m}-s{seed}"))
+
+
 def _read(reader, path: pathlib.Path, bk: dict) -> Case:
     prob, _ = reader(path)
     name = prob.name or path.stem
@@ -172,29 +200,55 @@ def cases(data: pathlib.Path | None, quick: bool) -> list[Case]:
         out[2] += [_instance(data / "orlib_bqp/bqp100.txt", "bqp100-1"), _instance(data / "biqmac/be/be100.1.sparse")]
         out[3] += [_instance(data / "orlib_bqp/bqp250.txt", "bqp250-1"), _instance(data / "gset/G14.txt")]
         out[4] = [_instance(data / "gset/G55.txt")] + out[4]
-    # constrained: inequality, one-hot, equality x sizes 1-30, 31-200, 201+
-    # each class on at least 3 instances (routing.MIN_CLASS_INSTANCES: fewer do not decide)
-    ineq = [[_knapsack(20, 1), _knapsack(24, 2, quadratic=True), _assignment(6, 4, 18, capacitated=True)],
-            [_knapsack(50, 3), _knapsack(150, 4)],
-            [_knapsack(300, 5), _assignment(30, 10, 6, capacitated=True),
-             _knapsack(240, 16, quadratic=True)]]  # a dense quadratic objective above 200 variables
-    onehot = [[_assignment(5, 4, 7, capacitated=False), _tsp(5, 8), _tsp(6, 19)],
-              [_tsp(10, 9), _assignment(10, 5, 10, capacitated=False)],
-              [_tsp(16, 11), _assignment(30, 10, 12, capacitated=False)]]
+    # constrained: constraint kind (inequality, one-hot, equality) x terms (linear, quadratic) x sizes
+    # 1-30, 31-200, 201+; each class on at least 3 instances (routing.MIN_CLASS_INSTANCES: fewer do not
+    # decide). Generators with other seeds than bench_portfolio's instances, so that it tests the profile.
+    ineq_linear = [[_knapsack(20, 1), _assignment(6, 4, 18, capacitated=True), _mdknapsack(24, 3, 31)],
+                   [_knapsack(50, 3), _knapsack(150, 4), _assignment(20, 4, 32, capacitated=True),
+                    _mdknapsack(60, 5, 33)],
+                   [_knapsack(300, 5), _assignment(30, 10, 6, capacitated=True), _mdknapsack(250, 5, 34)]]
+    ineq_quadratic = [[_knapsack(24, 2, quadratic=True), _knapsack(20, 35, quadratic=True),
+                       _knapsack(28, 36, quadratic=True)],
+                      [_knapsack(60, 37, quadratic=True), _knapsack(120, 38, quadratic=True),
+                       _knapsack(90, 39, quadratic=True)],
+                      [_knapsack(240, 16, quadratic=True), _knapsack(220, 40, quadratic=True),
+                       _knapsack(260, 41, quadratic=True)]]
+    # integer lots in a quadratic model: its own class beside the binary ones of the same key
+    lots = [[_portfolio_lots(20, 42, 12, 6), _portfolio_lots(30, 43, 15, 8), _portfolio_lots(50, 44, 20, 10)]]
+    onehot_linear = [[_assignment(5, 4, 7, capacitated=False), _assignment(6, 4, 26, capacitated=False),
+                      _assignment(5, 5, 27, capacitated=False)],
+                     [_assignment(10, 5, 10, capacitated=False), _assignment(12, 8, 28, capacitated=False),
+                      _assignment(15, 10, 29, capacitated=False)],
+                     [_assignment(30, 10, 12, capacitated=False), _assignment(25, 10, 30, capacitated=False),
+                      _assignment(40, 6, 45, capacitated=False)]]
+    onehot_quadratic = [[_tsp(5, 8), _tsp(6, 19), _tsp(6, 46)],
+                        [_tsp(10, 9), _tsp(12, 47), _tsp(14, 48)],
+                        [_tsp(16, 11), _tsp(20, 49), _tsp(24, 50)]]
+    equal_linear = [[_balanced(6, 3, 51), _balanced(5, 4, 52), _balanced(7, 4, 53)],
+                    [_balanced(10, 5, 54), _balanced(12, 8, 55), _balanced(20, 6, 56)],
+                    [_balanced(24, 10, 57), _balanced(30, 10, 58), _balanced(40, 6, 59)]]
     equal = [[_portfolio(20, 13), _portfolio(24, 20), _portfolio_factor(28, 21, 8)],
              [_portfolio(60, 14), _portfolio(40, 22), _portfolio_factor(80, 23, 15)],
              [_portfolio(220, 15), _portfolio(240, 24), _portfolio_factor(210, 25, 30)]]
     if data is not None:
         qkp = data / "qkp"
-        ineq[1] = [_read(read_qkp, qkp / "jeu_100_25_1.txt", bk)] + ineq[1]
-        ineq[1] += [_read(read_qkp, qkp / "jeu_200_25_1.txt", bk)]
+        ineq_quadratic[1] = [_read(read_qkp, qkp / "jeu_100_25_1.txt", bk), _read(read_qkp, qkp / "jeu_200_25_1.txt", bk)] \
+            + ineq_quadratic[1]
         tsplib = data / "tsplib/tsp"
-        onehot[1] = [_read(read_tsplib, tsplib / "burma14.tsp", bk)] + onehot[1]
-        onehot[2] = [_read(read_tsplib, tsplib / "ulysses16.tsp", bk)] + onehot[2] + \
-            [_read(read_tsplib, tsplib / "gr24.tsp", bk)]
-    out += ineq + onehot + equal
+        onehot_quadratic[1] = [_read(read_tsplib, tsplib / "burma14.tsp", bk)] + onehot_quadratic[1]
+        onehot_quadratic[2] = [_read(read_tsplib, tsplib / "ulysses16.tsp", bk), _read(read_tsplib, tsplib / "gr24.tsp", bk)] \
+            + onehot_quadratic[2]
+    out += ineq_linear + ineq_quadratic + lots + onehot_linear + onehot_quadratic + equal_linear + equal
     picked = [group[:1] if quick else group[:4] for group in out]
     return [c for group in picked for c in group]
+
+
+def class_group(features) -> str:
+    """The class a case is measured in: its key (:func:`qopt.solve.profile.class_key`), and apart
+    from the binary models of that key, the models with integer variables (the router picks the
+    nearest of two classes of one key by their secondary features, vartype among them)."""
+    key = class_key(features)
+    return key if features.get("vartype") in ("BINARY", "SPIN") else f"{key} ({features.get('vartype')})"
 
 
 # --------------------------------------------------------------------------- running
@@ -224,7 +278,7 @@ def run_one(case: Case, backend: str, deadline: float, seed: int) -> dict:
         error, racers = f"{type(exc).__name__}: {exc}"[:200], []
     seconds = time.perf_counter() - t0
     racers = [r.get("backend") if isinstance(r, dict) else r for r in racers]
-    return {"class": class_key(case.features), "instance": case.name, "backend": backend, "deadline": deadline,
+    return {"class": class_group(case.features), "instance": case.name, "backend": backend, "deadline": deadline,
             "seed": seed, "value": value, "proven": proven, "seconds": seconds, "error": error,
             "racers": [r for r in racers if isinstance(r, str)],
             "in_time": seconds <= max(1.05 * deadline, deadline + 0.1)}
@@ -270,8 +324,9 @@ def _worst_gap(gs: list[float | None]) -> float | None:
 
 def profile(rows: list[dict], cases_: list[Case], deadlines: list[float], command: str, duration: float) -> dict:
     classes = []
-    for key in dict.fromkeys(class_key(c.features) for c in cases_):
-        members = [c for c in cases_ if class_key(c.features) == key]
+    for group in dict.fromkeys(class_group(c.features) for c in cases_):
+        members = [c for c in cases_ if class_group(c.features) == group]
+        key = class_key(members[0].features)
         feats = dict(members[0].features)
         feats["num_variables"] = int(statistics.median(c.features["num_variables"] for c in members))
         templates = {c.features.get("template") for c in members}
@@ -280,7 +335,7 @@ def profile(rows: list[dict], cases_: list[Case], deadlines: list[float], comman
         for d in deadlines:
             col = {}
             for b in dict.fromkeys(r["backend"] for r in rows):
-                rs = [r for r in rows if r["class"] == key and r["backend"] == b and r["deadline"] == d]
+                rs = [r for r in rows if r["class"] == group and r["backend"] == b and r["deadline"] == d]
                 if not rs:
                     continue
                 m = {"runs": len(rs), "median_gap": _median_gap([r.get("gap") for r in rs]),
@@ -304,6 +359,22 @@ def profile(rows: list[dict], cases_: list[Case], deadlines: list[float], comman
             "command": command, "duration_s": round(duration, 1), "deadlines": deadlines, "classes": classes}
 
 
+def _group_of(c: dict) -> str:
+    return class_group(c["features"])
+
+
+def updated(base: dict, new: dict) -> dict:
+    """``base`` with the classes measured in ``new`` replaced (or added); the update recorded in
+    ``base["updates"]`` (its command, date, duration, load and classes)."""
+    if base.get("format") != new["format"] or sorted(base.get("deadlines", [])) != sorted(new["deadlines"]):
+        raise SystemExit("--update: the profile's format or deadlines differ from this run's")
+    fresh = {_group_of(c): c for c in new["classes"]}
+    classes = [fresh.pop(_group_of(c), c) for c in base["classes"]] + list(fresh.values())
+    record = {k: new[k] for k in ("created", "command", "duration_s")}
+    record.update(load_average=new["machine"]["load_average"], classes=[_group_of(c) for c in new["classes"]])
+    return {**base, "classes": classes, "updates": [*base.get("updates", []), record]}
+
+
 def picks(doc: dict) -> str:
     """What ``auto`` chooses per class and deadline from this profile (above 16 variables; every
     measured backend counted as available, D-Wave not)."""
@@ -315,7 +386,8 @@ def picks(doc: dict) -> str:
         n = max(17, int(c.features.get("num_variables") or 17))
         cells = [choose_backend(n, n, time_limit=d, features=c.features, profile=profile,
                                 available={**avail, "dwave": False}).backend for d in profile.deadlines]
-        lines.append(f"| {c.key} | " + " | ".join(cells) + " |")
+        label = c.key if c.features.get("vartype") in ("BINARY", "SPIN") else f"{c.key} ({c.features.get('vartype')})"
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -363,6 +435,12 @@ def main(argv=None) -> int:
     ap.add_argument("--backends", nargs="*", default=None, help=f"subset of {', '.join(BACKENDS)}")
     ap.add_argument("--deadlines", nargs="*", type=float, default=None, help="seconds (default 0.1 1 5)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--classes", nargs="*", default=None,
+                    help="measure only these classes (keys as in the profile, e.g. bqm/none/2001+; an integer "
+                         "class with its vartype: 'cqm/inequality/quadratic/31-200 (mixed)')")
+    ap.add_argument("--update", type=pathlib.Path, default=None,
+                    help="with --classes: replace those classes in this existing profile and write it to --write "
+                         "(the other classes kept as measured; the update is recorded in its 'updates')")
     args = ap.parse_args(argv)
     command = " ".join(shlex.quote(a) for a in [pathlib.Path(sys.argv[0]).name if argv is None else "bench_routing.py",
                                                 *(sys.argv[1:] if argv is None else argv)])
@@ -374,6 +452,13 @@ def main(argv=None) -> int:
         print(f"not registered here, not measured: {', '.join(skipped)}")
     data = shared_data(args.data)
     all_cases = cases(data, args.quick)
+    if args.classes:
+        unknown = set(args.classes) - {class_group(c.features) for c in all_cases}
+        if unknown:
+            ap.error(f"--classes: no instances of {sorted(unknown)}")
+        all_cases = [c for c in all_cases if class_group(c.features) in args.classes]
+    if args.update and not (args.classes and args.write):
+        ap.error("--update needs --classes and --write")
     print(f"{len(all_cases)} instances, backends {backends}, deadlines {deadlines}; data: {data or 'shipped only'}")
     warm_up(backends)
     t0 = time.perf_counter()
@@ -391,6 +476,8 @@ def main(argv=None) -> int:
     stem = "routing_quick" if args.quick else "routing"
     write_csv(rows, args.out / f"{stem}.csv")  # first: the runs survive whatever follows
     doc = profile(rows, all_cases, deadlines, command, duration)
+    if args.update:
+        doc = updated(json.loads(args.update.read_text()), doc)
     validate_profile(doc, "bench_routing output")  # the format the router reads
     print(report(doc))
     print("\nwhat auto picks (every backend counted as available):\n" + picks(doc))

@@ -132,11 +132,11 @@ def test_no_deadline_uses_the_column_of_the_default_budget():
 
 # -- choices on a profile where quantum wins, and a race ------------------------------------
 def _profile(tmp_path, results, key="bqm/none/31-200", instances=("a", "b", "c")):
-    kind, constraints, size = key.split("/")
+    kind, constraints, *terms, size = key.split("/")
     doc = {"format": FORMAT, "created": "2026-12-01T00:00:00+00:00", "machine": {"cpu_count": 2},
            "versions": {"qopt": "test"}, "command": "test", "duration_s": 1.0, "deadlines": [1.0],
            "classes": [{"key": key, "features": {"kind": kind, "constraints": constraints, "size": size,
-                                                 "num_variables": 50},
+                                                 "num_variables": 50, **({"terms": terms[0]} if terms else {})},
                         "instances": list(instances), "results": {"1": results}}]}
     path = tmp_path / "profile.json"
     path.write_text(json.dumps(doc))
@@ -156,17 +156,17 @@ def test_a_class_measured_on_too_few_instances_does_not_decide(tmp_path):
 
     assert MIN_CLASS_INSTANCES == 3
     few = ["portfolio-20-s13", "portfolio-24-s20"]
-    features = {"kind": "cqm", "constraints": "equality", "size": "31-200", "num_variables": 50,
-                "template": "portfolio"}
+    features = {"kind": "cqm", "constraints": "equality", "terms": "quadratic", "size": "31-200",
+                "num_variables": 50, "template": "portfolio"}
     one = _profile(tmp_path, {"sa": _m(0.0), "highs": _m(0.0, proven=1.0, seconds=0.04)},
-                   key="cqm/equality/31-200", instances=few)
+                   key="cqm/equality/quadratic/31-200", instances=few)
     decision = choose_backend(50, 100, time_limit=1.0, features=features, profile=one,
                               available={"race": True, "cpsat": True, "sa": True, "highs": True})
     assert decision.backend == "race" and decision.racers == ("sa", "cpsat")
     assert "only 2 instances" in decision.reason and "portfolio-24-s20" in decision.reason
     bqm = _profile(tmp_path, {"sa": _m(0.01), "highs": _m(0.0, proven=1.0)}, instances=few)
     assert choose_backend(50, 100, time_limit=1.0, profile=bqm, available={"highs": True}).backend == "sa"
-    trusted = _profile(tmp_path, {"sa": _m(0.01), "highs": _m(0.0, proven=1.0)}, key="cqm/equality/31-200")
+    trusted = _profile(tmp_path, {"sa": _m(0.01), "highs": _m(0.0, proven=1.0)}, key="cqm/equality/quadratic/31-200")
     assert choose_backend(50, 100, time_limit=1.0, features=features, profile=trusted,
                           available={"highs": True}).backend == "highs"
 

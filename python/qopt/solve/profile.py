@@ -14,6 +14,10 @@ Problem classes (:func:`problem_features`, :func:`class_key`):
     * ``kind``: ``"bqm"`` (also a constrained model without constraints) or ``"cqm"``;
     * ``constraints``: ``"none"``, ``"one-hot"`` (every constraint is a sum of binaries equal
       to 1), ``"equality"``, ``"inequality"`` (some constraint is an inequality);
+    * ``terms`` (constrained models only): ``"linear"`` (a linear objective and linear
+      constraints: a MILP, where the exact backends prove optima in well under a second on the
+      benchmark sizes) or ``"quadratic"`` (some product of variables: quadratic knapsacks, tours,
+      portfolios, where annealing or CP-SAT's circuit win); :data:`TERMS`;
     * ``size``: a bucket of the number of variables (after presolve for BQMs; the model's own
       variables for constrained models): :data:`BQM_SIZE_BUCKETS`, :data:`CQM_SIZE_BUCKETS`;
     * secondary features, used to pick the nearest of several classes with the same key:
@@ -21,11 +25,11 @@ Problem classes (:func:`problem_features`, :func:`class_key`):
       ``vartype``, ``density`` (``"sparse"`` below :data:`DENSE_DENSITY`, else ``"dense"``) and
       ``signs`` of the quadratic biases (``"positive"``, ``"negative"``, ``"mixed"``, ``"none"``).
 
-File format (JSON, ``"format": "qopt-routing-profile/1"``)::
+File format (JSON, ``"format": "qopt-routing-profile/2"``; version 1 had no ``terms``)::
 
     {"format": ..., "created": ISO date, "machine": {...}, "versions": {...}, "command": str,
      "duration_s": float, "deadlines": [0.1, 1.0, 5.0],
-     "classes": [{"key": "bqm/none/21-30", "features": {...}, "instances": [names],
+     "classes": [{"key": "cqm/inequality/linear/31-200", "features": {...}, "instances": [names],
                   "results": {"1": {"sa": {"runs": int, "median_gap": float | null,
                                            "success_rate": float, "proven_rate": float,
                                            "median_seconds": float, "racers": [..] (race only)}}}}]}
@@ -50,11 +54,11 @@ import dimod
 from qopt.errors import ParameterError
 
 __all__ = ["FORMAT", "PROFILE_ENV", "SHIPPED_PROFILE", "BQM_SIZE_BUCKETS", "CQM_SIZE_BUCKETS", "DENSE_DENSITY",
-           "CONSTRAINT_KINDS", "Profile", "Measurement", "ProfileClass", "load_profile", "validate_profile",
+           "CONSTRAINT_KINDS", "TERMS", "Profile", "Measurement", "ProfileClass", "load_profile", "validate_profile",
            "problem_features", "class_key", "size_bucket", "router_class_keys", "profile_command",
            "add_profile_arguments", "main"]
 
-FORMAT = "qopt-routing-profile/1"
+FORMAT = "qopt-routing-profile/2"
 PROFILE_ENV = "QOPT_ROUTING_PROFILE"
 SHIPPED_PROFILE = pathlib.Path(__file__).resolve().parent.parent / "data" / "routing_profile.json"
 
@@ -65,6 +69,8 @@ CQM_SIZE_BUCKETS: tuple[tuple[int, int | None], ...] = ((1, 30), (31, 200), (201
 #: Density (interactions over n(n-1)/2) at and above which a model is "dense".
 DENSE_DENSITY = 0.1
 CONSTRAINT_KINDS = ("none", "one-hot", "equality", "inequality")
+#: Values of the ``terms`` feature of a constrained model: products of variables anywhere or not.
+TERMS = ("linear", "quadratic")
 _SECONDARY_WEIGHTS = {"template": 4.0, "vartype": 1.0, "density": 1.0, "signs": 1.0}
 
 
@@ -82,14 +88,18 @@ def size_bucket(kind: str, num_variables: int) -> str:
 
 
 def class_key(features: Mapping) -> str:
-    """``kind/constraints/size``: the primary key of a problem class (e.g. ``"cqm/one-hot/31-200"``)."""
-    return f"{features['kind']}/{features['constraints']}/{features['size']}"
+    """The primary key of a problem class: ``kind/constraints/size`` for a BQM (``"bqm/none/21-30"``),
+    ``kind/constraints/terms/size`` for a constrained model (``"cqm/one-hot/quadratic/31-200"``)."""
+    if features["kind"] == "bqm":
+        return f"bqm/{features['constraints']}/{features['size']}"
+    return f"{features['kind']}/{features['constraints']}/{features['terms']}/{features['size']}"
 
 
 def router_class_keys() -> list[str]:
     """Every class key :func:`problem_features` can produce (what a complete profile covers)."""
     keys = [f"bqm/none/{_bucket_name(lo, hi)}" for lo, hi in BQM_SIZE_BUCKETS]
-    keys += [f"cqm/{c}/{_bucket_name(lo, hi)}" for c in CONSTRAINT_KINDS[1:] for lo, hi in CQM_SIZE_BUCKETS]
+    keys += [f"cqm/{c}/{t}/{_bucket_name(lo, hi)}" for c in CONSTRAINT_KINDS[1:] for t in TERMS
+             for lo, hi in CQM_SIZE_BUCKETS]
     return keys
 
 
@@ -123,6 +133,11 @@ def _constraint_kind(cqm: dimod.ConstrainedQuadraticModel) -> str:
     return "equality" if "equality" in kinds else "one-hot"
 
 
+def _terms(cqm: dimod.ConstrainedQuadraticModel) -> str:
+    quadratic = cqm.objective.num_interactions > 0 or any(c.lhs.num_interactions > 0 for c in cqm.constraints.values())
+    return "quadratic" if quadratic else "linear"
+
+
 def _template(problem) -> str | None:
     structure = getattr(problem, "structure", None)
     if isinstance(structure, Mapping) and structure.get("kind"):
@@ -147,7 +162,7 @@ def problem_features(bqm: dimod.BinaryQuadraticModel | None = None, *, num_varia
 
     Returns:
         dict with ``kind``, ``constraints``, ``size``, ``num_variables``, ``template``,
-        ``vartype``, ``density``, ``signs``.
+        ``vartype``, ``density``, ``signs``; ``terms`` for a constrained model.
     """
     cqm = problem if isinstance(problem, dimod.ConstrainedQuadraticModel) else getattr(problem, "cqm", None)
     template = _template(problem) if problem is not None else None
@@ -155,7 +170,7 @@ def problem_features(bqm: dimod.BinaryQuadraticModel | None = None, *, num_varia
         n = len(cqm.variables)
         objective = cqm.objective
         vartypes = {cqm.vartype(v).name for v in cqm.variables}
-        return {"kind": "cqm", "constraints": _constraint_kind(cqm), "size": size_bucket("cqm", n),
+        return {"kind": "cqm", "constraints": _constraint_kind(cqm), "terms": _terms(cqm), "size": size_bucket("cqm", n),
                 "num_variables": n, "template": template,
                 "vartype": vartypes.pop() if len(vartypes) == 1 else "mixed",
                 "density": _density(n, objective.num_interactions), "signs": _signs(objective.quadratic.values())}
@@ -249,8 +264,8 @@ class Profile:
 
     def nearest(self, features: Mapping) -> ProfileClass:
         """The class nearest ``features``: the same key where there is one (then the best match
-        of template, vartype, density and signs), else the same kind and constraints with the
-        closest size, else the same kind."""
+        of template, vartype, density and signs), else the same kind, constraints and terms with the
+        closest size, else the same kind and constraints, else the same kind."""
         key = class_key(features)
 
         def distance(c: ProfileClass) -> float:
@@ -259,8 +274,10 @@ class Profile:
                 return d
             same_kind = c.features.get("kind") == features.get("kind")
             same_cons = c.features.get("constraints") == features.get("constraints")
+            same_terms = c.features.get("terms") == features.get("terms")
             n, cn = max(1, int(features.get("num_variables") or 1)), max(1, int(c.features.get("num_variables") or 1))
-            return d + 100.0 * (not same_kind) + 20.0 * (not same_cons) + 10.0 + abs(math.log(n / cn))
+            return d + 100.0 * (not same_kind) + 20.0 * (not same_cons) + 15.0 * (not same_terms) + 10.0 + \
+                abs(math.log(n / cn))
 
         return min(self.classes, key=distance)
 
@@ -334,12 +351,16 @@ def validate_profile(doc, source: str) -> Profile:
         if not isinstance(c, Mapping):
             raise _fail(source, where, f"must be an object, was {type(c).__name__}")
         features = c.get("features")
-        if not isinstance(features, Mapping) or not all(k in features for k in ("kind", "constraints", "size")):
-            raise _fail(source, f"{where}.features", f"must be an object with kind, constraints and size, "
+        needed = ("kind", "constraints", "size") + (() if isinstance(features, Mapping) and
+                                                     features.get("kind") == "bqm" else ("terms",))
+        if not isinstance(features, Mapping) or not all(k in features for k in needed):
+            raise _fail(source, f"{where}.features", f"must be an object with {', '.join(needed)}, "
                                                      f"was {features!r}")
+        if features["kind"] != "bqm" and features["terms"] not in TERMS:
+            raise _fail(source, f"{where}.features.terms", f"must be one of {TERMS}, was {features['terms']!r}")
         key = class_key(features)
         if c.get("key") != key:
-            raise _fail(source, f"{where}.key", f"must be {key!r} (kind/constraints/size of its features), "
+            raise _fail(source, f"{where}.key", f"must be {key!r} (kind/constraints[/terms]/size of its features), "
                                                 f"was {c.get('key')!r}")
         instances = c.get("instances")
         if not isinstance(instances, list) or not instances or not all(isinstance(s, str) for s in instances):
