@@ -386,8 +386,7 @@ def picks(doc: dict) -> str:
         n = max(17, int(c.features.get("num_variables") or 17))
         cells = [choose_backend(n, n, time_limit=d, features=c.features, profile=profile,
                                 available={**avail, "dwave": False}).backend for d in profile.deadlines]
-        label = c.key if c.features.get("vartype") in ("BINARY", "SPIN") else f"{c.key} ({c.features.get('vartype')})"
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {class_group(c.features)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -398,7 +397,7 @@ def report(doc: dict) -> str:
         for d, col in c["results"].items():
             for b, m in sorted(col.items(), key=lambda kv: (kv[1]["median_gap"] is None, kv[1]["median_gap"] or 0)):
                 gap = "-" if m["median_gap"] is None else f"{100 * m['median_gap']:.2f}%"
-                lines.append(f"| {c['key']} | {d} | {b} | {m['runs']} | {gap} | {100 * m['success_rate']:.0f}% | "
+                lines.append(f"| {_group_of(c)} | {d} | {b} | {m['runs']} | {gap} | {100 * m['success_rate']:.0f}% | "
                              f"{100 * m['proven_rate']:.0f}% | {m['median_seconds']:.3g} |")
     return "\n".join(lines)
 
@@ -409,8 +408,8 @@ def plot(doc: dict, out: pathlib.Path, stem: str) -> None:
         return
     backends = sorted({b for c in doc["classes"] for col in c["results"].values() for b in col})
     deadline = f"{doc['deadlines'][-1]:g}"
-    keys = [c["key"] for c in doc["classes"]]
-    fig, ax = plt.subplots(figsize=(11, 4.5))
+    keys = [_group_of(c) for c in doc["classes"]]
+    fig, ax = plt.subplots(figsize=(13, 5))
     width = 0.8 / max(1, len(backends))
     for i, b in enumerate(backends):
         ys = []
