@@ -106,6 +106,9 @@ class HighsSampler(MipSampler):
         if options.expired():  # building spent the time limit: do not start the solver
             return Outcome("time_limit", [], -math.inf, solver)
         h = build_highs(lm)
+        if options.expired():  # passing the model spent the time limit (dantzig42: 0.1-0.5 s)
+            h.clear()
+            return Outcome("time_limit", [], -math.inf, solver)
         h.setOptionValue("mip_rel_gap", 0.0)
         h.setOptionValue("mip_abs_gap", 1e-9)
         remaining = options.remaining()
