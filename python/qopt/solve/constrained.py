@@ -44,7 +44,7 @@ from qopt.solve.race import (
     start_exact,
 )
 from qopt.solve.routing import route
-from qopt.solve.stages import AnyEvent, Stages, default_time_budget
+from qopt.solve.stages import ANSWER_RESERVE_PER_MODEL_TERM, AnyEvent, Stages, default_time_budget
 
 __all__ = ["CONSTRAINED_OPTIONS", "is_constrained", "solve_constrained_model"]
 
@@ -460,7 +460,8 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         budget_default = None
         problem_sha256 = ""
         if bqm0 is None:  # the exact backend's answer is decoded from the model: its size sizes the reserve
-            stages.set_budget(float(time_budget), _model_terms(prob.cqm))  # type: ignore[arg-type]
+            stages.set_budget(float(time_budget), _model_terms(prob.cqm),  # type: ignore[arg-type]
+                              per_term=ANSWER_RESERVE_PER_MODEL_TERM)
         elif time_budget is None:  # a wall-clock stop that grows with the model's size
             budget_default = default_time_budget(bqm0.num_variables, bqm0.num_interactions)
             stages.set_budget(budget_default["value"], bqm0.num_variables + bqm0.num_interactions)

@@ -24,6 +24,7 @@ import threading
 import dimod
 import numpy as np
 
+from qopt.model.problem import expression_arrays
 from qopt.results import Candidate
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES
 from qopt.samplers.race import EXACT_RACERS, Race, exact_seed
@@ -135,7 +136,7 @@ def exact_candidates(prob, runners, found: list) -> list[Candidate]:
     # every row at once (dantzig42's 65 600 products and 82 rows: one pass each, not one per row)
     states = np.array(list(distinct), dtype=float)
     energies = np.asarray(prob.cqm.objective.energies((states, variables)), dtype=float)
-    labels, table = constraint_violations(prob.cqm, states, variables)
+    labels, table = constraint_violations(prob.cqm, states)
     out = []
     for k, ((sample, backend), energy) in enumerate(zip(distinct.values(), energies.tolist(), strict=True)):
         violations = {str(labels[j]): float(table[k, j]) for j in np.flatnonzero(table[k] > 1e-9).tolist()}
@@ -145,24 +146,29 @@ def exact_candidates(prob, runners, found: list) -> list[Candidate]:
     return out
 
 
-def constraint_violations(cqm: dimod.ConstrainedQuadraticModel, states: np.ndarray, variables) -> tuple[list, np.ndarray]:
-    """How much each of ``states`` violates each constraint of ``cqm``, vectorised over the
-    states (dimod's ``violations(clip=True)`` of every state, one ``energies`` call per
-    constraint rather than one per constraint and state).
+def constraint_violations(cqm: dimod.ConstrainedQuadraticModel, states: np.ndarray) -> tuple[list, np.ndarray]:
+    """How much each of ``states`` violates each constraint of ``cqm``: dimod's
+    ``violations(clip=True)`` of every state, computed from each constraint's arrays with numpy
+    (dimod's ``energies`` relabels the samples at each call: 1.4 ms a row of dantzig42's 1 681
+    variables, 0.12 s for its 82 rows).
 
     Args:
-        states: float64 (k, n), one row per sample, columns in ``variables`` order.
-        variables: the labels of the columns.
+        states: float64 (k, n), one row per sample, columns in ``cqm.variables`` order.
 
     Returns:
         ``(constraint labels, float64 (k, m))``: ``lhs - rhs`` for ``<=``, ``rhs - lhs`` for
-        ``>=``, ``|lhs - rhs|`` for ``==``, clipped at 0 (energy units of the constraint).
+        ``>=``, ``|lhs - rhs|`` for ``==``, clipped at 0 (the constraint's units).
     """
     labels = list(cqm.constraints)
+    states = np.asarray(states, dtype=float)
     table = np.zeros((len(states), len(labels)))
     for j, label in enumerate(labels):
         con = cqm.constraints[label]
-        activity = np.asarray(con.lhs.energies((states, variables)), dtype=float) - float(con.rhs)
+        idx, lin, qu, qv, qb, offset = expression_arrays(con.lhs)
+        lhs = states[:, idx] @ lin + offset
+        if qb.size:
+            lhs = lhs + (states[:, qu] * states[:, qv]) @ qb
+        activity = lhs - float(con.rhs)
         sense = con.sense.value
         table[:, j] = np.abs(activity) if sense == "==" else (-activity if sense == ">=" else activity)
     return labels, np.maximum(table, 0.0)
