@@ -124,20 +124,22 @@ def test_routing_from_the_model_agrees_with_routing_the_compiled_bqm(deadline):
     """Where the plan is decided without compiling, it is the decision routing makes on the
     compiled BQM (the reference), reason included; an explicit exact backend is honoured."""
     models = [tsp_problem(7)[0], tsp_problem(9, seed=4)[0], knapsack_problem(40), knapsack_problem(12)]
+    decided_early: list[str] = []
     for model in models:
         given = as_problem(model)
         bqm = qopt.compile(constrained.canonical_problem(given), inequality="unbalanced")[0]
         reference = route(bqm, "auto", time_budget=deadline, problem=given)
-        early = constrained._exact_decision(given, "auto", deadline)
+        early = constrained._route_from_model(given, "auto", deadline)
         if early is not None:
-            assert early.backend in EXACT_BACKENDS
-            assert (early.backend, early.reason, early.parameters) == \
-                (reference.backend, reference.reason, reference.parameters)
-        elif reference.backend in EXACT_BACKENDS:
-            assert bqm.num_variables <= 24 or not len(given.cqm.constraints)
+            assert (early.backend, early.reason, early.parameters, early.racers) == \
+                (reference.backend, reference.reason, reference.parameters, reference.racers)
+            decided_early.append(early.backend)
+        else:
+            assert bqm.num_variables <= 24
         for name in sorted(EXACT_BACKENDS):
-            assert constrained._exact_decision(given, name, deadline).backend == name
-    assert constrained._exact_decision(as_problem(models[0]), "cpsat", None) is None  # default budget: compile first
+            assert constrained._route_from_model(given, name, deadline).backend == name
+    assert decided_early  # the TSPs (36 and 64 compiled variables) are decided from the model
+    assert constrained._route_from_model(as_problem(models[0]), "cpsat", None) is None  # default budget: compile
 
 
 def test_num_encoded_variables_counts_the_compiled_bits():

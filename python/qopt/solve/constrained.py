@@ -221,27 +221,25 @@ class _Size:
     num_interactions: int
 
 
-def _exact_decision(given, backend: str | None, time_budget: float | None):
-    """The routing decision of an exact-only plan (an explicit exact backend, or ``auto``
-    routed to one) when it is known from the constrained model itself, else None (compile
-    first, then route the BQM).
+def _route_from_model(given, backend: str | None, time_budget: float | None):
+    """The routing decision when it is known from the constrained model itself, else None
+    (compile first, then route the BQM). An exact-only plan so decided (an explicit exact
+    backend, or ``auto`` routed to one) starts its solver without the QUBO compiled first.
 
-    The plan then starts its solver without the QUBO compiled first. It is known under a
-    caller's deadline only (without one, the default budget counts the compiled BQM); for
-    ``auto`` the model must have constraints (routing classes it by them), no REAL variable or
-    quadratic constraint (which compile refuses: it says so before anything starts), and more
-    compiled variables (:func:`qopt.compile.num_encoded_variables`) than the size rules that count
-    them (enumeration up to ``ENUMERATION_MAX_VARIABLES``, the QAOA budget) look at; then the
-    decision is the one :func:`qopt.solve.routing.route` makes on the compiled BQM.
+    It is known under a caller's deadline only (without one, the default budget counts the
+    compiled BQM): for an explicit backend, at once; for ``auto``, when the model has
+    constraints (routing classes it by them), no REAL variable or quadratic constraint (which
+    compile refuses: it says so before anything starts), and more compiled variables
+    (:func:`qopt.compile.num_encoded_variables`) than the size rules that count them look at
+    (enumeration up to ``ENUMERATION_MAX_VARIABLES``, the QAOA budget): then the decision is
+    the one :func:`qopt.solve.routing.route` makes on the compiled BQM, made once.
     """
     from qopt.compile import num_encoded_variables
 
     if time_budget is None:
         return None
-    if backend in EXACT_BACKENDS:
-        return route(None, backend)
     if backend not in (None, "", "auto"):
-        return None
+        return route(None, backend)
     cqm = given.cqm
     if not len(cqm.constraints) or any(c.lhs.num_interactions for c in cqm.constraints.values()) \
             or bool(np.any(variable_info(cqm)[0] == 3)):
@@ -249,8 +247,7 @@ def _exact_decision(given, backend: str | None, time_budget: float | None):
     n = num_encoded_variables(cqm)
     if n <= max(ENUMERATION_MAX_VARIABLES, QAOA_MAX_QUBITS):
         return None
-    decision = route(_Size(n, num_products(cqm)), backend, time_budget=time_budget, problem=given)
-    return decision if decision.backend in EXACT_BACKENDS else None
+    return route(_Size(n, num_products(cqm)), backend, time_budget=time_budget, problem=given)
 
 
 def _model_terms(cqm: dimod.ConstrainedQuadraticModel) -> int:
@@ -452,8 +449,9 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
 
     with stages.stage("preprocess"):
         # an exact-only plan known from the model itself starts its solver before the QUBO is compiled
-        decision = _exact_decision(given, backend, time_budget)
-        bqm0 = None if decision is not None else compiled()
+        decision = _route_from_model(given, backend, time_budget)
+        exact_first = decision is not None and decision.backend in EXACT_BACKENDS
+        bqm0 = None if exact_first else compiled()
         if decision is None:
             decision = route(bqm0, backend, time_budget=time_budget, problem=given)  # the caller's deadline
         name = decision.backend
