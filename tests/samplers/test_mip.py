@@ -566,3 +566,22 @@ def test_cpsat_throttled_callback_still_reports_the_optimum(monkeypatch):
     assert 1 <= len(seen) <= 2
     assert min(seen) == pytest.approx(optimum, abs=1e-6)
     assert ss.first.energy == pytest.approx(optimum, abs=1e-6)
+
+
+def test_cpsat_stops_building_once_the_limit_has_passed(monkeypatch):
+    """CP-SAT's products are built in Python (G1's 19 176: 0.3-1 s): the time limit is checked
+    while they are built, so a spent limit builds none of them and starts no search."""
+    from ortools.sat.python import cp_model
+
+    built = []
+    add_bool_or = cp_model.CpModel.add_bool_or
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        return add_bool_or(self, *args, **kwargs)
+
+    monkeypatch.setattr(cp_model.CpModel, "add_bool_or", counting)
+    cqm = dimod.CQM.from_bqm(random_bqm(120, 1.0, seed=6))  # 7 140 products
+    ss = sampler("cpsat").sample_cqm(cqm, time_limit=1e-6)
+    assert ss.info["status"] == "time_limit" and len(ss) == 0
+    assert len(built) < 1024  # stopped at the first check, not after the 7 140 products

@@ -127,7 +127,10 @@ class CpSatSampler(MipSampler):
             bad = model.labels[int(np.flatnonzero(model.kind == REAL)[0])]
             raise UnsupportedProblem(f"backend 'cpsat' takes binary and integer variables only; {bad!r} is real")
         tsp = _tsp_structure(options.structure, model)
-        build = _TspBuild(model, tsp, cp_model) if tsp is not None else _Build(model, cp_model)
+        try:
+            build = _TspBuild(model, tsp, cp_model) if tsp is not None else _Build(model, cp_model, options.expired)
+        except _OutOfTime:  # building spent the time limit (G1's 19 176 products: 1 s at load 5)
+            return Outcome("time_limit", [], -math.inf, solver_name)
         if options.interrupted():
             return Outcome("interrupted", [], -math.inf, solver_name)
         if options.hint is not None:
@@ -242,10 +245,20 @@ class _Scaled:
         return scaled_bound / self.scale - self.objective_error + self.offset
 
 
-class _Build(_Scaled):
-    """The CP-SAT model of a :class:`MipModel`."""
+class _OutOfTime(Exception):
+    """The time limit passed while the model was being built."""
 
-    def __init__(self, model: MipModel, cp_model):
+
+#: While building, the time limit is checked once per this many products.
+_BUILD_CHECK_EVERY = 1024
+
+
+class _Build(_Scaled):
+    """The CP-SAT model of a :class:`MipModel`; ``expired()`` (when given) is checked while the
+    products are built, and raises :class:`_OutOfTime` once true."""
+
+    def __init__(self, model: MipModel, cp_model, expired=None):
+        self.expired = expired
         self.mip = model
         self.cp_model = cp_model
         self.model = cp_model.CpModel()
@@ -283,7 +296,9 @@ class _Build(_Scaled):
         xs = self.vars
         neg = [x.Not() if b else None for x, b in zip(xs, binary.tolist(), strict=True)]
         new_bool, add_and, add_or = self.model.new_bool_var, self.model.add_bool_and, self.model.add_bool_or
-        for u, v in pairs.tolist():
+        for k, (u, v) in enumerate(pairs.tolist()):
+            if self.expired is not None and k % _BUILD_CHECK_EVERY == 0 and self.expired():
+                raise _OutOfTime
             z = new_bool("")
             add_and([xs[u], xs[v]]).only_enforce_if(z)
             add_or([neg[u], neg[v], z])
