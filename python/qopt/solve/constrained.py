@@ -8,6 +8,14 @@ weights), routed like any BQM, and sampled by :func:`qopt.compile.solve_constrai
 which with ``penalty="auto"`` raises only the weights of the constraints the best reads
 violate and samples again. Candidates come back in the model's own variables, objective
 and sense, with ``feasible`` and per-constraint ``violations``.
+
+An exact-only plan (``backend="highs"``, ``"cpsat"`` or ``"scip"``, or ``auto`` routed to one
+from the model's own features, :func:`_route_from_model`) solves the model itself: its solver
+starts right after validation, and the QUBO is compiled while it runs, for the provenance only.
+``provenance["problem_sha256"]`` is the same on every backend: the SHA-256
+(:func:`qopt.problem_hash.bqm_sha256`) of the BQM the canonical model (:func:`canonical_problem`)
+compiles to with the path's defaults (weights by rule, ``inequality="unbalanced"`` unless given)
+and the caller's ``penalty``; it is the fallback cache's key.
 """
 from __future__ import annotations
 

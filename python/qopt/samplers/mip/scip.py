@@ -6,6 +6,12 @@ becomes ``minimise t`` with the nonlinear constraint ``t >= q(x)`` (SCIP's objec
 and quadratic constraints are SCIP nonlinear constraints; SCIP's own presolve linearises
 products of binaries and handles the others by spatial branch and bound, with a proven dual
 bound throughout. SCIP solves with one thread (``num_threads`` is accepted and recorded).
+
+Deadline: the time limit counts from the call's start. SCIP's first presolve round (it linearises
+every product at once) checks neither its time limit nor ``interruptSolve``, so a model whose
+products would not be built and presolved in the time left is not started
+(:data:`SCIP_SETUP_PRODUCTS_PER_SECOND`); the limit is checked again after the objective is built
+and after the constraints, and SCIP gets the time left.
 """
 from __future__ import annotations
 
