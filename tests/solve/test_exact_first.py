@@ -240,3 +240,23 @@ def test_exact_backends_answer_dantzig42_by_the_deadline(backend, shared_data, b
     bound = result.confidence.get("objective_bound")
     if bound is not None:
         assert bound <= optimum + 1e-6
+
+
+def test_integer_models_default_to_slack_penalties():
+    """A portfolio in integer lots (links y_i <= units z_i): slack penalties by default, said in
+    the provenance, and annealing's answer is feasible and never above CP-SAT's proven optimum;
+    a binary model keeps unbalanced penalties."""
+    rng = np.random.default_rng(8)
+    factors = rng.normal(size=(8, 2))
+    sigma = np.round(factors @ factors.T / 2 + np.diag(rng.uniform(0.1, 0.5, 8)), 2)
+    mu = np.round(rng.uniform(0.02, 0.2, 8), 3)
+    problem, _ = templates.portfolio(mu, sigma, risk_aversion=2.0, budget=5, units=2, cardinality=3)
+    exact = qopt.solve(problem, backend="cpsat", time_budget=20.0, seed=1)
+    assert exact.confidence["proven_optimal"]
+    result = qopt.solve(problem, backend="sa", time_budget=2.0, seed=1)
+    assert result.provenance["defaults"]["inequality"]["value"] == "slack"
+    assert result.provenance["penalty_calibration"]["inequality"] == "slack"
+    best = next(c for c in result.candidates if c.feasible)
+    assert best.objective <= exact.best.objective + 1e-9
+    binary = qopt.solve(knapsack_problem(12), backend="sa", time_budget=1.0, seed=1, num_reads=8)
+    assert binary.provenance["defaults"]["inequality"]["value"] == "unbalanced"
