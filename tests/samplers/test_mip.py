@@ -502,3 +502,86 @@ def test_solve_with_a_short_budget_always_answers(name):
         result = qopt.solve(bqm, backend=name, time_budget=0.1)
         assert time.monotonic() - t0 < 10.0  # generous: the budget is 0.1 s
         assert result.candidates and result.candidates[0].energy >= minimum - 1e-9
+
+
+# -- deadlines: the checks after building, SCIP's setup rule, CP-SAT's callback throttle ---------
+
+def test_scip_does_not_start_when_its_setup_would_not_fit():
+    """SCIP's first presolve round checks neither its time limit nor interruptSolve: a model
+    whose products would take longer than the time left is not started (no solution, said why)."""
+    from qopt.samplers.mip.model import MipModel
+    from qopt.samplers.mip.scip import setup_seconds
+
+    cqm = dimod.CQM.from_bqm(random_bqm(200, 1.0, seed=4))  # 19 900 products
+    limit = 0.5 * setup_seconds(MipModel.from_cqm(cqm))
+    t0 = time.monotonic()
+    ss = sampler("scip").sample_cqm(cqm, time_limit=limit)
+    assert time.monotonic() - t0 < limit + 1.0  # generous: it did not build the model either
+    assert ss.info["status"] == "time_limit" and len(ss) == 0
+    assert "not_started" in ss.info and "products" in ss.info["not_started"]
+
+
+def test_scip_starts_when_its_setup_fits(monkeypatch):
+    import qopt.samplers.mip.scip as scip_module
+
+    cqm = random_cqm(3)
+    monkeypatch.setattr(scip_module, "SCIP_SETUP_PRODUCTS_PER_SECOND", 1e12)
+    ss = sampler("scip").sample_cqm(cqm, time_limit=30.0)
+    assert ss.info["status"] == "optimal" and "not_started" not in ss.info
+    assert ss.first.energy == pytest.approx(brute_force_cqm(cqm)[0], abs=1e-6)
+
+
+def test_highs_does_not_run_when_passing_the_model_spent_the_limit(monkeypatch):
+    import highspy
+
+    import qopt.samplers.mip.highs as highs_module
+
+    build = highs_module.build_highs
+
+    def slow_build(lm, **kwargs):
+        time.sleep(0.3)
+        return build(lm, **kwargs)
+
+    def no_run(self):  # pragma: no cover - the assertion is that it is not called
+        raise AssertionError("HiGHS ran after its time limit was spent")
+
+    monkeypatch.setattr(highs_module, "build_highs", slow_build)
+    monkeypatch.setattr(highspy.Highs, "run", no_run)
+    ss = sampler("highs").sample_cqm(random_cqm(4), time_limit=0.2)
+    assert ss.info["status"] == "time_limit" and len(ss) == 0
+
+
+def test_cpsat_throttled_callback_still_reports_the_optimum(monkeypatch):
+    """With the throttle skipping every solution after the first, the final (optimal) one is
+    read and reported after the search: ``on_solution`` still sees the brute-force optimum."""
+    import qopt.samplers.mip.cpsat as cpsat_module
+
+    monkeypatch.setattr(cpsat_module, "CALLBACK_MIN_INTERVAL", 1e9)
+    cqm = random_cqm(5)
+    optimum, _ = brute_force_cqm(cqm)
+    seen = []
+    ss = sampler("cpsat").sample_cqm(cqm, num_threads=1, seed=1,
+                                     on_solution=lambda sample, objective: seen.append(objective))
+    assert ss.info["status"] == "optimal"
+    assert 1 <= len(seen) <= 2
+    assert min(seen) == pytest.approx(optimum, abs=1e-6)
+    assert ss.first.energy == pytest.approx(optimum, abs=1e-6)
+
+
+def test_cpsat_stops_building_once_the_limit_has_passed(monkeypatch):
+    """CP-SAT's products are built in Python (G1's 19 176: 0.3-1 s): the time limit is checked
+    while they are built, so a spent limit builds none of them and starts no search."""
+    from ortools.sat.python import cp_model
+
+    built = []
+    add_bool_or = cp_model.CpModel.add_bool_or
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        return add_bool_or(self, *args, **kwargs)
+
+    monkeypatch.setattr(cp_model.CpModel, "add_bool_or", counting)
+    cqm = dimod.CQM.from_bqm(random_bqm(120, 1.0, seed=6))  # 7 140 products
+    ss = sampler("cpsat").sample_cqm(cqm, time_limit=1e-6)
+    assert ss.info["status"] == "time_limit" and len(ss) == 0
+    assert len(built) < 1024  # stopped at the first check, not after the 7 140 products

@@ -13,11 +13,11 @@ import sys
 import types
 
 from qopt.compile.calibrate import ConstrainedResult, RoundRecord, solve_constrained
-from qopt.compile.compiler import DEFAULT_UNBALANCED, compile, integer_encoding_coefficients
+from qopt.compile.compiler import DEFAULT_UNBALANCED, compile, integer_encoding_coefficients, num_encoded_variables
 from qopt.compile.decoder import Candidate, DecodedArrays, Decoder
 
 __all__ = ["compile", "Decoder", "Candidate", "DecodedArrays", "solve_constrained", "ConstrainedResult",
-           "RoundRecord", "integer_encoding_coefficients", "DEFAULT_UNBALANCED"]
+           "RoundRecord", "integer_encoding_coefficients", "num_encoded_variables", "DEFAULT_UNBALANCED"]
 
 
 class _CallableModule(types.ModuleType):

@@ -69,7 +69,7 @@ from qopt.compile.decoder import Decoder
 from qopt.model.load import as_problem
 from qopt.model.problem import ModelError, Problem, expression_arrays, variable_info
 
-__all__ = ["compile", "integer_encoding_coefficients", "DEFAULT_UNBALANCED"]
+__all__ = ["compile", "integer_encoding_coefficients", "num_encoded_variables", "DEFAULT_UNBALANCED"]
 
 DEFAULT_UNBALANCED = (0.96, 0.0371)
 _SENSE_CODE = {"<=": 0, ">=": 1, "==": 2}
@@ -92,6 +92,19 @@ def integer_encoding_coefficients(r: int, encoding: str = "binary") -> np.ndarra
     c = (1 << np.arange(k, dtype=np.int64))
     c[-1] = r - (int(c[:-1].sum()))
     return c
+
+
+def num_encoded_variables(cqm: dimod.ConstrainedQuadraticModel, integer_encoding: str = "binary") -> int:
+    """The variables of the BQM :func:`compile` makes of ``cqm`` before any slack bits: one
+    bit per binary or spin variable, :func:`integer_encoding_coefficients`' bits per integer
+    (REAL variables, which compile refuses, count none). With ``inequality="unbalanced"`` (no
+    slack bits) this is the compiled BQM's ``num_variables``; with ``"slack"`` a lower bound.
+    Computed from the variables' bounds, without compiling."""
+    vt, lb, ub = variable_info(cqm)
+    ints = np.flatnonzero(vt == 2)
+    bits = sum(integer_encoding_coefficients(math.floor(ub[i] + 1e-9) - math.ceil(lb[i] - 1e-9),
+                                             integer_encoding).size for i in ints.tolist())
+    return int(np.count_nonzero(vt <= 1)) + int(bits)
 
 
 def _resolution(coef: np.ndarray, const: float):
@@ -369,17 +382,18 @@ def _one_hot_refine(flip, obj_lin, obj_quad, A, k0, sense, nbits):
     A = A.tocsr()
     counts = np.diff(A.indptr)
     rows = np.repeat(np.arange(m), counts)
-    is_one = np.ones(m, dtype=bool)
-    np.logical_and.at(is_one, rows, np.isclose(A.data, 1.0))
+    is_one = np.bincount(rows[~np.isclose(A.data, 1.0)], minlength=m) == 0
     onehot = is_one & (sense == 2) & np.isclose(k0, -1.0) & (counts > 1)
     if not np.any(onehot):
         return flip
-    sel = np.isin(rows, np.flatnonzero(onehot))
+    sel = onehot[rows]
     g_rows, g_cols = rows[sel], A.indices[sel]
     absq = abs(obj_quad).tocoo()
-    qb = np.concatenate([absq.row, absq.col])
-    qj = np.concatenate([absq.col, absq.row])
+    qb = np.concatenate([absq.row, absq.col]).astype(np.int64)
+    qj = np.concatenate([absq.col, absq.row]).astype(np.int64)
     qv = np.concatenate([absq.data, absq.data])
+    nb = flip.size
+    first = np.arange(nb)
     best = flip.copy()
     for pick_last in (False, True):
         group = np.full(nbits, -1, dtype=np.int64)
@@ -390,15 +404,17 @@ def _one_hot_refine(flip, obj_lin, obj_quad, A, k0, sense, nbits):
             group[g_cols[order][::-1]] = g_rows[order][::-1]
         key = group[qj]
         free = key < 0
-        bound = np.abs(obj_lin).copy()
-        np.add.at(bound, qb[free], qv[free])
+        # sums in the order np.add.at would take (each bit's own term first): the same floats
+        bound = np.bincount(np.concatenate([first, qb[free]]), minlength=nb,
+                            weights=np.concatenate([np.abs(obj_lin), qv[free]]))
         gb, gk, gv = qb[~free], key[~free], qv[~free]
         if gb.size:
-            o = np.lexsort((gk, gb))
+            o = np.argsort(gb * (m + 1) + gk, kind="stable")  # by bit, then group (lexsort's order)
             gb, gk, gv = gb[o], gk[o], gv[o]
             start = np.flatnonzero(np.r_[True, (gb[1:] != gb[:-1]) | (gk[1:] != gk[:-1])])
             mx = np.maximum.reduceat(gv, start)
-            np.add.at(bound, gb[start], mx)
+            bound = np.bincount(np.concatenate([first, gb[start]]), minlength=nb,
+                                weights=np.concatenate([bound, mx]))
         best = np.minimum(best, bound)
     return best
 

@@ -24,6 +24,7 @@ import threading
 import dimod
 import numpy as np
 
+from qopt.model.problem import expression_arrays
 from qopt.results import Candidate
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES
 from qopt.samplers.race import EXACT_RACERS, Race, exact_seed
@@ -31,7 +32,7 @@ from qopt.samplers.race import EXACT_RACERS, Race, exact_seed
 __all__ = ["EXACT_BACKENDS", "RELAXATION_SHARE", "RELAXATION_MAX_SECONDS", "RELAXATION_PRODUCTS_PER_SECOND",
            "BUILD_PRODUCTS_PER_SECOND", "BUILD_SHARE", "racers_too_slow_to_build",
            "num_products", "start_exact", "exact_candidates",
-           "merge_candidates", "enumerate_feasible", "constrained_bound", "evaluate"]
+           "merge_candidates", "enumerate_feasible", "constrained_bound", "evaluate", "constraint_violations"]
 
 #: Backends that solve a constrained model directly (``sample_cqm``).
 EXACT_BACKENDS = frozenset(EXACT_RACERS)
@@ -132,17 +133,45 @@ def exact_candidates(prob, runners, found: list) -> list[Candidate]:
         distinct.setdefault(tuple(sample[v] for v in variables), (sample, backend))
     if not distinct:
         return []
-    # the objective of every row at once (dantzig42's 65 600 products: one pass, not two per row)
-    energies = np.asarray(prob.cqm.objective.energies((np.array(list(distinct), dtype=float), variables)),
-                          dtype=float)
+    # every row at once (dantzig42's 65 600 products and 82 rows: one pass each, not one per row)
+    states = np.array(list(distinct), dtype=float)
+    energies = np.asarray(prob.cqm.objective.energies((states, variables)), dtype=float)
+    labels, table = constraint_violations(prob.cqm, states)
     out = []
-    for (sample, backend), energy in zip(distinct.values(), energies.tolist(), strict=True):
-        violations = {str(k): float(v) for k, v in
-                      prob.cqm.violations(sample, skip_satisfied=True, clip=True).items() if v > 1e-9}
+    for k, ((sample, backend), energy) in enumerate(zip(distinct.values(), energies.tolist(), strict=True)):
+        violations = {str(labels[j]): float(table[k, j]) for j in np.flatnonzero(table[k] > 1e-9).tolist()}
         out.append(Candidate(sample={v: _plain(sample[v]) for v in variables}, energy=float(energy),
                              num_occurrences=0, objective=float(prob.sign * energy), feasible=not violations,
                              violations=violations, info={"backend": backend, "branch": "exact"}))
     return out
+
+
+def constraint_violations(cqm: dimod.ConstrainedQuadraticModel, states: np.ndarray) -> tuple[list, np.ndarray]:
+    """How much each of ``states`` violates each constraint of ``cqm``: dimod's
+    ``violations(clip=True)`` of every state, computed from each constraint's arrays with numpy
+    (dimod's ``energies`` relabels the samples at each call: 1.4 ms a row of dantzig42's 1 681
+    variables, 0.12 s for its 82 rows).
+
+    Args:
+        states: float64 (k, n), one row per sample, columns in ``cqm.variables`` order.
+
+    Returns:
+        ``(constraint labels, float64 (k, m))``: ``lhs - rhs`` for ``<=``, ``rhs - lhs`` for
+        ``>=``, ``|lhs - rhs|`` for ``==``, clipped at 0 (the constraint's units).
+    """
+    labels = list(cqm.constraints)
+    states = np.asarray(states, dtype=float)
+    table = np.zeros((len(states), len(labels)))
+    for j, label in enumerate(labels):
+        con = cqm.constraints[label]
+        idx, lin, qu, qv, qb, offset = expression_arrays(con.lhs)
+        lhs = states[:, idx] @ lin + offset
+        if qb.size:
+            lhs = lhs + (states[:, qu] * states[:, qv]) @ qb
+        activity = lhs - float(con.rhs)
+        sense = con.sense.value
+        table[:, j] = np.abs(activity) if sense == "==" else (-activity if sense == ">=" else activity)
+    return labels, np.maximum(table, 0.0)
 
 
 def _plain(value):
