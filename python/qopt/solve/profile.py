@@ -50,8 +50,10 @@ import threading
 from collections.abc import Mapping, Sequence
 
 import dimod
+import numpy as np
 
 from qopt.errors import ParameterError
+from qopt.model.problem import expression_arrays
 
 __all__ = ["FORMAT", "PROFILE_ENV", "SHIPPED_PROFILE", "BQM_SIZE_BUCKETS", "CQM_SIZE_BUCKETS", "DENSE_DENSITY",
            "CONSTRAINT_KINDS", "TERMS", "Profile", "Measurement", "ProfileClass", "load_profile", "validate_profile",
@@ -103,11 +105,10 @@ def router_class_keys() -> list[str]:
     return keys
 
 
-def _signs(values) -> str:
-    pos = neg = False
-    for b in values:
-        pos |= b > 0
-        neg |= b < 0
+def _signs(biases: np.ndarray) -> str:
+    """The sign structure of the quadratic biases (float64 array): vectorised, since routing pays
+    it before the solver starts (a Python loop took 75 ms on dantzig42's 70 000 products)."""
+    pos, neg = bool((biases > 0).any()), bool((biases < 0).any())
     return "mixed" if pos and neg else "positive" if pos else "negative" if neg else "none"
 
 
@@ -173,14 +174,14 @@ def problem_features(bqm: dimod.BinaryQuadraticModel | None = None, *, num_varia
         return {"kind": "cqm", "constraints": _constraint_kind(cqm), "terms": _terms(cqm), "size": size_bucket("cqm", n),
                 "num_variables": n, "template": template,
                 "vartype": vartypes.pop() if len(vartypes) == 1 else "mixed",
-                "density": _density(n, objective.num_interactions), "signs": _signs(objective.quadratic.values())}
+                "density": _density(n, objective.num_interactions), "signs": _signs(expression_arrays(objective)[4])}
     if bqm is None:
         raise ParameterError("problem", "routing needs a BQM or a constrained model")
     n = bqm.num_variables if num_variables is None else num_variables
     m = bqm.num_interactions if num_interactions is None else num_interactions
     return {"kind": "bqm", "constraints": "none", "size": size_bucket("bqm", max(n, 1)), "num_variables": n,
             "template": template, "vartype": bqm.vartype.name, "density": _density(n, m),
-            "signs": _signs(bqm.quadratic.values())}
+            "signs": _signs(np.asarray(bqm.to_numpy_vectors()[1][2], dtype=float))}
 
 
 @dataclasses.dataclass(frozen=True)
