@@ -260,3 +260,24 @@ def test_integer_models_default_to_slack_penalties():
     assert best.objective <= exact.best.objective + 1e-9
     binary = qopt.solve(knapsack_problem(12), backend="sa", time_budget=1.0, seed=1, num_reads=8)
     assert binary.provenance["defaults"]["inequality"]["value"] == "unbalanced"
+
+
+@pytest.mark.parametrize("sense", ["min", "max"])
+def test_a_model_without_constraints_is_proven_by_the_exact_backend(sense):
+    """A constrained-model input without constraints (binary variables) compiles to its objective
+    alone: the branch and bound routed to for 18 variables proves its optimum, which equals the
+    brute-force optimum over all 2**18 assignments, in the model's sense."""
+    rng = np.random.default_rng(11)
+    n = 18
+    bqm = dimod.BQM({i: float(rng.integers(-9, 10)) for i in range(n)},
+                    {(i, j): float(rng.integers(-9, 10)) for i, j in itertools.combinations(range(n), 2)
+                     if rng.random() < 0.5}, 0.0, "BINARY")
+    problem = Problem.from_cqm(dimod.CQM.from_bqm(bqm), sense, name="unconstrained")
+    result = qopt.solve(problem, time_budget=5.0, seed=1)
+    states = ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1).astype(np.int8)
+    energies = bqm.energies((states, list(range(n))))
+    brute = float(energies.min() if sense == "min" else energies.max())
+    assert result.provenance["routing"]["backend"] == "exact"
+    assert result.candidates[0].objective == pytest.approx(brute)
+    assert result.confidence["proven_optimal"] is True
+    assert result.confidence["objective_bound"] == pytest.approx(brute)

@@ -323,6 +323,23 @@ def _exact_bound(prob, runners) -> dict | None:
     return {"value": prob.sign * best[0], "method": f"dual bound of {best[1]}"}
 
 
+def _unconstrained_bound(prob, round_sampler) -> dict | None:
+    """The sampler's own dual bound on the compiled BQM where it bounds the model itself: a model
+    without constraints whose variables are all binary or spin compiles to its objective alone
+    (no penalties, no encoded integers; energies in minimisation units), so the exact backend's
+    branch and bound, routed to for up to 30 variables, proves the model's optimum. None otherwise."""
+    cqm = prob.cqm
+    if round_sampler is None or len(cqm.constraints) or \
+            any(cqm.vartype(v) not in (dimod.BINARY, dimod.SPIN) for v in cqm.variables):
+        return None
+    value = round_sampler.info.get("dual_bound")
+    if value is None or not math.isfinite(float(value)):
+        return None
+    solver = round_sampler.info.get("solver") or "the backend"
+    return {"value": prob.sign * float(value), "proven": round_sampler.info.get("status") == "optimal",
+            "method": f"dual bound of {solver} (no constraints: the compiled BQM is the objective)"}
+
+
 def _better(a: dict | None, b: dict | None, sense: str) -> dict | None:
     """The tighter of two bounds in the model's ``sense`` (the higher lower bound of a
     minimisation, the lower upper bound of a maximisation); a proven optimum wins."""
@@ -622,6 +639,7 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
             "objective_gap": figures["objective_gap"],
         }
         bound = _better(bound, _exact_bound(prob, runners), prob.sense)
+        bound = _better(bound, _unconstrained_bound(prob, round_sampler), prob.sense)
         add_objective_bound(confidence, bound, sense=prob.sense, best=figures["best_objective"])
         if bound is None:
             confidence["bound_method"] = None
