@@ -24,7 +24,7 @@ It records the machine, date, library versions, command and duration.
 ``python/qopt/data/routing_profile.json``); ``QOPT_ROUTING_PROFILE=PATH`` makes ``backend="auto"``
 use it. Writes ``routing[_quick].csv`` (one row per run) and ``routing[_quick].png`` under ``--out``.
 ``--quick`` (one instance per class, deadlines 0.1 and 1 s) takes about 3 minutes on 2 cores;
-the full run (up to four per class, deadlines 0.1, 1 and 5 s) about 10.
+the full run (up to five per class, deadlines 0.1, 1 and 5 s) about 23 minutes at load 4-5.
 """
 from __future__ import annotations
 
@@ -58,6 +58,7 @@ QAOA_MEASURE_MAX = 16      # QAOA above this takes longer than the longest deadl
 HYBRID_MIN_VARIABLES = 31  # below, the whole model fits one subproblem
 CQM_EXACT_MAX = 12         # constrained models grow with slacks when compiled
 BACKENDS = ("sa", "exact", "qaoa", "hybrid", "highs", "cpsat", "scip", "race")
+MAX_PER_CLASS = 5          # instances measured per class (the first of each with --quick)
 
 
 class Case:
@@ -227,7 +228,8 @@ def cases(data: pathlib.Path | None, quick: bool) -> list[Case]:
     equal_linear = [[_balanced(6, 3, 51), _balanced(5, 4, 52), _balanced(7, 4, 53)],
                     [_balanced(10, 5, 54), _balanced(12, 8, 55), _balanced(20, 6, 56)],
                     [_balanced(24, 10, 57), _balanced(30, 10, 58), _balanced(40, 6, 59)]]
-    equal = [[_portfolio(20, 13), _portfolio(24, 20), _portfolio_factor(28, 21, 8)],
+    equal = [[_portfolio(20, 13), _portfolio(24, 20), _portfolio_factor(28, 21, 8), _portfolio_factor(30, 60, 10),
+              _portfolio_factor(26, 61, 7)],
              [_portfolio(60, 14), _portfolio(40, 22), _portfolio_factor(80, 23, 15)],
              [_portfolio(220, 15), _portfolio(240, 24), _portfolio_factor(210, 25, 30)]]
     if data is not None:
@@ -239,7 +241,7 @@ def cases(data: pathlib.Path | None, quick: bool) -> list[Case]:
         onehot_quadratic[2] = [_read(read_tsplib, tsplib / "ulysses16.tsp", bk), _read(read_tsplib, tsplib / "gr24.tsp", bk)] \
             + onehot_quadratic[2]
     out += ineq_linear + ineq_quadratic + lots + onehot_linear + onehot_quadratic + equal_linear + equal
-    picked = [group[:1] if quick else group[:4] for group in out]
+    picked = [group[:1] if quick else group[:MAX_PER_CLASS] for group in out]
     return [c for group in picked for c in group]
 
 
