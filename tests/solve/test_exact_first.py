@@ -281,3 +281,48 @@ def test_a_model_without_constraints_is_proven_by_the_exact_backend(sense):
     assert result.candidates[0].objective == pytest.approx(brute)
     assert result.confidence["proven_optimal"] is True
     assert result.confidence["objective_bound"] == pytest.approx(brute)
+
+
+def test_the_box_bound_is_on_the_right_side_of_brute_force():
+    """box_bound on a model with integer and binary variables and products of both: never above
+    the minimum over every assignment in the box (constraints ignored, so also not above the
+    constrained minimum), and equal to it for a separable objective."""
+    from qopt.solve.race import box_bound
+
+    rng = np.random.default_rng(5)
+    x = [dimod.Integer(f"x{i}", lower_bound=-2, upper_bound=3) for i in range(3)]
+    y = [dimod.Binary(f"y{i}") for i in range(3)]
+    objective = dimod.quicksum(float(rng.integers(-5, 6)) * a * b for a in x + y for b in x + y if a is not b) + \
+        dimod.quicksum(float(rng.integers(-5, 6)) * v for v in x + y) + 2.0 * x[0] * x[0]
+    cqm = dimod.CQM()
+    cqm.set_objective(objective)
+    prob = Problem.from_cqm(cqm, "min")
+    grid = itertools.product(*([range(-2, 4)] * 3 + [range(2)] * 3))
+    labels = [f"x{i}" for i in range(3)] + [f"y{i}" for i in range(3)]
+    brute = min(cqm.objective.energy(dict(zip(labels, g, strict=True))) for g in grid)
+    bound = box_bound(prob)
+    assert bound["value"] <= brute + 1e-9
+    separable = dimod.CQM()
+    separable.set_objective(3.0 * x[0] - 2.0 * y[0] + 1.5)
+    assert box_bound(Problem.from_cqm(separable, "min"))["value"] == pytest.approx(-6.0 - 2.0 + 1.5)
+
+
+def test_a_constrained_result_without_an_lp_bound_gets_the_box_bound(monkeypatch):
+    """With no exact racer and the LP relaxation giving nothing in time, a quadratic knapsack still
+    gets a certified bound: the box bound, above the brute-force optimum over all 2**20 assignments."""
+    constrained = importlib.import_module("qopt.solve.constrained")
+
+    rng = np.random.default_rng(8)
+    n = 20
+    w = rng.integers(1, 20, n).astype(float)
+    q = np.triu(rng.integers(0, 30, (n, n)), 1).astype(float)
+    p = rng.integers(1, 40, n).astype(float)
+    problem, _ = templates.quadratic_knapsack(p, q + q.T, w, float(w.sum() / 3))
+    monkeypatch.setattr(constrained, "constrained_bound", lambda *a, **k: None)
+    result = qopt.solve(problem, backend="sa", time_budget=2.0, seed=1)
+    states = ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1).astype(float)
+    value = states @ p + np.einsum("si,ij,sj->s", states, np.triu(q, 1), states)
+    brute = float(value[states @ w <= w.sum() / 3].max())
+    assert result.confidence["bound_method"].startswith("box bound")
+    assert result.confidence["objective_bound"] >= brute - 1e-9
+    assert result.candidates[0].feasible and result.candidates[0].objective <= brute + 1e-9

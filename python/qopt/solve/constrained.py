@@ -43,6 +43,7 @@ from qopt.solve.race import (
     RELAXATION_MAX_SECONDS,
     RELAXATION_PRODUCTS_PER_SECOND,
     RELAXATION_SHARE,
+    box_bound,
     constrained_bound,
     enumerate_feasible,
     exact_candidates,
@@ -640,10 +641,18 @@ def solve_constrained_model(problem, backend: str | None, *, stages: Stages, max
         }
         bound = _better(bound, _exact_bound(prob, runners), prob.sense)
         bound = _better(bound, _unconstrained_bound(prob, round_sampler), prob.sense)
+        weak_note = None
+        if bound is None:  # neither an exact backend nor the relaxation in time: the weak bound of last resort
+            boxed = box_bound(prob)
+            if boxed is not None:
+                bound = {"value": prob.sign * boxed["value"], "method": boxed["method"]}
+                weak_note = bound_note  # why there is no tighter one
         add_objective_bound(confidence, bound, sense=prob.sense, best=figures["best_objective"])
         if bound is None:
             confidence["bound_method"] = None
             confidence["bound_note"] = bound_note or "no certified bound could be computed"
+        elif weak_note:
+            confidence["bound_note"] = weak_note
         produced = sorted(set(round_sampler.produced_by)) if round_sampler is not None else []
         produced = produced or [name]
         assert bqm0 is not None  # compiled before sampling, or while the exact backend ran
