@@ -167,7 +167,7 @@ def test_planned_cycles_keep_the_deadline_and_the_plan_reproduces_them(monkeypat
     first = SA().sample(bqm, time_limit=0.8, seed=5, num_threads=2)
     assert time.perf_counter() - t < 0.8 + 0.5  # generous margin
     plan = first.info["plan"]
-    assert plan["num_cycles"] == 3
+    assert plan["num_cycles"] >= 3  # 3 planned, more added while one still fits
     kw = {k: plan[k] for k in ("num_reads", "num_sweeps", "num_restarts", "restart_sweeps", "num_cycles", "polish")}
     again = SA().sample(bqm, seed=5, num_threads=1, **kw)
     if not first.info["stopped_early"]:  # the deadline did not bind: the same run
