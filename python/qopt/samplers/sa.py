@@ -34,8 +34,8 @@ from qopt.samplers.spec import Param, ParameterSpec, callable_validator, event_v
 
 __all__ = ["SimulatedAnnealingSampler", "ising_csr", "default_beta_range", "states_in_vartype", "INITIAL_STATES_GENERATORS",
            "InitialStatesGenerator", "ACCEPTANCE_CRITERIA", "available_cores", "PLAN_SHARE", "CALIBRATION_SWEEPS",
-           "CALIBRATION_SHARE", "PLAN_FIRST_SHARE", "PLAN_RESTARTS", "PLAN_MAX_EXTRA_RESTARTS", "PLAN_CYCLE_SECONDS", "PLAN_MAX_EXTRA_CYCLES", "PLAN_MIN_SWEEPS", "PLAN_MAX_SWEEPS", "RESTART_BETA_POSITION",
-           "RESTART_FLIP_FRACTION", "RESTART_CROSSOVER_SHARE", "ELITE_SHARE"]
+           "CALIBRATION_SHARE", "PLAN_FIRST_SHARE", "PLAN_RESTARTS", "PLAN_MAX_EXTRA_RESTARTS", "PLAN_CYCLE_SECONDS", "PLAN_MAX_EXTRA_CYCLES", "PLAN_MIN_SWEEPS", "PLAN_MAX_SWEEPS", "RESTART_BETA_POSITIONS",
+           "RESTART_FLIP_FRACTION", "RESTART_CROSSOVER_SHARE", "ELITE_SHARE", "restart_states"]
 
 #: How :class:`dimod.Initialized` fills missing initial states.
 #: dimod.Initialized's ways to fill missing initial states.
@@ -79,7 +79,10 @@ PLAN_MIN_SWEEPS = 100
 #: with a long deadline finishes early rather than holding a huge schedule.
 PLAN_MAX_SWEEPS = 1_000_000
 #: where on the (log) beta range a restart's anneal starts: 0 the hot end, 1 the cold end.
-RESTART_BETA_POSITION = 0.65
+#: Cycle c's restarts use entry c mod len: the best start is the model's own (at equal sweeps G14
+#: reached 3064 in 9 of 10 seeds from 0.8, 4 of 10 from 0.65, 1-2 of 10 from 0.5 or 0.9; G55 did
+#: better from 0.65 than from 0.8, and worse with rounds alternating), so cycles alternate.
+RESTART_BETA_POSITIONS: tuple[float, ...] = (0.65, 0.8)
 #: share of the spins flipped at random when an elite state seeds a restart.
 RESTART_FLIP_FRACTION = 0.05
 #: share of a restart round's reads seeded by a crossover of two elite states (the rest: one elite
@@ -304,9 +307,11 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 thread, 40% of the planned sweeps in a first anneal and the rest in 8 restart
                 rounds re-sized from the first anneal's measured rate, then up to 16 more rounds
                 of that size while one still fits (the load may have fallen), with ``polish``
-                on (see :func:`_plan` and the module constants ``PLAN_*``). The plan used is
+                on; a limit of at least 2 x :data:`PLAN_CYCLE_SECONDS` is split into independent
+                cycles, and up to :data:`PLAN_MAX_EXTRA_CYCLES` more cycles follow while one
+                still fits (see :func:`_plan` and the module constants ``PLAN_*``). The plan used is
                 ``info["plan"]``; passing its ``num_reads``, ``num_sweeps``, ``num_restarts``,
-                ``restart_sweeps`` and ``polish`` back with the same seed gives the same
+                ``restart_sweeps``, ``num_cycles`` and ``polish`` back with the same seed gives the same
                 samples on any machine and thread count (a planned run itself depends on the
                 machine's speed and load, through the calibration). Otherwise: reads start in
                 index order, in groups of 16 (8 for dense models) per thread; when the
@@ -333,9 +338,10 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 elite ``r mod P``), half of the reads (when ``P >= 2``) as a uniform crossover
                 with another elite (spins where the two agree kept, the others random; Wu &
                 Hao's memetic Max-Cut recombination, 2012), the other half with 5% of its spins
-                flipped at random (see :func:`_restart_states`), and re-anneals it over
+                flipped at random (see :func:`restart_states`), and re-anneals it over
                 ``restart_sweeps`` sweeps from a lower temperature (65% of the way along
-                the log beta range) to the cold end, in the spirit of iterated annealing /
+                the log beta range in even cycles, 80% in odd ones: :data:`RESTART_BETA_POSITIONS`)
+                to the cold end, in the spirit of iterated annealing /
                 elite-pool restarts (Lourenco, Martin & Stuetzle, "Iterated local search",
                 2003). Rounds stop at ``time_limit``. The sample set then holds the
                 ``num_reads`` lowest-energy states of all rounds (duplicates kept).
@@ -345,7 +351,8 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 :data:`PLAN_CYCLE_SECONDS` of ``time_limit``). Cycle ``c`` repeats the first anneal
                 and its restart rounds with seed ``seed + c * 0xD1B54A32D192ED03 mod 2**64``
                 from fresh random states and its own elite pool; the sample set holds the
-                ``num_reads`` lowest-energy states of all cycles. Independent cycles of 10-15 s
+                ``num_reads`` lowest-energy states of all cycles (a planned run counts the cycles it
+                added in ``plan["num_cycles"]``). Independent cycles of 10-15 s
                 reached G14's best-known cut more often than one long plan (benchmarks/FRONTIER.md).
             on_progress: None (default) or a callable receiving ``{"event": "best",
                 "energy": e, "branch": "sa", "backend": "sa", "sweep": k, "elapsed": t}``
@@ -501,7 +508,8 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 restart_sweeps = max(1, restart_sweeps)
             done = 0
             if num_restarts and not (ki["stopped_early"] or ki["sigint"]):
-                rbetas = _beta_schedule(_restart_range(beta_range, beta_schedule_type), restart_sweeps,
+                position = RESTART_BETA_POSITIONS[c % len(RESTART_BETA_POSITIONS)]
+                rbetas = _beta_schedule(_restart_range(beta_range, beta_schedule_type, position), restart_sweeps,
                                         beta_schedule_type)
                 st, en, done, ki = _restart_rounds(
                     anneal, st, en, ki, betas=rbetas, num_restarts=num_restarts, seed=cseed,
@@ -659,13 +667,13 @@ def _plan(anneal, beta_range, *, seed: int, num_threads: int, dense: bool, left,
             "seconds_planned": PLAN_SHARE * remaining, "seconds_left": remaining}
 
 
-def _restart_range(beta_range, kind: str) -> tuple[float, float]:
-    """(start, cold) of a restart's anneal: :data:`RESTART_BETA_POSITION` along ``beta_range``
+def _restart_range(beta_range, kind: str, position: float) -> tuple[float, float]:
+    """(start, cold) of a restart's anneal: ``position`` (0 hot, 1 cold) along ``beta_range``
     (log scale for a geometric schedule, linear otherwise) to its cold end."""
     hot, cold = float(beta_range[0]), float(beta_range[1])
     if kind == "linear" or hot <= 0.0:
-        return hot + RESTART_BETA_POSITION * (cold - hot), cold
-    return hot * (cold / hot) ** RESTART_BETA_POSITION, cold
+        return hot + position * (cold - hot), cold
+    return hot * (cold / hot) ** position, cold
 
 
 def _elite(states: np.ndarray, energies: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
@@ -676,7 +684,7 @@ def _elite(states: np.ndarray, energies: np.ndarray, keep: int) -> tuple[np.ndar
     return states[order], energies[order]
 
 
-def _restart_states(pool: np.ndarray, reads: int, rng: np.random.Generator, k: int,
+def restart_states(pool: np.ndarray, reads: int, rng: np.random.Generator, k: int,
                     spin_symmetric: bool) -> np.ndarray:
     """Initial states (int8, ``(reads, n)``) of restart round ``k`` from the elite ``pool``.
 
@@ -741,7 +749,7 @@ def _restart_rounds(anneal, states, energies, kinfo, *, betas, num_restarts: int
                                  or (time.perf_counter() - rounds_start) / done > PLAN_SHARE * (round_left or left)()):
             break
         rng = np.random.default_rng([seed, k])
-        init = _restart_states(pool, reads, rng, k, spin_symmetric)
+        init = restart_states(pool, reads, rng, k, spin_symmetric)
         limit = 0.0 if left is None else left()
         progress = None if relay is None else _progress_relay(relay, offset, (time.perf_counter_ns() - t0) * 1e-9)
         st, en, ki = anneal(betas, reads, (seed + k * 0x9E3779B97F4A7C15) % 2**64, np.ascontiguousarray(init),
