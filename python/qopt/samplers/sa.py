@@ -694,6 +694,16 @@ def restart_states(pool: np.ndarray, reads: int, rng: np.random.Generator, k: in
     closer to ``A`` and the model has no linear biases, so ``-B`` has ``B``'s energy), as in the
     recombination of memetic Max-Cut heuristics (Wu & Hao, "A memetic approach for the max-cut problem", PPSN 2012). The other reads get
     :data:`RESTART_FLIP_FRACTION` of the elite's spins flipped at random.
+
+    Args:
+        pool: int8 ``(P, n)``, the elite states (values +-1), best first.
+        reads: rows to return.
+        rng: the round's generator (all random choices are drawn from it).
+        k: the round's index (1, 2, ...); it varies which elite a read is crossed with.
+        spin_symmetric: whether ``-s`` has the energy of ``s`` (no linear biases).
+
+    Returns:
+        int8 ``(reads, n)`` initial states.
     """
     P = len(pool)
     a = np.arange(reads) % P
@@ -722,9 +732,9 @@ def _restart_rounds(anneal, states, energies, kinfo, *, betas, num_restarts: int
     """Restart rounds seeded from an elite pool (see SimulatedAnnealingSampler.sample).
 
     Round k (1..num_restarts): every read starts from elite state ``r mod P`` (the pool holds
-    the ``P = max(1, ELITE_SHARE * num_reads)`` best distinct states seen so far) with
-    :data:`RESTART_FLIP_FRACTION` of its spins flipped (numpy's generator seeded by
-    ``(seed, k)``), and is annealed over ``betas`` (from a lower temperature than the first
+    the ``P = max(1, ELITE_SHARE * num_reads)`` best distinct states seen so far), crossed with
+    another elite or with :data:`RESTART_FLIP_FRACTION` of its spins flipped
+    (:func:`restart_states`, numpy's generator seeded by ``(seed, k)``), and is annealed over ``betas`` (from a lower temperature than the first
     anneal) with kernel seed ``seed + k * 0x9E3779B97F4A7C15 mod 2**64``. A round is skipped
     when no time is left; a round the time limit or an interrupt stops is the last. Up to
     ``extra`` more rounds (the same way, k = num_restarts + 1, ...) follow while one, at the mean
