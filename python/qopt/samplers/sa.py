@@ -34,8 +34,8 @@ from qopt.samplers.spec import Param, ParameterSpec, callable_validator, event_v
 
 __all__ = ["SimulatedAnnealingSampler", "ising_csr", "default_beta_range", "states_in_vartype", "INITIAL_STATES_GENERATORS",
            "InitialStatesGenerator", "ACCEPTANCE_CRITERIA", "available_cores", "PLAN_SHARE", "CALIBRATION_SWEEPS",
-           "CALIBRATION_SHARE", "PLAN_FIRST_SHARE", "PLAN_RESTARTS", "PLAN_MAX_EXTRA_RESTARTS", "PLAN_CYCLE_SECONDS", "PLAN_MIN_SWEEPS", "PLAN_MAX_SWEEPS", "RESTART_BETA_POSITION",
-           "RESTART_FLIP_FRACTION", "ELITE_SHARE"]
+           "CALIBRATION_SHARE", "PLAN_FIRST_SHARE", "PLAN_RESTARTS", "PLAN_MAX_EXTRA_RESTARTS", "PLAN_CYCLE_SECONDS", "PLAN_MAX_EXTRA_CYCLES", "PLAN_MIN_SWEEPS", "PLAN_MAX_SWEEPS", "RESTART_BETA_POSITIONS",
+           "RESTART_FLIP_FRACTION", "RESTART_CROSSOVER_SHARE", "ELITE_SHARE", "restart_states"]
 
 #: How :class:`dimod.Initialized` fills missing initial states.
 #: dimod.Initialized's ways to fill missing initial states.
@@ -56,26 +56,40 @@ CALIBRATION_SHARE = 0.05
 PLAN_SHARE = 0.9
 #: share of the planned sweeps given to the first (fresh) anneal; restarts share the rest.
 PLAN_FIRST_SHARE = 0.4
-#: restart rounds after the first anneal, when each gets at least PLAN_MIN_SWEEPS sweeps.
-PLAN_RESTARTS = 4
+#: restart rounds after the first anneal, when each gets at least PLAN_MIN_SWEEPS sweeps. 8 shorter
+#: rounds with crossover seeding beat 4 longer ones on G55 at equal sweeps (benchmarks/FRONTIER.md).
+PLAN_RESTARTS = 8
 #: most restart rounds a planned run adds after its PLAN_RESTARTS while a round (at the rate
 #: measured on the rounds done) still fits in the time left: the load changes during a run, and
 #: a plan sized at a busy moment otherwise ended with up to a third of its deadline unused.
 PLAN_MAX_EXTRA_RESTARTS = 16
 #: seconds of time_limit per independent cycle of a planned run (first anneal + restarts, its own
-#: elite pool): 60 s gives 6 cycles. One long plan of 60 s did no better than one of 10 s on G14
-#: and G55 (3063 and 10292 in 2 of 2 runs each; benchmarks/FRONTIER.md), while 10 s runs reach
-#: G14's 3064 in about a third of runs.
-PLAN_CYCLE_SECONDS = 10.0
+#: elite pool): a 60 s limit gives 4 cycles (the time left after calibration, floor-divided). One
+#: long plan of 60 s did no better than one of 10 s on G14 and G55 (benchmarks/FRONTIER.md); G14's
+#: rate of reaching 3064 per second was the same with 2, 5 and 10 s cycles, while G55 gains from
+#: longer ones (more crossover generations from one elite pool).
+PLAN_CYCLE_SECONDS = 12.0
+#: most cycles a planned run adds after its planned ones while one (at the mean time of the cycles
+#: done) still fits in the time left: cycles sized from a calibration at a busy moment otherwise
+#: ended with up to a third of a 60 s limit unused when the load fell (benchmarks/FRONTIER.md).
+PLAN_MAX_EXTRA_CYCLES = 8
 #: fewest sweeps of a planned anneal or restart.
 PLAN_MIN_SWEEPS = 100
 #: most sweeps of a planned run (its beta schedule is an array of that length): a tiny model
 #: with a long deadline finishes early rather than holding a huge schedule.
 PLAN_MAX_SWEEPS = 1_000_000
 #: where on the (log) beta range a restart's anneal starts: 0 the hot end, 1 the cold end.
-RESTART_BETA_POSITION = 0.65
+#: Cycle c's restarts use entry c mod len: the best start is the model's own (at equal sweeps G14
+#: reached 3064 in 9 of 10 seeds from 0.8, 4 of 10 from 0.65, 1-2 of 10 from 0.5 or 0.9; G55 did
+#: better from 0.65 than from 0.8, and worse with rounds alternating), so cycles alternate.
+RESTART_BETA_POSITIONS: tuple[float, ...] = (0.65, 0.8)
 #: share of the spins flipped at random when an elite state seeds a restart.
 RESTART_FLIP_FRACTION = 0.05
+#: share of a restart round's reads seeded by a crossover of two elite states (the rest: one elite
+#: state with RESTART_FLIP_FRACTION of its spins flipped).
+#: On G55 at equal sweeps (32 reads, 30000 + 8 x 6000) it reached 10294 in 5 of 5 seeds against 1 of 5
+#: without (benchmarks/FRONTIER.md).
+RESTART_CROSSOVER_SHARE = 0.5
 #: share of the reads' count kept as the elite pool that seeds restarts (at least 1 state).
 ELITE_SHARE = 0.25
 
@@ -290,12 +304,14 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 plans an anytime run that fills it: a calibration (a call of no sweeps, then
                 a short anneal of one SIMD lane group per thread, states discarded) measures
                 the seconds per sweep on this model; the run uses one 16-read lane group (8 on the dense kernel) per
-                thread, 40% of the planned sweeps in a first anneal and the rest in 4 restart
+                thread, 40% of the planned sweeps in a first anneal and the rest in 8 restart
                 rounds re-sized from the first anneal's measured rate, then up to 16 more rounds
                 of that size while one still fits (the load may have fallen), with ``polish``
-                on (see :func:`_plan` and the module constants ``PLAN_*``). The plan used is
+                on; a limit of at least 2 x :data:`PLAN_CYCLE_SECONDS` is split into independent
+                cycles, and up to :data:`PLAN_MAX_EXTRA_CYCLES` more cycles follow while one
+                still fits (see :func:`_plan` and the module constants ``PLAN_*``). The plan used is
                 ``info["plan"]``; passing its ``num_reads``, ``num_sweeps``, ``num_restarts``,
-                ``restart_sweeps`` and ``polish`` back with the same seed gives the same
+                ``restart_sweeps``, ``num_cycles`` and ``polish`` back with the same seed gives the same
                 samples on any machine and thread count (a planned run itself depends on the
                 machine's speed and load, through the calibration). Otherwise: reads start in
                 index order, in groups of 16 (8 for dense models) per thread; when the
@@ -319,9 +335,13 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
             num_restarts: restart rounds after the first anneal (default None: 0, or planned).
                 Each round starts every read from one of the ``max(1, num_reads // 4)``
                 lowest-energy distinct states seen so far (the elite pool, read ``r`` from
-                elite ``r mod P``) with 5% of its spins flipped at random, and re-anneals it
-                over ``restart_sweeps`` sweeps from a lower temperature (65% of the way along
-                the log beta range) to the cold end, in the spirit of iterated annealing /
+                elite ``r mod P``), half of the reads (when ``P >= 2``) as a uniform crossover
+                with another elite (spins where the two agree kept, the others random; Wu &
+                Hao's memetic Max-Cut recombination, 2012), the other half with 5% of its spins
+                flipped at random (see :func:`restart_states`), and re-anneals it over
+                ``restart_sweeps`` sweeps from a lower temperature (65% of the way along
+                the log beta range in even cycles, 80% in odd ones: :data:`RESTART_BETA_POSITIONS`)
+                to the cold end, in the spirit of iterated annealing /
                 elite-pool restarts (Lourenco, Martin & Stuetzle, "Iterated local search",
                 2003). Rounds stop at ``time_limit``. The sample set then holds the
                 ``num_reads`` lowest-energy states of all rounds (duplicates kept).
@@ -331,8 +351,9 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 :data:`PLAN_CYCLE_SECONDS` of ``time_limit``). Cycle ``c`` repeats the first anneal
                 and its restart rounds with seed ``seed + c * 0xD1B54A32D192ED03 mod 2**64``
                 from fresh random states and its own elite pool; the sample set holds the
-                ``num_reads`` lowest-energy states of all cycles. Independent anneals of about
-                10 s reached G14's best-known cut more often than one long one (benchmarks/FRONTIER.md).
+                ``num_reads`` lowest-energy states of all cycles (a planned run counts the cycles it
+                added in ``plan["num_cycles"]``). Independent cycles of 10-15 s
+                reached G14's best-known cut more often than one long plan (benchmarks/FRONTIER.md).
             on_progress: None (default) or a callable receiving ``{"event": "best",
                 "energy": e, "branch": "sa", "backend": "sa", "sweep": k, "elapsed": t}``
                 each time the lowest energy of any read's state improves: the kernel looks
@@ -459,10 +480,14 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
         cycle_states, cycle_energies = [], []
         restarts_done = 0
         kinfo: dict = {}
-        for c in range(num_cycles):
+        most_cycles = num_cycles + (PLAN_MAX_EXTRA_CYCLES if plan is not None else 0)
+        c = 0
+        while c < most_cycles:
+            if c >= num_cycles and (time.perf_counter_ns() - t1) * 1e-9 / c > PLAN_SHARE * left():
+                break  # an added cycle only while one, at the mean time of those done, still fits
             cseed = (seed + c * 0xD1B54A32D192ED03) % 2**64
             c_start = time.perf_counter_ns()
-            c_end = c_start + (left() / (num_cycles - c)) * 1e9  # this cycle's share of the time left
+            c_end = c_start + (left() / max(1, num_cycles - c)) * 1e9  # this cycle's share of the time left
 
             def cycle_left(c_end=c_end) -> float:
                 return max(1e-6, (c_end - time.perf_counter_ns()) * 1e-9)
@@ -483,16 +508,19 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 restart_sweeps = max(1, restart_sweeps)
             done = 0
             if num_restarts and not (ki["stopped_early"] or ki["sigint"]):
-                rbetas = _beta_schedule(_restart_range(beta_range, beta_schedule_type), restart_sweeps,
+                position = RESTART_BETA_POSITIONS[c % len(RESTART_BETA_POSITIONS)]
+                rbetas = _beta_schedule(_restart_range(beta_range, beta_schedule_type, position), restart_sweeps,
                                         beta_schedule_type)
                 st, en, done, ki = _restart_rounds(
                     anneal, st, en, ki, betas=rbetas, num_restarts=num_restarts, seed=cseed,
                     polish=polish, left=left if time_limit is not None else None, relay=relay, offset=offset, t0=t0,
-                    extra=PLAN_MAX_EXTRA_RESTARTS if plan is not None and c == 0 else 0, round_left=cycle_left)
+                    extra=PLAN_MAX_EXTRA_RESTARTS if plan is not None and c == 0 else 0, round_left=cycle_left,
+                    spin_symmetric=not np.any(h))
                 if plan is not None and c == 0:  # rounds added to fill the cycle are part of the plan
                     num_restarts = max(num_restarts, done)
                     plan["num_restarts"] = num_restarts
             restarts_done += done
+            c += 1
             cycle_states.append(st)
             cycle_energies.append(en)
             kinfo = ki if not kinfo else {**kinfo, **{f: bool(kinfo[f] or ki[f]) for f in
@@ -501,6 +529,9 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                                                                       ki["num_sweeps_completed"])}
             if ki["stopped_early"] or ki["sigint"]:
                 break
+        if plan is not None:  # cycles added to fill the time limit are part of the plan
+            num_cycles = max(num_cycles, len(cycle_states))
+            plan["num_cycles"] = num_cycles
         if len(cycle_states) > 1:
             all_states, all_energies = np.concatenate(cycle_states), np.concatenate(cycle_energies)
             order = np.argsort(all_energies, kind="stable")[:num_reads]
@@ -636,13 +667,13 @@ def _plan(anneal, beta_range, *, seed: int, num_threads: int, dense: bool, left,
             "seconds_planned": PLAN_SHARE * remaining, "seconds_left": remaining}
 
 
-def _restart_range(beta_range, kind: str) -> tuple[float, float]:
-    """(start, cold) of a restart's anneal: :data:`RESTART_BETA_POSITION` along ``beta_range``
+def _restart_range(beta_range, kind: str, position: float) -> tuple[float, float]:
+    """(start, cold) of a restart's anneal: ``position`` (0 hot, 1 cold) along ``beta_range``
     (log scale for a geometric schedule, linear otherwise) to its cold end."""
     hot, cold = float(beta_range[0]), float(beta_range[1])
     if kind == "linear" or hot <= 0.0:
-        return hot + RESTART_BETA_POSITION * (cold - hot), cold
-    return hot * (cold / hot) ** RESTART_BETA_POSITION, cold
+        return hot + position * (cold - hot), cold
+    return hot * (cold / hot) ** position, cold
 
 
 def _elite(states: np.ndarray, energies: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
@@ -653,14 +684,57 @@ def _elite(states: np.ndarray, energies: np.ndarray, keep: int) -> tuple[np.ndar
     return states[order], energies[order]
 
 
+def restart_states(pool: np.ndarray, reads: int, rng: np.random.Generator, k: int,
+                    spin_symmetric: bool) -> np.ndarray:
+    """Initial states (int8, ``(reads, n)``) of restart round ``k`` from the elite ``pool``.
+
+    Read ``r`` starts from elite ``r mod P``. The first ``RESTART_CROSSOVER_SHARE`` of the reads
+    (when ``P >= 2``) get a uniform crossover of that elite ``A`` and another one ``B``: ``A``'s spins
+    where the two agree, random spins where they differ (``B`` first replaced by ``-B`` when that is
+    closer to ``A`` and the model has no linear biases, so ``-B`` has ``B``'s energy), as in the
+    recombination of memetic Max-Cut heuristics (Wu & Hao, "A memetic approach for the max-cut problem", PPSN 2012). The other reads get
+    :data:`RESTART_FLIP_FRACTION` of the elite's spins flipped at random.
+
+    Args:
+        pool: int8 ``(P, n)``, the elite states (values +-1), best first.
+        reads: rows to return.
+        rng: the round's generator (all random choices are drawn from it).
+        k: the round's index (1, 2, ...); it varies which elite a read is crossed with.
+        spin_symmetric: whether ``-s`` has the energy of ``s`` (no linear biases).
+
+    Returns:
+        int8 ``(reads, n)`` initial states.
+    """
+    P = len(pool)
+    a = np.arange(reads) % P
+    init = pool[a].copy()
+    cross = int(RESTART_CROSSOVER_SHARE * reads) if P >= 2 else 0
+    if cross:
+        r = np.arange(cross)
+        b = (a[:cross] + 1 + (k + r // P) % (P - 1)) % P
+        other = pool[b].astype(np.int8)
+        if spin_symmetric:
+            n = pool.shape[1]
+            flip = np.count_nonzero(init[:cross] != other, axis=1) > n // 2
+            other[flip] *= -1
+        differ = init[:cross] != other
+        random_spins = np.where(rng.random(differ.shape) < 0.5, 1, -1).astype(np.int8)
+        init[:cross] = np.where(differ, random_spins, init[:cross])
+    flips = rng.random(init.shape) < RESTART_FLIP_FRACTION
+    flips[:cross] = False
+    init[flips] *= -1
+    return init
+
+
 def _restart_rounds(anneal, states, energies, kinfo, *, betas, num_restarts: int, seed: int, polish: bool,
-                    left, relay, offset: float, t0: int, extra: int = 0, round_left=None):
+                    left, relay, offset: float, t0: int, extra: int = 0, round_left=None,
+                    spin_symmetric: bool = False):
     """Restart rounds seeded from an elite pool (see SimulatedAnnealingSampler.sample).
 
     Round k (1..num_restarts): every read starts from elite state ``r mod P`` (the pool holds
-    the ``P = max(1, ELITE_SHARE * num_reads)`` best distinct states seen so far) with
-    :data:`RESTART_FLIP_FRACTION` of its spins flipped (numpy's generator seeded by
-    ``(seed, k)``), and is annealed over ``betas`` (from a lower temperature than the first
+    the ``P = max(1, ELITE_SHARE * num_reads)`` best distinct states seen so far), crossed with
+    another elite or with :data:`RESTART_FLIP_FRACTION` of its spins flipped
+    (:func:`restart_states`, numpy's generator seeded by ``(seed, k)``), and is annealed over ``betas`` (from a lower temperature than the first
     anneal) with kernel seed ``seed + k * 0x9E3779B97F4A7C15 mod 2**64``. A round is skipped
     when no time is left; a round the time limit or an interrupt stops is the last. Up to
     ``extra`` more rounds (the same way, k = num_restarts + 1, ...) follow while one, at the mean
@@ -685,8 +759,7 @@ def _restart_rounds(anneal, states, energies, kinfo, *, betas, num_restarts: int
                                  or (time.perf_counter() - rounds_start) / done > PLAN_SHARE * (round_left or left)()):
             break
         rng = np.random.default_rng([seed, k])
-        init = pool[np.arange(reads) % len(pool)].copy()
-        init[rng.random(init.shape) < RESTART_FLIP_FRACTION] *= -1
+        init = restart_states(pool, reads, rng, k, spin_symmetric)
         limit = 0.0 if left is None else left()
         progress = None if relay is None else _progress_relay(relay, offset, (time.perf_counter_ns() - t0) * 1e-9)
         st, en, ki = anneal(betas, reads, (seed + k * 0x9E3779B97F4A7C15) % 2**64, np.ascontiguousarray(init),
