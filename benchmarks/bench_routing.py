@@ -3,9 +3,11 @@
 Usage:
     python benchmarks/bench_routing.py [--quick] [--write PATH] [--data ../shared/data] [--out benchmarks/results]
                                        [--backends sa exact ...] [--deadlines 0.1 1 5]
+                                       [--classes KEY ... --update PROFILE]   # re-measure some classes only
 
 For each problem class (:mod:`qopt.solve.profile`: BQM or constrained, constraint kinds
-none / one-hot / equality / inequality, a size bucket, and the template, vartype, density and
+none / one-hot / equality / inequality, linear or quadratic terms for a constrained model, a
+size bucket, and the template, vartype, density and
 sign structure), on public instances (``--data``: Gset, OR-Library bqp, Biq Mac, QKP, TSPLIB; the
 few shipped in ``qopt/data`` without it) and seeded generators (``dimod.generators.ran_r``,
 ``qopt.model`` templates), it runs ``qopt.solve(problem, backend=B, time_budget=T,
