@@ -330,8 +330,7 @@ def _unconstrained_bound(prob, round_sampler) -> dict | None:
     (no penalties, no encoded integers; energies in minimisation units), so the exact backend's
     branch and bound, routed to for up to 30 variables, proves the model's optimum. None otherwise."""
     cqm = prob.cqm
-    if round_sampler is None or len(cqm.constraints) or \
-            any(cqm.vartype(v) not in (dimod.BINARY, dimod.SPIN) for v in cqm.variables):
+    if round_sampler is None or len(cqm.constraints) or bool(np.any(variable_info(cqm)[0] >= 2)):  # integer, real
         return None
     value = round_sampler.info.get("dual_bound")
     if value is None or not math.isfinite(float(value)):
