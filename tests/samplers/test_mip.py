@@ -531,6 +531,43 @@ def test_scip_starts_when_its_setup_fits(monkeypatch):
     assert ss.first.energy == pytest.approx(brute_force_cqm(cqm)[0], abs=1e-6)
 
 
+def test_highs_does_not_start_when_its_overrun_would_take_most_of_the_limit():
+    """HiGHS's presolve and MIP set-up check neither its limit nor its callbacks: a linearisation
+    whose expected overrun exceeds half the time left is not started (no solution, said why)."""
+    from qopt.samplers.mip.highs import HIGHS_NOT_STARTED_SHARE, stop_latency_seconds
+    from qopt.samplers.mip.model import MipModel, linearise
+
+    cqm = dimod.CQM.from_bqm(random_bqm(200, 1.0, seed=4))  # 19 900 products, ~60 000 nonzeros
+    latency = stop_latency_seconds(linearise(MipModel.from_cqm(cqm), exact=True, what="test").rows.nnz)
+    limit = 0.5 * latency / HIGHS_NOT_STARTED_SHARE
+    ss = sampler("highs").sample_cqm(cqm, time_limit=limit)
+    assert ss.info["status"] == "time_limit" and len(ss) == 0
+    assert "not_started" in ss.info and "nonzeros" in ss.info["not_started"]
+
+
+def test_highs_gets_the_time_left_less_its_expected_overrun(monkeypatch):
+    import highspy
+
+    import qopt.samplers.mip.highs as highs_module
+
+    limits = []
+    real_run = highspy.Highs.run
+
+    def run(self):
+        limits.append(self.getOptionValue("time_limit"))
+        return real_run(self)
+
+    monkeypatch.setattr(highspy.Highs, "run", run)
+    monkeypatch.setattr(highs_module, "HIGHS_STOP_NONZEROS_PER_SECOND", 1.0)  # 1 s of overrun per nonzero
+    cqm = random_cqm(3)
+    nnz = highs_module.linearise(highs_module.MipModel.from_cqm(cqm), exact=True, what="test").rows.nnz
+    ss = sampler("highs").sample_cqm(cqm, time_limit=100.0 * nnz)
+    limit = limits[0][1] if isinstance(limits[0], tuple) else limits[0]
+    assert 98.0 * nnz < limit < 99.0 * nnz  # the 100 nnz s left, less nnz s
+    assert ss.info["status"] == "optimal" and "not_started" not in ss.info
+    assert ss.first.energy == pytest.approx(brute_force_cqm(cqm)[0], abs=1e-6)
+
+
 def test_highs_does_not_run_when_passing_the_model_spent_the_limit(monkeypatch):
     import highspy
 

@@ -11,11 +11,13 @@ fails), and its branch and bound is serial, so ``num_threads`` is accepted (for 
 interface) but not applied; the run uses HiGHS's default pool.
 
 Deadline: the time limit counts from the call's start; it is checked after the linearisation and
-again after the model is passed to HiGHS (dantzig42: 0.1-0.5 s), HiGHS gets the time left, and
-its interrupt callbacks stop it at the limit. HiGHS's presolve fires none of them and checks its
-own limit coarsely: on big McCormick linearisations it overruns by up to its length (Gset G1's
-57 528 rows: one 0.8-1.4 s presolve pass whatever the limit; dantzig42 at a 1 s limit answered in
-1.2-1.3 s; 2026-12-02, 2 cores at load 5), and it reduces nothing there.
+again after the model is passed to HiGHS (dantzig42: 0.1-0.5 s), and its interrupt callbacks stop
+HiGHS at the limit. HiGHS's presolve, its MIP set-up and its feasibility-jump heuristic fire none of
+them and check its own limit coarsely, so on big McCormick linearisations HiGHS overruns by
+seconds (:data:`HIGHS_STOP_NONZEROS_PER_SECOND`); HiGHS is given the time left less that expected
+overrun (:func:`stop_latency_seconds`), and is not started where the overrun would take more than
+:data:`HIGHS_NOT_STARTED_SHARE` of the time left (status ``"time_limit"``, no solution,
+``info["not_started"]`` says why), as SCIP is (:data:`qopt.samplers.mip.scip.SCIP_SETUP_PRODUCTS_PER_SECOND`).
 """
 from __future__ import annotations
 
@@ -28,7 +30,26 @@ from qopt.model.formats.mps import quiet_first_highs
 from qopt.samplers.mip.base import MipSampler, Options, import_solver
 from qopt.samplers.mip.model import LinearModel, MipModel, Outcome, linearise
 
-__all__ = ["HighsSampler", "import_highspy", "build_highs", "highs_status"]
+__all__ = ["HighsSampler", "import_highspy", "build_highs", "highs_status", "HIGHS_STOP_NONZEROS_PER_SECOND",
+           "HIGHS_NOT_STARTED_SHARE", "stop_latency_seconds"]
+
+#: Constraint-matrix nonzeros of the linearised model per second of HiGHS's worst overrun of its
+#: time limit (the phases above that check neither its limit nor its callbacks). Measured with
+#: HiGHS 1.16 alone at limits of 0.35-5 s (2026-12-02 09:20 UTC, 2 cores at load 0.5-1): dantzig42
+#: (462 562 nonzeros) overran by 0.17-0.68 s, and by 1.56 s at 5 s (feasibility jump); att48
+#: (700 582) by 0.08-0.89 s; Gset G1 (134 232) by 0.02-0.45 s; gr24 (78 982) by at most 0.04 s,
+#: models under 22 000 nonzeros by at most 0.09 s. The worst, 3.4 us per nonzero, sets the rate.
+HIGHS_STOP_NONZEROS_PER_SECOND = 290_000.0
+#: HiGHS is not started when its expected overrun exceeds this share of the time left: it would
+#: spend most of its limit where it cannot be stopped (dantzig42 and att48 at 1 s: no answer
+#: either way, 0.3-0.9 s late).
+HIGHS_NOT_STARTED_SHARE = 0.5
+
+
+def stop_latency_seconds(nonzeros: int) -> float:
+    """Seconds HiGHS is expected to overrun its time limit on a model of ``nonzeros`` constraint
+    coefficients (the rule of :data:`HIGHS_STOP_NONZEROS_PER_SECOND`)."""
+    return float(nonzeros) / HIGHS_STOP_NONZEROS_PER_SECOND
 
 
 def import_highspy():
@@ -112,6 +133,12 @@ class HighsSampler(MipSampler):
             return Outcome("interrupted", [], -math.inf, solver)
         if options.expired():  # building spent the time limit: do not start the solver
             return Outcome("time_limit", [], -math.inf, solver)
+        latency = stop_latency_seconds(lm.rows.nnz)
+        remaining = options.remaining()
+        if remaining is not None and latency > HIGHS_NOT_STARTED_SHARE * remaining:
+            return Outcome("time_limit", [], -math.inf, solver,
+                           {"not_started": f"its {lm.rows.nnz} constraint nonzeros would make it overrun its limit "
+                                           f"by about {latency:.2g} s, more than half of the {remaining:.2g} s left"})
         h = build_highs(lm)
         if options.expired():  # passing the model spent the time limit (dantzig42: 0.1-0.5 s)
             h.clear()
@@ -119,8 +146,8 @@ class HighsSampler(MipSampler):
         h.setOptionValue("mip_rel_gap", 0.0)
         h.setOptionValue("mip_abs_gap", 1e-9)
         remaining = options.remaining()
-        if remaining is not None:
-            h.setOptionValue("time_limit", remaining)
+        if remaining is not None:  # less the overrun expected where HiGHS checks neither limit nor callbacks
+            h.setOptionValue("time_limit", max(1e-3, remaining - latency))
         if options.seed is not None:
             h.setOptionValue("random_seed", int(options.seed))
         if options.hint is not None:
