@@ -258,3 +258,33 @@ def test_a_small_constrained_model_is_not_sent_to_branch_and_bound_on_its_penali
     assert route(bqm, "auto").backend == "exact"
     compiled = dimod.BinaryQuadraticModel({f"x{i}": 1.0 for i in range(25)}, {}, 0.0, "BINARY")
     assert route(compiled, "auto", problem=knapsack).backend != "exact"
+
+
+def test_a_deadline_beyond_the_measurements_races_annealing_with_the_exact_backend_that_proved(tmp_path):
+    """jeu_100_25_1 at 30 s: the profile's longest column (here 1 s) picked annealing, which proved
+    nothing, where SCIP proved some instances; at BEYOND_FACTOR times that column or more,
+    annealing races SCIP (the one that proved most), and the reason says why; below it, or where
+    the pick proved or no exact backend did, the pick stands."""
+    from qopt.solve.routing import BEYOND_FACTOR
+
+    features = {"kind": "cqm", "constraints": "inequality", "terms": "quadratic", "size": "31-200",
+                "num_variables": 100, "template": None}
+    avail = {"race": True, "sa": True, "scip": True, "highs": True, "cpsat": True}
+    key = "cqm/inequality/quadratic/31-200"
+    path = _profile(tmp_path, {"sa": _m(0.0), "scip": _m(0.002, proven=0.25), "highs": _m(0.016, proven=0.1),
+                               "cpsat": _m(0.07)}, key=key)
+    near = choose_backend(100, 500, time_limit=BEYOND_FACTOR * 0.99, features=features, profile=path, available=avail)
+    assert near.backend == "sa"
+    far = choose_backend(100, 500, time_limit=BEYOND_FACTOR * 15, features=features, profile=path, available=avail)
+    assert far.backend == "race" and far.racers == ("sa", "scip") and far.parameters["racers"] == ["sa", "scip"]
+    assert "longest measured (1 s)" in far.reason and "scip proved 25%" in far.reason
+    no_scip = dict(avail, scip=False)
+    assert choose_backend(100, 500, time_limit=30.0, features=features, profile=path,
+                          available=no_scip).racers == ("sa", "highs")
+    proved = _profile(tmp_path, {"sa": _m(0.0, proven=0.5), "scip": _m(0.002, proven=0.25)}, key=key)
+    assert choose_backend(100, 500, time_limit=30.0, features=features, profile=proved, available=avail).backend == "sa"
+    nobody = _profile(tmp_path, {"sa": _m(0.0), "scip": _m(0.002)}, key=key)
+    assert choose_backend(100, 500, time_limit=30.0, features=features, profile=nobody, available=avail).backend == "sa"
+    exact_pick = _profile(tmp_path, {"sa": _m(0.01), "scip": _m(0.0, proven=0.25)}, key=key)
+    assert choose_backend(100, 500, time_limit=30.0, features=features, profile=exact_pick,
+                          available=avail).backend == "scip"

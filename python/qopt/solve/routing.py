@@ -18,7 +18,11 @@ with the smallest median gap among those measured on every instance of the class
 within the deadline in at least half the runs; answers within :data:`GAP_TIE` of the best count
 as equal (at the median and, where the profile records it, on the worst instance too), and then the one that meets the deadline more often, proves optimality more often,
 and is faster wins. Where no backend answered in most runs of that column, the next longer
-measured deadline decides. Its reason
+measured deadline decides. A deadline of at least :data:`BEYOND_FACTOR` times the profile's
+longest column is beyond every measurement: where that column's pick is annealing (or a race)
+that proved no instance of the class while an exact backend proved some, annealing races that
+exact backend (:func:`_beyond_measured`), so the extra time can buy the proof and annealing's
+answer is kept. Its reason
 names the measurement, e.g. "on 4 benchmarks of class bqm/none/21-30 at a 1 s deadline, sa
 reached a median gap of 0.00% (100% within the deadline, 0.02 s), where qaoa was 3.1% off".
 
@@ -40,7 +44,7 @@ from collections.abc import Iterator, Mapping
 
 from qopt.errors import ParameterError
 from qopt.samplers.limits import ENUMERATION_MAX_VARIABLES, EXACT_PROOF_MAX_VARIABLES, QAOA_MAX_QUBITS
-from qopt.samplers.race import DEFAULT_RACERS
+from qopt.samplers.race import DEFAULT_RACERS, EXACT_RACERS
 from qopt.solve.profile import (
     DENSE_DENSITY,
     Measurement,
@@ -55,7 +59,7 @@ from qopt.solve.stages import default_time_budget
 
 __all__ = ["RoutingDecision", "route", "choose_backend", "available_backends", "dwave_credentials_configured",
            "QUANTUM_CHOICES", "QUANTUM_BACKENDS", "ROUTING_OPTIONS", "check_quantum", "routing_options", "GAP_TIE",
-           "rank_backends", "MIN_CLASS_INSTANCES"]
+           "rank_backends", "MIN_CLASS_INSTANCES", "BEYOND_FACTOR"]
 
 #: Values of the ``quantum`` option: never route to a quantum backend, route on measurements
 #: (default), or route to one whenever the model fits it.
@@ -74,6 +78,11 @@ MIN_SUCCESS = 0.5
 #: the cores shared), annealing for a BQM. portfolio30card10 was routed to HiGHS by a class
 #: measured on one portfolio (HiGHS proved it in 0.04 s) and was 35% worse than annealing.
 MIN_CLASS_INSTANCES = 3
+#: A deadline at least this many times the profile's longest column is beyond its measurements
+#: (:func:`_beyond_measured`). jeu_100_25_1 at 30 s (the 5 s column the longest): annealing,
+#: routed on the 5 s column, was 0.05% off without a proof, where SCIP alone proved the optimum
+#: in 6.6 s and HiGHS in 18 s (benchmarks/PORTFOLIO.md, run B).
+BEYOND_FACTOR = 2.0
 DWAVE_MAX_DENSE = 120           # largest clique-like problem worth embedding on Advantage
 DWAVE_MAX_SPARSE = 2000
 HYBRID_SUBPROBLEM_SIZE = 20     # variables per hybrid subproblem the router asks for
@@ -378,8 +387,39 @@ def choose_backend(num_variables: int, num_interactions: int, *, time_limit: flo
         reason = f"nearest measured class to {key}: " + reason
     head = ranked[0]
     racers = measured[head].racers if head in measured else ()
+    if time_limit is not None and head in measured:
+        beyond = _beyond_measured(profile, column, time_limit, head, measured, avail)
+        if beyond is not None:
+            head, racers, why = beyond
+            reason += "; " + why
     return _decision(head, reason, n=n, time_budget=time_limit, column=column, max_qubits=max_qubits,
                      avail=avail, racers=racers, profile=profile.name)
+
+
+def _beyond_measured(profile: Profile, column: float, time_limit: float, head: str,
+                     measured: Mapping[str, Measurement], avail: _Availability
+                     ) -> tuple[str, tuple[str, ...], str] | None:
+    """For a deadline beyond the profile's measurements (at least :data:`BEYOND_FACTOR` times its
+    longest column), ``("race", ("sa", exact), reason)`` where the longest column's pick is
+    annealing or a race that proved no instance while an exact backend proved some (the one that
+    proved most; ties: the smaller median gap); None otherwise (the pick stands)."""
+    longest = profile.deadlines[-1]
+    if column != longest or time_limit < BEYOND_FACTOR * longest or head not in ("sa", "race"):
+        return None
+    if measured[head].proven_rate > 0:
+        return None
+    proving = [b for b in EXACT_RACERS if b in measured and measured[b].proven_rate > 0]
+    if not proving:
+        return None
+    exact = min(proving, key=lambda b: (-measured[b].proven_rate, measured[b].median_gap
+                                        if measured[b].median_gap is not None else float("inf"), b))
+    racers = ("sa", exact)
+    if not avail("race", racers):
+        return None
+    return "race", racers, (f"the {time_limit:g} s deadline is at least {BEYOND_FACTOR:g} times the longest "
+                            f"measured ({longest:g} s), where {head} proved no instance and {exact} proved "
+                            f"{100 * measured[exact].proven_rate:.0f}%: annealing races {exact} (the cores "
+                            "shared), so the extra time can buy the proof")
 
 
 def _not_decisive(cls: ProfileClass, features: Mapping, avail: _Availability, *, n: int,
