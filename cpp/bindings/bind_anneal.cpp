@@ -135,6 +135,7 @@ void bind_anneal(py::module_& m) {
         }
         py::dict info;
         info["kernel"] = stats.dense ? "dense" : "sparse";
+        info["snapshot_read"] = stats.snapshot_read;
         return started_rows(states, energies, num_reads, stats, sigint, info);
       },
       py::arg("h"), py::arg("row_ptr"), py::arg("col"), py::arg("J"), py::arg("betas"), py::arg("num_reads"),
@@ -163,6 +164,8 @@ Args:
         (with the GIL) when the best Ising energy (no offset; exact) of any read's state seen so
         far improves, at most every progress_interval seconds while the run goes on, and once
         after it if the final energies improved on it (see qopt/anneal.hpp); elapsed in seconds.
+        A read whose best snapshot state beat its final state returns that state (polished
+        when polish is set), so no energy reported is below the returned energies.
         An exception it raises stops the run and is raised from this call.
     progress_interval: seconds between progress calls, at least (finite, > 0).
 
@@ -170,7 +173,8 @@ Returns:
     (states int8 (k, n), energies float64 (k,), info dict) where k <= num_reads is the number
     of reads started before a time limit or Ctrl-C stopped the run (reads start in index
     order); info has num_sweeps_completed (fewest sweeps of a returned read), stopped_early,
-    interrupted (by Ctrl-C or the event), sigint (Ctrl-C seen) and kernel.
+    interrupted (by Ctrl-C or the event), sigint (Ctrl-C seen), kernel and snapshot_read (the
+    read that returned its snapshot state instead of its final one, or -1).
 
 Raises:
     ValueError: inconsistent arrays, indices out of range, self-loops, non-finite values,

@@ -108,6 +108,10 @@ struct Control : detail::StopRule {
   double best = std::numeric_limits<double>::infinity();
   double reported = std::numeric_limits<double>::infinity();
   std::exception_ptr error;
+  // The best snapshot state so far (guarded by mu): its read, exact energy and spins.
+  std::int64_t seen_read = -1;
+  double seen_energy = std::numeric_limits<double>::infinity();
+  std::vector<spin_type> seen_state;
 
   // Whether the caller, at time now, is the one to start the next snapshot round.
   bool claim_report(Clock::time_point now) {
@@ -120,6 +124,15 @@ struct Control : detail::StopRule {
   void merge(double energy) {
     std::lock_guard<std::mutex> lock(mu);
     best = std::min(best, energy);
+  }
+  // Merge a snapshot of read `read` (n spins, exact energy), keeping its state when it is the best seen.
+  void offer(double energy, const spin_type* spins, index_type n, std::int64_t read) {
+    std::lock_guard<std::mutex> lock(mu);
+    best = std::min(best, energy);
+    if (!(energy < seen_energy)) return;
+    seen_energy = energy;
+    seen_read = read;
+    seen_state.assign(spins, spins + n);
   }
   // Call opt->progress when the best has improved since the last call.
   void call(std::int64_t sweep, bool final) {
@@ -152,6 +165,7 @@ struct LaneProgress {
   std::int64_t clock_mask = 0;   // the clock is read every clock_mask + 1 sweeps (about kClockSpins spins)
   std::int64_t seen_epoch = 0;   // the last snapshot round this group took part in
   std::int64_t valid = 0;        // lanes holding real reads (the rest are dummies)
+  std::int64_t r0 = 0;           // the group's first read
   Clock::time_point quiet_until; // no snapshot before this (its cost, kSnapshotQuiet times)
 };
 
@@ -161,12 +175,13 @@ LaneProgress lane_progress(const Control& ctl, index_type n, std::int64_t lanes,
     lp.clock_mask = lp.clock_mask * 2 + 1;
   lp.seen_epoch = ctl.epoch.load(std::memory_order_relaxed);
   lp.valid = std::min<std::int64_t>(lanes, ctl.opt->num_reads - r0);
+  lp.r0 = r0;
   return lp;
 }
 
 // Progress snapshot of one lane group (S, F: n x lanes floats, fields valid): the float
 // energy 0.5 sum_i s_i (f_i + h_i) of each valid lane picks the best state, whose exact
-// energy is merged into ctl.best. scratch: n int8.
+// energy is merged into ctl.best (and the state kept when it is the best seen). scratch: n int8.
 void snapshot(const Prepared& P, Control& ctl, int lanes, LaneProgress& lp, const float* S, const float* F,
               spin_type* scratch, Clock::time_point now) {
   const std::int64_t valid = lp.valid;
@@ -184,7 +199,7 @@ void snapshot(const Prepared& P, Control& ctl, int lanes, LaneProgress& lp, cons
     if (e[l] < e[best]) best = l;
   for (index_type i = 0; i < n; ++i)
     scratch[i] = S[static_cast<std::int64_t>(i) * lanes + best] > 0.0f ? spin_type(1) : spin_type(-1);
-  ctl.merge(ising_energy(*P.m, scratch));
+  ctl.offer(ising_energy(*P.m, scratch), scratch, n, lp.r0 + best);
   const Clock::time_point end = Clock::now();
   lp.quiet_until = end + std::chrono::duration_cast<Clock::duration>((end - now) * kSnapshotQuiet);
 }
@@ -475,6 +490,17 @@ AnnealStats simulated_annealing(const IsingCSR& m, const AnnealOptions& opt, spi
   }
   stats.num_started = std::min(opt.num_reads, started_units * kLanes);
   stats.sweeps_done_min = min_sweeps;
+  if (ctl.report && ctl.seen_read >= 0 && ctl.seen_read < stats.num_started &&
+      ctl.seen_energy < energies[ctl.seen_read]) {
+    // The read's snapshot beat its final state: it returns that state, so no energy reported is
+    // better than the result's best.
+    spin_type* s = states + ctl.seen_read * static_cast<std::int64_t>(n);
+    std::memcpy(s, ctl.seen_state.data(), static_cast<std::size_t>(n));
+    std::vector<double> field(static_cast<std::size_t>(n));
+    if (opt.polish) steepest_descent_one(m, s, field.data());
+    energies[ctl.seen_read] = ising_energy(m, s);
+    stats.snapshot_read = ctl.seen_read;
+  }
   if (ctl.report) {
     double returned_best = std::numeric_limits<double>::infinity();  // of the returned reads
     for (std::int64_t r = 0; r < stats.num_started; ++r) returned_best = std::min(returned_best, energies[r]);

@@ -40,7 +40,11 @@
 // that best when it has improved since the last call; after the workers are joined it is
 // called once more if the final energies improved on it. A worker whose snapshot took
 // c seconds takes no other for 100 c seconds, so snapshots cost at most 1% of the run.
-// Snapshots read the states without changing them: results stay the seed's alone.
+// Snapshots read the states without changing the anneal. The best snapshot state is kept:
+// when it is better than its read's final state (after polish), that read returns it
+// (polished) instead, so no energy reported is better than the result's best. That happens
+// only on runs longer than progress_interval, and only improves a read; otherwise, and
+// always without progress, the results are the seed's alone.
 #pragma once
 
 #include <atomic>
@@ -98,6 +102,7 @@ struct AnnealStats {
   bool stopped_early = false;        // time limit or interruption ended the run
   bool interrupted = false;          // the interrupt flag was seen
   bool dense = false;                // the dense kernel ran
+  std::int64_t snapshot_read = -1;   // the read that returned its best snapshot state (see above), or -1
 };
 
 // Check the CSR arrays; throws std::invalid_argument naming the fault.

@@ -360,9 +360,11 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 at most every 0.25 s while it runs, and once more at the end, so the last
                 event's energy is the sample set's lowest energy (in the BQM's units, offset
                 included; ``sweep``: sweeps done by the reads looked at; ``elapsed``: seconds
-                since this call). A state seen mid-run can, rarely, be lower than every
-                returned (final) state; no higher event follows it then. It is called on this
-                thread; an exception it raises stops the run and is raised from here.
+                since this call). A read whose state seen mid-run was lower than its final
+                state returns that state instead (polished when ``polish`` is set), so no event
+                is below the sample set's lowest energy; that changes a read only on runs
+                longer than 0.25 s, and only for the better. It is called on this thread; an
+                exception it raises stops the run and is raised from here.
 
         Returns:
             dimod.SampleSet in the BQM's vartype, energies equal ``bqm.energies``
