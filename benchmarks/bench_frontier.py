@@ -56,6 +56,7 @@ SOLVERS = ["qopt", "sa-tuned", "qopt-pt", "dwave-sa", "dwave-tabu", "kerberos", 
 #: peers whose runs overrun their budget by seconds on big instances (Tabu 18 s and Kerberos 14 s of
 #: a 10 s budget on G55): ``--slow-max-variables`` skips them above that size (said in the output).
 SLOW_SOLVERS = ("dwave-tabu", "kerberos")
+PLOT_COLUMNS = 3  # panels per row of the plot (one panel per instance)
 MQLIB_HEURISTICS = {"burer2002": "BURER2002", "palubeckis2004": "PALUBECKIS2004bMST2"}
 
 
@@ -238,14 +239,53 @@ def summarise(rows, budgets, instances, solvers):
     return "\n".join(lines)
 
 
+def kept_to_budget(wall: float, T: float) -> bool:
+    """Whether a run of ``wall`` seconds kept to its budget ``T``: within max(5%, 0.1 s) of it
+    (issue 14's deadline tolerance)."""
+    return wall <= T + max(0.05 * T, 0.1)
+
+
+def verdicts(rows, budgets, instances, solvers, subject="qopt"):
+    """Per instance and budget: ``subject``'s median best against each peer's whose median wall
+    kept to the budget (:func:`kept_to_budget`); peers that overran are listed apart."""
+    lines = [f"| instance | T (s) | {subject} median | best peer in budget (median) | {subject} ahead of every "
+             f"peer in budget? | peers over budget (median best in median wall) |", "|---|---|---|---|---|---|"]
+    for name in instances:
+        for T in budgets:
+            cell = [r for r in rows if r["instance"] == name and r["budget"] == T]
+            mine = [r["best"] for r in cell if r["solver"] == subject]
+            if not mine:
+                continue
+            ours = statistics.median(mine)
+            peers, over = {}, []
+            for s in solvers:
+                rs = [r for r in cell if r["solver"] == s]
+                if s == subject or not rs:
+                    continue
+                wall = statistics.median(r["wall"] for r in rs)
+                if kept_to_budget(wall, T):
+                    peers[s] = statistics.median(r["best"] for r in rs)
+                else:
+                    over.append(f"{s} {statistics.median(r['best'] for r in rs):g} in {wall:.2f} s")
+            top = max(peers.values(), default=None)
+            best = ", ".join(f"{s} {v:g}" for s, v in peers.items() if v == top) if peers else "-"
+            verdict = "-" if top is None else ("ahead" if ours > top else "tied" if ours == top else "behind")
+            lines.append(f"| {name} | {T:g} | {ours:g} | {best} | {verdict} | {', '.join(over) or '-'} |")
+    return "\n".join(lines)
+
+
 def plot(rows, budgets, instances, solvers, out, stem):
     plt = pyplot()
     if plt is None:
         return
     T = max(budgets)
-    fig, axes = plt.subplots(1, len(instances), figsize=(5.5 * len(instances), 4.2), squeeze=False)
+    ncols = min(PLOT_COLUMNS, len(instances))
+    nrows = -(-len(instances) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.5 * ncols, 4.2 * nrows), squeeze=False)
+    for ax in axes.flat[len(instances):]:
+        ax.set_visible(False)
     colors = {s: f"C{k}" for k, s in enumerate(solvers)}
-    for ax, name in zip(axes[0], instances, strict=False):
+    for ax, name in zip(axes.flat, instances, strict=False):
         bk = None
         for s in solvers:
             for k, r in enumerate(rr for rr in rows if rr["instance"] == name and rr["budget"] == T
@@ -265,7 +305,7 @@ def plot(rows, budgets, instances, solvers, out, stem):
         ax.set_title(f"{name} (best-known {bk:g}), T = {T:g} s")
         ax.set_xlabel("seconds (wall)")
         ax.set_ylabel("best so far / best-known")
-    axes[0][0].legend(fontsize=8, loc="lower right")
+    axes.flat[0].legend(fontsize=8, loc="lower right")
     save_figure(fig, out, stem)
 
 
@@ -305,6 +345,8 @@ def main():
         instances = list(dict.fromkeys(r["instance"] for r in rows))
         solvers = list(dict.fromkeys(r["solver"] for r in rows))
         print(summarise(rows, budgets, instances, solvers))
+        print()
+        print(verdicts(rows, budgets, instances, solvers))
         plot(rows, budgets, instances, solvers, args.out, args.stem or args.replot.stem)
         return
     data = shared_data(args.data)
@@ -363,6 +405,8 @@ def main():
     write_csv(csv_rows, args.out / f"{stem}.csv")
     print()
     print(summarise(rows, budgets, instances, solvers))
+    print()
+    print(verdicts(rows, budgets, instances, solvers))
     plot(rows, budgets, instances, solvers, args.out, stem)
 
 
