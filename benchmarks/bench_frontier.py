@@ -4,6 +4,7 @@ exchange sampler against the heuristics a user could install instead.
 
     python benchmarks/bench_frontier.py [--quick] [--budgets 1,10,60] [--seeds 5]
                                         [--instances G14,G55,...] [--solvers ...] [--auto]
+                                        [--slow-max-variables N] [--replot CSV]
 
 Solvers (each given the same wall-clock budget T, run one after another, interleaved: the
 solver order rotates with the seed, so machine load is shared evenly):
@@ -34,6 +35,9 @@ and ``frontier[_quick].png`` (best-so-far against time, one panel per instance a
 largest budget) under ``--out`` (default benchmarks/results).
 
 ``--quick``: G14 and G55 at 1 and 10 s, 2 seeds (about 6 minutes on 2 cores).
+``--slow-max-variables N``: skip Tabu and Kerberos on instances of more than N variables.
+After the table, a verdict per instance and budget: qopt's median against every peer whose median
+wall kept to the budget within max(5%, 0.1 s) (:func:`kept_to_budget`).
 """
 from __future__ import annotations
 
