@@ -4,6 +4,7 @@ exchange sampler against the heuristics a user could install instead.
 
     python benchmarks/bench_frontier.py [--quick] [--budgets 1,10,60] [--seeds 5]
                                         [--instances G14,G55,...] [--solvers ...] [--auto]
+                                        [--slow-max-variables N] [--replot CSV]
 
 Solvers (each given the same wall-clock budget T, run one after another, interleaved: the
 solver order rotates with the seed, so machine load is shared evenly):
@@ -34,6 +35,9 @@ and ``frontier[_quick].png`` (best-so-far against time, one panel per instance a
 largest budget) under ``--out`` (default benchmarks/results).
 
 ``--quick``: G14 and G55 at 1 and 10 s, 2 seeds (about 6 minutes on 2 cores).
+``--slow-max-variables N``: skip Tabu and Kerberos on instances of more than N variables.
+After the table, a verdict per instance and budget: qopt's median against every peer whose median
+wall kept to the budget within max(5%, 0.1 s) (:func:`kept_to_budget`).
 """
 from __future__ import annotations
 
@@ -53,6 +57,10 @@ from qopt.io import read_instance
 
 FULL_INSTANCES = ["G14", "G35", "G55", "G60", "G70", "G81", "bqp1000-1", "bqp1000-2", "bqp1000-3"]
 SOLVERS = ["qopt", "sa-tuned", "qopt-pt", "dwave-sa", "dwave-tabu", "kerberos", "burer2002", "palubeckis2004"]
+#: peers whose runs overrun their budget by seconds on big instances (Tabu 18 s and Kerberos 14 s of
+#: a 10 s budget on G55): ``--slow-max-variables`` skips them above that size (said in the output).
+SLOW_SOLVERS = ("dwave-tabu", "kerberos")
+PLOT_COLUMNS = 3  # panels per row of the plot (one panel per instance)
 MQLIB_HEURISTICS = {"burer2002": "BURER2002", "palubeckis2004": "PALUBECKIS2004bMST2"}
 
 
@@ -235,14 +243,53 @@ def summarise(rows, budgets, instances, solvers):
     return "\n".join(lines)
 
 
+def kept_to_budget(wall: float, T: float) -> bool:
+    """Whether a run of ``wall`` seconds kept to its budget ``T``: within max(5%, 0.1 s) of it
+    (issue 14's deadline tolerance)."""
+    return wall <= T + max(0.05 * T, 0.1)
+
+
+def verdicts(rows, budgets, instances, solvers, subject="qopt"):
+    """Per instance and budget: ``subject``'s median best against each peer's whose median wall
+    kept to the budget (:func:`kept_to_budget`); peers that overran are listed apart."""
+    lines = [f"| instance | T (s) | {subject} median | best peer in budget (median) | {subject} ahead of every "
+             f"peer in budget? | peers over budget (median best in median wall) |", "|---|---|---|---|---|---|"]
+    for name in instances:
+        for T in budgets:
+            cell = [r for r in rows if r["instance"] == name and r["budget"] == T]
+            mine = [r["best"] for r in cell if r["solver"] == subject]
+            if not mine:
+                continue
+            ours = statistics.median(mine)
+            peers, over = {}, []
+            for s in solvers:
+                rs = [r for r in cell if r["solver"] == s]
+                if s == subject or not rs:
+                    continue
+                wall = statistics.median(r["wall"] for r in rs)
+                if kept_to_budget(wall, T):
+                    peers[s] = statistics.median(r["best"] for r in rs)
+                else:
+                    over.append(f"{s} {statistics.median(r['best'] for r in rs):g} in {wall:.2f} s")
+            top = max(peers.values(), default=None)
+            best = ", ".join(f"{s} {v:g}" for s, v in peers.items() if v == top) if peers else "-"
+            verdict = "-" if top is None else ("ahead" if ours > top else "tied" if ours == top else "behind")
+            lines.append(f"| {name} | {T:g} | {ours:g} | {best} | {verdict} | {', '.join(over) or '-'} |")
+    return "\n".join(lines)
+
+
 def plot(rows, budgets, instances, solvers, out, stem):
     plt = pyplot()
     if plt is None:
         return
     T = max(budgets)
-    fig, axes = plt.subplots(1, len(instances), figsize=(5.5 * len(instances), 4.2), squeeze=False)
+    ncols = min(PLOT_COLUMNS, len(instances))
+    nrows = -(-len(instances) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.5 * ncols, 4.2 * nrows), squeeze=False)
+    for ax in axes.flat[len(instances):]:
+        ax.set_visible(False)
     colors = {s: f"C{k}" for k, s in enumerate(solvers)}
-    for ax, name in zip(axes[0], instances, strict=False):
+    for ax, name in zip(axes.flat, instances, strict=False):
         bk = None
         for s in solvers:
             for k, r in enumerate(rr for rr in rows if rr["instance"] == name and rr["budget"] == T
@@ -262,7 +309,7 @@ def plot(rows, budgets, instances, solvers, out, stem):
         ax.set_title(f"{name} (best-known {bk:g}), T = {T:g} s")
         ax.set_xlabel("seconds (wall)")
         ax.set_ylabel("best so far / best-known")
-    axes[0][0].legend(fontsize=8, loc="lower right")
+    axes.flat[0].legend(fontsize=8, loc="lower right")
     save_figure(fig, out, stem)
 
 
@@ -287,6 +334,8 @@ def main():
     ap.add_argument("--first-seed", type=int, default=1, help="seed of the first run (runs use consecutive seeds)")
     ap.add_argument("--instances", default=None)
     ap.add_argument("--solvers", default=",".join(SOLVERS))
+    ap.add_argument("--slow-max-variables", type=int, default=None,
+                    help=f"skip {', '.join(SLOW_SOLVERS)} on instances of more variables (they overrun by seconds)")
     ap.add_argument("--auto", action="store_true", help="also qopt.solve(bqm, backend='auto', time_budget=T)")
     ap.add_argument("--mqlib", type=pathlib.Path, default=REPO / "build" / "mqlib" / "bin" / "MQLib")
     ap.add_argument("--data", type=pathlib.Path, default=None)
@@ -300,6 +349,8 @@ def main():
         instances = list(dict.fromkeys(r["instance"] for r in rows))
         solvers = list(dict.fromkeys(r["solver"] for r in rows))
         print(summarise(rows, budgets, instances, solvers))
+        print()
+        print(verdicts(rows, budgets, instances, solvers))
         plot(rows, budgets, instances, solvers, args.out, args.stem or args.replot.stem)
         return
     data = shared_data(args.data)
@@ -320,6 +371,8 @@ def main():
         print("openjij SA: not installed, skipped")
     stem = args.stem or ("frontier_quick" if args.quick else "frontier")
     print(f"instances {instances}, budgets {budgets}, {seeds} seeds, solvers {solvers}, {os.cpu_count()} cpus")
+    if args.slow_max_variables is not None:
+        print(f"{', '.join(SLOW_SOLVERS)}: skipped on instances of more than {args.slow_max_variables} variables")
 
     runners = {
         "qopt": run_qopt, "qopt-auto": lambda i, T, s: run_qopt(i, T, s, backend="auto"), "qopt-pt": run_pt,
@@ -340,6 +393,9 @@ def main():
                 for seed in range(args.first_seed, args.first_seed + seeds):
                     order = solvers[seed % len(solvers):] + solvers[:seed % len(solvers)]
                     for s in order:
+                        if s in SLOW_SOLVERS and args.slow_max_variables is not None \
+                                and inst.bqm.num_variables > args.slow_max_variables:
+                            continue
                         best, wall, hist, note = runners[s](inst, T, seed)
                         bk = inst.best_known
                         row = {"instance": name, "budget": T, "seed": seed, "solver": s, "best": best,
@@ -353,6 +409,8 @@ def main():
     write_csv(csv_rows, args.out / f"{stem}.csv")
     print()
     print(summarise(rows, budgets, instances, solvers))
+    print()
+    print(verdicts(rows, budgets, instances, solvers))
     plot(rows, budgets, instances, solvers, args.out, stem)
 
 

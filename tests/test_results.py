@@ -51,3 +51,22 @@ def test_solved_cqm_with_large_integer_variables():
         assert values == {k: int(v) for k, v in cand.sample.items()}
     assert any(v > 127 for c in result.candidates for v in c.sample.values())
     assert any(v < -128 for c in result.candidates for v in c.sample.values())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_aggregate_samples_matches_dimods_aggregate(seed):
+    """Against dimod's own SampleSet.aggregate (np.unique based): the same records, order and fields."""
+    from qopt.results import aggregate_samples
+
+    rng = np.random.default_rng(seed)
+    for rows, n in ((0, 3), (1, 2), (25, 3), (60, 4)):
+        samples = rng.integers(0, 2, (rows, n))
+        ss = dimod.SampleSet.from_samples((samples, list("abcd")[:n]), dimod.BINARY,
+                                          energy=samples.sum(axis=1).astype(float),
+                                          num_occurrences=rng.integers(1, 4, rows), tag=np.arange(rows))
+        ss.info["k"] = {"nested": [1]}
+        want, got = ss.aggregate(), aggregate_samples(ss)
+        assert got.record.dtype == want.record.dtype
+        np.testing.assert_array_equal(got.record, want.record)
+        assert list(got.variables) == list(want.variables) and got.vartype is want.vartype
+        assert got.info == want.info and got.info["k"] is not ss.info["k"]

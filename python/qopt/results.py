@@ -8,6 +8,7 @@ It converts to a :class:`dimod.SampleSet` (:meth:`Result.to_sampleset`) and to a
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from typing import Any
 import dimod
 import numpy as np
 
-__all__ = ["Candidate", "Result", "rank_sampleset", "confidence_from_sampleset", "confidence_from_candidates",
+__all__ = ["Candidate", "Result", "aggregate_samples", "rank_sampleset", "confidence_from_sampleset", "confidence_from_candidates",
            "add_lower_bound", "add_objective_bound", "relative_gap", "sample_dtype", "PROVEN_RTOL"]
 
 #: Relative tolerance under which the best value and a certified bound count as equal
@@ -171,6 +172,35 @@ def _json_key(label):
     return label if isinstance(label, (str, int)) else str(label)
 
 
+def aggregate_samples(sampleset: dimod.SampleSet) -> dimod.SampleSet:
+    """``sampleset.aggregate()`` (dimod): its distinct rows in order of first occurrence, each with the
+    fields of that occurrence and the summed ``num_occurrences``, and a copy of ``info``.
+
+    Rows are matched by their bytes in one pass, O(rows x variables); dimod's ``np.unique(axis=0)``
+    sorts them first, 55-60 ms a call on 32 x 20000 spins (Gset G81), twice per 1 s solve.
+
+    Args:
+        sampleset: any sample set.
+
+    Returns:
+        A new dimod.SampleSet with the same variables and vartype.
+    """
+    rec = sampleset.record
+    samples = np.ascontiguousarray(rec.sample)
+    slot: dict[bytes, int] = {}  # row bytes -> index of the distinct row
+    first: list[int] = []  # index in rec of each distinct row's first occurrence
+    inverse = np.empty(len(rec), dtype=np.intp)
+    for i in range(len(rec)):
+        k = slot.setdefault(samples[i].tobytes(), len(first))
+        if k == len(first):
+            first.append(i)
+        inverse[i] = k
+    out = rec[np.asarray(first, dtype=np.intp)]
+    out.num_occurrences = np.bincount(inverse, weights=rec.num_occurrences, minlength=len(first)).astype(
+        rec.num_occurrences.dtype)
+    return type(sampleset)(out, sampleset.variables, copy.deepcopy(sampleset.info), sampleset.vartype)
+
+
 def rank_sampleset(sampleset: dimod.SampleSet, *, max_candidates: int | None = None) -> list[Candidate]:
     """Distinct samples of ``sampleset`` ranked by energy (ties: more occurrences first).
 
@@ -181,7 +211,7 @@ def rank_sampleset(sampleset: dimod.SampleSet, *, max_candidates: int | None = N
     Returns:
         list of :class:`Candidate`, best (lowest energy) first.
     """
-    agg = sampleset.aggregate()
+    agg = aggregate_samples(sampleset)
     rec = agg.record
     if len(rec) == 0:
         return []

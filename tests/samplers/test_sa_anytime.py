@@ -199,3 +199,22 @@ def test_restart_seeds_keep_agreeing_spins_and_perturb_the_rest(spin_symmetric):
     for r in range(cross, reads):  # perturbed copies of elite r mod 2
         flipped = np.count_nonzero(init[r] != pool[r % 2])
         assert 0.5 * RESTART_FLIP_FRACTION * n < flipped < 1.5 * RESTART_FLIP_FRACTION * n
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_elite_pool_is_the_lowest_distinct_states_first_seen(seed):
+    """The elite pool against its definition computed another way (numpy's row-unique, first
+    occurrence, then a stable sort by energy): the same rows in the same order."""
+    from qopt.samplers.sa import _elite
+
+    rng = np.random.default_rng(seed)
+    n = 4
+    states = np.where(rng.random((40, n)) < 0.5, 1, -1).astype(np.int8)  # 16 states: many repeats
+    energies = states.astype(float) @ rng.integers(-2, 3, n).astype(float)  # ties between distinct states
+    _, first = np.unique(states, axis=0, return_index=True)
+    first = np.sort(first)
+    for keep in (1, 3, 8, 40):
+        want = first[np.argsort(energies[first], kind="stable")][:keep]
+        pool, pool_e = _elite(states, energies, keep)
+        np.testing.assert_array_equal(pool, states[want])
+        np.testing.assert_array_equal(pool_e, energies[want])

@@ -498,11 +498,16 @@ class SimulatedAnnealingSampler(dimod.Sampler, dimod.Initialized):
                 kernel_limit = 0.0 if time_limit is None else left()
                 progress = None if relay is None else _progress_relay(relay, offset, (c_start - t0) * 1e-9)
             st, en, ki = anneal(betas, num_reads, cseed, init, kernel_limit, polish, progress)
-            if plan is not None and num_restarts and c == 0:
+            if plan is not None and c == 0:
                 # size the restarts from the first anneal's own rate (the machine's load changes), so
-                # the rounds fill what is left of the cycle
+                # the rounds fill what is left of the cycle; when that holds fewer than the planned
+                # rounds (or a one-anneal plan's none) of PLAN_MIN_SWEEPS, as many as it holds
                 per_sweep = (time.perf_counter_ns() - c_start) * 1e-9 / max(1, num_sweeps)
-                restart_sweeps = min(PLAN_MAX_SWEEPS, int(PLAN_SHARE * cycle_left() / (num_restarts * per_sweep)))
+                room = PLAN_SHARE * cycle_left() / per_sweep  # sweeps that fit in the rest of the cycle
+                num_restarts = num_restarts or PLAN_RESTARTS
+                if room < num_restarts * PLAN_MIN_SWEEPS:
+                    num_restarts = int(room // PLAN_MIN_SWEEPS)
+                restart_sweeps = min(PLAN_MAX_SWEEPS, int(room / max(1, num_restarts)))
                 if restart_sweeps < PLAN_MIN_SWEEPS:
                     num_restarts = 0
                 plan.update({"num_restarts": num_restarts, "restart_sweeps": max(1, restart_sweeps),
@@ -636,7 +641,10 @@ def _plan(anneal, beta_range, *, seed: int, num_threads: int, dense: bool, left,
     for the first anneal and the rest in :data:`PLAN_RESTARTS` restart rounds, or one anneal
     of ``W`` sweeps when a round would get fewer than :data:`PLAN_MIN_SWEEPS`. After the
     first anneal the sampler re-sizes the restart rounds from that anneal's measured rate
-    (``plan["restart_sweeps"]``, ``plan["first_anneal_seconds_per_sweep"]``).
+    (``plan["restart_sweeps"]``, ``plan["first_anneal_seconds_per_sweep"]``); when the time left
+    holds fewer than the planned rounds (or a one-anneal plan's none) of :data:`PLAN_MIN_SWEEPS`
+    sweeps, it runs as many such rounds as it holds, up to :data:`PLAN_RESTARTS`
+    (``plan["num_restarts"]``): dropping them all left up to a third of a 1 s run on G81 unused.
     """
     lanes = 8 if dense else 16
     budget = left()
@@ -679,11 +687,23 @@ def _restart_range(beta_range, kind: str, position: float) -> tuple[float, float
 
 
 def _elite(states: np.ndarray, energies: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``keep`` lowest-energy distinct rows of ``states`` (ties: first seen), with their energies."""
-    _, first = np.unique(states, axis=0, return_index=True)
-    first = np.sort(first)
-    order = first[np.argsort(energies[first], kind="stable")][:keep]
-    return states[order], energies[order]
+    """The ``keep`` lowest-energy distinct rows of ``states`` (ties: first seen), with their energies.
+
+    Rows are visited in order of energy (stable) and compared by their bytes, stopping at ``keep``
+    distinct ones: O(visited rows x n). (``np.unique(states, axis=0)`` sorted every row: 26 ms a
+    call on 48 x 10000 spins, a fifth of a 1 s run on G70 spent with the cores idle.)
+    """
+    seen: set[bytes] = set()
+    order = []
+    for i in np.argsort(energies, kind="stable"):
+        key = states[i].tobytes()
+        if key not in seen:
+            seen.add(key)
+            order.append(i)
+            if len(order) == keep:
+                break
+    rows = np.asarray(order, dtype=np.intp)
+    return states[rows], energies[rows]
 
 
 def restart_states(pool: np.ndarray, reads: int, rng: np.random.Generator, k: int,

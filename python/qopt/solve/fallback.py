@@ -40,6 +40,7 @@ from typing import Any
 import dimod
 
 from qopt.errors import TRANSIENT, Cancelled, InvalidInput, NoResultInTime, ParameterError, classify_error
+from qopt.results import aggregate_samples
 from qopt.samplers.registry import QUANTUM_BACKENDS
 from qopt.solve.stages import AnyEvent
 from qopt.solve.workers import WORKERS
@@ -64,7 +65,7 @@ class ResultCache:
         self._lock = threading.Lock()
 
     def put(self, key: str, sampleset: dimod.SampleSet, backend: str, keep: int = 100) -> None:
-        agg = sampleset.aggregate()
+        agg = aggregate_samples(sampleset)
         if len(agg) > keep:
             agg = agg.truncate(keep)
         with self._lock:
