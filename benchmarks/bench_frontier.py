@@ -52,7 +52,7 @@ import time
 
 import numpy as np
 
-from benchkit import REPO, RESULTS, pyplot, save_figure, shared_data, write_csv
+from benchkit import REPO, RESULTS, deadline_tolerance, pyplot, save_figure, shared_data, write_csv
 from qopt.io import read_instance
 
 FULL_INSTANCES = ["G14", "G35", "G55", "G60", "G70", "G81", "bqp1000-1", "bqp1000-2", "bqp1000-3"]
@@ -244,9 +244,9 @@ def summarise(rows, budgets, instances, solvers):
 
 
 def kept_to_budget(wall: float, T: float) -> bool:
-    """Whether a run of ``wall`` seconds kept to its budget ``T``: within max(5%, 0.1 s) of it
-    (issue 14's deadline tolerance)."""
-    return wall <= T + max(0.05 * T, 0.1)
+    """Whether a run of ``wall`` seconds kept to its budget ``T`` (seconds): within
+    :func:`benchkit.deadline_tolerance` of it, max(5%, 0.1 s)."""
+    return wall <= T + deadline_tolerance(T)
 
 
 def verdicts(rows, budgets, instances, solvers, subject="qopt"):

@@ -29,7 +29,7 @@ The ``auto_ratio`` column (on the ``auto`` rows) is ``auto``'s objective over th
 single backends (:data:`SINGLE`) at the same deadline; ``auto_shortfall`` is
 ``(best - auto) / max(1, |best|)`` in the user's sense (> 0: ``auto`` is worse);
 ``auto_vs_sa`` is the same shortfall against ``sa`` alone. ``deadline_kept`` says whether the
-call returned within :func:`deadline_tolerance` of the deadline (max(5%, 0.1 s)). The run ends
+call returned within :func:`benchkit.deadline_tolerance` of the deadline (max(5%, 0.1 s)). The run ends
 with a summary (:func:`summary`): per deadline, the cells where ``auto`` is within 0.1% of the
 best single backend, those where it is not worse than ``sa`` by more than 0.1%, the deadlines
 kept per backend, the instances CP-SAT or HiGHS proved that ``auto`` also proved, and the
@@ -49,7 +49,7 @@ import dimod
 import numpy as np
 
 import qopt
-from benchkit import RESULTS, pyplot, save_figure, shared_data, write_csv
+from benchkit import RESULTS, deadline_tolerance, pyplot, save_figure, shared_data, write_csv
 from qopt.errors import UnsupportedProblem
 from qopt.io.readers import read_instance
 from qopt.model import assignment, knapsack, portfolio, read_qkp, read_tsplib
@@ -63,11 +63,6 @@ SINGLE = (*BACKENDS, "sa")
 MATCH = 1e-3
 #: ``--quick``: a handful of instances, one per class
 QUICK = ("knapsack50", "gap20x4", "portfolio30card10", "mdknapsack60x5", "jeu_100_25_1", "burma14")
-
-
-def deadline_tolerance(deadline: float) -> float:
-    """Seconds past ``deadline`` a call may take and still count as on time: max(5%, 0.1 s)."""
-    return max(0.05 * deadline, 0.1)
 
 
 def knapsack_dp(values, weights, capacity: int) -> float:

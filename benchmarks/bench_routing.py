@@ -47,7 +47,7 @@ import dimod
 import numpy as np
 
 import qopt
-from benchkit import RESULTS, pyplot, save_figure, shared_data, shipped_data, write_csv
+from benchkit import RESULTS, deadline_tolerance, pyplot, save_figure, shared_data, shipped_data, write_csv
 from qopt.io import read_instance
 from qopt.model import Problem, assignment, knapsack, portfolio, quadratic_knapsack, read_qkp, read_tsplib, tsp
 from qopt.provenance import library_versions
@@ -285,7 +285,7 @@ def run_one(case: Case, backend: str, deadline: float, seed: int) -> dict:
     return {"class": class_group(case.features), "instance": case.name, "backend": backend, "deadline": deadline,
             "seed": seed, "value": value, "proven": proven, "seconds": seconds, "error": error,
             "racers": [r for r in racers if isinstance(r, str)],
-            "in_time": seconds <= max(1.05 * deadline, deadline + 0.1)}
+            "in_time": seconds <= deadline + deadline_tolerance(deadline)}
 
 
 def warm_up(backends: list[str]) -> None:

@@ -16,6 +16,12 @@ RESULTS = HERE / "results"  # CSVs and PNGs of each run (gitignored)
 PLOTS = HERE / "plots"  # the plots the .md files show (committed copies of chosen runs)
 
 
+
+def deadline_tolerance(deadline: float) -> float:
+    """Seconds past ``deadline`` (seconds) a call may take and still count as on time: max(5%, 0.1 s),
+    the deadline rule of issue 11 (answered within max(5%, 100 ms) of ``time_budget``)."""
+    return max(0.05 * deadline, 0.1)
+
 def shared_data(arg: pathlib.Path | None = None) -> pathlib.Path | None:
     """The folder with the benchmark instances (gset/, orlib_bqp/, qkp/, tsplib/, best_known.csv).
 
