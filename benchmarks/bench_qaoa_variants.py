@@ -244,13 +244,21 @@ def plot(rows, noisy, out):
         ys = [np.mean([r["ratio"] for r in rows if r["variant"] == variant and r["reps"] == p]) for p in xs]
         axes[0].plot(xs, ys, marker="o", label=variant)
     axes[0].axhline(0.7924, ls=":", c="grey", label="Wurtz-Lykov p=3 (0.7924)")
+    axes[0].set_xticks([1, 2, 3])
     axes[0].set_xlabel("reps")
     axes[0].set_ylabel("approximation ratio")
     axes[0].legend(fontsize=7)
-    for nm in ("None", "fake:brisbane", "fake:sherbrooke"):
-        sel = [r for r in noisy if r["noise_model"] == nm]
-        axes[1].plot([f"n={r['n']} p={r['reps']}" for r in sel], [r["sampled ratio"] for r in sel], marker="o",
-                     label=nm if nm != "None" else "ideal")
+    # Grouped bars: the circuits are categories, one bar per noise model (no lines between them).
+    circuits = list(dict.fromkeys((r["n"], r["reps"]) for r in noisy))
+    models = ("None", "fake:brisbane", "fake:sherbrooke")
+    width = 0.8 / len(models)
+    for i, nm in enumerate(models):
+        by_circuit = {(r["n"], r["reps"]): r["sampled ratio"] for r in noisy if r["noise_model"] == nm}
+        xs = [j + (i - (len(models) - 1) / 2) * width for j, c in enumerate(circuits) if c in by_circuit]
+        axes[1].bar(xs, [by_circuit[c] for c in circuits if c in by_circuit], width,
+                    label=nm if nm != "None" else "ideal")
+    axes[1].set_xticks(range(len(circuits)), [f"n={n} p={p}" for n, p in circuits])
+    axes[1].set_ylim(0.5, 1.0)
     axes[1].set_ylabel("sampled mean cut ratio")
     axes[1].legend(fontsize=7)
     fig.tight_layout()
